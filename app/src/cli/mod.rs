@@ -1,0 +1,77 @@
+//! Command-line interface. Exit codes: 0 success, 1 error, 2 usage (clap), 3 refused.
+//! Errors print as one line on stderr: `error: <what> : <why>`.
+
+mod archive;
+mod import;
+mod rf1;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tessera_storage::UnixMicros;
+
+#[derive(Parser, Debug)]
+#[command(name = "tessera", version, about = "Review hundreds of hours of camera footage.", args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// Archive to open in the GUI (a folder dialog asks when omitted).
+    pub archive: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Inspect rf1 track files.
+    #[command(subcommand)]
+    Rf1(rf1::Rf1Command),
+    /// Import footage into an archive.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
+    /// Inspect an fsv archive.
+    #[command(subcommand)]
+    Archive(archive::ArchiveCommand),
+    /// Write a synthetic demo archive (real H.264), then open the GUI on it.
+    Demo(crate::demo::DemoArgs),
+}
+
+/// Parse a command-line time: RFC 3339 or an integer of unix microseconds.
+pub fn parse_time(text: &str) -> Result<UnixMicros, String> {
+    UnixMicros::parse(text).map_err(|e| e.to_string())
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match cli.command {
+        None => crate::ui::run(cli.archive),
+        Some(Command::Rf1(c)) => rf1::run(c),
+        Some(Command::Import(c)) => import::run(c),
+        Some(Command::Archive(c)) => archive::run(c),
+        Some(Command::Demo(args)) => crate::demo::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the context chain joined with ": ".
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Print a value as one line of JSON on stdout.
+/// A closed pipe (`| head`) is not an error.
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = serde_json::to_writer(&mut out, value).map_err(std::io::Error::from).and_then(|()| writeln!(out));
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}

@@ -1,0 +1,146 @@
+//! `tessera demo`: a synthetic archive of real H.264 — several cameras, a day each — written
+//! in seconds, then opened in the GUI.
+//!
+//! Encoding a day of video would take minutes, so each camera gets a handful of 20-second
+//! clips (empty street, a person, a car, both; by day and by night) encoded once with openh264,
+//! and a seeded schedule strings them together over the day with shifted timestamps. The same
+//! schedule says which objects are on screen when, so later issues derive matching events.
+
+pub mod encode;
+pub mod scene;
+pub mod schedule;
+
+use anyhow::Context;
+use scene::ClipKind;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tessera_storage::fsv::{AccessUnit, StreamWriter};
+use tessera_storage::rf1::Codec;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Where to write the archive (default: <temp dir>/tessera-demo). An existing demo there is replaced.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Hours of video per camera.
+    #[arg(long, default_value_t = 24.0)]
+    pub hours: f64,
+    /// Number of cameras (streams `cam-N-HD`).
+    #[arg(long, default_value_t = 3)]
+    pub cameras: usize,
+    /// End of the recording: RFC 3339 or unix µs (default: now).
+    #[arg(long, value_parser = crate::cli::parse_time)]
+    pub end: Option<tessera_storage::UnixMicros>,
+    /// Write the archive only; do not open the GUI.
+    #[arg(long)]
+    pub no_gui: bool,
+}
+
+/// Marker file that makes a directory safe to replace.
+const MARKER: &str = "tessera-demo.json";
+
+pub fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let dir = args.dir.clone().unwrap_or_else(|| std::env::temp_dir().join("tessera-demo"));
+    let started = Instant::now();
+    let summary = write_demo(&dir, &args)?;
+    eprintln!(
+        "demo archive: {} ({} streams, {:.1} h each, {} MB) written in {:.1} s",
+        dir.display(),
+        summary.streams,
+        args.hours,
+        summary.bytes / 1_000_000,
+        started.elapsed().as_secs_f64()
+    );
+    if args.no_gui {
+        return Ok(());
+    }
+    crate::ui::run(Some(dir))
+}
+
+#[derive(Debug, Default)]
+pub struct DemoSummary {
+    pub streams: usize,
+    pub bytes: u64,
+    pub start_us: i64,
+    pub end_us: i64,
+}
+
+/// Write the demo archive into `dir` (replacing an earlier demo there).
+pub fn write_demo(dir: &Path, args: &DemoArgs) -> anyhow::Result<DemoSummary> {
+    prepare_dir(dir)?;
+    let end_us = args.end.map_or_else(|| tessera_storage::UnixMicros::now().0, |t| t.0);
+    let clip_us = i64::from(scene::CLIP_SECS) * 1_000_000;
+    let slots = ((args.hours * 3600.0 * 1e6) as i64 / clip_us).max(1);
+    // Align slots so files start on 1000 s boundaries (50 clips of 20 s).
+    let end_slot = end_us.div_euclid(clip_us);
+    let start_us = (end_slot - slots) * clip_us;
+    let cameras: Vec<usize> = (1..=args.cameras).collect();
+    let results: Vec<anyhow::Result<u64>> = std::thread::scope(|s| {
+        let handles: Vec<_> = cameras
+            .iter()
+            .map(|&cam| {
+                std::thread::Builder::new()
+                    .name(format!("demo-cam-{cam}"))
+                    .spawn_scoped(s, move || write_camera(dir, cam, start_us, slots))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h {
+                Ok(h) => h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("demo writer thread panicked"))),
+                Err(e) => Err(anyhow::anyhow!("cannot start a demo writer thread: {e}")),
+            })
+            .collect()
+    });
+    let mut bytes = 0;
+    for r in results {
+        bytes += r?;
+    }
+    std::fs::write(dir.join(MARKER), format!("{{\"start_us\":{start_us},\"end_us\":{}}}\n", start_us + slots * clip_us))
+        .with_context(|| format!("{}: cannot write", dir.join(MARKER).display()))?;
+    Ok(DemoSummary { streams: args.cameras, bytes, start_us, end_us: start_us + slots * clip_us })
+}
+
+fn prepare_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.join(MARKER).exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("{}: cannot remove the previous demo", dir.display()))?;
+    } else if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        anyhow::bail!("{}: directory is not empty and holds no earlier demo; choose another --dir", dir.display());
+    }
+    std::fs::create_dir_all(dir.join("fsv")).with_context(|| format!("{}: cannot create", dir.display()))
+}
+
+/// Encode a camera's clips and lay them over `slots` clip slots from `start_us`.
+fn write_camera(dir: &Path, camera: usize, start_us: i64, slots: i64) -> anyhow::Result<u64> {
+    let mut clips: BTreeMap<(ClipKind, bool), Vec<encode::EncodedFrame>> = BTreeMap::new();
+    for kind in ClipKind::ALL {
+        for night in [false, true] {
+            clips.insert((kind, night), encode::encode_clip(kind, camera, night)?);
+        }
+    }
+    let stream = format!("cam-{camera}-HD");
+    let mut writer = StreamWriter::new(dir, &stream, Codec::H264)?;
+    writer.set_size(scene::WIDTH as u16, scene::HEIGHT as u16)?;
+    let clip_us = i64::from(scene::CLIP_SECS) * 1_000_000;
+    let frame_ns = 1_000_000_000 / i64::from(scene::FPS);
+    let mut bytes = 0u64;
+    for slot in 0..slots {
+        let slot_start_us = start_us + slot * clip_us;
+        if slot > 0 && slot_start_us.rem_euclid(1_000_000_000) == 0 {
+            writer.roll_over()?;
+        }
+        let plan = schedule::slot(camera, slot_start_us);
+        let frames = clips.get(&(plan.kind, plan.night)).context("clip missing")?;
+        for (i, frame) in frames.iter().enumerate() {
+            let mut unit = AccessUnit { time_ns: slot_start_us * 1000 + i as i64 * frame_ns, nalus: Vec::with_capacity(frame.len()) };
+            for nalu in frame {
+                unit.push_h264(nalu);
+            }
+            bytes += unit.bytes();
+            writer.write(unit)?;
+        }
+    }
+    writer.finish()?;
+    Ok(bytes)
+}

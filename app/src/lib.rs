@@ -1,0 +1,9 @@
+//! Tessera: review hundreds of hours of camera footage.
+//!
+//! - [`cli`]: the command line (one module per subcommand group).
+//! - [`demo`]: synthetic demo archives with real H.264.
+//! - [`ui`]: the egui application.
+
+pub mod cli;
+pub mod demo;
+pub mod ui;

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, every crate's tests (unit, property, end-to-end,
+# GUI snapshots on the software renderer) and a bounded fuzz-style property run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+# Software rendering, pinned so snapshot images are reproducible.
+export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
+export TESSERA_PROPTEST_CASES="${TESSERA_PROPTEST_CASES:-2000}"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace --all-targets

@@ -1,0 +1,211 @@
+//! Import of an Annex-B H.264 elementary stream into an archive stream (track `video`).
+//!
+//! Access unit `k` gets `rel_ns = floor(k·1e9/fps)` after `--start`; the first file's time base
+//! is the start. Input is read in 8 MiB chunks, so files of any size import in bounded memory.
+//! Output goes through [`StreamWriter`], so a failed import leaves no archive file behind.
+
+use super::{AccessUnit, FsvError, StreamWriter};
+use crate::h264::{self, AccessUnitSplitter};
+use crate::rf1::Codec;
+use std::io::Read;
+use std::path::Path;
+
+/// A frame rate as an exact ratio (`25`, `29.97` → 2997/100, `30000/1001`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameRate {
+    pub num: u64,
+    pub den: u64,
+}
+
+impl FrameRate {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad = || format!("frame rate {text:?} is not a positive number or N/D");
+        let (num, den) = if let Some((n, d)) = text.split_once('/') {
+            (n.trim().parse::<u64>().map_err(|_| bad())?, d.trim().parse::<u64>().map_err(|_| bad())?)
+        } else {
+            let (int, frac) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
+            if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) || (int.is_empty() && frac.is_empty()) {
+                return Err(bad());
+            }
+            let den = 10u64.pow(frac.len() as u32);
+            let int: u64 = if int.is_empty() { 0 } else { int.parse().map_err(|_| bad())? };
+            let frac: u64 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| bad())? };
+            (int.checked_mul(den).and_then(|v| v.checked_add(frac)).ok_or_else(bad)?, den)
+        };
+        if num == 0 || den == 0 {
+            return Err(bad());
+        }
+        Ok(Self { num, den })
+    }
+
+    /// `floor(k · 1e9 / fps)`.
+    pub fn offset_ns(&self, k: u64) -> i64 {
+        (u128::from(k) * 1_000_000_000 * u128::from(self.den) / u128::from(self.num)) as i64
+    }
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportSummary {
+    pub input_bytes: u64,
+    pub access_units: u64,
+    pub nalus: u64,
+    pub files: usize,
+    pub width: u32,
+    pub height: u32,
+}
+
+const CHUNK: usize = 8 << 20;
+
+/// Import `input` (named `input_name` in errors) into stream `stream` of the archive at `root`.
+pub fn import_h264(root: &Path, stream: &str, start_us: i64, fps: FrameRate, input: &mut dyn Read, input_name: &Path) -> Result<ImportSummary, FsvError> {
+    let mut writer = StreamWriter::new(root, stream, Codec::H264)?;
+    let mut state = ImportState { fps, start_ns: i128::from(start_us) * 1000, ..ImportState::default() };
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + (1 << 20));
+    let mut seen_start = false;
+    let mut eof = false;
+    while !eof {
+        let old = buf.len();
+        buf.resize(old + CHUNK, 0);
+        let n = read_full(input, &mut buf[old..]).map_err(|e| FsvError::io(input_name, e))?;
+        buf.truncate(old + n);
+        state.summary.input_bytes += n as u64;
+        eof = n == 0;
+        let starts: Vec<usize> = memchr::memmem::find_iter(&buf, &[0u8, 0, 1]).collect();
+        if !seen_start {
+            let Some(&first) = starts.first() else {
+                if eof || buf.len() > 4096 {
+                    return Err(FsvError::invalid(input_name, "not an Annex-B H.264 stream: no start code (00 00 01) found"));
+                }
+                continue;
+            };
+            if buf[..first].iter().any(|&b| b != 0) {
+                return Err(FsvError::invalid(input_name, format!("not an Annex-B H.264 stream: {first} bytes of garbage before the first start code")));
+            }
+            seen_start = true;
+        }
+        // Every NALU followed by another start code is complete; at EOF the last one is too.
+        let complete = if eof { starts.len() } else { starts.len().saturating_sub(1) };
+        for k in 0..complete {
+            let end = starts.get(k + 1).copied().unwrap_or(buf.len());
+            let nalu = h264::trim_trailing_zeros(&buf[starts[k] + 3..end]);
+            state.nalu(nalu, &mut writer, input_name)?;
+        }
+        if let Some(&keep) = starts.get(complete) {
+            buf.drain(..keep);
+        } else {
+            buf.clear();
+        }
+    }
+    state.finish_unit(&mut writer, input_name)?;
+    if state.size.is_none() {
+        return Err(FsvError::invalid(input_name, "no SPS found: not an H.264 stream (or one without parameter sets)"));
+    }
+    let files = writer.finish()?;
+    state.summary.files = files.len() / 2;
+    Ok(state.summary)
+}
+
+#[derive(Default)]
+struct ImportState {
+    fps: FrameRate,
+    start_ns: i128,
+    splitter: AccessUnitSplitter,
+    unit: AccessUnit,
+    /// Access units before the first SPS: the file header needs its size first.
+    pending: Vec<AccessUnit>,
+    size: Option<(u16, u16)>,
+    summary: ImportSummary,
+}
+
+impl Default for FrameRate {
+    fn default() -> Self {
+        Self { num: 1, den: 1 }
+    }
+}
+
+impl ImportState {
+    fn nalu(&mut self, nalu: &[u8], writer: &mut StreamWriter, input: &Path) -> Result<(), FsvError> {
+        if nalu.is_empty() {
+            return Ok(());
+        }
+        if nalu[0] & 0x80 != 0 {
+            return Err(FsvError::invalid(
+                input,
+                format!("NALU {} has forbidden_zero_bit set: not H.264 (or corrupt)", self.summary.nalus),
+            ));
+        }
+        if self.splitter.begins_new_unit(nalu) {
+            self.finish_unit(writer, input)?;
+        }
+        if h264::nal_type(nalu) == h264::NAL_SPS {
+            let sps = h264::parse_sps(nalu).map_err(|e| FsvError::invalid(input, format!("SPS in NALU {}: {e}", self.summary.nalus)))?;
+            let size = (u16::try_from(sps.width), u16::try_from(sps.height));
+            let (Ok(w), Ok(h)) = size else {
+                return Err(FsvError::invalid(input, format!("SPS size {}x{} does not fit the rf1 header", sps.width, sps.height)));
+            };
+            if self.size.is_none() {
+                self.summary.width = sps.width;
+                self.summary.height = sps.height;
+            }
+            self.size = Some((w, h));
+        }
+        self.unit.push_h264(nalu);
+        self.summary.nalus += 1;
+        Ok(())
+    }
+
+    fn finish_unit(&mut self, writer: &mut StreamWriter, input: &Path) -> Result<(), FsvError> {
+        if self.unit.nalus.is_empty() {
+            return Ok(());
+        }
+        let fps = self.fps;
+        let time_ns = self.start_ns + i128::from(fps.offset_ns(self.summary.access_units));
+        let time_ns = i64::try_from(time_ns).map_err(|_| FsvError::invalid(input, "timestamps overflow (start too late?)"))?;
+        let mut unit = std::mem::take(&mut self.unit);
+        unit.time_ns = time_ns;
+        self.summary.access_units += 1;
+        let Some((w, h)) = self.size else {
+            self.pending.push(unit);
+            if self.pending.len() > 10_000 {
+                return Err(FsvError::invalid(input, "no SPS in the first 10000 access units"));
+            }
+            return Ok(());
+        };
+        writer.set_size(w, h)?;
+        for p in self.pending.drain(..) {
+            writer.write(p)?;
+        }
+        writer.write(unit)
+    }
+}
+
+fn read_full(input: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match input.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FrameRate;
+
+    #[test]
+    fn frame_rates() {
+        assert_eq!(FrameRate::parse("25"), Ok(FrameRate { num: 25, den: 1 }));
+        assert_eq!(FrameRate::parse("29.97"), Ok(FrameRate { num: 2997, den: 100 }));
+        assert_eq!(FrameRate::parse("30000/1001"), Ok(FrameRate { num: 30000, den: 1001 }));
+        for bad in ["0", "abc", "1/0", "-5", "", "1.2.3"] {
+            assert!(FrameRate::parse(bad).is_err(), "{bad}");
+        }
+        let f = FrameRate::parse("30").unwrap_or_default();
+        assert_eq!(f.offset_ns(1), 33_333_333);
+        assert_eq!(f.offset_ns(3), 100_000_000);
+    }
+}

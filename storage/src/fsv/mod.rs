@@ -1,0 +1,61 @@
+//! The fsv archive: `<root>/fsv/<stream>/<unix_ms>_<track>.rf1i|.rf1p`, compatible with cyclops
+//! (`pkg/videoformat/fsv`). See `README.md` beside this file and `shared/docs/formats/rf1-fsv.md`.
+
+mod archive;
+mod import;
+mod stream_writer;
+mod sweeper;
+
+pub use archive::{Archive, FileInfo, Stream, TimedPacket};
+pub use import::{FrameRate, ImportSummary, import_h264};
+pub use stream_writer::{AccessUnit, StreamWriter, ROLL_OVER_US};
+pub use sweeper::{SweepReport, sweep};
+
+use std::path::PathBuf;
+
+/// The track cyclops writes (and the only one Tessera writes).
+pub const VIDEO_TRACK: &str = "video";
+
+/// Errors opening, reading or writing an archive, naming the file and the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum FsvError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Rf1(#[from] crate::rf1::Rf1Error),
+    #[error("{path}: {problem}")]
+    Invalid { path: PathBuf, problem: String },
+}
+
+impl FsvError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { path: path.into(), source }
+    }
+    pub(crate) fn invalid(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
+        Self::Invalid { path: path.into(), problem: problem.into() }
+    }
+}
+
+/// A stream name is one path component: not empty, no `/`, `\`, no `..`, no NUL, not `.`.
+pub fn validate_stream_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("stream name is empty".into());
+    }
+    if name.contains(['/', '\\', '\0']) || name.contains("..") || name == "." {
+        return Err(format!("stream name {name:?} must not contain '/', '\\' or '..'"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_stream_name;
+
+    #[test]
+    fn stream_names() {
+        assert!(validate_stream_name("cam-1-HD").is_ok());
+        for bad in ["", "a/b", "a\\b", "..", "a..b", "."] {
+            assert!(validate_stream_name(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! tessera-storage: everything Tessera keeps on disk.
+//!
+//! - [`rf1`]: cyclops-compatible track files (index + packets), crash recovery, reading by time.
+//! - [`fsv`]: the directory archive of rf1 files per stream, time-range lookup, roll-over,
+//!   the storage-budget sweeper and H.264 import.
+//! - [`h264`]: the little of H.264 bitstream syntax storage needs (NALU types, SPS size/VUI).
+//! - [`time`]: the one time type (`UnixMicros`) and command-line time parsing.
+//!
+//! This crate has no GUI dependencies (see ARCHITECTURE.md).
+
+pub mod fsv;
+pub mod h264;
+pub mod rf1;
+pub mod time;
+
+pub use time::UnixMicros;
