@@ -199,12 +199,14 @@ pub fn parse_sps(nalu: &[u8]) -> Result<Sps, SpsError> {
         top = r.ue()?.into();
         bottom = r.ue()?.into();
     }
-    let width = (16 * width_mbs).checked_sub(2 * (left + right)).ok_or(SpsError::OutOfRange("frame_crop_left/right_offset"))?;
+    let width =
+        (16 * width_mbs).checked_sub(2 * (left + right)).ok_or(SpsError::OutOfRange("frame_crop_left/right_offset"))?;
     let height = ((2 - frame_mbs_only) * 16 * height_map_units)
         .checked_sub(2 * (top + bottom))
         .ok_or(SpsError::OutOfRange("frame_crop_top/bottom_offset"))?;
     let to_u32 = |v: u64, field| u32::try_from(v).map_err(|_| SpsError::OutOfRange(field));
-    let color = if r.bits(1).unwrap_or(0) == 1 { parse_vui_color(&mut r).unwrap_or_default() } else { ColorInfo::default() };
+    let color =
+        if r.bits(1).unwrap_or(0) == 1 { parse_vui_color(&mut r).unwrap_or_default() } else { ColorInfo::default() };
     Ok(Sps {
         profile_idc,
         chroma_format_idc,
@@ -318,7 +320,7 @@ mod tests {
     fn splits_three_and_four_byte_start_codes() {
         let buf = [0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 0, 1, 0x65, 4];
         let (leading, nalus) = split_annex_b(&buf);
-        assert_eq!(leading, 0);
+        assert_eq!(leading, 1, "the zero_byte of the 4-byte start code leads");
         assert_eq!(nalus, vec![&[0x67, 1, 2][..], &[0x68, 3][..], &[0x65, 4][..]]);
     }
 
@@ -347,12 +349,12 @@ mod tests {
     fn access_units_split_on_first_mb_and_parameter_sets() {
         let mut s = AccessUnitSplitter::default();
         let seq: [(&[u8], bool); 7] = [
-            (&[0x67, 0], false), // SPS
-            (&[0x68, 0], false), // PPS
+            (&[0x67, 0], false),    // SPS
+            (&[0x68, 0], false),    // PPS
             (&[0x65, 0x80], false), // IDR, first_mb 0
             (&[0x65, 0x40], false), // second slice of same picture
-            (&[0x41, 0x80], true), // P slice, new picture
-            (&[0x06, 0], true), // SEI after a picture
+            (&[0x41, 0x80], true),  // P slice, new picture
+            (&[0x06, 0], true),     // SEI after a picture
             (&[0x41, 0x80], false), // its picture
         ];
         for (nalu, expected) in seq {

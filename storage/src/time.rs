@@ -68,10 +68,7 @@ mod tests {
         let off = UnixMicros::parse("2023-11-15T00:13:20.000+02:00").ok();
         assert_eq!(z, Some(UnixMicros(1_700_000_000_000_000)));
         assert_eq!(z, off);
-        assert_eq!(
-            UnixMicros::parse("2023-11-14T22:13:20.5Z").ok(),
-            Some(UnixMicros(1_700_000_000_500_000))
-        );
+        assert_eq!(UnixMicros::parse("2023-11-14T22:13:20.5Z").ok(), Some(UnixMicros(1_700_000_000_500_000)));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use clap::Subcommand;
 use serde::Serialize;
 use std::path::PathBuf;
-use tessera_storage::fsv::Archive;
 use tessera_storage::UnixMicros;
+use tessera_storage::fsv::Archive;
 
 #[derive(Subcommand, Debug)]
 pub enum ArchiveCommand {
@@ -39,13 +39,26 @@ pub fn run(command: ArchiveCommand) -> anyhow::Result<()> {
     let streams: Vec<StreamRow> = archive
         .streams
         .values()
-        .map(|s| StreamRow { name: s.name.clone(), start_us: s.start_us, end_us: s.end_us, files: s.files.len(), bytes: s.bytes() })
+        .map(|s| StreamRow {
+            name: s.name.clone(),
+            start_us: s.start_us,
+            end_us: s.end_us,
+            files: s.files.len(),
+            bytes: s.bytes(),
+        })
         .collect();
     if json {
         return crate::cli::print_json(&Listing { streams });
     }
     for s in &streams {
-        println!("{:<20} {} → {}  {:>6} files {:>14} bytes", s.name, UnixMicros(s.start_us), UnixMicros(s.end_us), s.files, s.bytes);
+        println!(
+            "{:<20} {} → {}  {:>6} files {:>14} bytes",
+            s.name,
+            UnixMicros(s.start_us),
+            UnixMicros(s.end_us),
+            s.files,
+            s.bytes
+        );
     }
     Ok(())
 }

@@ -2,8 +2,8 @@
 
 use clap::Subcommand;
 use std::path::PathBuf;
-use tessera_storage::fsv::{self, FrameRate};
 use tessera_storage::UnixMicros;
+use tessera_storage::fsv::{self, FrameRate};
 
 #[derive(Subcommand, Debug)]
 pub enum ImportCommand {

@@ -11,7 +11,12 @@ use std::process::ExitCode;
 use tessera_storage::UnixMicros;
 
 #[derive(Parser, Debug)]
-#[command(name = "tessera", version, about = "Review hundreds of hours of camera footage.", args_conflicts_with_subcommands = true)]
+#[command(
+    name = "tessera",
+    version,
+    about = "Review hundreds of hours of camera footage.",
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// Archive to open in the GUI (a folder dialog asks when omitted).
     pub archive: Option<PathBuf>,
@@ -40,7 +45,20 @@ pub fn parse_time(text: &str) -> Result<UnixMicros, String> {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print(); // --help, --version
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // Usage errors as one line (clap adds a hint line and usage block).
+            let text = e.render().to_string();
+            let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("error: bad usage");
+            eprintln!("{line}");
+            return ExitCode::from(2);
+        }
+    };
     init_tracing();
     let result = match cli.command {
         None => crate::ui::run(cli.archive),
@@ -60,7 +78,8 @@ pub fn main() -> ExitCode {
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 

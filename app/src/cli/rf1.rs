@@ -49,7 +49,11 @@ pub fn run(command: Rf1Command) -> anyhow::Result<()> {
         dump.entries.len(),
         dump.packet_bytes,
         if dump.recovered { ", recovered from a crash" } else { "" },
-        if dump.dropped_entries > 0 { format!(", {} entries dropped (truncated packets)", dump.dropped_entries) } else { String::new() },
+        if dump.dropped_entries > 0 {
+            format!(", {} entries dropped (truncated packets)", dump.dropped_entries)
+        } else {
+            String::new()
+        },
     );
     for [pts, location, length, flags] in &dump.entries {
         println!("{pts:>8} {location:>10} {length:>8} {flags:>2}");

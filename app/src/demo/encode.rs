@@ -2,9 +2,9 @@
 
 use super::scene::{self, ClipKind, Picture};
 use anyhow::Context;
+use openh264::OpenH264API;
 use openh264::encoder::{BitRate, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, RateControlMode};
 use openh264::formats::YUVSlices;
-use openh264::OpenH264API;
 use tessera_storage::h264;
 
 /// One encoded frame: its NALUs without start codes.
@@ -22,7 +22,12 @@ pub fn encoder(fps: u32, gop: u32, bitrate_bps: u32) -> anyhow::Result<Encoder> 
 }
 
 /// Encode one I420 picture; returns its NALUs (start codes stripped).
-pub fn encode_picture(encoder: &mut Encoder, pic: &Picture, width: usize, height: usize) -> anyhow::Result<EncodedFrame> {
+pub fn encode_picture(
+    encoder: &mut Encoder,
+    pic: &Picture,
+    width: usize,
+    height: usize,
+) -> anyhow::Result<EncodedFrame> {
     let source = YUVSlices::new((&pic.y, &pic.u, &pic.v), (width, height), (width, width / 2, width / 2));
     let bitstream = encoder.encode(&source).context("openh264 failed to encode a frame")?;
     let mut nalus = Vec::new();

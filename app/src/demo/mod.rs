@@ -97,8 +97,11 @@ pub fn write_demo(dir: &Path, args: &DemoArgs) -> anyhow::Result<DemoSummary> {
     for r in results {
         bytes += r?;
     }
-    std::fs::write(dir.join(MARKER), format!("{{\"start_us\":{start_us},\"end_us\":{}}}\n", start_us + slots * clip_us))
-        .with_context(|| format!("{}: cannot write", dir.join(MARKER).display()))?;
+    std::fs::write(
+        dir.join(MARKER),
+        format!("{{\"start_us\":{start_us},\"end_us\":{}}}\n", start_us + slots * clip_us),
+    )
+    .with_context(|| format!("{}: cannot write", dir.join(MARKER).display()))?;
     Ok(DemoSummary { streams: args.cameras, bytes, start_us, end_us: start_us + slots * clip_us })
 }
 
@@ -133,7 +136,10 @@ fn write_camera(dir: &Path, camera: usize, start_us: i64, slots: i64) -> anyhow:
         let plan = schedule::slot(camera, slot_start_us);
         let frames = clips.get(&(plan.kind, plan.night)).context("clip missing")?;
         for (i, frame) in frames.iter().enumerate() {
-            let mut unit = AccessUnit { time_ns: slot_start_us * 1000 + i as i64 * frame_ns, nalus: Vec::with_capacity(frame.len()) };
+            let mut unit = AccessUnit {
+                time_ns: slot_start_us * 1000 + i as i64 * frame_ns,
+                nalus: Vec::with_capacity(frame.len()),
+            };
             for nalu in frame {
                 unit.push_h264(nalu);
             }

@@ -135,7 +135,13 @@ pub fn draw(pic: &mut Picture, camera: usize, night: bool, t: f64, objects: &[Sc
         if night {
             // Lit windows at night.
             for w in 0..3 {
-                pic.fill_rect(x + 12.0 + 25.0 * w as f64, 180.0 - h + 15.0, x + 24.0 + 25.0 * w as f64, 180.0 - h + 27.0, (200, 100, 150));
+                pic.fill_rect(
+                    x + 12.0 + 25.0 * w as f64,
+                    180.0 - h + 15.0,
+                    x + 24.0 + 25.0 * w as f64,
+                    180.0 - h + 27.0,
+                    (200, 100, 150),
+                );
             }
         }
     }

@@ -52,7 +52,13 @@ impl TesseraApp {
             let result = Archive::open(&worker_path).map_err(|e| e.to_string()).map(|a| {
                 a.streams
                     .values()
-                    .map(|s| StreamSummary { name: s.name.clone(), start_us: s.start_us, end_us: s.end_us, files: s.files.len(), bytes: s.bytes() })
+                    .map(|s| StreamSummary {
+                        name: s.name.clone(),
+                        start_us: s.start_us,
+                        end_us: s.end_us,
+                        files: s.files.len(),
+                        bytes: s.bytes(),
+                    })
                     .collect()
             });
             let _ = tx.send(result);
@@ -87,7 +93,9 @@ impl TesseraApp {
                 Command::ChooseArchive => {
                     // rfd's portal dialog blocks only its own thread; we wait for the answer here
                     // because a modal folder choice is the one thing the user is doing.
-                    if let Some(path) = rfd::FileDialog::new().set_title("Open a Tessera or cyclops archive").pick_folder() {
+                    if let Some(path) =
+                        rfd::FileDialog::new().set_title("Open a Tessera or cyclops archive").pick_folder()
+                    {
                         self.open(path);
                     }
                 }

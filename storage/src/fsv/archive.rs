@@ -158,7 +158,10 @@ impl Archive {
     pub fn stream(&self, name: &str) -> Result<&Stream, FsvError> {
         self.streams.get(name).ok_or_else(|| {
             let known: Vec<&str> = self.streams.keys().map(String::as_str).collect();
-            FsvError::invalid(self.root.join("fsv").join(name), format!("no such stream (streams: {})", known.join(", ")))
+            FsvError::invalid(
+                self.root.join("fsv").join(name),
+                format!("no such stream (streams: {})", known.join(", ")),
+            )
         })
     }
 

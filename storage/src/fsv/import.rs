@@ -57,7 +57,14 @@ pub struct ImportSummary {
 const CHUNK: usize = 8 << 20;
 
 /// Import `input` (named `input_name` in errors) into stream `stream` of the archive at `root`.
-pub fn import_h264(root: &Path, stream: &str, start_us: i64, fps: FrameRate, input: &mut dyn Read, input_name: &Path) -> Result<ImportSummary, FsvError> {
+pub fn import_h264(
+    root: &Path,
+    stream: &str,
+    start_us: i64,
+    fps: FrameRate,
+    input: &mut dyn Read,
+    input_name: &Path,
+) -> Result<ImportSummary, FsvError> {
     let mut writer = StreamWriter::new(root, stream, Codec::H264)?;
     let mut state = ImportState { fps, start_ns: i128::from(start_us) * 1000, ..ImportState::default() };
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + (1 << 20));
@@ -74,12 +81,18 @@ pub fn import_h264(root: &Path, stream: &str, start_us: i64, fps: FrameRate, inp
         if !seen_start {
             let Some(&first) = starts.first() else {
                 if eof || buf.len() > 4096 {
-                    return Err(FsvError::invalid(input_name, "not an Annex-B H.264 stream: no start code (00 00 01) found"));
+                    return Err(FsvError::invalid(
+                        input_name,
+                        "not an Annex-B H.264 stream: no start code (00 00 01) found",
+                    ));
                 }
                 continue;
             };
             if buf[..first].iter().any(|&b| b != 0) {
-                return Err(FsvError::invalid(input_name, format!("not an Annex-B H.264 stream: {first} bytes of garbage before the first start code")));
+                return Err(FsvError::invalid(
+                    input_name,
+                    format!("not an Annex-B H.264 stream: {first} bytes of garbage before the first start code"),
+                ));
             }
             seen_start = true;
         }
@@ -138,10 +151,14 @@ impl ImportState {
             self.finish_unit(writer, input)?;
         }
         if h264::nal_type(nalu) == h264::NAL_SPS {
-            let sps = h264::parse_sps(nalu).map_err(|e| FsvError::invalid(input, format!("SPS in NALU {}: {e}", self.summary.nalus)))?;
+            let sps = h264::parse_sps(nalu)
+                .map_err(|e| FsvError::invalid(input, format!("SPS in NALU {}: {e}", self.summary.nalus)))?;
             let size = (u16::try_from(sps.width), u16::try_from(sps.height));
             let (Ok(w), Ok(h)) = size else {
-                return Err(FsvError::invalid(input, format!("SPS size {}x{} does not fit the rf1 header", sps.width, sps.height)));
+                return Err(FsvError::invalid(
+                    input,
+                    format!("SPS size {}x{} does not fit the rf1 header", sps.width, sps.height),
+                ));
             };
             if self.size.is_none() {
                 self.summary.width = sps.width;
@@ -160,7 +177,8 @@ impl ImportState {
         }
         let fps = self.fps;
         let time_ns = self.start_ns + i128::from(fps.offset_ns(self.summary.access_units));
-        let time_ns = i64::try_from(time_ns).map_err(|_| FsvError::invalid(input, "timestamps overflow (start too late?)"))?;
+        let time_ns =
+            i64::try_from(time_ns).map_err(|_| FsvError::invalid(input, "timestamps overflow (start too late?)"))?;
         let mut unit = std::mem::take(&mut self.unit);
         unit.time_ns = time_ns;
         self.summary.access_units += 1;

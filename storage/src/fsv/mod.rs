@@ -8,7 +8,7 @@ mod sweeper;
 
 pub use archive::{Archive, FileInfo, Stream, TimedPacket};
 pub use import::{FrameRate, ImportSummary, import_h264};
-pub use stream_writer::{AccessUnit, StreamWriter, ROLL_OVER_US};
+pub use stream_writer::{AccessUnit, ROLL_OVER_US, StreamWriter};
 pub use sweeper::{SweepReport, sweep};
 
 use std::path::PathBuf;
@@ -59,3 +59,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod archive_tests;

@@ -141,7 +141,14 @@ impl StreamWriter {
                 return Err(FsvError::invalid(p, "already exists; refusing to overwrite an archive file"));
             }
         }
-        let writer = Writer::create(&partial(&final_index), &partial(&final_packets), self.codec, start_us, self.size.0, self.size.1)?;
+        let writer = Writer::create(
+            &partial(&final_index),
+            &partial(&final_packets),
+            self.codec,
+            start_us,
+            self.size.0,
+            self.size.1,
+        )?;
         self.current = Some(OpenFile { writer, start_us, final_index, final_packets });
         Ok(())
     }

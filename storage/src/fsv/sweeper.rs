@@ -15,7 +15,12 @@ pub struct SweepReport {
 
 /// Sweep `archive` to `budget_bytes`. `live` names `(stream, start_ms)` files being written;
 /// the latest file of every stream is also treated as live when `latest_is_live`.
-pub fn sweep(archive: &mut Archive, budget_bytes: u64, live: &HashSet<(String, i64)>, latest_is_live: bool) -> Result<SweepReport, FsvError> {
+pub fn sweep(
+    archive: &mut Archive,
+    budget_bytes: u64,
+    live: &HashSet<(String, i64)>,
+    latest_is_live: bool,
+) -> Result<SweepReport, FsvError> {
     let total: u64 = archive.streams.values().map(|s| s.bytes()).sum();
     let mut report = SweepReport { bytes_before: total, bytes_after: total, deleted: Vec::new() };
     if budget_bytes == 0 || u128::from(total) * 100 <= u128::from(budget_bytes) * 99 {
@@ -28,10 +33,12 @@ pub fn sweep(archive: &mut Archive, budget_bytes: u64, live: &HashSet<(String, i
             .streams
             .values()
             .flat_map(|s| {
-                let last = s.files.len() - 1;
-                s.files.iter().enumerate().filter(move |(i, f)| {
-                    !(latest_is_live && *i == last) && !live.contains(&(s.name.clone(), f.start_ms))
-                }).map(move |(i, f)| (f.start_ms, s.name.clone(), i))
+                let last = s.files.len().saturating_sub(1);
+                let deletable = move |(i, f): &(usize, &super::FileInfo)| {
+                    let is_live = (latest_is_live && *i == last) || live.contains(&(s.name.clone(), f.start_ms));
+                    !is_live
+                };
+                s.files.iter().enumerate().filter(deletable).map(move |(i, f)| (f.start_ms, s.name.clone(), i))
             })
             .min();
         let Some((_, name, i)) = oldest else { break };

@@ -68,23 +68,33 @@ impl Header {
     }
 
     pub fn decode(bytes: &[u8], path: &Path) -> Result<Self, Rf1Error> {
-        let b: &[u8; HEADER_SIZE] = bytes
-            .get(..HEADER_SIZE)
-            .and_then(|s| s.try_into().ok())
-            .ok_or_else(|| Rf1Error::format(path, format!("index is {} bytes, shorter than the 32-byte header", bytes.len())))?;
+        let b: &[u8; HEADER_SIZE] = bytes.get(..HEADER_SIZE).and_then(|s| s.try_into().ok()).ok_or_else(|| {
+            Rf1Error::format(path, format!("index is {} bytes, shorter than the 32-byte header", bytes.len()))
+        })?;
         let kind = match &b[0..4] {
             b"rf1v" => TrackKind::Video,
             b"rf1a" => TrackKind::Audio,
-            other => return Err(Rf1Error::format(path, format!("bad magic {:?} (expected \"rf1v\" or \"rf1a\")", String::from_utf8_lossy(other)))),
+            other => {
+                return Err(Rf1Error::format(
+                    path,
+                    format!("bad magic {:?} (expected \"rf1v\" or \"rf1a\")", String::from_utf8_lossy(other)),
+                ));
+            }
         };
         let codec = match &b[4..8] {
             b"h264" => Codec::H264,
             b"h265" => Codec::H265,
-            other => return Err(Rf1Error::format(path, format!("unknown codec {:?} (expected \"h264\" or \"h265\")", String::from_utf8_lossy(other)))),
+            other => {
+                return Err(Rf1Error::format(
+                    path,
+                    format!("unknown codec {:?} (expected \"h264\" or \"h265\")", String::from_utf8_lossy(other)),
+                ));
+            }
         };
         let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
         let time_base = u64::from_le_bytes(b[16..24].try_into().unwrap_or_default());
-        let time_base_us = i64::try_from(time_base).map_err(|_| Rf1Error::format(path, format!("time_base {time_base} is out of range")))?;
+        let time_base_us = i64::try_from(time_base)
+            .map_err(|_| Rf1Error::format(path, format!("time_base {time_base} is out of range")))?;
         let (width, height) = if kind == TrackKind::Video { (u16_at(26), u16_at(28)) } else { (0, 0) };
         Ok(Self { kind, codec, time_base_us, index_count: u16_at(24), width, height })
     }
@@ -96,7 +106,14 @@ mod tests {
 
     #[test]
     fn header_round_trips_and_has_fixed_layout() {
-        let h = Header { kind: TrackKind::Video, codec: Codec::H264, time_base_us: 1_700_000_000_123_456, index_count: 7, width: 1920, height: 1080 };
+        let h = Header {
+            kind: TrackKind::Video,
+            codec: Codec::H264,
+            time_base_us: 1_700_000_000_123_456,
+            index_count: 7,
+            width: 1920,
+            height: 1080,
+        };
         let bytes = h.encode();
         assert_eq!(&bytes[0..8], b"rf1vh264");
         assert_eq!(&bytes[8..16], &[0; 8]);
@@ -106,7 +123,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_magic_and_codec() {
-        let mut bytes = Header { kind: TrackKind::Audio, codec: Codec::H265, time_base_us: 0, index_count: 0, width: 0, height: 0 }.encode();
+        let mut bytes =
+            Header { kind: TrackKind::Audio, codec: Codec::H265, time_base_us: 0, index_count: 0, width: 0, height: 0 }
+                .encode();
         bytes[4..8].copy_from_slice(b"H264");
         let err = Header::decode(&bytes, Path::new("f.rf1i")).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("f.rf1i") && err.contains("codec"), "{err}");

@@ -9,8 +9,10 @@ mod header;
 mod reader;
 mod writer;
 
-pub use entry::{Entry, FLAG_ANNEX_B, FLAG_ESSENTIAL_META, FLAG_KEY_FRAME, MAX_ENTRIES, MAX_PACKET_BYTES, MAX_PTS_TICKS};
-pub use header::{Codec, Header, HEADER_SIZE, TrackKind};
+pub use entry::{
+    Entry, FLAG_ANNEX_B, FLAG_ESSENTIAL_META, FLAG_KEY_FRAME, MAX_ENTRIES, MAX_PACKET_BYTES, MAX_PTS_TICKS,
+};
+pub use header::{Codec, HEADER_SIZE, Header, TrackKind};
 pub use reader::{Packet, Track};
 pub use writer::{NaluIn, Writer};
 
@@ -108,7 +110,8 @@ mod tests {
     #[test]
     fn tick_round_trip_vectors() {
         // (ticks, floor ns) from the format doc §1.4; ceil decoding re-encodes exactly.
-        for (ticks, floor_ns) in [(1, 244140), (7, 1708984), (8, 1953125), (4095, 999755859), (4194303, 1023999755859)] {
+        for (ticks, floor_ns) in [(1, 244140), (7, 1708984), (8, 1953125), (4095, 999755859), (4194303, 1023999755859)]
+        {
             assert_eq!(ticks * 1_000_000_000 / 4096, floor_ns);
             assert_eq!(ticks_from_ns(ns_from_ticks(ticks)), ticks);
         }
@@ -140,3 +143,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod format_tests;

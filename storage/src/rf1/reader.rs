@@ -49,7 +49,10 @@ pub struct Track {
 impl Track {
     /// Open `<dir>/<base>_<track>.rf1i` and its `.rf1p`.
     pub fn open(dir: &Path, base: &str, track: &str) -> Result<Self, Rf1Error> {
-        Self::open_paths(&track_path(dir, base, track, FileKind::Index), &track_path(dir, base, track, FileKind::Packets))
+        Self::open_paths(
+            &track_path(dir, base, track, FileKind::Index),
+            &track_path(dir, base, track, FileKind::Packets),
+        )
     }
 
     /// Open an index file and the `.rf1p` beside it.
@@ -93,7 +96,10 @@ impl Track {
             if slots < wanted {
                 return Err(Rf1Error::format(
                     path,
-                    format!("index_count is {} but the index holds only {slots} slots (entries + sentinel)", header.index_count),
+                    format!(
+                        "index_count is {} but the index holds only {slots} slots (entries + sentinel)",
+                        header.index_count
+                    ),
                 ));
             }
             wanted
@@ -106,10 +112,16 @@ impl Track {
                 let next = if i == used_slots - 1 { (0, sentinel_location, 0) } else { unpack(word(i)) };
                 let (pts, location, flags) = prev;
                 if next.1 < location {
-                    return Err(Rf1Error::format(path, format!("entry {i}: location {} is before entry {}'s {location}", next.1, i - 1)));
+                    return Err(Rf1Error::format(
+                        path,
+                        format!("entry {i}: location {} is before entry {}'s {location}", next.1, i - 1),
+                    ));
                 }
                 if i < used_slots - 1 && next.0 < pts {
-                    return Err(Rf1Error::format(path, format!("entry {i}: pts {} ticks is before entry {}'s {pts}", next.0, i - 1)));
+                    return Err(Rf1Error::format(
+                        path,
+                        format!("entry {i}: pts {} ticks is before entry {}'s {pts}", next.0, i - 1),
+                    ));
                 }
                 entries.push(Entry { pts_ticks: pts, location, length: next.1 - location, flags });
                 prev = next;
@@ -141,7 +153,9 @@ impl Track {
     /// The first entry of the keyframe access unit at or before entry `i` (SPS/PPS included),
     /// or `(0, false)` when no keyframe precedes it.
     pub fn key_frame_start_at_or_before(&self, i: usize) -> (usize, bool) {
-        let Some(key) = self.entries[..=i.min(self.entries.len().saturating_sub(1))].iter().rposition(Entry::is_key_frame) else {
+        let Some(key) =
+            self.entries[..=i.min(self.entries.len().saturating_sub(1))].iter().rposition(Entry::is_key_frame)
+        else {
             return (0, false);
         };
         let pts = self.entries[key].pts_ticks;

@@ -2,9 +2,9 @@
 //! header at creation and at close only, packets before index entries in every batch, a new
 //! sentinel with each batch, pre-allocation, truncation at clean close.
 
+use super::Rf1Error;
 use super::entry::{MAX_ENTRIES, MAX_PACKET_BYTES, MAX_PTS_TICKS, pack};
 use super::header::{Codec, HEADER_SIZE, Header, TrackKind};
-use super::Rf1Error;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -47,7 +47,9 @@ impl Writer {
         width: u16,
         height: u16,
     ) -> Result<Self, Rf1Error> {
-        let open = |p: &Path| OpenOptions::new().read(true).write(true).create_new(true).open(p).map_err(|e| Rf1Error::io(p, e));
+        let open = |p: &Path| {
+            OpenOptions::new().read(true).write(true).create_new(true).open(p).map_err(|e| Rf1Error::io(p, e))
+        };
         let index = open(index_path)?;
         let packets = match open(packets_path) {
             Ok(f) => f,
@@ -121,10 +123,16 @@ impl Writer {
         let mut last_pts = self.last_pts_ticks;
         for n in nalus {
             if n.pts_ticks < last_pts {
-                return Err(self.write_error(&format!("pts {} ticks is before the end of the track ({last_pts})", n.pts_ticks)));
+                return Err(
+                    self.write_error(&format!("pts {} ticks is before the end of the track ({last_pts})", n.pts_ticks))
+                );
             }
-            let word = pack(n.pts_ticks as u64, location, u64::from(n.flags))
-                .ok_or_else(|| self.write_error(&format!("entry out of range (pts {}, location {location}, flags {})", n.pts_ticks, n.flags)))?;
+            let word = pack(n.pts_ticks as u64, location, u64::from(n.flags)).ok_or_else(|| {
+                self.write_error(&format!(
+                    "entry out of range (pts {}, location {location}, flags {})",
+                    n.pts_ticks, n.flags
+                ))
+            })?;
             words.extend_from_slice(&word.to_le_bytes());
             self.scratch.extend_from_slice(n.payload);
             location += n.payload.len() as u64;
