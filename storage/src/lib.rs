@@ -11,6 +11,7 @@
 pub mod fsv;
 pub mod h264;
 pub mod rf1;
+pub mod tiles;
 pub mod time;
 
 pub use time::UnixMicros;
