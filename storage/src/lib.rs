@@ -8,6 +8,7 @@
 //!
 //! This crate has no GUI dependencies (see ARCHITECTURE.md).
 
+pub mod events;
 pub mod fsv;
 pub mod h264;
 pub mod rf1;

@@ -10,6 +10,13 @@
 pub mod bitmap;
 pub mod codec;
 pub mod geometry;
+pub mod live;
+pub mod service;
 
 pub use bitmap::{Line, Tile};
 pub use geometry::{L_MAX, TILE_BITS, TileKey};
+pub use live::LiveTiler;
+pub use service::{TileService, TileStats};
+
+#[cfg(test)]
+mod rules_tests;
