@@ -2,8 +2,11 @@
 //! Errors print as one line on stderr: `error: <what> : <why>`.
 
 mod archive;
+mod bench;
+mod events;
 mod import;
 mod rf1;
+mod tiles;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -35,6 +38,15 @@ pub enum Command {
     /// Inspect an fsv archive.
     #[command(subcommand)]
     Archive(archive::ArchiveCommand),
+    /// Ingest and list detection events.
+    #[command(subcommand)]
+    Events(events::EventsCommand),
+    /// Read and rebuild event tiles.
+    #[command(subcommand)]
+    Tiles(tiles::TilesCommand),
+    /// Benchmarks with end-to-end figures.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// Write a synthetic demo archive (real H.264), then open the GUI on it.
     Demo(crate::demo::DemoArgs),
 }
@@ -65,6 +77,9 @@ pub fn main() -> ExitCode {
         Some(Command::Rf1(c)) => rf1::run(c),
         Some(Command::Import(c)) => import::run(c),
         Some(Command::Archive(c)) => archive::run(c),
+        Some(Command::Events(c)) => events::run(c),
+        Some(Command::Tiles(c)) => tiles::run(c),
+        Some(Command::Bench(c)) => bench::run(c),
         Some(Command::Demo(args)) => crate::demo::run(args),
     };
     match result {

@@ -15,6 +15,7 @@ use scene::ClipKind;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use tessera_storage::events::{BoxAt, EventDb, NewEvent};
 use tessera_storage::fsv::{AccessUnit, StreamWriter};
 use tessera_storage::rf1::Codec;
 
@@ -32,6 +33,10 @@ pub struct DemoArgs {
     /// End of the recording: RFC 3339 or unix µs (default: now).
     #[arg(long, value_parser = crate::cli::parse_time)]
     pub end: Option<tessera_storage::UnixMicros>,
+    /// Days of detection events per camera (the last hours match the video exactly; older
+    /// events are as if their video had been swept by the storage budget).
+    #[arg(long, default_value_t = 14.0)]
+    pub event_days: f64,
     /// Write the archive only; do not open the GUI.
     #[arg(long)]
     pub no_gui: bool,
@@ -45,10 +50,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let summary = write_demo(&dir, &args)?;
     eprintln!(
-        "demo archive: {} ({} streams, {:.1} h each, {} MB) written in {:.1} s",
+        "demo archive: {} ({} streams, {:.1} h each, {} events, {} MB) written in {:.1} s",
         dir.display(),
         summary.streams,
         args.hours,
+        summary.events,
         summary.bytes / 1_000_000,
         started.elapsed().as_secs_f64()
     );
@@ -64,6 +70,7 @@ pub struct DemoSummary {
     pub bytes: u64,
     pub start_us: i64,
     pub end_us: i64,
+    pub events: usize,
 }
 
 /// Write the demo archive into `dir` (replacing an earlier demo there).
@@ -97,12 +104,52 @@ pub fn write_demo(dir: &Path, args: &DemoArgs) -> anyhow::Result<DemoSummary> {
     for r in results {
         bytes += r?;
     }
+    let events = write_events(dir, args, start_us + slots * clip_us)?;
     std::fs::write(
         dir.join(MARKER),
         format!("{{\"start_us\":{start_us},\"end_us\":{}}}\n", start_us + slots * clip_us),
     )
     .with_context(|| format!("{}: cannot write", dir.join(MARKER).display()))?;
-    Ok(DemoSummary { streams: args.cameras, bytes, start_us, end_us: start_us + slots * clip_us })
+    Ok(DemoSummary { streams: args.cameras, bytes, start_us, end_us: start_us + slots * clip_us, events })
+}
+
+/// The detections of `camera` over `[from_us, to_us)`: one track per object of every
+/// scheduled clip, with a box per second, exactly where the clip draws it.
+pub fn demo_events(camera: usize, from_us: i64, to_us: i64) -> Vec<NewEvent> {
+    let clip_us = i64::from(scene::CLIP_SECS) * 1_000_000;
+    let mut events = Vec::new();
+    let mut slot_us = from_us.div_euclid(clip_us) * clip_us;
+    while slot_us < to_us {
+        let plan = schedule::slot(camera, slot_us);
+        for obj in scene::clip_objects(plan.kind, camera) {
+            let ms = |s: f64| slot_us / 1000 + (s * 1000.0) as i64;
+            let boxes = (0..)
+                .map(|i| obj.enter_s + f64::from(i))
+                .take_while(|&t| t <= obj.exit_s)
+                .filter_map(|t| obj.box_at(t).map(|b| (t, b)))
+                .map(|(t, [x1, y1, x2, y2])| BoxAt { t_ms: ms(t), x1, y1, x2, y2 })
+                .collect();
+            let jitter = (schedule::mix(slot_us as u64 ^ camera as u64) % 20) as f64 / 100.0;
+            events.push(NewEvent {
+                camera: format!("cam-{camera}"),
+                class: obj.class.to_owned(),
+                first_ms: ms(obj.enter_s),
+                last_ms: ms(obj.exit_s),
+                confidence: Some(0.78 + jitter),
+                boxes,
+            });
+        }
+        slot_us += clip_us;
+    }
+    events
+}
+
+fn write_events(dir: &Path, args: &DemoArgs, end_us: i64) -> anyhow::Result<usize> {
+    let from_us = end_us - (args.event_days.max(args.hours / 24.0) * 86_400e6) as i64;
+    let events: Vec<NewEvent> = (1..=args.cameras).flat_map(|cam| demo_events(cam, from_us, end_us)).collect();
+    let db = EventDb::open(dir)?;
+    db.insert_events(&events, tessera_storage::UnixMicros::now().secs_floor())?;
+    Ok(events.len())
 }
 
 fn prepare_dir(dir: &Path) -> anyhow::Result<()> {

@@ -47,15 +47,21 @@ fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> EventsError + '_ {
     move |source| EventsError::Sqlite { path: path.to_owned(), source }
 }
 
-/// Mirror new cyclops events and settled tiles into `db`.
-pub fn sync(db: &mut EventDb, path: &Path, now_s: i64) -> Result<(), EventsError> {
+/// Open a cyclops videodb read-only and read its `strings` table.
+fn open_source(path: &Path) -> Result<(Connection, HashMap<u32, String>), EventsError> {
     let src = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
         .map_err(sql(path))?;
-    let strings: HashMap<u32, String> = {
+    let strings = {
         let mut stmt = src.prepare("SELECT id, value FROM strings").map_err(sql(path))?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(sql(path))?;
         rows.collect::<Result<_, _>>().map_err(sql(path))?
     };
+    Ok((src, strings))
+}
+
+/// Mirror new cyclops events and settled tiles into `db`.
+pub fn sync(db: &mut EventDb, path: &Path, now_s: i64) -> Result<(), EventsError> {
+    let (src, strings) = open_source(path)?;
     let class_name = |id: u32| strings.get(&id).cloned().unwrap_or_else(|| format!("class-{id}"));
     let last_id: i64 = db.kv("cyclops_last_event_id")?.and_then(|v| v.parse().ok()).unwrap_or(0);
     let mut events = Vec::new();
@@ -113,6 +119,13 @@ pub fn sync(db: &mut EventDb, path: &Path, now_s: i64) -> Result<(), EventsError
         db.set_kv("cyclops_last_event_id", &max_id.to_string())?;
         sync_tiles(db, &src, path, &class_name, now_s)
     })
+}
+
+/// Re-mirror the settled tiles of a cyclops videodb (after a rebuild).
+pub fn sync_tiles_from(db: &EventDb, path: &Path, now_s: i64) -> Result<(), EventsError> {
+    let (src, strings) = open_source(path)?;
+    let class_name = |id: u32| strings.get(&id).cloned().unwrap_or_else(|| format!("class-{id}"));
+    db.in_transaction(|db| sync_tiles(db, &src, path, &class_name, now_s))
 }
 
 /// OR settled cyclops tiles (levels 0..=13) not mirrored yet into ours and their ancestors.

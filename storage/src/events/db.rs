@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS tile(
 CREATE TABLE IF NOT EXISTS camera_state(
     camera INTEGER PRIMARY KEY,
     max_duration_ms INTEGER NOT NULL DEFAULT 0,
+    first_ms INTEGER,
+    last_ms INTEGER,
     tiles_built_until_s INTEGER
 );
 CREATE TABLE IF NOT EXISTS camera_class(camera INTEGER NOT NULL, class INTEGER NOT NULL, PRIMARY KEY(camera, class)) WITHOUT ROWID;
@@ -167,6 +169,11 @@ impl EventDb {
             )
             .map(|_| ())
             .map_err(|e| self.sql_error(e))
+    }
+
+    /// Forget the watermark (benchmarks force the synthesis path with it).
+    pub fn set_tiles_built_until_for_bench(&self, camera: u32, until_s: Option<i64>) -> Result<(), EventsError> {
+        self.set_tiles_built_until(camera, until_s)
     }
 
     /// Cameras that have events, by name.

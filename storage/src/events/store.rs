@@ -3,7 +3,7 @@
 use super::MAX_CLASSES_PER_CAMERA;
 use super::db::{EventDb, EventsError};
 use super::jsonl::NewEvent;
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use std::collections::BTreeMap;
 
 /// An event as `events list` shows it.
@@ -61,11 +61,15 @@ impl EventDb {
             entry.1.push(Span { class, first_ms: e.first_ms, last_ms: e.last_ms });
         }
         for (camera, (max_duration, spans)) in per_camera {
+            let first = spans.iter().map(|s| s.first_ms).min();
+            let last = spans.iter().map(|s| s.last_ms).max();
             self.conn
                 .execute(
-                    "INSERT INTO camera_state(camera, max_duration_ms) VALUES (?1, ?2)
-                     ON CONFLICT(camera) DO UPDATE SET max_duration_ms = max(max_duration_ms, excluded.max_duration_ms)",
-                    params![camera, max_duration],
+                    "INSERT INTO camera_state(camera, max_duration_ms, first_ms, last_ms) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(camera) DO UPDATE SET max_duration_ms = max(max_duration_ms, excluded.max_duration_ms),
+                         first_ms = min(coalesce(first_ms, excluded.first_ms), excluded.first_ms),
+                         last_ms = max(coalesce(last_ms, excluded.last_ms), excluded.last_ms)",
+                    params![camera, max_duration, first, last],
                 )
                 .map_err(|e| self.sql_error(e))?;
             crate::tiles::service::on_events_inserted(self, camera, &spans, now_s)?;
@@ -137,12 +141,14 @@ impl EventDb {
         rows.collect::<Result<_, _>>().map_err(|e| self.sql_error(e))
     }
 
-    /// First and last ms of a camera's events.
+    /// First and last ms of a camera's events (kept in `camera_state`: O(1)).
     pub fn event_bounds(&self, camera: u32) -> Result<Option<(i64, i64)>, EventsError> {
         self.conn
-            .query_row("SELECT min(first_ms), max(last_ms) FROM event WHERE camera = ?1", [camera], |r| {
-                Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?))
+            .prepare_cached("SELECT first_ms, last_ms FROM camera_state WHERE camera = ?1")
+            .and_then(|mut s| {
+                s.query_row([camera], |r| Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?))).optional()
             })
+            .map(Option::flatten)
             .map_err(|e| self.sql_error(e))
     }
 }

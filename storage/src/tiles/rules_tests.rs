@@ -19,7 +19,7 @@ fn ev(camera: &str, class: &str, first_s: i64, len_s: i64) -> NewEvent {
 }
 
 /// Brute force: bit b of class c is set iff some event of c covers a second < now in bit b.
-fn model(events: &[NewEvent], camera: &str, key: TileKey, now_s: i64) -> Vec<(String, Vec<(u32, u32)>)> {
+fn model(events: &[NewEvent], camera: &str, key: TileKey, now_s: i64) -> Named {
     let mut classes: Vec<String> = events.iter().filter(|e| e.camera == camera).map(|e| e.class.clone()).collect();
     classes.sort();
     classes.dedup();
@@ -50,7 +50,10 @@ fn model(events: &[NewEvent], camera: &str, key: TileKey, now_s: i64) -> Vec<(St
     out
 }
 
-fn named(db: &EventDb, tile: &Tile) -> Vec<(String, Vec<(u32, u32)>)> {
+/// A tile as (class name, runs) pairs, sorted.
+type Named = Vec<(String, Vec<(u32, u32)>)>;
+
+fn named(db: &EventDb, tile: &Tile) -> Named {
     let mut out: Vec<_> = tile.rows().iter().map(|(c, _)| (db.string(*c).unwrap_or_default(), tile.runs(*c))).collect();
     out.sort();
     out
@@ -110,7 +113,7 @@ proptest! {
             let (Some(ia), Some(ib)) = (a.string_id(cam).expect("id"), b.string_id(cam).expect("id")) else { continue };
             service::rebuild(&b, ib, now_final).expect("rebuild");
             service::advance(&a, ia, now_final - service::SETTLE_EVENT_ROWS_S).expect("advance");
-            let decode = |db: &EventDb, id| -> Vec<(u8, i64, Vec<(String, Vec<(u32, u32)>)>)> {
+            let decode = |db: &EventDb, id| -> Vec<(u8, i64, Named)> {
                 db.stored_tiles(id).expect("tiles").into_iter().map(|(l, i, blob)| (l, i, named(db, &codec::decode_tile(&blob).expect("blob")))).collect()
             };
             prop_assert_eq!(decode(&a, ia), decode(&b, ib));

@@ -135,6 +135,28 @@ pub fn rebuild(db: &EventDb, camera: u32, now_s: i64) -> Result<(), EventsError>
     advance(db, camera, now_s - SETTLE_EVENT_ROWS_S)
 }
 
+/// Rebuild every camera's tiles (and re-mirror a cyclops recording's tiles). Returns
+/// `(camera, tiles stored)` per camera.
+pub fn rebuild_all(db: &EventDb, now_s: i64) -> Result<Vec<(String, usize)>, EventsError> {
+    let cameras = db.cameras()?;
+    let mut out = Vec::new();
+    db.in_transaction(|db| {
+        for (id, name) in &cameras {
+            rebuild(db, *id, now_s)?;
+            out.push((name.clone(), db.stored_tiles(*id)?.len()));
+        }
+        Ok(())
+    })?;
+    if let Some(root) = db.path().parent() {
+        let cyclops = root.join(crate::events::cyclops::CYCLOPS_DB);
+        if cyclops.exists() {
+            db.set_kv("cyclops_tiles_synced_until_s", &i64::MIN.to_string())?;
+            crate::events::cyclops::sync_tiles_from(db, &cyclops, now_s)?;
+        }
+    }
+    Ok(out)
+}
+
 /// Compute and store every tile whose end lies in `(from, to]` (`from = None`: all time):
 /// level 0 by rasterising the events once, each level above by merging the one below, with
 /// children that ended by `from` read back from the store.

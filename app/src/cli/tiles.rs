@@ -1,0 +1,99 @@
+//! `tessera tiles get|rebuild`.
+
+use clap::Subcommand;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+use tessera_storage::UnixMicros;
+use tessera_storage::events::EventDb;
+use tessera_storage::tiles::{L_MAX, TileKey, TileService, service};
+
+#[derive(Subcommand, Debug)]
+pub enum TilesCommand {
+    /// One tile as runs of set bits per class.
+    Get {
+        #[arg(long)]
+        archive: PathBuf,
+        #[arg(long)]
+        camera: String,
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=i64::from(L_MAX)))]
+        level: u8,
+        #[arg(long, allow_hyphen_values = true)]
+        index: i64,
+        /// Pin the clock (unix seconds): the answer is what was known then.
+        #[arg(long, allow_hyphen_values = true)]
+        now: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recreate every tile from the events (tiles are a derived index).
+    Rebuild {
+        #[arg(long)]
+        archive: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Serialize)]
+struct TileJson {
+    camera: String,
+    level: u8,
+    index: i64,
+    start_s: i64,
+    seconds_per_bit: i64,
+    classes: BTreeMap<String, Vec<[u32; 2]>>,
+}
+
+pub fn run(command: TilesCommand) -> anyhow::Result<()> {
+    match command {
+        TilesCommand::Get { archive, camera, level, index, now, json } => {
+            let db = EventDb::open(&archive)?;
+            let real_now = UnixMicros::now().secs_floor();
+            let key = TileKey { level, index };
+            let (tile, _) = TileService::new(&db, real_now).get(&camera, key, now.unwrap_or(real_now))?;
+            let mut classes = BTreeMap::new();
+            for (class, _) in tile.rows() {
+                classes.insert(db.string(*class)?, tile.runs(*class).into_iter().map(|(a, b)| [a, b]).collect());
+            }
+            let out = TileJson {
+                camera,
+                level,
+                index,
+                start_s: key.start_s(),
+                seconds_per_bit: key.seconds_per_bit(),
+                classes,
+            };
+            if json {
+                return crate::cli::print_json(&out);
+            }
+            println!(
+                "{} level {} index {} from {} ({} s/bit)",
+                out.camera,
+                level,
+                index,
+                UnixMicros(out.start_s * 1_000_000),
+                out.seconds_per_bit
+            );
+            for (class, runs) in &out.classes {
+                println!("  {class}: {runs:?}");
+            }
+            Ok(())
+        }
+        TilesCommand::Rebuild { archive, json } => {
+            let started = Instant::now();
+            let db = EventDb::open(&archive)?;
+            let cameras = service::rebuild_all(&db, UnixMicros::now().secs_floor())?;
+            let tiles: usize = cameras.iter().map(|c| c.1).sum();
+            let secs = started.elapsed().as_secs_f64();
+            if json {
+                return crate::cli::print_json(
+                    &serde_json::json!({ "cameras": cameras.len(), "tiles": tiles, "seconds": secs }),
+                );
+            }
+            println!("rebuilt {tiles} tiles of {} cameras in {secs:.2} s", cameras.len());
+            Ok(())
+        }
+    }
+}
