@@ -127,7 +127,13 @@ pub fn demo_events(camera: usize, from_us: i64, to_us: i64) -> Vec<NewEvent> {
                 .map(|i| obj.enter_s + f64::from(i))
                 .take_while(|&t| t <= obj.exit_s)
                 .filter_map(|t| obj.box_at(t).map(|b| (t, b)))
-                .map(|(t, b)| BoxAt { t_ms: ms(t), x1: b[0].round(), y1: b[1].round(), x2: b[2].round(), y2: b[3].round() })
+                .map(|(t, b)| BoxAt {
+                    t_ms: ms(t),
+                    x1: b[0].round(),
+                    y1: b[1].round(),
+                    x2: b[2].round(),
+                    y2: b[3].round(),
+                })
                 .collect();
             let jitter = (schedule::mix(slot_us as u64 ^ camera as u64) % 20) as f64 / 100.0;
             events.push(NewEvent {
