@@ -1,1 +1,33 @@
-//! tessera-render
+//! tessera-render: the wgpu pipelines Tessera draws, used through egui_wgpu paint callbacks
+//! in the app and directly for offscreen rendering (`tessera render-timeline`, benchmarks).
+//! Knows nothing of panels or storage: it draws what a plan describes.
+//!
+//! - [`timeline`]: tile atlas (GPU LRU), strip plans, the timeline pipeline and its callback.
+//! - [`offscreen`]: a headless device and a render-to-image helper.
+
+pub mod offscreen;
+pub mod timeline;
+
+pub use egui_wgpu::wgpu;
+
+/// WGSL sources, embedded at build time (validated by a naga test).
+pub mod shaders {
+    pub const TIMELINE: &str = include_str!("../../shaders/timeline.wgsl");
+    /// Every shader with its file name.
+    pub const ALL: &[(&str, &str)] = &[("timeline.wgsl", TIMELINE)];
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every shader parses and validates with naga (no GPU needed).
+    #[test]
+    fn shaders_validate() {
+        for &(name, source) in super::shaders::ALL {
+            let module =
+                naga::front::wgsl::parse_str(source).unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
+            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all())
+                .validate(&module)
+                .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        }
+    }
+}

@@ -5,6 +5,7 @@ mod archive;
 mod bench;
 mod events;
 mod import;
+mod render_timeline;
 mod rf1;
 mod tiles;
 
@@ -44,6 +45,8 @@ pub enum Command {
     /// Read and rebuild event tiles.
     #[command(subcommand)]
     Tiles(tiles::TilesCommand),
+    /// Render timeline strips offscreen to a PNG (same wgpu pipeline as the app).
+    RenderTimeline(render_timeline::RenderTimelineArgs),
     /// Benchmarks with end-to-end figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -79,6 +82,7 @@ pub fn main() -> ExitCode {
         Some(Command::Archive(c)) => archive::run(c),
         Some(Command::Events(c)) => events::run(c),
         Some(Command::Tiles(c)) => tiles::run(c),
+        Some(Command::RenderTimeline(args)) => render_timeline::run(args),
         Some(Command::Bench(c)) => bench::run(c),
         Some(Command::Demo(args)) => crate::demo::run(args),
     };

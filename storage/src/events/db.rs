@@ -176,6 +176,17 @@ impl EventDb {
         self.set_tiles_built_until(camera, until_s)
     }
 
+    /// A camera's classes as `(class id, name)` by id: the order new classes are added in,
+    /// so a class's rank (its row bit in the timeline) never changes.
+    pub fn camera_classes(&self, camera: u32) -> Result<Vec<(u32, String)>, EventsError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT cc.class, s.value FROM camera_class cc JOIN strings s ON s.id = cc.class WHERE cc.camera = ?1 ORDER BY cc.class")
+            .map_err(|e| self.sql_error(e))?;
+        let rows = stmt.query_map([camera], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.sql_error(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql_error(e))
+    }
+
     /// Cameras that have events, by name.
     pub fn cameras(&self) -> Result<Vec<(u32, String)>, EventsError> {
         let mut stmt = self

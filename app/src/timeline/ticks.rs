@@ -1,0 +1,143 @@
+//! Tick marks on a clock-friendly ladder: 1 s … 10 min, 30 min, 1 h, 3 h, 6 h, 12 h, 1 day,
+//! 1 month, 3 months, 1 year, 2/5/10 years; labelled in UTC or local time.
+
+use super::view::TimeView;
+use chrono::{Datelike, FixedOffset, NaiveDate, Offset, TimeZone};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    Utc,
+    Local,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Seconds(i64),
+    Months(u32),
+}
+
+const LADDER: [Step; 24] = [
+    Step::Seconds(1),
+    Step::Seconds(2),
+    Step::Seconds(5),
+    Step::Seconds(10),
+    Step::Seconds(15),
+    Step::Seconds(30),
+    Step::Seconds(60),
+    Step::Seconds(120),
+    Step::Seconds(300),
+    Step::Seconds(600),
+    Step::Seconds(1800),
+    Step::Seconds(3600),
+    Step::Seconds(3 * 3600),
+    Step::Seconds(6 * 3600),
+    Step::Seconds(12 * 3600),
+    Step::Seconds(86_400),
+    Step::Seconds(2 * 86_400),
+    Step::Seconds(7 * 86_400),
+    Step::Months(1),
+    Step::Months(3),
+    Step::Months(12),
+    Step::Months(24),
+    Step::Months(60),
+    Step::Months(120),
+];
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tick {
+    pub t_us: i64,
+    pub label: String,
+}
+
+fn approx_secs(step: Step) -> f64 {
+    match step {
+        Step::Seconds(s) => s as f64,
+        Step::Months(m) => f64::from(m) * 30.44 * 86_400.0,
+    }
+}
+
+/// Ticks for `view` over `width_px`, at least `min_spacing_px` apart.
+pub fn ticks(view: &TimeView, width_px: f64, min_spacing_px: f64, clock: Clock) -> Vec<Tick> {
+    let secs_per_px = view.span_us as f64 / 1e6 / width_px.max(1.0);
+    let step =
+        LADDER.iter().copied().find(|s| approx_secs(*s) / secs_per_px >= min_spacing_px).unwrap_or(Step::Months(120));
+    let center_s = (view.start_us + view.span_us / 2).div_euclid(1_000_000);
+    let offset: FixedOffset = match clock {
+        Clock::Utc => FixedOffset::east_opt(0).unwrap_or_else(|| chrono::Utc.fix()),
+        Clock::Local => {
+            chrono::Local.timestamp_opt(center_s, 0).single().map_or_else(|| chrono::Utc.fix(), |t| t.offset().fix())
+        }
+    };
+    let off_s = i64::from(offset.local_minus_utc());
+    let (start_s, end_s) = (view.start_us.div_euclid(1_000_000), view.end_us().div_euclid(1_000_000) + 1);
+    let mut out = Vec::new();
+    match step {
+        Step::Seconds(s) => {
+            let mut t = ((start_s + off_s).div_euclid(s) + 1) * s - off_s;
+            while t <= end_s && out.len() < 500 {
+                out.push(Tick { t_us: t * 1_000_000, label: label(t, s, &offset) });
+                t += s;
+            }
+        }
+        Step::Months(m) => {
+            let Some(first) = offset.timestamp_opt(start_s, 0).single() else { return out };
+            let months_from_0 = first.year() * 12 + first.month0() as i32;
+            let mut k = months_from_0.div_euclid(m as i32) * m as i32 + m as i32;
+            while out.len() < 500 {
+                let (y, mo) = (k.div_euclid(12), k.rem_euclid(12) as u32 + 1);
+                let Some(t) = NaiveDate::from_ymd_opt(y, mo, 1)
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|d| d.and_utc().timestamp() - off_s)
+                else {
+                    break;
+                };
+                if t > end_s {
+                    break;
+                }
+                let text = if m >= 12 { format!("{y}") } else { format!("{} {y}", month_name(mo)) };
+                out.push(Tick { t_us: t * 1_000_000, label: text });
+                k += m as i32;
+            }
+        }
+    }
+    out
+}
+
+fn month_name(m: u32) -> &'static str {
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][(m as usize + 11) % 12]
+}
+
+fn label(t_s: i64, step_s: i64, offset: &FixedOffset) -> String {
+    let Some(dt) = offset.timestamp_opt(t_s, 0).single() else { return t_s.to_string() };
+    let midnight = (t_s + i64::from(offset.local_minus_utc())).rem_euclid(86_400) == 0;
+    if step_s >= 86_400 || (midnight && step_s >= 3600) {
+        format!("{} {}", month_name(dt.month()), dt.day())
+    } else if step_s >= 60 {
+        dt.format("%H:%M").to_string()
+    } else {
+        dt.format("%H:%M:%S").to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ladder_picks_clock_friendly_steps() {
+        // One hour over 2000 px: 5-minute ticks at least 90 px apart (300 s = 167 px).
+        let v = TimeView::new(1_700_000_000_000_000, 3_600_000_000);
+        let t = ticks(&v, 2000.0, 90.0, Clock::Utc);
+        assert!(t.len() >= 10, "{t:?}");
+        assert!(t.windows(2).all(|w| w[1].t_us - w[0].t_us == 300_000_000));
+        assert!(t.iter().all(|k| k.t_us % 300_000_000 == 0));
+        // Ten years: yearly ticks on Jan 1.
+        let v = TimeView::new(1_500_000_000_000_000, 10 * 365 * 86_400 * 1_000_000);
+        let t = ticks(&v, 2000.0, 90.0, Clock::Utc);
+        assert!(t.iter().all(|k| k.label.len() == 4), "{t:?}");
+        // Ten seconds: second ticks with seconds in the label.
+        let v = TimeView::new(1_700_000_000_000_000, 10_000_000);
+        let t = ticks(&v, 2000.0, 90.0, Clock::Utc);
+        assert_eq!(t.first().map(|k| k.label.len()), Some(8));
+    }
+}
