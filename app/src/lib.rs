@@ -6,5 +6,6 @@
 
 pub mod cli;
 pub mod demo;
+pub mod engine;
 pub mod timeline;
 pub mod ui;

@@ -66,6 +66,18 @@ impl Target {
 
 /// Prepare and draw `plans` into `target` (cleared to `clear`), submitting the work.
 pub fn draw(gpu: &Headless, renderer: &mut TimelineRenderer, target: &Target, plans: &[StripPlan], clear: [u8; 3]) {
+    let commands = encode(gpu, renderer, target, plans, clear);
+    gpu.queue.submit([commands]);
+}
+
+/// Prepare (uploads, uniforms) and record the draw, without submitting it.
+pub fn encode(
+    gpu: &Headless,
+    renderer: &mut TimelineRenderer,
+    target: &Target,
+    plans: &[StripPlan],
+    clear: [u8; 3],
+) -> wgpu::CommandBuffer {
     renderer.prepare(&gpu.queue, plans, [0.0, 0.0, target.width as f32, target.height as f32]);
     let mut encoder =
         gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("timeline offscreen") });
@@ -90,7 +102,7 @@ pub fn draw(gpu: &Headless, renderer: &mut TimelineRenderer, target: &Target, pl
         });
         renderer.paint(&mut pass);
     }
-    gpu.queue.submit([encoder.finish()]);
+    encoder.finish()
 }
 
 /// Copy the target back to the CPU as tightly packed RGBA rows.

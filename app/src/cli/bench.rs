@@ -22,6 +22,15 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Timeline: scripted zoom sweep 1 min → 10 years → 1 min, 8 strips, 2000 px, offscreen.
+    Timeline {
+        #[arg(long)]
+        archive: std::path::PathBuf,
+        #[arg(long, default_value_t = 600)]
+        frames: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Serialize, Debug)]
@@ -43,12 +52,17 @@ struct TilesReport {
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
-    let BenchCommand::Tiles { days, cameras, requests, json } = command;
-    let report = bench_tiles(days, cameras, requests)?;
-    if json {
-        return crate::cli::print_json(&report);
+    match command {
+        BenchCommand::Tiles { days, cameras, requests, json } => report(&bench_tiles(days, cameras, requests)?, json),
+        BenchCommand::Timeline { archive, frames, json } => report(&bench_timeline(&archive, frames.max(2))?, json),
     }
-    println!("{report:#?}");
+}
+
+fn report(value: &(impl Serialize + std::fmt::Debug), json: bool) -> anyhow::Result<()> {
+    if json {
+        return crate::cli::print_json(value);
+    }
+    println!("{value:#?}");
     Ok(())
 }
 
@@ -141,5 +155,105 @@ fn bench_tiles(days: f64, cameras: usize, requests: usize) -> anyhow::Result<Til
         warm_ms_p99: percentile(&warm, 0.99),
         cold_ms_p50: percentile(&cold, 0.5),
         cold_ms_p99: percentile(&cold, 0.99),
+    })
+}
+
+#[derive(Serialize, Debug)]
+struct TimelineReport {
+    frames: usize,
+    cpu_ms_p50: f64,
+    cpu_ms_p99: f64,
+    gpu_upload_bytes_p99: u64,
+    tiles_fetched: u64,
+    /// Frames per second including the software renderer's GPU time (2000 × strips height).
+    fps_with_gpu: f64,
+    /// CPU + submit + waiting for the software renderer to finish the frame.
+    frame_with_gpu_ms_p50: f64,
+    frame_with_gpu_ms_p99: f64,
+    strips: usize,
+    height_px: u32,
+    adapter: String,
+}
+
+/// Scripted sweep: 1 min → 10 years → 1 min, anchored at the newest data, 8 strips, 2000 px,
+/// offscreen; tiles arrive from the tile-feed thread as in the app.
+fn bench_timeline(archive: &std::path::Path, frames: usize) -> anyhow::Result<TimelineReport> {
+    use crate::engine::tile_feed::TileFeed;
+    use crate::timeline::{StripArea, TimeView, TimelineModel};
+    use tessera_render::offscreen::{self, Headless, Target};
+    use tessera_render::timeline::TimelineRenderer;
+
+    let db = EventDb::open(archive)?;
+    let mut cameras: Vec<String> = db.cameras()?.into_iter().map(|c| c.1).collect();
+    let end_us = db
+        .cameras()?
+        .iter()
+        .filter_map(|(id, _)| db.event_bounds(*id).ok().flatten())
+        .map(|(_, last)| last * 1000)
+        .max()
+        .unwrap_or_else(|| UnixMicros::now().0);
+    drop(db);
+    if cameras.is_empty() {
+        anyhow::bail!("{}: no events to draw (run `tessera demo` or `events ingest` first)", archive.display());
+    }
+    // Eight strips: the archive's cameras, repeated when it has fewer (each strip is its own
+    // atlas source, so the load is that of eight cameras).
+    let base = cameras.clone();
+    while cameras.len() < 8 {
+        cameras.push(base[cameras.len() % base.len()].clone());
+    }
+    cameras.truncate(8);
+    let mut model = TimelineModel::new(TileFeed::start(archive.to_owned(), cameras.clone()));
+    while model.cameras.is_empty() && model.wait(std::time::Duration::from_secs(5)) {}
+    let area = StripArea { x0: 0.0, y0: 0.0, width: 2000.0, row_height: 12.0, row_pitch: 15.0, camera_gap: 20.0 };
+    let gpu = Headless::new().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut renderer = TimelineRenderer::new(&gpu.device, offscreen::TARGET_FORMAT, 2048, 16);
+    let rows: usize = model.cameras.iter().map(|c| c.rows.len()).sum();
+    let height = ((rows as f32 * area.row_pitch + 8.0 * area.camera_gap) as u32).max(600);
+    let target = Target::new(&gpu.device, 2000, height);
+
+    let (min_span, max_span): (f64, f64) = (60e6, 10.0 * 365.25 * 86_400e6);
+    let half = frames / 2;
+    let mut cpu = Vec::with_capacity(frames);
+    let mut uploads = Vec::with_capacity(frames);
+    let mut frame_total = Vec::with_capacity(frames);
+    let started = Instant::now();
+    for f in 0..frames {
+        let k = if f <= half { f as f64 / half as f64 } else { (frames - f) as f64 / (frames - half) as f64 };
+        let span = (min_span * (max_span / min_span).powf(k)) as i64;
+        let view = TimeView { start_us: end_us - span * 9 / 10, span_us: span };
+        // CPU: what the UI thread does for the timeline each frame — take in tiles, plan,
+        // upload, write uniforms, record the pass. The submit is timed apart: on the software
+        // renderer it is where the rasterising (the "GPU") happens.
+        let frame_start = Instant::now();
+        model.poll();
+        let plans = model.plans(&view, area, end_us, &|_| true);
+        let commands = offscreen::encode(&gpu, &mut renderer, &target, &plans, [20, 20, 22]);
+        cpu.push(frame_start.elapsed().as_secs_f64() * 1e3);
+        uploads.push(renderer.atlas.uploaded_bytes);
+        gpu.queue.submit([commands]);
+        // Let the GPU finish this frame before the next (outside the CPU measurement).
+        let _ = gpu.device.poll(tessera_render::wgpu::PollType::wait_indefinitely());
+        frame_total.push(frame_start.elapsed().as_secs_f64() * 1e3);
+    }
+    frame_total.sort_by(f64::total_cmp);
+    let total_s = started.elapsed().as_secs_f64();
+    if let Some(e) = model.errors.first() {
+        anyhow::bail!("tile feed: {e}");
+    }
+    cpu.sort_by(f64::total_cmp);
+    uploads.sort_unstable();
+    Ok(TimelineReport {
+        frames,
+        cpu_ms_p50: percentile(&cpu, 0.5),
+        cpu_ms_p99: percentile(&cpu, 0.99),
+        gpu_upload_bytes_p99: uploads.get(((uploads.len() as f64 - 1.0) * 0.99).round() as usize).copied().unwrap_or(0),
+        tiles_fetched: model.tiles_fetched,
+        fps_with_gpu: frames as f64 / total_s,
+        frame_with_gpu_ms_p50: percentile(&frame_total, 0.5),
+        frame_with_gpu_ms_p99: percentile(&frame_total, 0.99),
+        strips: cameras.len(),
+        height_px: height,
+        adapter: format!("{} ({:?})", gpu.adapter_info.name, gpu.adapter_info.backend),
     })
 }

@@ -1,7 +1,12 @@
 //! Top-level app state: which archive is open, and the commands panels emit.
 
+use super::timeline_panel::{CameraTrack, TimelinePanel};
+use crate::timeline::TimeView;
+use crate::timeline::ticks::Clock;
 use crossbeam_channel::{Receiver, bounded};
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tessera_storage::events::{EventDb, camera_of_stream};
 use tessera_storage::fsv::Archive;
 
 /// A stream as the UI shows it (a snapshot, no file handles).
@@ -14,13 +19,79 @@ pub struct StreamSummary {
     pub bytes: u64,
 }
 
-/// What the UI knows about the archive.
+/// What the loader thread learns about an archive.
 #[derive(Debug)]
+pub struct ArchiveSnapshot {
+    pub streams: Vec<StreamSummary>,
+    pub tracks: Vec<CameraTrack>,
+    /// Earliest and latest data (video or events), µs.
+    pub bounds: (i64, i64),
+}
+
+/// What the UI knows about the archive.
 pub enum ArchiveState {
     None,
-    Loading { path: PathBuf, rx: Receiver<Result<Vec<StreamSummary>, String>> },
-    Open { path: PathBuf, streams: Vec<StreamSummary> },
+    Loading { path: PathBuf, rx: Receiver<Result<ArchiveSnapshot, String>> },
+    Open { path: PathBuf, streams: Vec<StreamSummary>, timeline: Box<TimelinePanel> },
     Failed { path: PathBuf, error: String },
+}
+
+impl std::fmt::Debug for ArchiveState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::None => write!(f, "None"),
+            Self::Loading { path, .. } => write!(f, "Loading({})", path.display()),
+            Self::Open { path, streams, .. } => write!(f, "Open({}, {} streams)", path.display(), streams.len()),
+            Self::Failed { path, error } => write!(f, "Failed({}: {error})", path.display()),
+        }
+    }
+}
+
+/// Runs on the loader thread: streams, cameras (from streams and events), video spans.
+pub fn load_snapshot(path: &Path) -> Result<ArchiveSnapshot, String> {
+    let archive = Archive::open(path).map_err(|e| e.to_string())?;
+    let db = EventDb::open(path).map_err(|e| e.to_string())?;
+    let streams: Vec<StreamSummary> = archive
+        .streams
+        .values()
+        .map(|s| StreamSummary {
+            name: s.name.clone(),
+            start_us: s.start_us,
+            end_us: s.end_us,
+            files: s.files.len(),
+            bytes: s.bytes(),
+        })
+        .collect();
+    let mut video: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
+    let mut bounds = (i64::MAX, i64::MIN);
+    for s in archive.streams.values() {
+        let spans = video.entry(camera_of_stream(&s.name).to_owned()).or_default();
+        for (i, f) in s.files.iter().enumerate() {
+            let start = f.start_ms * 1000;
+            // A file runs until the next one (files follow each other, ≤ ~1000 s each).
+            let end = s.files.get(i + 1).map_or(s.end_us, |n| (n.start_ms * 1000).min(start + 1_010_000_000));
+            spans.push((start, end.max(start)));
+        }
+        bounds = (bounds.0.min(s.start_us), bounds.1.max(s.end_us));
+    }
+    for (id, camera) in db.cameras().map_err(|e| e.to_string())? {
+        video.entry(camera).or_default();
+        if let Some((first, last)) = db.event_bounds(id).map_err(|e| e.to_string())? {
+            bounds = (bounds.0.min(first * 1000), bounds.1.max(last * 1000));
+        }
+    }
+    if bounds.0 > bounds.1 {
+        let now = tessera_storage::UnixMicros::now().0;
+        bounds = (now - 86_400_000_000, now);
+    }
+    let tracks = video
+        .into_iter()
+        .map(|(camera, mut spans)| {
+            spans.sort_unstable();
+            CameraTrack { camera, video: spans }
+        })
+        .collect();
+    Ok(ArchiveSnapshot { streams, tracks, bounds })
 }
 
 /// Commands panels push; applied once per frame by [`TesseraApp::apply`].
@@ -28,6 +99,10 @@ pub enum ArchiveState {
 pub enum Command {
     OpenArchive(PathBuf),
     ChooseArchive,
+    SetTimeView(TimeView),
+    SeekTo(i64),
+    ToggleClass(String),
+    SetClock(Clock),
 }
 
 pub struct TesseraApp {
@@ -49,19 +124,7 @@ impl TesseraApp {
         let (tx, rx) = bounded(1);
         let worker_path = path.clone();
         let spawned = std::thread::Builder::new().name("archive-open".into()).spawn(move || {
-            let result = Archive::open(&worker_path).map_err(|e| e.to_string()).map(|a| {
-                a.streams
-                    .values()
-                    .map(|s| StreamSummary {
-                        name: s.name.clone(),
-                        start_us: s.start_us,
-                        end_us: s.end_us,
-                        files: s.files.len(),
-                        bytes: s.bytes(),
-                    })
-                    .collect()
-            });
-            let _ = tx.send(result);
+            let _ = tx.send(load_snapshot(&worker_path));
         });
         self.archive = match spawned {
             Ok(_) => ArchiveState::Loading { path, rx },
@@ -76,7 +139,10 @@ impl TesseraApp {
         {
             let path = path.clone();
             self.archive = match result {
-                Ok(streams) => ArchiveState::Open { path, streams },
+                Ok(snapshot) => {
+                    let timeline = Box::new(TimelinePanel::new(path.clone(), snapshot.tracks, snapshot.bounds));
+                    ArchiveState::Open { path, streams: snapshot.streams, timeline }
+                }
                 Err(error) => ArchiveState::Failed { path, error },
             };
         }
@@ -90,6 +156,28 @@ impl TesseraApp {
         for command in std::mem::take(&mut self.commands) {
             match command {
                 Command::OpenArchive(path) => self.open(path),
+                Command::SetTimeView(view) => {
+                    if let ArchiveState::Open { timeline, .. } = &mut self.archive {
+                        timeline.view = view;
+                    }
+                }
+                Command::SeekTo(t) => {
+                    if let ArchiveState::Open { timeline, .. } = &mut self.archive {
+                        timeline.playhead_us = Some(t);
+                    }
+                }
+                Command::ToggleClass(class) => {
+                    if let ArchiveState::Open { timeline, .. } = &mut self.archive
+                        && !timeline.hidden.remove(&class)
+                    {
+                        timeline.hidden.insert(class);
+                    }
+                }
+                Command::SetClock(clock) => {
+                    if let ArchiveState::Open { timeline, .. } = &mut self.archive {
+                        timeline.clock = clock;
+                    }
+                }
                 Command::ChooseArchive => {
                     // rfd's portal dialog blocks only its own thread; we wait for the answer here
                     // because a modal folder choice is the one thing the user is doing.
@@ -115,7 +203,8 @@ impl TesseraApp {
                 }
             });
         });
-        egui::CentralPanel::default().show(ui, |ui| match &self.archive {
+        let mut new_commands = Vec::new();
+        egui::CentralPanel::default().show(ui, |ui| match &mut self.archive {
             ArchiveState::None => {
                 ui.label("No archive open. Use “Open archive…” or pass a folder on the command line.");
             }
@@ -129,11 +218,17 @@ impl TesseraApp {
             ArchiveState::Failed { path, error } => {
                 ui.colored_label(egui::Color32::LIGHT_RED, format!("Cannot open {}: {error}", path.display()));
             }
-            ArchiveState::Open { path, streams } => {
+            ArchiveState::Open { path, streams, timeline } => {
                 ui.label(format!("{}", path.display()));
-                super::streams::streams_ui(ui, streams);
+                let commands = timeline.ui(ui);
+                new_commands.extend(commands);
+                ui.add_space(8.0);
+                egui::CollapsingHeader::new("Streams")
+                    .default_open(true)
+                    .show(ui, |ui| super::streams::streams_ui(ui, streams));
             }
         });
+        self.commands.extend(new_commands);
         self.apply();
     }
 }

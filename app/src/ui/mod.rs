@@ -3,10 +3,28 @@
 
 mod app;
 mod streams;
+pub mod timeline_panel;
 
-pub use app::{ArchiveState, TesseraApp};
+pub use app::{ArchiveState, Command, TesseraApp, load_snapshot};
 
 use std::path::PathBuf;
+
+/// GPU tiles for the timeline: 2048 slots × 8 KiB = 16 MiB.
+pub const ATLAS_SLOTS: u32 = 2048;
+/// Camera strips drawn per frame at most.
+pub const MAX_STRIPS: u32 = 64;
+
+/// Create the wgpu pipelines the panels draw with and hand them to egui_wgpu's callback
+/// resources (once, at start-up; kittest harnesses call it too).
+pub fn install_renderers(render_state: &egui_wgpu::RenderState) {
+    let renderer = tessera_render::timeline::TimelineRenderer::new(
+        &render_state.device,
+        render_state.target_format,
+        ATLAS_SLOTS,
+        MAX_STRIPS,
+    );
+    render_state.renderer.write().callback_resources.insert(renderer);
+}
 
 /// Open the GUI window, optionally on an archive.
 pub fn run(archive: Option<PathBuf>) -> anyhow::Result<()> {
@@ -15,6 +33,15 @@ pub fn run(archive: Option<PathBuf>) -> anyhow::Result<()> {
         renderer: eframe::Renderer::Wgpu,
         ..Default::default()
     };
-    eframe::run_native("Tessera", options, Box::new(move |_cc| Ok(Box::new(TesseraApp::new(archive)))))
-        .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+    eframe::run_native(
+        "Tessera",
+        options,
+        Box::new(move |cc| {
+            if let Some(render_state) = &cc.wgpu_render_state {
+                install_renderers(render_state);
+            }
+            Ok(Box::new(TesseraApp::new(archive)))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
 }

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 /// Tessera's own database file in an archive directory.
 pub const DB_FILE: &str = "tessera.sqlite";
 
+/// Schema version in `PRAGMA user_version`.
+pub const SCHEMA_VERSION: i64 = 1;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS strings(id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS event(
@@ -92,8 +95,30 @@ impl EventDb {
         db.conn
             .execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;")
             .and_then(|()| db.conn.execute_batch(SCHEMA))
+            .and_then(|()| db.migrate())
             .map_err(|e| db.sql_error(e))?;
         Ok(db)
+    }
+
+    /// Bring a database written by an earlier Tessera up to [`SCHEMA_VERSION`].
+    fn migrate(&self) -> rusqlite::Result<()> {
+        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version < 1 {
+            // v1: camera_state keeps each camera's event bounds (O(1) tile requests).
+            let has_bounds = self.conn.prepare("SELECT first_ms FROM camera_state LIMIT 0").is_ok();
+            if !has_bounds {
+                self.conn.execute_batch(
+                    "ALTER TABLE camera_state ADD COLUMN first_ms INTEGER;
+                     ALTER TABLE camera_state ADD COLUMN last_ms INTEGER;",
+                )?;
+            }
+            self.conn.execute_batch(
+                "UPDATE camera_state SET
+                     first_ms = (SELECT min(first_ms) FROM event WHERE event.camera = camera_state.camera),
+                     last_ms = (SELECT max(last_ms) FROM event WHERE event.camera = camera_state.camera);",
+            )?;
+        }
+        self.conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
     }
 
     pub fn path(&self) -> &Path {

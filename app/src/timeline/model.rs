@@ -1,0 +1,186 @@
+//! The timeline's non-drawing state: the tile cache fed by the [`TileFeed`], and turning a view
+//! into strip plans each frame. The GUI panel and `tessera bench timeline` both drive it.
+
+use super::plan::{CameraRows, Row, StripGeometry, plan_strip};
+use super::view::TimeView;
+use crate::engine::tile_feed::{FeedReply, TileFeed, TileRequest};
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+use tessera_render::timeline::{StripPlan, TileData};
+use tessera_storage::tiles::TileKey;
+
+/// CPU-side tile budget: 8,192 tiles with detections (64 MiB of masks).
+pub const CACHE_TILES: usize = 8192;
+/// Tiles still in progress are refetched this often (the live edge stays current).
+pub const LIVE_REFRESH: Duration = Duration::from_secs(2);
+
+struct Entry {
+    data: TileData,
+    fetched: Instant,
+    complete: bool,
+    used: u64,
+}
+
+/// Where the strips go (physical pixels) and how tall rows are.
+#[derive(Clone, Copy, Debug)]
+pub struct StripArea {
+    pub x0: f32,
+    pub y0: f32,
+    pub width: f32,
+    pub row_height: f32,
+    pub row_pitch: f32,
+    pub camera_gap: f32,
+}
+
+pub struct TimelineModel {
+    feed: TileFeed,
+    pub cameras: Vec<CameraRows>,
+    cache: HashMap<(u32, u8, i64), Entry>,
+    pending: HashSet<(u32, u8, i64)>,
+    frame: u64,
+    generation: u64,
+    /// Tiles received from the feed (ever).
+    pub tiles_fetched: u64,
+    pub errors: Vec<String>,
+}
+
+impl TimelineModel {
+    pub fn new(feed: TileFeed) -> Self {
+        Self {
+            feed,
+            cameras: Vec::new(),
+            cache: HashMap::new(),
+            pending: HashSet::new(),
+            frame: 0,
+            generation: 0,
+            tiles_fetched: 0,
+            errors: Vec::new(),
+        }
+    }
+
+    /// Take in what the feed has sent (never blocks).
+    pub fn poll(&mut self) {
+        while let Some(reply) = self.feed.try_reply() {
+            self.apply(reply);
+        }
+    }
+
+    /// Wait up to `timeout` for one reply (benchmarks, tests).
+    pub fn wait(&mut self, timeout: Duration) -> bool {
+        match self.feed.wait_reply(timeout) {
+            Some(reply) => {
+                self.apply(reply);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    fn apply(&mut self, reply: FeedReply) {
+        match reply {
+            FeedReply::Cameras(cameras) => {
+                if cameras != self.cameras {
+                    // Row bits may have changed: drop tiles so they are refetched.
+                    self.cache.clear();
+                    self.cameras = cameras;
+                }
+            }
+            FeedReply::Tile { source, key, masks, complete } => {
+                let id = (source, key.level, key.index);
+                self.pending.remove(&id);
+                self.tiles_fetched += 1;
+                self.generation += 1;
+                let data = match masks {
+                    Some(masks) => TileData::Masks { generation: self.generation, masks },
+                    None => TileData::Empty,
+                };
+                self.cache.insert(id, Entry { data, fetched: Instant::now(), complete, used: self.frame });
+                if self.cache.len() > CACHE_TILES {
+                    self.evict();
+                }
+            }
+            FeedReply::Error(e) => self.errors.push(e),
+        }
+    }
+
+    fn evict(&mut self) {
+        let mut ages: Vec<u64> = self.cache.values().map(|e| e.used).collect();
+        ages.sort_unstable();
+        let cutoff = ages[ages.len() / 10];
+        let frame = self.frame;
+        self.cache.retain(|_, e| e.used > cutoff || e.used == frame);
+    }
+
+    /// What is known of a tile; asks the feed for it when missing or stale.
+    fn tile(&mut self, source: u32, level: u8, index: i64, now_s: i64) -> TileData {
+        let id = (source, level, index);
+        let frame = self.frame;
+        let (data, stale) = match self.cache.get_mut(&id) {
+            Some(e) => {
+                e.used = frame;
+                (e.data.clone(), !e.complete && e.fetched.elapsed() >= LIVE_REFRESH)
+            }
+            None => (TileData::Missing, true),
+        };
+        if stale
+            && !self.pending.contains(&id)
+            && self.feed.request(TileRequest { source, key: TileKey { level, index }, now_s })
+        {
+            self.pending.insert(id);
+        }
+        data
+    }
+
+    /// The plan of camera `i` (atlas source `i`) in `geometry` for one frame. Call
+    /// [`TimelineModel::begin_frame`] once per frame first.
+    pub fn plan_camera(
+        &mut self,
+        i: usize,
+        view: &TimeView,
+        geometry: StripGeometry,
+        now_us: i64,
+        shown: &dyn Fn(&Row) -> bool,
+    ) -> Option<StripPlan> {
+        let now_s = now_us.div_euclid(1_000_000);
+        let rows = self.cameras.get(i)?.clone();
+        Some(plan_strip(&rows, shown, geometry, view, now_us, &mut |level, index| {
+            self.tile(rows.source, level, index, now_s)
+        }))
+    }
+
+    /// Start a frame (tiles used from now on count as used this frame).
+    pub fn begin_frame(&mut self) {
+        self.frame += 1;
+    }
+
+    /// Plans for every camera, stacked from `area.y0` (physical pixels), for one frame.
+    pub fn plans(
+        &mut self,
+        view: &TimeView,
+        area: StripArea,
+        now_us: i64,
+        shown: &dyn Fn(&Row) -> bool,
+    ) -> Vec<StripPlan> {
+        self.begin_frame();
+        let mut y = area.y0;
+        let mut plans = Vec::with_capacity(self.cameras.len());
+        for i in 0..self.cameras.len() {
+            let geometry = StripGeometry {
+                x0: area.x0,
+                y0: y,
+                width: area.width,
+                row_height: area.row_height,
+                row_pitch: area.row_pitch,
+            };
+            if let Some(plan) = self.plan_camera(i, view, geometry, now_us, shown) {
+                y = plan.rect[3] + area.camera_gap;
+                plans.push(plan);
+            }
+        }
+        plans
+    }
+}

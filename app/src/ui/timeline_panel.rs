@@ -1,0 +1,273 @@
+//! The timeline panel: one strip per camera (class rows drawn on the GPU from tile textures,
+//! recorded video beneath), shared time view, ticks, the "now" edge, the playhead, a class
+//! legend with toggles. Input becomes [`Command`]s the app applies after the frame.
+
+use super::app::Command;
+use crate::engine::tile_feed::TileFeed;
+use crate::timeline::plan::StripGeometry;
+use crate::timeline::ticks::{Clock, ticks};
+use crate::timeline::{TimeView, TimelineModel};
+use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2};
+use std::collections::{BTreeMap, BTreeSet};
+use tessera_render::timeline::TimelineCallback;
+
+/// Layout in points.
+const LABEL_H: f32 = 16.0;
+const ROW_H: f32 = 7.0;
+const ROW_PITCH: f32 = 9.0;
+const VIDEO_H: f32 = 5.0;
+const CAMERA_GAP: f32 = 8.0;
+const AXIS_H: f32 = 18.0;
+
+/// What the panel shows about one camera besides its event rows.
+#[derive(Clone, Debug, Default)]
+pub struct CameraTrack {
+    pub camera: String,
+    /// Recorded video, `[start, end)` µs, sorted.
+    pub video: Vec<(i64, i64)>,
+}
+
+pub struct TimelinePanel {
+    pub model: TimelineModel,
+    pub view: TimeView,
+    pub tracks: Vec<CameraTrack>,
+    /// Hidden classes (legend toggles).
+    pub hidden: BTreeSet<String>,
+    pub clock: Clock,
+    pub playhead_us: Option<i64>,
+    /// Pinned clock (tests); `None` = the system clock.
+    pub now_override_us: Option<i64>,
+    /// Data extent for fit-all, µs.
+    pub bounds: (i64, i64),
+}
+
+impl TimelinePanel {
+    pub fn new(root: std::path::PathBuf, tracks: Vec<CameraTrack>, bounds: (i64, i64)) -> Self {
+        let cameras = tracks.iter().map(|t| t.camera.clone()).collect();
+        Self {
+            model: TimelineModel::new(TileFeed::start(root, cameras)),
+            view: TimeView::fit(bounds.0, bounds.1),
+            tracks,
+            hidden: BTreeSet::new(),
+            clock: Clock::Local,
+            playhead_us: None,
+            now_override_us: None,
+            bounds,
+        }
+    }
+
+    pub fn now_us(&self) -> i64 {
+        self.now_override_us.unwrap_or_else(|| tessera_storage::UnixMicros::now().0)
+    }
+
+    /// Draw the panel; returns the commands the user's input produced.
+    pub fn ui(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
+        self.model.poll();
+        let mut commands = Vec::new();
+        self.legend_ui(ui, &mut commands);
+        let width = ui.available_width().max(100.0);
+        let strip_heights: Vec<f32> = (0..self.tracks.len())
+            .map(|i| {
+                let rows = self
+                    .model
+                    .cameras
+                    .get(i)
+                    .map_or(0, |c| c.rows.iter().filter(|r| !self.hidden.contains(&r.class)).count());
+                LABEL_H + ROW_PITCH * rows as f32 + VIDEO_H + CAMERA_GAP
+            })
+            .collect();
+        let height = AXIS_H + strip_heights.iter().sum::<f32>();
+        let (rect, response) = ui.allocate_exact_size(Vec2::new(width, height), Sense::click_and_drag());
+        self.input(ui, rect, &response, &mut commands);
+
+        let now_us = self.now_us();
+        let painter = ui.painter_at(rect);
+        let ppp = ui.ctx().pixels_per_point();
+        let x_of = |t: i64| rect.left() + (self.view.x_of(t) as f32) * rect.width();
+        // Axis with ticks.
+        for tick in ticks(&self.view, f64::from(rect.width()), 90.0, self.clock) {
+            let x = x_of(tick.t_us);
+            painter.line_segment(
+                [Pos2::new(x, rect.top() + AXIS_H - 4.0), Pos2::new(x, rect.bottom())],
+                Stroke::new(1.0, Color32::from_gray(55)),
+            );
+            painter.text(
+                Pos2::new(x + 3.0, rect.top() + 2.0),
+                egui::Align2::LEFT_TOP,
+                tick.label,
+                egui::FontId::proportional(11.0),
+                Color32::from_gray(170),
+            );
+        }
+        // Strips: the event rows go to the GPU in one callback; labels and video in egui.
+        self.model.begin_frame();
+        let shown = |r: &crate::timeline::plan::Row| !self.hidden.contains(&r.class);
+        let mut plans = Vec::with_capacity(self.tracks.len());
+        let mut y = rect.top() + AXIS_H;
+        for (i, (track, h)) in self.tracks.iter().zip(&strip_heights).enumerate() {
+            painter.text(
+                Pos2::new(rect.left() + 2.0, y + 1.0),
+                egui::Align2::LEFT_TOP,
+                &track.camera,
+                egui::FontId::proportional(12.0),
+                Color32::from_gray(210),
+            );
+            let rows_top = y + LABEL_H;
+            let geometry = StripGeometry {
+                x0: (rect.left() * ppp).round(),
+                y0: (rows_top * ppp).round(),
+                width: (rect.width() * ppp).round(),
+                row_height: (ROW_H * ppp).round(),
+                row_pitch: (ROW_PITCH * ppp).round(),
+            };
+            let plan = self.model.plan_camera(i, &self.view, geometry, now_us, &shown);
+            let rows_bottom = plan.as_ref().map_or(rows_top, |p| p.rect[3] / ppp);
+            if let Some(plan) = plan {
+                plans.push(plan);
+            }
+            // Recorded video beneath the events.
+            let video_y = rows_bottom + 1.0;
+            for &(a, b) in &track.video {
+                if b < self.view.start_us || a > self.view.end_us() {
+                    continue;
+                }
+                let (xa, xb) = (x_of(a).max(rect.left()), x_of(b).min(rect.right()));
+                painter.rect_filled(
+                    Rect::from_min_max(Pos2::new(xa, video_y), Pos2::new(xb.max(xa + 1.0), video_y + VIDEO_H - 1.0)),
+                    0.0,
+                    Color32::from_rgb(70, 110, 170),
+                );
+            }
+            y += h;
+        }
+        let viewport_px = [
+            (rect.left() * ppp).round(),
+            (rect.top() * ppp).round(),
+            (rect.width() * ppp).round(),
+            (rect.height() * ppp).round(),
+        ];
+        painter.add(egui_wgpu::Callback::new_paint_callback(rect, TimelineCallback { plans, viewport_px }));
+        // The now edge and the playhead.
+        let now_x = x_of(now_us);
+        if rect.x_range().contains(now_x) {
+            painter.line_segment(
+                [Pos2::new(now_x, rect.top()), Pos2::new(now_x, rect.bottom())],
+                Stroke::new(1.5, Color32::from_rgb(240, 200, 60)),
+            );
+        }
+        if let Some(p) = self.playhead_us {
+            let x = x_of(p);
+            painter.line_segment(
+                [Pos2::new(x, rect.top()), Pos2::new(x, rect.bottom())],
+                Stroke::new(1.5, Color32::WHITE),
+            );
+        }
+        if let Some(pos) = response.hover_pos() {
+            let t = self.view.time_at(f64::from((pos.x - rect.left()) / rect.width()));
+            response.clone().on_hover_text_at_pointer(tessera_storage::UnixMicros(t).to_rfc3339());
+        }
+        if self.model.pending() > 0 {
+            ui.ctx().request_repaint_after(std::time::Duration::from_millis(16));
+        }
+        commands
+    }
+
+    fn legend_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        let mut classes: BTreeMap<String, [u8; 3]> = BTreeMap::new();
+        for cam in &self.model.cameras {
+            for row in &cam.rows {
+                classes.entry(row.class.clone()).or_insert(row.color);
+            }
+        }
+        ui.horizontal(|ui| {
+            for (class, [r, g, b]) in classes {
+                let on = !self.hidden.contains(&class);
+                let color = if on { Color32::from_rgb(r, g, b) } else { Color32::from_gray(90) };
+                let (swatch, _) = ui.allocate_exact_size(Vec2::splat(10.0), Sense::hover());
+                ui.painter().rect_filled(swatch, 2.0, color);
+                let text = egui::RichText::new(&class).color(if on {
+                    Color32::from_gray(220)
+                } else {
+                    Color32::from_gray(110)
+                });
+                if ui.selectable_label(on, text).on_hover_text("Show or hide this class").clicked() {
+                    commands.push(Command::ToggleClass(class));
+                }
+            }
+            ui.separator();
+            let clock_label = match self.clock {
+                Clock::Utc => "UTC",
+                Clock::Local => "Local time",
+            };
+            if ui.button(clock_label).on_hover_text("Tick labels in UTC or local time").clicked() {
+                commands.push(Command::SetClock(if self.clock == Clock::Utc { Clock::Local } else { Clock::Utc }));
+            }
+            if ui.button("Fit all").clicked() {
+                commands.push(Command::SetTimeView(TimeView::fit(self.bounds.0, self.bounds.1)));
+            }
+            ui.label(egui::RichText::new(span_text(self.view.span_us)).color(Color32::from_gray(150)));
+        });
+    }
+
+    fn input(&self, ui: &egui::Ui, rect: Rect, response: &egui::Response, commands: &mut Vec<Command>) {
+        let fraction = |x: f32| f64::from((x - rect.left()) / rect.width()).clamp(0.0, 1.0);
+        let mut view = self.view;
+        if response.hovered() {
+            let (scroll, zoom, pointer) = ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta(), i.pointer.hover_pos()));
+            let anchor = pointer.map_or(0.5, |p| fraction(p.x));
+            if scroll.y != 0.0 {
+                view = view.zoom((-f64::from(scroll.y) / 200.0).exp(), anchor);
+            }
+            if scroll.x != 0.0 {
+                view = view.pan(-f64::from(scroll.x) / f64::from(rect.width()));
+            }
+            if zoom != 1.0 {
+                view = view.zoom(1.0 / f64::from(zoom), anchor);
+            }
+            ui.input(|i| {
+                if i.key_pressed(egui::Key::Plus) || i.key_pressed(egui::Key::Equals) {
+                    view = view.zoom(0.5, 0.5);
+                }
+                if i.key_pressed(egui::Key::Minus) {
+                    view = view.zoom(2.0, 0.5);
+                }
+                if i.key_pressed(egui::Key::ArrowLeft) {
+                    view = view.pan(-0.1);
+                }
+                if i.key_pressed(egui::Key::ArrowRight) {
+                    view = view.pan(0.1);
+                }
+                if i.key_pressed(egui::Key::Home) {
+                    view = TimeView::new(self.bounds.0 - view.span_us / 50, view.span_us);
+                }
+                if i.key_pressed(egui::Key::End) {
+                    view = TimeView::new(self.bounds.1 - view.span_us * 49 / 50, view.span_us);
+                }
+            });
+        }
+        if response.dragged() {
+            view = view.pan(-f64::from(response.drag_delta().x) / f64::from(rect.width()));
+        }
+        if response.double_clicked() {
+            view = TimeView::fit(self.bounds.0, self.bounds.1);
+        } else if response.clicked()
+            && let Some(p) = response.interact_pointer_pos()
+        {
+            commands.push(Command::SeekTo(self.view.time_at(fraction(p.x))));
+        }
+        if view != self.view {
+            commands.push(Command::SetTimeView(view));
+        }
+    }
+}
+
+fn span_text(span_us: i64) -> String {
+    let s = span_us as f64 / 1e6;
+    match s {
+        s if s < 120.0 => format!("{s:.0} s"),
+        s if s < 7200.0 => format!("{:.0} min", s / 60.0),
+        s if s < 2.0 * 86_400.0 => format!("{:.1} h", s / 3600.0),
+        s if s < 60.0 * 86_400.0 => format!("{:.1} days", s / 86_400.0),
+        s => format!("{:.1} years", s / (365.25 * 86_400.0)),
+    }
+}
