@@ -22,7 +22,11 @@ pub const TILES_PER_LEVEL: usize = 6;
 /// Class rows per strip (64 classes per camera).
 pub const MAX_ROWS: usize = 64;
 /// Highest tile level.
-pub const L_MAX: u8 = 20;
+pub const L_MAX: i8 = 20;
+/// Finest level: 2^-10 s ≈ 1 ms per column, so a 1-second view over 2000 px still puts
+/// every detection within a column of where it happened. Levels below 0 are not stored;
+/// they are rasterised from the event rows on request.
+pub const L_MIN: i8 = -10;
 /// Bytes of one tile in the atlas.
 pub const TILE_BYTES: u64 = (TILE_COLUMNS * 8) as u64;
 
@@ -48,14 +52,14 @@ pub enum TileData {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct AtlasKey {
     pub source: u32,
-    pub level: u8,
+    pub level: i8,
     pub index: i64,
 }
 
 /// One level of a strip: where pixel 0 falls, and the tiles the strip spans.
 #[derive(Clone, Debug)]
 pub struct LevelPlan {
-    pub level: u8,
+    pub level: i8,
     pub tile0: i64,
     /// Pixel 0's left edge, in bits of this level from the start of `tile0`.
     pub bit0: f64,
@@ -81,15 +85,15 @@ pub struct StripPlan {
 }
 
 /// Seconds-per-pixel → (fine level, blend towards the next).
-pub fn level_for(seconds_per_px: f64) -> (u8, f32) {
+pub fn level_for(seconds_per_px: f64) -> (i8, f32) {
     let l2 = seconds_per_px.max(1e-9).log2();
-    let level = l2.floor().clamp(0.0, f64::from(L_MAX));
+    let level = l2.floor().clamp(f64::from(L_MIN), f64::from(L_MAX));
     let blend = if level >= f64::from(L_MAX) { 0.0 } else { (l2 - level).clamp(0.0, 1.0) };
-    (level as u8, blend as f32)
+    (level as i8, blend as f32)
 }
 
 /// Level geometry for a view starting at `t0_s` with `seconds_per_px` over `width` px.
-pub fn level_geometry(level: u8, t0_s: f64, seconds_per_px: f64, width: f32) -> (i64, f64, f64, usize) {
+pub fn level_geometry(level: i8, t0_s: f64, seconds_per_px: f64, width: f32) -> (i64, f64, f64, usize) {
     let bit_s = 2f64.powi(i32::from(level));
     let tile_s = bit_s * TILE_COLUMNS as f64;
     let tile0 = (t0_s / tile_s).floor() as i64;

@@ -107,6 +107,10 @@ fn columns_show_exactly_their_detections_at_every_zoom() {
         let len = [5, 400, 1500, 20_000, 3_600_000][(x >> 50) as usize % 5];
         dets.push(Det { class: ["person", "car", "truck"][(x >> 40) as usize % 3], first_ms, last_ms: first_ms + len });
     }
+    // One short detection inside every window checked below, so no check is vacuous.
+    for (at, len) in [(2_000, 5), (30_000, 300), (1_800_000, 40)] {
+        dets.push(Det { class: "person", first_ms: T0 * 1000 + at, last_ms: T0 * 1000 + at + len });
+    }
     write_events(tmp.path(), &dets);
     let base = T0 * 1000;
     for (from, to, width) in [

@@ -11,7 +11,7 @@ use tessera_render::offscreen::{self, Headless, Target};
 use tessera_render::timeline::{TileData, TimelineRenderer};
 use tessera_storage::UnixMicros;
 use tessera_storage::events::EventDb;
-use tessera_storage::tiles::{TileKey, TileService};
+use tessera_storage::tiles::TileService;
 
 /// Row height and pitch of the offscreen strips, and the gap between cameras.
 pub const ROW_HEIGHT: f32 = 8.0;
@@ -89,12 +89,12 @@ pub fn run(args: RenderTimelineArgs) -> anyhow::Result<()> {
             None => Vec::new(),
         };
         let rows = CameraRows::new(camera, source as u32, &classes, &palette);
-        let mut fetched: HashMap<(u8, i64), TileData> = HashMap::new();
+        let mut fetched: HashMap<(i8, i64), TileData> = HashMap::new();
         let mut failure = None;
-        let mut tile = |level: u8, index: i64| -> TileData {
+        let mut tile = |level: i8, index: i64| -> TileData {
             fetched
                 .entry((level, index))
-                .or_insert_with(|| match service.get(camera, TileKey { level, index }, now_s) {
+                .or_insert_with(|| match service.get_any(camera, level, index, now_s) {
                     Ok((t, _)) => match masks_of(&t, &rows) {
                         Some(m) => TileData::Masks { generation: 0, masks: Arc::from(m) },
                         None => TileData::Empty,

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tessera_render::timeline::TileMasks;
 use tessera_storage::events::EventDb;
-use tessera_storage::tiles::{TileKey, TileService};
+use tessera_storage::tiles::TileService;
 
 /// Requests in flight at most (a 2000-px view of 8 cameras needs ~100 tiles).
 pub const QUEUE: usize = 512;
@@ -17,7 +17,9 @@ pub const QUEUE: usize = 512;
 #[derive(Clone, Debug)]
 pub struct TileRequest {
     pub source: u32,
-    pub key: TileKey,
+    /// −10..=20: below 0 the feed rasterises events with ms precision.
+    pub level: i8,
+    pub index: i64,
     pub now_s: i64,
 }
 
@@ -26,7 +28,7 @@ pub enum FeedReply {
     /// The cameras' class rows (sent at start and whenever a camera gains a class).
     Cameras(Vec<CameraRows>),
     /// A tile: `None` = no detections. `complete` = it ended before `now` (no refetch needed).
-    Tile { source: u32, key: TileKey, masks: Option<Arc<TileMasks>>, complete: bool },
+    Tile { source: u32, level: i8, index: i64, masks: Option<Arc<TileMasks>>, complete: bool },
     /// The feed could not start or failed a request (shown as a toast).
     Error(String),
 }
@@ -104,15 +106,17 @@ fn serve(
     while let Ok(request) = requests.recv() {
         let Some(camera) = cameras.get(request.source as usize) else { continue };
         let real_now = tessera_storage::UnixMicros::now().secs_floor();
-        let (tile, _) = TileService::new(&db, real_now).get(camera, request.key, request.now_s)?;
+        let (tile, complete) =
+            TileService::new(&db, real_now).get_any(camera, request.level, request.index, request.now_s)?;
         let unknown = tile.rows().iter().any(|(class, _)| rows[request.source as usize].bit_of(*class).is_none());
         if unknown {
             rows = camera_rows(&db, cameras, &palette)?;
             replies.send(FeedReply::Cameras(rows.clone()))?;
         }
         let masks = masks_of(&tile, &rows[request.source as usize]).map(Arc::from);
-        let complete = request.key.end_s() <= request.now_s;
-        if replies.send(FeedReply::Tile { source: request.source, key: request.key, masks, complete }).is_err() {
+        let reply =
+            FeedReply::Tile { source: request.source, level: request.level, index: request.index, masks, complete };
+        if replies.send(reply).is_err() {
             break; // the UI is gone
         }
     }

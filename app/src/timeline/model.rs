@@ -7,7 +7,6 @@ use crate::engine::tile_feed::{FeedReply, TileFeed, TileRequest};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 use tessera_render::timeline::{StripPlan, TileData};
-use tessera_storage::tiles::TileKey;
 
 /// CPU-side tile budget: 8,192 tiles with detections (64 MiB of masks).
 pub const CACHE_TILES: usize = 8192;
@@ -35,8 +34,8 @@ pub struct StripArea {
 pub struct TimelineModel {
     feed: TileFeed,
     pub cameras: Vec<CameraRows>,
-    cache: HashMap<(u32, u8, i64), Entry>,
-    pending: HashSet<(u32, u8, i64)>,
+    cache: HashMap<(u32, i8, i64), Entry>,
+    pending: HashSet<(u32, i8, i64)>,
     frame: u64,
     generation: u64,
     /// Tiles received from the feed (ever).
@@ -89,8 +88,8 @@ impl TimelineModel {
                     self.cameras = cameras;
                 }
             }
-            FeedReply::Tile { source, key, masks, complete } => {
-                let id = (source, key.level, key.index);
+            FeedReply::Tile { source, level, index, masks, complete } => {
+                let id = (source, level, index);
                 self.pending.remove(&id);
                 self.tiles_fetched += 1;
                 self.generation += 1;
@@ -116,7 +115,7 @@ impl TimelineModel {
     }
 
     /// What is known of a tile; asks the feed for it when missing or stale.
-    fn tile(&mut self, source: u32, level: u8, index: i64, now_s: i64) -> TileData {
+    fn tile(&mut self, source: u32, level: i8, index: i64, now_s: i64) -> TileData {
         let id = (source, level, index);
         let frame = self.frame;
         let (data, stale) = match self.cache.get_mut(&id) {
@@ -126,10 +125,7 @@ impl TimelineModel {
             }
             None => (TileData::Missing, true),
         };
-        if stale
-            && !self.pending.contains(&id)
-            && self.feed.request(TileRequest { source, key: TileKey { level, index }, now_s })
-        {
+        if stale && !self.pending.contains(&id) && self.feed.request(TileRequest { source, level, index, now_s }) {
             self.pending.insert(id);
         }
         data

@@ -88,7 +88,7 @@ pub fn plan_strip(
     geometry: StripGeometry,
     view: &TimeView,
     now_us: i64,
-    tile: &mut dyn FnMut(u8, i64) -> TileData,
+    tile: &mut dyn FnMut(i8, i64) -> TileData,
 ) -> StripPlan {
     let width = geometry.width.max(1.0);
     let seconds_per_px = view.span_us as f64 / 1e6 / f64::from(width);
@@ -96,7 +96,7 @@ pub fn plan_strip(
     let t0_s = view.start_us as f64 / 1e6;
     let levels = (0..DEPTHS)
         .map(|d| {
-            let lvl = (level as usize + d).min(usize::from(L_MAX)) as u8;
+            let lvl = (i32::from(level) + d as i32).min(i32::from(L_MAX)) as i8;
             let (tile0, bit0, bits_per_px, count) = level_geometry(lvl, t0_s, seconds_per_px, width);
             LevelPlan {
                 level: lvl,

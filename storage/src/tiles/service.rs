@@ -19,6 +19,9 @@ use std::collections::{BTreeSet, HashMap};
 /// Settle time for tiles built from flushed event rows: cyclops writes an event up to
 /// ~5.5 min after it starts, so 6 min.
 pub const SETTLE_EVENT_ROWS_S: i64 = 360;
+/// Finest drawable level (rasterised on request, never stored): 2^-10 s per bit.
+pub const L_FINE_MIN: i8 = -10;
+
 /// Settle time for tiles fed by the live tiler.
 pub const SETTLE_LIVE_S: i64 = 10;
 
@@ -240,6 +243,36 @@ struct CameraView {
 impl<'a> TileService<'a> {
     pub fn new(db: &'a EventDb, real_now_s: i64) -> Self {
         Self { db, real_now_s, persist: true }
+    }
+
+    /// A tile at any drawable level: 0..=20 as [`TileService::get`]; below 0 (down to
+    /// [`L_FINE_MIN`], ≈ 1 ms per bit) rasterised from the event rows with millisecond
+    /// precision — never stored, so zooming past one second per pixel still places a
+    /// 5-ms detection in the right column. Returns the tile and whether it ended by `now_s`.
+    pub fn get_any(&self, camera: &str, level: i8, index: i64, now_s: i64) -> Result<(Tile, bool), EventsError> {
+        if let Ok(level) = u8::try_from(level) {
+            let key = TileKey { level, index };
+            return Ok((self.get(camera, key, now_s)?.0, key.end_s() <= now_s));
+        }
+        if level < L_FINE_MIN {
+            return Err(self.db.invalid(format!("level {level} is below {L_FINE_MIN}")));
+        }
+        // Tiles below level 0 span 1000·2^(L+10) ms: a whole number of ms.
+        let tile_ms = 1000i64 << (i32::from(level) + 10);
+        let start_ms = index * tile_ms;
+        let now_ms = now_s * 1000;
+        let mut tile = Tile::new();
+        if let Some(id) = self.db.string_id(camera)? {
+            for s in self.db.spans(id, start_ms, start_ms + tile_ms - 1)? {
+                let last = s.last_ms.min(now_ms - 1);
+                if last < s.first_ms {
+                    continue;
+                }
+                let bit = |t: i64| ((t - start_ms) * TILE_BITS).div_euclid(tile_ms).clamp(0, TILE_BITS - 1) as usize;
+                tile.set_bits(s.class, bit(s.first_ms), bit(last));
+            }
+        }
+        Ok((tile, start_ms + tile_ms <= now_ms))
     }
 
     /// Tile `key` of `camera` as known at `now_s`.
