@@ -30,6 +30,9 @@ pub const L_MIN: i8 = -10;
 /// Bytes of one tile in the atlas.
 pub const TILE_BYTES: u64 = (TILE_COLUMNS * 8) as u64;
 
+/// Tiles uploaded per frame by default: 8 × 8 KiB = 64 KiB (the per-frame budget).
+pub const DEFAULT_UPLOAD_BUDGET: u32 = 8;
+
 const SLOT_EMPTY: i32 = -2;
 const SLOT_MISSING: i32 = -1;
 const STRIP_STRIDE: u64 = 1792; // size_of::<StripUniform>() rounded up to 256
@@ -356,7 +359,7 @@ impl TimelineRenderer {
             max_strips,
             strips: 0,
             srgb_target: target_format.is_srgb(),
-            upload_budget: 8,
+            upload_budget: DEFAULT_UPLOAD_BUDGET,
             style: Style::default(),
             staged: Vec::new(),
         }

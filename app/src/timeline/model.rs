@@ -40,6 +40,8 @@ pub struct TimelineModel {
     generation: u64,
     /// Tiles received from the feed (ever).
     pub tiles_fetched: u64,
+    /// Tiles drawn from a coarser level in the last frame because they were not here yet.
+    pub missing_last_frame: usize,
     pub errors: Vec<String>,
 }
 
@@ -53,6 +55,7 @@ impl TimelineModel {
             frame: 0,
             generation: 0,
             tiles_fetched: 0,
+            missing_last_frame: 0,
             errors: Vec::new(),
         }
     }
@@ -123,7 +126,10 @@ impl TimelineModel {
                 e.used = frame;
                 (e.data.clone(), !e.complete && e.fetched.elapsed() >= LIVE_REFRESH)
             }
-            None => (TileData::Missing, true),
+            None => {
+                self.missing_last_frame += 1;
+                (TileData::Missing, true)
+            }
         };
         if stale && !self.pending.contains(&id) && self.feed.request(TileRequest { source, level, index, now_s }) {
             self.pending.insert(id);
@@ -151,6 +157,7 @@ impl TimelineModel {
     /// Start a frame (tiles used from now on count as used this frame).
     pub fn begin_frame(&mut self) {
         self.frame += 1;
+        self.missing_last_frame = 0;
     }
 
     /// Plans for every camera, stacked from `area.y0` (physical pixels), for one frame.

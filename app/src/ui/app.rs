@@ -108,11 +108,16 @@ pub enum Command {
 pub struct TesseraApp {
     pub archive: ArchiveState,
     commands: Vec<Command>,
+    /// Tick labels in UTC or local time.
+    pub clock: Clock,
+    /// Pinned "now" (tests, reproducible screenshots); `None` = the system clock.
+    pub pinned_now_us: Option<i64>,
 }
 
 impl TesseraApp {
     pub fn new(archive: Option<PathBuf>) -> Self {
-        let mut app = Self { archive: ArchiveState::None, commands: Vec::new() };
+        let mut app =
+            Self { archive: ArchiveState::None, commands: Vec::new(), clock: Clock::Local, pinned_now_us: None };
         if let Some(path) = archive {
             app.open(path);
         }
@@ -140,7 +145,9 @@ impl TesseraApp {
             let path = path.clone();
             self.archive = match result {
                 Ok(snapshot) => {
-                    let timeline = Box::new(TimelinePanel::new(path.clone(), snapshot.tracks, snapshot.bounds));
+                    let mut timeline = Box::new(TimelinePanel::new(path.clone(), snapshot.tracks, snapshot.bounds));
+                    timeline.clock = self.clock;
+                    timeline.now_override_us = self.pinned_now_us;
                     ArchiveState::Open { path, streams: snapshot.streams, timeline }
                 }
                 Err(error) => ArchiveState::Failed { path, error },
@@ -174,6 +181,7 @@ impl TesseraApp {
                     }
                 }
                 Command::SetClock(clock) => {
+                    self.clock = clock;
                     if let ArchiveState::Open { timeline, .. } = &mut self.archive {
                         timeline.clock = clock;
                     }

@@ -17,12 +17,19 @@ pub const MAX_STRIPS: u32 = 64;
 /// Create the wgpu pipelines the panels draw with and hand them to egui_wgpu's callback
 /// resources (once, at start-up; kittest harnesses call it too).
 pub fn install_renderers(render_state: &egui_wgpu::RenderState) {
-    let renderer = tessera_render::timeline::TimelineRenderer::new(
+    install_renderers_with(render_state, tessera_render::timeline::DEFAULT_UPLOAD_BUDGET);
+}
+
+/// As [`install_renderers`], with a per-frame tile upload budget (tests render single
+/// frames, so they lift it to get complete pictures).
+pub fn install_renderers_with(render_state: &egui_wgpu::RenderState, upload_budget: u32) {
+    let mut renderer = tessera_render::timeline::TimelineRenderer::new(
         &render_state.device,
         render_state.target_format,
         ATLAS_SLOTS,
         MAX_STRIPS,
     );
+    renderer.upload_budget = upload_budget;
     render_state.renderer.write().callback_resources.insert(renderer);
 }
 

@@ -39,6 +39,8 @@ pub struct TimelinePanel {
     pub now_override_us: Option<i64>,
     /// Data extent for fit-all, µs.
     pub bounds: (i64, i64),
+    /// Where the strips were drawn last frame (tests aim the pointer with it).
+    pub rect: Rect,
 }
 
 impl TimelinePanel {
@@ -53,6 +55,7 @@ impl TimelinePanel {
             playhead_us: None,
             now_override_us: None,
             bounds,
+            rect: Rect::NOTHING,
         }
     }
 
@@ -78,6 +81,7 @@ impl TimelinePanel {
             .collect();
         let height = AXIS_H + strip_heights.iter().sum::<f32>();
         let (rect, response) = ui.allocate_exact_size(Vec2::new(width, height), Sense::click_and_drag());
+        self.rect = rect;
         self.input(ui, rect, &response, &mut commands);
 
         let now_us = self.now_us();

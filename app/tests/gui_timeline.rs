@@ -1,0 +1,174 @@
+//! The timeline panel, rendered with the real wgpu pipeline on the software renderer:
+//! snapshots at the main zoom levels, and the interactions (wheel zoom anchored at the
+//! pointer, drag to pan, double-click to fit, click to seek, keys, legend toggles).
+
+mod common;
+
+use common::{harness, settle, snapshot_options};
+use egui::{Pos2, Vec2};
+use egui_kittest::kittest::Queryable;
+use tessera::demo::{DemoArgs, write_demo};
+use tessera::timeline::TimeView;
+use tessera::timeline::ticks::Clock;
+use tessera::ui::{ArchiveState, Command, TesseraApp};
+
+/// 2026-11-01T12:00:00Z: the demo's pinned end, and the pinned "now".
+const END_US: i64 = 1_793_534_400_000_000;
+
+/// A fixed directory per test: its path is on screen, so it must not vary between runs.
+fn demo_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tessera-gui-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn demo_app(dir: &std::path::Path) -> TesseraApp {
+    let args = DemoArgs {
+        dir: None,
+        hours: 2.0,
+        cameras: 2,
+        end: Some(tessera_storage::UnixMicros(END_US)),
+        event_days: 2.0,
+        no_gui: true,
+    };
+    write_demo(dir, &args).expect("demo");
+    let mut app = TesseraApp::new(Some(dir.to_owned()));
+    app.clock = Clock::Utc;
+    app.pinned_now_us = Some(END_US + 600_000_000);
+    app
+}
+
+fn view(h: &egui_kittest::Harness<'static, TesseraApp>) -> TimeView {
+    match &h.state().archive {
+        ArchiveState::Open { timeline, .. } => timeline.view,
+        other => panic!("archive not open: {other:?}"),
+    }
+}
+
+fn set_view(h: &mut egui_kittest::Harness<'static, TesseraApp>, v: TimeView) {
+    h.state_mut().push(Command::SetTimeView(v));
+    h.run_steps(1);
+    settle(h);
+}
+
+#[test]
+fn timeline_at_main_zoom_levels() {
+    let mut h = harness(demo_app(&demo_dir("zoom")), Vec2::new(1000.0, 330.0));
+    settle(&mut h);
+    h.snapshot_options("timeline_fit_all", &snapshot_options());
+    for (name, span_us) in
+        [("timeline_6h", 6 * 3_600_000_000), ("timeline_10min", 600_000_000), ("timeline_20s", 20_000_000)]
+    {
+        set_view(&mut h, TimeView::new(END_US - span_us * 3 / 4, span_us));
+        h.snapshot_options(name, &snapshot_options());
+    }
+}
+
+#[test]
+fn timeline_interactions() {
+    let mut h = harness(demo_app(&demo_dir("interactions")), Vec2::new(1000.0, 330.0));
+    settle(&mut h);
+    set_view(&mut h, TimeView::new(END_US - 3_600_000_000, 3_600_000_000));
+    let rect = match &h.state().archive {
+        ArchiveState::Open { timeline, .. } => timeline.rect,
+        _ => panic!("not open"),
+    };
+    let frac = |x: f32| f64::from((x - rect.left()) / rect.width());
+    let y = rect.top() + 40.0;
+    let x_left = rect.left() + 100.0;
+
+    // Wheel zoom keeps the time under the pointer in place.
+    let before = view(&h);
+    let pointer = Pos2::new(x_left + 200.0, y);
+    h.hover_at(pointer);
+    h.run_steps(1);
+    h.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: Vec2::new(0.0, 120.0),
+        modifiers: egui::Modifiers::NONE,
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Wheel,
+    });
+    for _ in 0..20 {
+        h.run_steps(1);
+    }
+    let zoomed = view(&h);
+    assert!(zoomed.span_us < before.span_us, "wheel up zooms in: {before:?} → {zoomed:?}");
+    // The anchor time moved by less than a couple of pixels' worth.
+    let anchor_fraction = |v: &TimeView, t: i64| v.x_of(t);
+    let t_anchor = before.time_at(frac(pointer.x));
+    assert!((anchor_fraction(&zoomed, t_anchor) - anchor_fraction(&before, t_anchor)).abs() < 0.01);
+
+    // Drag to pan: dragging right shows earlier time.
+    let start = view(&h);
+    h.drag_at(Pos2::new(500.0, y));
+    h.run_steps(1);
+    h.hover_at(Pos2::new(600.0, y));
+    h.run_steps(1);
+    h.drop_at(Pos2::new(600.0, y));
+    h.run_steps(1);
+    assert!(view(&h).start_us < start.start_us, "drag right pans to earlier times");
+
+    // Keys: + zooms in, - zooms out, arrows pan.
+    h.hover_at(Pos2::new(500.0, y));
+    let v = view(&h);
+    h.key_press(egui::Key::Minus);
+    h.run_steps(1);
+    assert_eq!(view(&h).span_us, (v.span_us * 2).min(tessera::timeline::view::MAX_SPAN_US));
+    let v = view(&h);
+    h.key_press(egui::Key::ArrowRight);
+    h.run_steps(1);
+    assert!(view(&h).start_us > v.start_us);
+
+    // Double-click fits all data (well after the last click, or egui sees a triple click).
+    let p = Pos2::new(500.0, y);
+    h.event(egui::Event::PointerMoved(p));
+    h.run_steps(40);
+    // kittest's clock stands still, so every click lands at the same instant and egui counts
+    // the third as a triple click: move the clock on, then double-click within one frame.
+    h.input_mut().time = Some(1000.0);
+    h.run_steps(1);
+    for pressed in [true, false, true, false] {
+        h.event(egui::Event::PointerButton {
+            pos: p,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    h.run_steps(2);
+    let fit = view(&h);
+    assert!(fit.span_us > 2 * 86_400_000_000 - 1, "double-click fits the two days of events: {fit:?}");
+
+    // A single click seeks: the playhead lands at the clicked time.
+    set_view(&mut h, TimeView::new(END_US - 3_600_000_000, 3_600_000_000));
+    let click = Pos2::new(400.0, y);
+    h.event(egui::Event::PointerMoved(click));
+    h.event(egui::Event::PointerButton {
+        pos: click,
+        button: egui::PointerButton::Primary,
+        pressed: true,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.event(egui::Event::PointerButton {
+        pos: click,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.run_steps(2);
+    let playhead = match &h.state().archive {
+        ArchiveState::Open { timeline, .. } => timeline.playhead_us,
+        _ => None,
+    };
+    let v = view(&h);
+    let expected = v.time_at(frac(click.x));
+    assert!(playhead.is_some_and(|p| (p - expected).abs() < v.span_us / 100), "{playhead:?} vs {expected}");
+    h.snapshot_options("timeline_playhead", &snapshot_options());
+
+    // Legend toggle hides a class row.
+    h.get_by_label("person").click();
+    h.run_steps(1);
+    settle(&mut h);
+    h.snapshot_options("timeline_person_hidden", &snapshot_options());
+}
