@@ -10,7 +10,7 @@ use tessera::ui::{ArchiveState, TesseraApp};
 /// One tolerance for every snapshot: software Vulkan (lavapipe) is deterministic, but text
 /// anti-aliasing may differ by a few levels across Mesa builds.
 pub fn snapshot_options() -> SnapshotOptions {
-    SnapshotOptions::new().threshold(0.6).failed_pixel_count_threshold(20)
+    SnapshotOptions::new().threshold(0.6).max_failed_pixels(20)
 }
 
 /// A harness drawing `app` with egui_wgpu on the software renderer, Tessera's pipelines
