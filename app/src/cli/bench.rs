@@ -22,6 +22,17 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Playback: decode rate, random seeks, one frame back.
+    Playback {
+        #[arg(long)]
+        archive: std::path::PathBuf,
+        #[arg(long)]
+        stream: String,
+        #[arg(long, default_value_t = 60)]
+        seeks: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Timeline: scripted zoom sweep 1 min → 10 years → 1 min, 8 strips, 2000 px, offscreen.
     Timeline {
         #[arg(long)]
@@ -54,6 +65,9 @@ struct TilesReport {
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Tiles { days, cameras, requests, json } => report(&bench_tiles(days, cameras, requests)?, json),
+        BenchCommand::Playback { archive, stream, seeks, json } => {
+            report(&bench_playback(&archive, &stream, seeks.max(50))?, json)
+        }
         BenchCommand::Timeline { archive, frames, json } => report(&bench_timeline(&archive, frames.max(2))?, json),
     }
 }
@@ -255,5 +269,72 @@ fn bench_timeline(archive: &std::path::Path, frames: usize) -> anyhow::Result<Ti
         strips: cameras.len(),
         height_px: height,
         adapter: format!("{} ({:?})", gpu.adapter_info.name, gpu.adapter_info.backend),
+    })
+}
+
+#[derive(Serialize, Debug)]
+struct PlaybackReport {
+    decode_fps: f64,
+    seek_ms_p50: f64,
+    seek_ms_p95: f64,
+    step_back_ms_p95: f64,
+    seeks: usize,
+    width: usize,
+    height: usize,
+    gop_cache_bytes_max: usize,
+}
+
+/// Sequential decode rate, then random seeks (cold cache) each followed by one frame back.
+fn bench_playback(archive: &std::path::Path, stream: &str, seeks: usize) -> anyhow::Result<PlaybackReport> {
+    use crate::engine::playback::{FrameSource, GOP_CACHE_BYTES};
+    let mut source = FrameSource::open(archive, stream)?;
+    let (start, end) = (source.stream.start_us, source.stream.end_us);
+    // Decode rate: GOP after GOP from the start, about 1000 frames, one core.
+    let started = Instant::now();
+    let mut t = start;
+    while source.decoded_frames < 1000 && t <= end {
+        let Some((_, gop)) = source.frame_at(t)? else { break };
+        let Some(last) = gop.frames.last() else { break };
+        source.clear_cache();
+        t = last.time_us + 1;
+        match source.stream.read_range(t, end, false)?.first() {
+            Some(p) => t = p.time_us,
+            None => break,
+        }
+    }
+    let decode_fps = source.decoded_frames as f64 / started.elapsed().as_secs_f64();
+    let mut frame_size = (0, 0);
+    let (mut seek_ms, mut back_ms) = (Vec::new(), Vec::new());
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut cache_max = 0;
+    for _ in 0..seeks {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let at = start + (x % (end - start).max(1) as u64) as i64;
+        source.clear_cache();
+        let started = Instant::now();
+        let Some((frame, _)) = source.frame_at(at)? else { continue };
+        seek_ms.push(started.elapsed().as_secs_f64() * 1e3);
+        frame_size = (frame.width, frame.height);
+        let started = Instant::now();
+        if let Some(prev) = source.neighbour(frame.time_us, false)? {
+            source.frame_at(prev)?;
+        }
+        back_ms.push(started.elapsed().as_secs_f64() * 1e3);
+        cache_max = cache_max.max(source.cache_bytes());
+    }
+    seek_ms.sort_by(f64::total_cmp);
+    back_ms.sort_by(f64::total_cmp);
+    debug_assert!(cache_max <= GOP_CACHE_BYTES);
+    Ok(PlaybackReport {
+        decode_fps,
+        seek_ms_p50: percentile(&seek_ms, 0.5),
+        seek_ms_p95: percentile(&seek_ms, 0.95),
+        step_back_ms_p95: percentile(&back_ms, 0.95),
+        seeks: seek_ms.len(),
+        width: frame_size.0,
+        height: frame_size.1,
+        gop_cache_bytes_max: cache_max,
     })
 }

@@ -4,6 +4,7 @@
 mod archive;
 mod bench;
 mod events;
+mod frame;
 mod import;
 mod render_timeline;
 mod rf1;
@@ -45,6 +46,8 @@ pub enum Command {
     /// Read and rebuild event tiles.
     #[command(subcommand)]
     Tiles(tiles::TilesCommand),
+    /// Write the frame displayed at a time (raw I420 for .yuv, else PNG).
+    Frame(frame::FrameArgs),
     /// Render timeline strips offscreen to a PNG (same wgpu pipeline as the app).
     RenderTimeline(render_timeline::RenderTimelineArgs),
     /// Benchmarks with end-to-end figures.
@@ -82,6 +85,7 @@ pub fn main() -> ExitCode {
         Some(Command::Archive(c)) => archive::run(c),
         Some(Command::Events(c)) => events::run(c),
         Some(Command::Tiles(c)) => tiles::run(c),
+        Some(Command::Frame(args)) => frame::run(args),
         Some(Command::RenderTimeline(args)) => render_timeline::run(args),
         Some(Command::Bench(c)) => bench::run(c),
         Some(Command::Demo(args)) => crate::demo::run(args),

@@ -1,5 +1,9 @@
 //! Non-UI work on named worker threads, talked to through bounded channels.
 //!
 //! - [`tile_feed`]: answers tile requests from the event database for the timeline.
+//! - [`decoder`]: the video decoder trait and its openh264 backend.
+//! - [`playback`]: frames by time, GOP decoding and the decoded-GOP cache.
 
+pub mod decoder;
+pub mod playback;
 pub mod tile_feed;

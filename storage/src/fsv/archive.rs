@@ -93,6 +93,44 @@ impl Stream {
         Ok(out)
     }
 
+    /// The group of pictures holding the frame displayed at `at_us` (the latest frame at or
+    /// before it): packets from its keyframe access unit (SPS/PPS included, from the previous
+    /// file if this one does not start on a keyframe) through the last access unit before
+    /// the next keyframe (continuing into the next file). `None` before the first frame.
+    /// Returns the packets and the index (in them) of the displayed frame's first packet.
+    pub fn gop_at(&self, at_us: i64) -> Result<Option<(Vec<TimedPacket>, usize)>, FsvError> {
+        let mut i = self.files.partition_point(|f| f.start_ms * 1000 <= at_us);
+        let (mut track, mut target) = loop {
+            let Some(file) = i.checked_sub(1) else { return Ok(None) };
+            let track = self.open_track(file)?;
+            let end_ticks = rf1::ticks_from_us_ceil(at_us - track.header.time_base_us + 1) - 1;
+            let n = track.entries.partition_point(|e| i64::from(e.pts_ticks) <= end_ticks);
+            i = file;
+            if let Some(t) = n.checked_sub(1) {
+                break (track, t);
+            }
+        };
+        // The displayed frame: the first entry of the access unit holding `target`.
+        let pts = track.entries[target].pts_ticks;
+        target = track.entries[..=target].iter().rposition(|e| e.pts_ticks != pts).map_or(0, |j| j + 1);
+        let (start, found) = track.key_frame_start_at_or_before(target);
+        let mut packets = if !found && i > 0 { self.tail_from_last_key_frame(i - 1)? } else { Vec::new() };
+        let target_in_packets = packets.len() + target - start;
+        // Up to (not including) the next keyframe access unit.
+        let is_gop_start = |e: &rf1::Entry| e.is_key_frame() || e.is_essential_meta();
+        let end = track.entries[target..]
+            .iter()
+            .position(|e| e.pts_ticks != pts && is_gop_start(e))
+            .map_or(track.entries.len(), |j| target + j);
+        packets.extend(timed(&track, start..end)?);
+        if end == track.entries.len() && i + 1 < self.files.len() {
+            track = self.open_track(i + 1)?;
+            let stop = track.entries.iter().position(is_gop_start).unwrap_or(track.entries.len());
+            packets.extend(timed(&track, 0..stop)?);
+        }
+        Ok(Some((packets, target_in_packets)))
+    }
+
     /// Packets of file `i` from its last keyframe access unit to its end.
     fn tail_from_last_key_frame(&self, i: usize) -> Result<Vec<TimedPacket>, FsvError> {
         let track = self.open_track(i)?;

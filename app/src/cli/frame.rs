@@ -1,0 +1,46 @@
+//! `tessera frame --archive DIR --stream NAME --at T --out F`: the frame displayed at a time
+//! (the latest with pts ≤ T), as raw I420 (`.yuv`) or PNG (anything else).
+
+use crate::engine::playback::FrameSource;
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use tessera_storage::UnixMicros;
+
+#[derive(clap::Args, Debug)]
+pub struct FrameArgs {
+    #[arg(long)]
+    pub archive: PathBuf,
+    #[arg(long)]
+    pub stream: String,
+    #[arg(long, value_parser = crate::cli::parse_time)]
+    pub at: UnixMicros,
+    /// `.yuv` = raw I420 (Y, U, V planes, no padding); otherwise PNG.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn run(args: FrameArgs) -> anyhow::Result<()> {
+    let mut source = FrameSource::open(&args.archive, &args.stream)?;
+    let (frame, gop) = source
+        .frame_at(args.at.0)?
+        .with_context(|| format!("stream {}: no frame at or before {}", args.stream, args.at))?;
+    let bytes = if args.out.extension().is_some_and(|e| e.eq_ignore_ascii_case("yuv")) {
+        frame.to_i420()
+    } else {
+        let rgb = image::RgbImage::from_raw(frame.width as u32, frame.height as u32, frame.to_rgb8(gop.color))
+            .context("decoded frame has inconsistent planes")?;
+        let mut png = Vec::new();
+        rgb.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
+        png
+    };
+    write_atomically(&args.out, &bytes)
+}
+
+/// Write to a temporary name beside `path`, then rename: never a half-written output.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).with_context(|| format!("{}: cannot write", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))
+}

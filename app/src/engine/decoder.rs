@@ -1,0 +1,159 @@
+//! Video decoding behind a trait. The default backend is openh264 (bundled, no system
+//! libraries), configured with `flush_after_decode(NoFlush)` and flushed at end of stream.
+
+use openh264::OpenH264API;
+use openh264::decoder::{Decoder as OpenH264, DecoderConfig, Flush};
+use openh264::formats::YUVSource;
+use tessera_storage::h264::ColorInfo;
+
+/// A decoded picture: I420 planes, tightly packed, cropped to the display size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct YuvFrame {
+    pub width: usize,
+    pub height: usize,
+    pub y: Vec<u8>,
+    pub u: Vec<u8>,
+    pub v: Vec<u8>,
+    /// Presentation time, µs since the epoch.
+    pub time_us: i64,
+}
+
+impl YuvFrame {
+    pub fn chroma_size(&self) -> (usize, usize) {
+        (self.width.div_ceil(2), self.height.div_ceil(2))
+    }
+    pub fn bytes(&self) -> usize {
+        self.y.len() + self.u.len() + self.v.len()
+    }
+    /// Raw I420: the Y plane, then U, then V, no padding.
+    pub fn to_i420(&self) -> Vec<u8> {
+        [self.y.as_slice(), &self.u, &self.v].concat()
+    }
+
+    /// RGB8, converted with the stream's matrix and range (the same maths as `yuv.wgsl`).
+    pub fn to_rgb8(&self, color: ColorInfo) -> Vec<u8> {
+        let m = ColorMatrix::of(color, self.height);
+        let (cw, _) = self.chroma_size();
+        let mut out = Vec::with_capacity(self.width * self.height * 3);
+        for row in 0..self.height {
+            for col in 0..self.width {
+                let y = f32::from(self.y[row * self.width + col]);
+                let c = (row / 2) * cw + col / 2;
+                let (u, v) = (f32::from(self.u[c]), f32::from(self.v[c]));
+                out.extend_from_slice(&m.rgb(y, u, v));
+            }
+        }
+        out
+    }
+}
+
+/// YUV → RGB coefficients for a matrix and range.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ColorMatrix {
+    pub kr: f32,
+    pub kb: f32,
+    pub full_range: bool,
+}
+
+impl ColorMatrix {
+    /// BT.709 for `matrix_coefficients` 1, BT.601 for 5/6; unspecified: BT.709 at HD sizes,
+    /// BT.601 below (what players commonly assume).
+    pub fn of(color: ColorInfo, height: usize) -> Self {
+        let bt709 = match color.matrix {
+            1 => true,
+            5 | 6 => false,
+            _ => height > 576,
+        };
+        let (kr, kb) = if bt709 { (0.2126, 0.0722) } else { (0.299, 0.114) };
+        Self { kr, kb, full_range: color.full_range }
+    }
+
+    pub fn rgb(&self, y: f32, u: f32, v: f32) -> [u8; 3] {
+        let (y, cb, cr) = if self.full_range {
+            (y / 255.0, (u - 128.0) / 255.0, (v - 128.0) / 255.0)
+        } else {
+            ((y - 16.0) / 219.0, (u - 128.0) / 224.0, (v - 128.0) / 224.0)
+        };
+        let kg = 1.0 - self.kr - self.kb;
+        let r = y + 2.0 * (1.0 - self.kr) * cr;
+        let b = y + 2.0 * (1.0 - self.kb) * cb;
+        let g = (y - self.kr * r - self.kb * b) / kg;
+        let q = |x: f32| (x * 255.0).round().clamp(0.0, 255.0) as u8;
+        [q(r), q(g), q(b)]
+    }
+}
+
+/// A video decoder: feed access units (Annex-B), get pictures in presentation order.
+pub trait VideoDecoder: Send {
+    /// Decode one access unit; returns a picture if one is ready.
+    fn decode(&mut self, access_unit: &[u8]) -> anyhow::Result<Option<YuvFrame>>;
+    /// End of stream: every picture still buffered.
+    fn flush(&mut self) -> anyhow::Result<Vec<YuvFrame>>;
+}
+
+/// The default backend.
+pub struct OpenH264Decoder {
+    inner: OpenH264,
+}
+
+impl OpenH264Decoder {
+    pub fn new() -> anyhow::Result<Self> {
+        let config = DecoderConfig::new().flush_after_decode(Flush::NoFlush);
+        let inner = OpenH264::with_api_config(OpenH264API::from_source(), config)
+            .map_err(|e| anyhow::anyhow!("openh264: {e}"))?;
+        Ok(Self { inner })
+    }
+}
+
+fn copy_planes(src: &impl YUVSource) -> YuvFrame {
+    let (w, h) = src.dimensions();
+    let (ys, us, vs) = src.strides();
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    let plane = |data: &[u8], stride: usize, pw: usize, ph: usize| {
+        let mut out = Vec::with_capacity(pw * ph);
+        for r in 0..ph {
+            let start = r * stride;
+            out.extend_from_slice(data.get(start..start + pw).unwrap_or(&[]));
+        }
+        out.resize(pw * ph, 0);
+        out
+    };
+    YuvFrame {
+        width: w,
+        height: h,
+        y: plane(src.y(), ys, w, h),
+        u: plane(src.u(), us, cw, ch),
+        v: plane(src.v(), vs, cw, ch),
+        time_us: 0,
+    }
+}
+
+impl VideoDecoder for OpenH264Decoder {
+    fn decode(&mut self, access_unit: &[u8]) -> anyhow::Result<Option<YuvFrame>> {
+        let out = self.inner.decode(access_unit).map_err(|e| anyhow::anyhow!("openh264: {e}"))?;
+        Ok(out.map(|f| copy_planes(&f)))
+    }
+
+    fn flush(&mut self) -> anyhow::Result<Vec<YuvFrame>> {
+        let frames = self.inner.flush_remaining().map_err(|e| anyhow::anyhow!("openh264: {e}"))?;
+        Ok(frames.iter().map(copy_planes).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_matrices() {
+        let bt601 = ColorMatrix::of(ColorInfo { matrix: 6, full_range: false }, 360);
+        assert_eq!(bt601.rgb(16.0, 128.0, 128.0), [0, 0, 0]);
+        assert_eq!(bt601.rgb(235.0, 128.0, 128.0), [255, 255, 255]);
+        let full = ColorMatrix::of(ColorInfo { matrix: 1, full_range: true }, 1080);
+        assert_eq!(full.rgb(255.0, 128.0, 128.0), [255, 255, 255]);
+        // Pure red in BT.709 limited range.
+        let bt709 = ColorMatrix::of(ColorInfo { matrix: 1, full_range: false }, 1080);
+        let [r, g, b] = bt709.rgb(63.0, 102.0, 240.0);
+        assert!(r > 250 && g < 5 && b < 5, "{r} {g} {b}");
+    }
+}
