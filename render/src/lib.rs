@@ -3,18 +3,21 @@
 //! Knows nothing of panels or storage: it draws what a plan describes.
 //!
 //! - [`timeline`]: tile atlas (GPU LRU), strip plans, the timeline pipeline and its callback.
+//! - [`video`]: Y/U/V plane textures and the colour-matrix shader for the player.
 //! - [`offscreen`]: a headless device and a render-to-image helper.
 
 pub mod offscreen;
 pub mod timeline;
+pub mod video;
 
 pub use egui_wgpu::wgpu;
 
 /// WGSL sources, embedded at build time (validated by a naga test).
 pub mod shaders {
     pub const TIMELINE: &str = include_str!("../../shaders/timeline.wgsl");
+    pub const YUV: &str = include_str!("../../shaders/yuv.wgsl");
     /// Every shader with its file name.
-    pub const ALL: &[(&str, &str)] = &[("timeline.wgsl", TIMELINE)];
+    pub const ALL: &[(&str, &str)] = &[("timeline.wgsl", TIMELINE), ("yuv.wgsl", YUV)];
 }
 
 #[cfg(test)]

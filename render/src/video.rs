@@ -1,0 +1,245 @@
+//! Video display: the decoded Y, U, V planes are uploaded as three `R8Unorm` textures and
+//! converted to RGB by `shaders/yuv.wgsl` with the stream's matrix and range.
+
+use bytemuck::{Pod, Zeroable};
+use egui_wgpu::wgpu;
+use std::sync::Arc;
+
+/// What the renderer needs of a decoded picture (I420, tightly packed).
+pub trait YuvPlanes: Send + Sync {
+    fn size(&self) -> (u32, u32);
+    fn y(&self) -> &[u8];
+    fn u(&self) -> &[u8];
+    fn v(&self) -> &[u8];
+}
+
+/// Colour conversion of a stream: matrix coefficients and range.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ColorSpace {
+    pub kr: f32,
+    pub kb: f32,
+    pub full_range: bool,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct VideoUniform {
+    rect: [f32; 4],
+    viewport: [f32; 4],
+    matrix: [f32; 4],
+}
+
+struct Planes {
+    size: (u32, u32),
+    textures: [wgpu::Texture; 3],
+    bind_group: wgpu::BindGroup,
+}
+
+/// The video pipeline and the current picture's textures.
+pub struct VideoRenderer {
+    pipeline: wgpu::RenderPipeline,
+    layout: wgpu::BindGroupLayout,
+    uniforms: wgpu::Buffer,
+    sampler: wgpu::Sampler,
+    planes: Option<Planes>,
+    srgb_target: bool,
+    shown: u64,
+    ready: bool,
+}
+
+impl VideoRenderer {
+    pub fn new(device: &wgpu::Device, target_format: wgpu::TextureFormat) -> Self {
+        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("yuv.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(crate::shaders::YUV.into()),
+        });
+        let texture_entry = |binding| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::FRAGMENT,
+            ty: wgpu::BindingType::Texture {
+                sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                view_dimension: wgpu::TextureViewDimension::D2,
+                multisampled: false,
+            },
+            count: None,
+        };
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("video"),
+            entries: &[
+                wgpu::BindGroupLayoutEntry {
+                    binding: 0,
+                    visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
+                    ty: wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Uniform, has_dynamic_offset: false, min_binding_size: None },
+                    count: None,
+                },
+                texture_entry(1),
+                texture_entry(2),
+                texture_entry(3),
+                wgpu::BindGroupLayoutEntry {
+                    binding: 4,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+                    count: None,
+                },
+            ],
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("video"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some("video"),
+            layout: Some(&pipeline_layout),
+            vertex: wgpu::VertexState { module: &shader, entry_point: Some("vs_main"), compilation_options: Default::default(), buffers: &[] },
+            primitive: wgpu::PrimitiveState::default(),
+            depth_stencil: None,
+            multisample: wgpu::MultisampleState::default(),
+            fragment: Some(wgpu::FragmentState {
+                module: &shader,
+                entry_point: Some("fs_main"),
+                compilation_options: Default::default(),
+                targets: &[Some(wgpu::ColorTargetState { format: target_format, blend: None, write_mask: wgpu::ColorWrites::ALL })],
+            }),
+            multiview_mask: None,
+            cache: None,
+        });
+        let uniforms = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("video"),
+            size: std::mem::size_of::<VideoUniform>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
+            label: Some("video"),
+            mag_filter: wgpu::FilterMode::Linear,
+            min_filter: wgpu::FilterMode::Linear,
+            ..Default::default()
+        });
+        Self { pipeline, layout, uniforms, sampler, planes: None, srgb_target: target_format.is_srgb(), shown: u64::MAX, ready: false }
+    }
+
+    fn ensure_planes(&mut self, device: &wgpu::Device, size: (u32, u32)) {
+        if self.planes.as_ref().is_some_and(|p| p.size == size) {
+            return;
+        }
+        let (cw, ch) = (size.0.div_ceil(2), size.1.div_ceil(2));
+        let make = |w: u32, h: u32, label: &str| {
+            device.create_texture(&wgpu::TextureDescriptor {
+                label: Some(label),
+                size: wgpu::Extent3d { width: w.max(1), height: h.max(1), depth_or_array_layers: 1 },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: wgpu::TextureFormat::R8Unorm,
+                usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+                view_formats: &[],
+            })
+        };
+        let textures = [make(size.0, size.1, "video Y"), make(cw, ch, "video U"), make(cw, ch, "video V")];
+        let views: Vec<wgpu::TextureView> = textures.iter().map(|t| t.create_view(&wgpu::TextureViewDescriptor::default())).collect();
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("video"),
+            layout: &self.layout,
+            entries: &[
+                wgpu::BindGroupEntry { binding: 0, resource: self.uniforms.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::TextureView(&views[0]) },
+                wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(&views[1]) },
+                wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::TextureView(&views[2]) },
+                wgpu::BindGroupEntry { binding: 4, resource: wgpu::BindingResource::Sampler(&self.sampler) },
+            ],
+        });
+        self.planes = Some(Planes { size, textures, bind_group });
+    }
+
+    /// Upload `frame` (when `id` changed) and set where it is drawn.
+    pub fn prepare(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, frame: &dyn YuvPlanes, id: u64, color: ColorSpace, rect: [f32; 4], viewport: [f32; 4]) {
+        let size = frame.size();
+        self.ensure_planes(device, size);
+        if id != self.shown
+            && let Some(planes) = &self.planes
+        {
+            let (cw, ch) = (size.0.div_ceil(2), size.1.div_ceil(2));
+            for (texture, data, w, h) in [(&planes.textures[0], frame.y(), size.0, size.1), (&planes.textures[1], frame.u(), cw, ch), (&planes.textures[2], frame.v(), cw, ch)] {
+                if data.len() < (w * h) as usize {
+                    continue; // a malformed picture is not drawn rather than read out of bounds
+                }
+                queue.write_texture(
+                    wgpu::TexelCopyTextureInfo { texture, mip_level: 0, origin: wgpu::Origin3d::ZERO, aspect: wgpu::TextureAspect::All },
+                    &data[..(w * h) as usize],
+                    wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(w), rows_per_image: Some(h) },
+                    wgpu::Extent3d { width: w, height: h, depth_or_array_layers: 1 },
+                );
+            }
+            self.shown = id;
+        }
+        let u = VideoUniform {
+            rect,
+            viewport,
+            matrix: [color.kr, color.kb, if color.full_range { 1.0 } else { 0.0 }, if self.srgb_target { 1.0 } else { 0.0 }],
+        };
+        queue.write_buffer(&self.uniforms, 0, bytemuck::bytes_of(&u));
+        self.ready = true;
+    }
+
+    pub fn paint(&self, pass: &mut wgpu::RenderPass<'_>) {
+        if let (true, Some(planes)) = (self.ready, &self.planes) {
+            pass.set_pipeline(&self.pipeline);
+            pass.set_bind_group(0, &planes.bind_group, &[]);
+            pass.draw(0..6, 0..1);
+        }
+    }
+}
+
+/// Letterbox a `w`×`h` picture into `area` (x0, y0, x1, y1), keeping its aspect ratio.
+pub fn letterbox(area: [f32; 4], w: u32, h: u32) -> [f32; 4] {
+    let (aw, ah) = (area[2] - area[0], area[3] - area[1]);
+    let scale = (aw / w.max(1) as f32).min(ah / h.max(1) as f32);
+    let (pw, ph) = (w as f32 * scale, h as f32 * scale);
+    let (x0, y0) = (area[0] + (aw - pw) / 2.0, area[1] + (ah - ph) / 2.0);
+    [x0, y0, x0 + pw, y0 + ph]
+}
+
+/// egui paint callback showing one picture.
+pub struct VideoCallback {
+    pub frame: Arc<dyn YuvPlanes>,
+    /// Changes whenever `frame` is a different picture (uploads only then).
+    pub id: u64,
+    pub color: ColorSpace,
+    /// Picture rectangle and callback viewport, physical pixels.
+    pub rect_px: [f32; 4],
+    pub viewport_px: [f32; 4],
+}
+
+impl egui_wgpu::CallbackTrait for VideoCallback {
+    fn prepare(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        _screen: &egui_wgpu::ScreenDescriptor,
+        _encoder: &mut wgpu::CommandEncoder,
+        resources: &mut egui_wgpu::CallbackResources,
+    ) -> Vec<wgpu::CommandBuffer> {
+        if let Some(renderer) = resources.get_mut::<VideoRenderer>() {
+            renderer.prepare(device, queue, self.frame.as_ref(), self.id, self.color, self.rect_px, self.viewport_px);
+        }
+        Vec::new()
+    }
+
+    fn paint(&self, _info: egui::PaintCallbackInfo, pass: &mut wgpu::RenderPass<'static>, resources: &egui_wgpu::CallbackResources) {
+        if let Some(renderer) = resources.get::<VideoRenderer>() {
+            renderer.paint(pass);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn letterbox_keeps_aspect() {
+        let r = super::letterbox([0.0, 0.0, 1000.0, 1000.0], 1920, 1080);
+        assert!(r[0].abs() < 0.01);
+        assert!((r[3] - r[1] - 562.5).abs() < 0.01);
+        assert!((r[1] - 218.75).abs() < 0.01);
+    }
+}
