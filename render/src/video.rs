@@ -69,7 +69,11 @@ impl VideoRenderer {
                 wgpu::BindGroupLayoutEntry {
                     binding: 0,
                     visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
-                    ty: wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Uniform, has_dynamic_offset: false, min_binding_size: None },
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
                     count: None,
                 },
                 texture_entry(1),
@@ -91,7 +95,12 @@ impl VideoRenderer {
         let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
             label: Some("video"),
             layout: Some(&pipeline_layout),
-            vertex: wgpu::VertexState { module: &shader, entry_point: Some("vs_main"), compilation_options: Default::default(), buffers: &[] },
+            vertex: wgpu::VertexState {
+                module: &shader,
+                entry_point: Some("vs_main"),
+                compilation_options: Default::default(),
+                buffers: &[],
+            },
             primitive: wgpu::PrimitiveState::default(),
             depth_stencil: None,
             multisample: wgpu::MultisampleState::default(),
@@ -99,7 +108,11 @@ impl VideoRenderer {
                 module: &shader,
                 entry_point: Some("fs_main"),
                 compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState { format: target_format, blend: None, write_mask: wgpu::ColorWrites::ALL })],
+                targets: &[Some(wgpu::ColorTargetState {
+                    format: target_format,
+                    blend: None,
+                    write_mask: wgpu::ColorWrites::ALL,
+                })],
             }),
             multiview_mask: None,
             cache: None,
@@ -116,7 +129,16 @@ impl VideoRenderer {
             min_filter: wgpu::FilterMode::Linear,
             ..Default::default()
         });
-        Self { pipeline, layout, uniforms, sampler, planes: None, srgb_target: target_format.is_srgb(), shown: u64::MAX, ready: false }
+        Self {
+            pipeline,
+            layout,
+            uniforms,
+            sampler,
+            planes: None,
+            srgb_target: target_format.is_srgb(),
+            shown: u64::MAX,
+            ready: false,
+        }
     }
 
     fn ensure_planes(&mut self, device: &wgpu::Device, size: (u32, u32)) {
@@ -137,7 +159,8 @@ impl VideoRenderer {
             })
         };
         let textures = [make(size.0, size.1, "video Y"), make(cw, ch, "video U"), make(cw, ch, "video V")];
-        let views: Vec<wgpu::TextureView> = textures.iter().map(|t| t.create_view(&wgpu::TextureViewDescriptor::default())).collect();
+        let views: Vec<wgpu::TextureView> =
+            textures.iter().map(|t| t.create_view(&wgpu::TextureViewDescriptor::default())).collect();
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("video"),
             layout: &self.layout,
@@ -153,19 +176,37 @@ impl VideoRenderer {
     }
 
     /// Upload `frame` (when `id` changed) and set where it is drawn.
-    pub fn prepare(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, frame: &dyn YuvPlanes, id: u64, color: ColorSpace, rect: [f32; 4], viewport: [f32; 4]) {
+    pub fn prepare(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        frame: &dyn YuvPlanes,
+        id: u64,
+        color: ColorSpace,
+        rect: [f32; 4],
+        viewport: [f32; 4],
+    ) {
         let size = frame.size();
         self.ensure_planes(device, size);
         if id != self.shown
             && let Some(planes) = &self.planes
         {
             let (cw, ch) = (size.0.div_ceil(2), size.1.div_ceil(2));
-            for (texture, data, w, h) in [(&planes.textures[0], frame.y(), size.0, size.1), (&planes.textures[1], frame.u(), cw, ch), (&planes.textures[2], frame.v(), cw, ch)] {
+            for (texture, data, w, h) in [
+                (&planes.textures[0], frame.y(), size.0, size.1),
+                (&planes.textures[1], frame.u(), cw, ch),
+                (&planes.textures[2], frame.v(), cw, ch),
+            ] {
                 if data.len() < (w * h) as usize {
                     continue; // a malformed picture is not drawn rather than read out of bounds
                 }
                 queue.write_texture(
-                    wgpu::TexelCopyTextureInfo { texture, mip_level: 0, origin: wgpu::Origin3d::ZERO, aspect: wgpu::TextureAspect::All },
+                    wgpu::TexelCopyTextureInfo {
+                        texture,
+                        mip_level: 0,
+                        origin: wgpu::Origin3d::ZERO,
+                        aspect: wgpu::TextureAspect::All,
+                    },
                     &data[..(w * h) as usize],
                     wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(w), rows_per_image: Some(h) },
                     wgpu::Extent3d { width: w, height: h, depth_or_array_layers: 1 },
@@ -176,7 +217,12 @@ impl VideoRenderer {
         let u = VideoUniform {
             rect,
             viewport,
-            matrix: [color.kr, color.kb, if color.full_range { 1.0 } else { 0.0 }, if self.srgb_target { 1.0 } else { 0.0 }],
+            matrix: [
+                color.kr,
+                color.kb,
+                if color.full_range { 1.0 } else { 0.0 },
+                if self.srgb_target { 1.0 } else { 0.0 },
+            ],
         };
         queue.write_buffer(&self.uniforms, 0, bytemuck::bytes_of(&u));
         self.ready = true;
@@ -226,7 +272,12 @@ impl egui_wgpu::CallbackTrait for VideoCallback {
         Vec::new()
     }
 
-    fn paint(&self, _info: egui::PaintCallbackInfo, pass: &mut wgpu::RenderPass<'static>, resources: &egui_wgpu::CallbackResources) {
+    fn paint(
+        &self,
+        _info: egui::PaintCallbackInfo,
+        pass: &mut wgpu::RenderPass<'static>,
+        resources: &egui_wgpu::CallbackResources,
+    ) {
         if let Some(renderer) = resources.get::<VideoRenderer>() {
             renderer.paint(pass);
         }

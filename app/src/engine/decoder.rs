@@ -47,6 +47,21 @@ impl YuvFrame {
     }
 }
 
+impl tessera_render::video::YuvPlanes for YuvFrame {
+    fn size(&self) -> (u32, u32) {
+        (self.width as u32, self.height as u32)
+    }
+    fn y(&self) -> &[u8] {
+        &self.y
+    }
+    fn u(&self) -> &[u8] {
+        &self.u
+    }
+    fn v(&self) -> &[u8] {
+        &self.v
+    }
+}
+
 /// YUV → RGB coefficients for a matrix and range.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ColorMatrix {

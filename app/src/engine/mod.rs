@@ -3,7 +3,9 @@
 //! - [`tile_feed`]: answers tile requests from the event database for the timeline.
 //! - [`decoder`]: the video decoder trait and its openh264 backend.
 //! - [`playback`]: frames by time, GOP decoding and the decoded-GOP cache.
+//! - [`player`]: the per-stream player thread (seek, scrub, step, play at a speed).
 
 pub mod decoder;
 pub mod playback;
+pub mod player;
 pub mod tile_feed;

@@ -139,6 +139,38 @@ impl FrameSource {
         Ok(DecodedGop { frames, color, bytes })
     }
 
+    /// The first frame of the GOP holding `at_us`, decoding only its keyframe (scrubbing).
+    pub fn key_frame_at(&mut self, at_us: i64) -> anyhow::Result<Option<(Arc<YuvFrame>, Arc<DecodedGop>)>> {
+        if let Some((_, (gop, _))) = self.cache.range(..=at_us).next_back()
+            && gop.frames.last().is_some_and(|f| f.time_us >= at_us)
+        {
+            return Ok(gop.frames.first().cloned().map(|f| (f, gop.clone())));
+        }
+        let Some((packets, _)) = self.stream.gop_at(at_us)? else { return Ok(None) };
+        let Some(first) = packets.first() else { return Ok(None) };
+        let key_au: Vec<TimedPacket> = packets.iter().take_while(|p| p.time_us == first.time_us).cloned().collect();
+        let gop = Arc::new(self.decode_gop(&key_au)?);
+        Ok(gop.frames.first().cloned().map(|f| (f, gop)))
+    }
+
+    /// The time of the next (or previous) GOP's keyframe from `at_us`.
+    pub fn next_key_frame(&mut self, at_us: i64, forward: bool) -> anyhow::Result<Option<i64>> {
+        if forward {
+            let Some((packets, _)) = self.stream.gop_at(at_us)? else { return Ok(None) };
+            let after = packets.last().map_or(at_us, |p| p.time_us) + 1;
+            Ok(self.stream.read_range(after, after + 60_000_000, false)?.first().map(|p| p.time_us))
+        } else {
+            let Some((packets, _)) = self.stream.gop_at(at_us)? else { return Ok(None) };
+            let start = packets.first().map_or(at_us, |p| p.time_us);
+            let key = if start < at_us {
+                Some(start)
+            } else {
+                self.stream.gop_at(start - 1)?.and_then(|(p, _)| p.first().map(|p| p.time_us))
+            };
+            Ok(key)
+        }
+    }
+
     /// Time of the frame before / after the one displayed at `at_us` (frame stepping).
     pub fn neighbour(&mut self, at_us: i64, forward: bool) -> anyhow::Result<Option<i64>> {
         let Some((frame, gop)) = self.frame_at(at_us)? else { return Ok(None) };

@@ -1,6 +1,8 @@
 //! Top-level app state: which archive is open, and the commands panels emit.
 
+use super::player_panel::PlayerPanel;
 use super::timeline_panel::{CameraTrack, TimelinePanel};
+use crate::engine::player::{Player, PlayerCommand};
 use crate::timeline::TimeView;
 use crate::timeline::ticks::Clock;
 use crossbeam_channel::{Receiver, bounded};
@@ -32,7 +34,7 @@ pub struct ArchiveSnapshot {
 pub enum ArchiveState {
     None,
     Loading { path: PathBuf, rx: Receiver<Result<ArchiveSnapshot, String>> },
-    Open { path: PathBuf, streams: Vec<StreamSummary>, timeline: Box<TimelinePanel> },
+    Open { path: PathBuf, streams: Vec<StreamSummary>, timeline: Box<TimelinePanel>, player: Option<Box<PlayerPanel>> },
     Failed { path: PathBuf, error: String },
 }
 
@@ -103,6 +105,10 @@ pub enum Command {
     SeekTo(i64),
     ToggleClass(String),
     SetClock(Clock),
+    /// The player shows a new frame: move the timeline's playhead to it.
+    PlayheadMoved(i64),
+    /// Play another stream.
+    SelectStream(String),
 }
 
 pub struct TesseraApp {
@@ -148,7 +154,16 @@ impl TesseraApp {
                     let mut timeline = Box::new(TimelinePanel::new(path.clone(), snapshot.tracks, snapshot.bounds));
                     timeline.clock = self.clock;
                     timeline.now_override_us = self.pinned_now_us;
-                    ArchiveState::Open { path, streams: snapshot.streams, timeline }
+                    // Play the first HD stream (else the first stream) until the user picks one.
+                    let stream = snapshot.streams.iter().find(|s| s.name.ends_with("-HD")).or(snapshot.streams.first());
+                    let player = stream.and_then(|s| match Player::start(path.clone(), s.name.clone()) {
+                        Ok(p) => Some(Box::new(PlayerPanel::new(p))),
+                        Err(e) => {
+                            tracing::warn!("cannot start the player: {e:#}");
+                            None
+                        }
+                    });
+                    ArchiveState::Open { path, streams: snapshot.streams, timeline, player }
                 }
                 Err(error) => ArchiveState::Failed { path, error },
             };
@@ -169,8 +184,30 @@ impl TesseraApp {
                     }
                 }
                 Command::SeekTo(t) => {
+                    if let ArchiveState::Open { timeline, player, .. } = &mut self.archive {
+                        timeline.playhead_us = Some(t);
+                        if let Some(player) = player {
+                            player.send(PlayerCommand::Seek(t));
+                        }
+                    }
+                }
+                Command::PlayheadMoved(t) => {
                     if let ArchiveState::Open { timeline, .. } = &mut self.archive {
                         timeline.playhead_us = Some(t);
+                    }
+                }
+                Command::SelectStream(name) => {
+                    if let ArchiveState::Open { path, timeline, player, .. } = &mut self.archive {
+                        match Player::start(path.clone(), name) {
+                            Ok(p) => {
+                                let mut panel = Box::new(PlayerPanel::new(p));
+                                if let Some(t) = timeline.playhead_us {
+                                    panel.send(PlayerCommand::Seek(t));
+                                }
+                                *player = Some(panel);
+                            }
+                            Err(e) => tracing::warn!("cannot play that stream: {e:#}"),
+                        }
                     }
                 }
                 Command::ToggleClass(class) => {
@@ -226,14 +263,21 @@ impl TesseraApp {
             ArchiveState::Failed { path, error } => {
                 ui.colored_label(egui::Color32::LIGHT_RED, format!("Cannot open {}: {error}", path.display()));
             }
-            ArchiveState::Open { path, streams, timeline } => {
+            ArchiveState::Open { path, streams, timeline, player } => {
                 ui.label(format!("{}", path.display()));
+                if let Some(player) = player {
+                    new_commands.extend(player.ui(ui, &timeline.view));
+                    ui.add_space(6.0);
+                }
                 let commands = timeline.ui(ui);
                 new_commands.extend(commands);
                 ui.add_space(8.0);
-                egui::CollapsingHeader::new("Streams")
+                let picked = egui::CollapsingHeader::new("Streams")
                     .default_open(true)
                     .show(ui, |ui| super::streams::streams_ui(ui, streams));
+                if let Some(name) = picked.body_returned.flatten() {
+                    new_commands.push(Command::SelectStream(name));
+                }
             }
         });
         self.commands.extend(new_commands);

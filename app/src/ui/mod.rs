@@ -2,6 +2,7 @@
 //! named worker thread so the UI thread never touches the disk.
 
 mod app;
+pub mod player_panel;
 mod streams;
 pub mod timeline_panel;
 
@@ -30,7 +31,10 @@ pub fn install_renderers_with(render_state: &egui_wgpu::RenderState, upload_budg
         MAX_STRIPS,
     );
     renderer.upload_budget = upload_budget;
-    render_state.renderer.write().callback_resources.insert(renderer);
+    let video = tessera_render::video::VideoRenderer::new(&render_state.device, render_state.target_format);
+    let mut egui_renderer = render_state.renderer.write();
+    egui_renderer.callback_resources.insert(renderer);
+    egui_renderer.callback_resources.insert(video);
 }
 
 /// Open the GUI window, optionally on an archive.

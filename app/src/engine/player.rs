@@ -1,0 +1,209 @@
+//! The player: a named worker thread per playing stream that owns a [`FrameSource`] and turns
+//! commands (seek, scrub, step, play at a speed, pause) into frames on a bounded channel.
+//! Commands are coalesced (only the newest seek matters), so a fast scrub never queues work.
+
+use super::decoder::YuvFrame;
+use super::playback::FrameSource;
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tessera_storage::h264::ColorInfo;
+
+/// Above this speed only keyframes are shown (decoding every frame cannot keep up).
+pub const KEYFRAME_ONLY_SPEED: f64 = 8.0;
+/// A jump longer than this while playing is reported as a gap in the recording.
+pub const GAP_US: i64 = 5_000_000;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PlayerCommand {
+    /// Show the exact frame displayed at this time.
+    Seek(i64),
+    /// Show something near this time quickly (the GOP's keyframe); a `Seek` settles it.
+    Scrub(i64),
+    /// Frames forward (+) or back (−) from the current one.
+    Step(i32),
+    /// Play at `speed` (negative = reverse).
+    Play(f64),
+    Pause,
+}
+
+/// What the player sends to the UI.
+#[derive(Clone, Debug)]
+pub enum PlayerFrame {
+    Picture(Picture),
+    /// Nothing recorded at or before this time.
+    NoVideo {
+        at_us: i64,
+    },
+}
+
+/// A picture to show.
+#[derive(Clone, Debug)]
+pub struct Picture {
+    pub frame: Arc<YuvFrame>,
+    pub color: ColorInfo,
+    /// Distinct per delivered picture.
+    pub id: u64,
+    pub playing: bool,
+    /// A problem worth showing (a gap in the recording, a decode error).
+    pub notice: Option<String>,
+}
+
+pub struct Player {
+    commands: Sender<PlayerCommand>,
+    frames: Receiver<PlayerFrame>,
+    pub stream: String,
+}
+
+impl Player {
+    pub fn start(root: std::path::PathBuf, stream: String) -> anyhow::Result<Self> {
+        let source = FrameSource::open(&root, &stream)?;
+        let (commands, command_rx) = bounded(64);
+        let (frame_tx, frames) = bounded(4);
+        std::thread::Builder::new()
+            .name(format!("player-{stream}"))
+            .spawn(move || run(source, &command_rx, &frame_tx))?;
+        Ok(Self { commands, frames, stream })
+    }
+
+    /// Queue a command (dropped if 64 are already waiting: a newer one follows anyway).
+    pub fn send(&self, command: PlayerCommand) {
+        let _ = self.commands.try_send(command);
+    }
+
+    /// The newest frame delivered since the last call.
+    pub fn latest(&self) -> Option<PlayerFrame> {
+        self.frames.try_iter().last()
+    }
+
+    /// Block for the next frame (tests).
+    pub fn wait(&self, timeout: Duration) -> Option<PlayerFrame> {
+        self.frames.recv_timeout(timeout).ok()
+    }
+}
+
+struct State {
+    current_us: Option<i64>,
+    speed: f64,
+    playing: bool,
+    next_due: Instant,
+    id: u64,
+}
+
+fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sender<PlayerFrame>) {
+    let mut st = State { current_us: None, speed: 1.0, playing: false, next_due: Instant::now(), id: 0 };
+    loop {
+        let first = if st.playing {
+            match commands.recv_timeout(st.next_due.saturating_duration_since(Instant::now())) {
+                Ok(c) => Some(c),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        } else {
+            match commands.recv() {
+                Ok(c) => Some(c),
+                Err(_) => return,
+            }
+        };
+        // Coalesce: everything queued now, newest seek wins.
+        let mut seek = None;
+        let mut steps = 0;
+        for command in first.into_iter().chain(commands.try_iter()) {
+            match command {
+                PlayerCommand::Seek(t) => seek = Some((t, true)),
+                PlayerCommand::Scrub(t) => seek = Some((t, false)),
+                PlayerCommand::Step(n) => {
+                    st.playing = false;
+                    steps += n;
+                }
+                PlayerCommand::Play(speed) => {
+                    st.playing = true;
+                    st.speed = if speed == 0.0 { 1.0 } else { speed };
+                    st.next_due = Instant::now();
+                }
+                PlayerCommand::Pause => st.playing = false,
+            }
+        }
+        let result = if let Some((t, exact)) = seek {
+            show(&mut source, &mut st, frames, t, exact, None)
+        } else if steps != 0 {
+            step(&mut source, &mut st, frames, steps)
+        } else if st.playing && Instant::now() >= st.next_due {
+            advance(&mut source, &mut st, frames)
+        } else {
+            Ok(true)
+        };
+        match result {
+            Ok(true) => {}
+            Ok(false) => return, // the UI is gone
+            Err(e) => {
+                tracing::warn!("player: {e:#}");
+                st.playing = false;
+            }
+        }
+    }
+}
+
+/// Decode and send the frame displayed at `t` (exact) or its GOP's first frame (scrub).
+fn show(
+    source: &mut FrameSource,
+    st: &mut State,
+    frames: &Sender<PlayerFrame>,
+    t: i64,
+    exact: bool,
+    notice: Option<String>,
+) -> anyhow::Result<bool> {
+    let found = if exact { source.frame_at(t)? } else { source.key_frame_at(t)? };
+    let Some((frame, gop)) = found else {
+        // Before the first frame: say so instead of leaving the UI waiting.
+        st.playing = false;
+        return Ok(frames.send(PlayerFrame::NoVideo { at_us: t }).is_ok());
+    };
+    // Far from the asked time: the recording has a gap there.
+    let notice = notice.or_else(|| {
+        (t - frame.time_us > GAP_US)
+            .then(|| format!("no recording here: showing {}", tessera_storage::UnixMicros(frame.time_us)))
+    });
+    st.current_us = Some(frame.time_us);
+    st.id += 1;
+    let delivered = PlayerFrame::Picture(Picture { frame, color: gop.color, id: st.id, playing: st.playing, notice });
+    Ok(frames.send(delivered).is_ok())
+}
+
+fn step(source: &mut FrameSource, st: &mut State, frames: &Sender<PlayerFrame>, n: i32) -> anyhow::Result<bool> {
+    let Some(mut t) = st.current_us else { return Ok(true) };
+    for _ in 0..n.unsigned_abs() {
+        match source.neighbour(t, n > 0)? {
+            Some(next) => t = next,
+            None => break,
+        }
+    }
+    show(source, st, frames, t, true, None)
+}
+
+/// Playing: the next frame in the play direction (the next keyframe above 8×), paced by
+/// the frames' own times divided by the speed.
+fn advance(source: &mut FrameSource, st: &mut State, frames: &Sender<PlayerFrame>) -> anyhow::Result<bool> {
+    let Some(now) = st.current_us else {
+        st.playing = false;
+        return Ok(true);
+    };
+    let forward = st.speed > 0.0;
+    let next = if st.speed.abs() > KEYFRAME_ONLY_SPEED {
+        source.next_key_frame(now, forward)?
+    } else {
+        source.neighbour(now, forward)?
+    };
+    let Some(next) = next else {
+        st.playing = false; // end (or start) of the recording
+        return show(source, st, frames, now, true, Some("end of recording".into()));
+    };
+    let jump = (next - now).abs();
+    let notice = (jump > GAP_US).then(|| format!("gap in recording: {:.1} s skipped", jump as f64 / 1e6));
+    let wait_us = if notice.is_some() { 0 } else { (jump as f64 / st.speed.abs()) as u64 };
+    st.next_due += Duration::from_micros(wait_us);
+    if st.next_due < Instant::now() {
+        st.next_due = Instant::now(); // fell behind: drop the debt rather than rush
+    }
+    show(source, st, frames, next, true, notice)
+}
