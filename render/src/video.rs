@@ -175,17 +175,10 @@ impl VideoRenderer {
         self.planes = Some(Planes { size, textures, bind_group });
     }
 
-    /// Upload `frame` (when `id` changed) and set where it is drawn.
-    pub fn prepare(
-        &mut self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
-        frame: &dyn YuvPlanes,
-        id: u64,
-        color: ColorSpace,
-        rect: [f32; 4],
-        viewport: [f32; 4],
-    ) {
+    /// Upload the picture (when its `id` changed) and set where it is drawn.
+    pub fn prepare(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, picture: &VideoCallback) {
+        let VideoCallback { frame, id, color, rect_px: rect, viewport_px: viewport } = picture;
+        let (frame, id, color, rect, viewport) = (frame.as_ref(), *id, *color, *rect, *viewport);
         let size = frame.size();
         self.ensure_planes(device, size);
         if id != self.shown
@@ -267,7 +260,7 @@ impl egui_wgpu::CallbackTrait for VideoCallback {
         resources: &mut egui_wgpu::CallbackResources,
     ) -> Vec<wgpu::CommandBuffer> {
         if let Some(renderer) = resources.get_mut::<VideoRenderer>() {
-            renderer.prepare(device, queue, self.frame.as_ref(), self.id, self.color, self.rect_px, self.viewport_px);
+            renderer.prepare(device, queue, self);
         }
         Vec::new()
     }
