@@ -66,6 +66,13 @@ impl FrameSource {
         let Some((packets, target)) = self.stream.gop_at(at_us)? else { return Ok(None) };
         let target_time = packets[target].time_us;
         let gop = Arc::new(self.decode_gop(&packets)?);
+        if gop.frames.is_empty() {
+            anyhow::bail!(
+                "stream {}: the video at {} does not decode (corrupt data)",
+                self.stream.name,
+                tessera_storage::UnixMicros(target_time)
+            );
+        }
         if let Some(first) = gop.frames.first() {
             self.insert(first.time_us, gop.clone());
         }
@@ -157,8 +164,8 @@ impl FrameSource {
     pub fn next_key_frame(&mut self, at_us: i64, forward: bool) -> anyhow::Result<Option<i64>> {
         if forward {
             let Some((packets, _)) = self.stream.gop_at(at_us)? else { return Ok(None) };
-            let after = packets.last().map_or(at_us, |p| p.time_us) + 1;
-            Ok(self.stream.read_range(after, after + 60_000_000, false)?.first().map(|p| p.time_us))
+            let last = packets.last().map_or(at_us, |p| p.time_us);
+            self.first_packet_after(last)
         } else {
             let Some((packets, _)) = self.stream.gop_at(at_us)? else { return Ok(None) };
             let start = packets.first().map_or(at_us, |p| p.time_us);
@@ -171,6 +178,25 @@ impl FrameSource {
         }
     }
 
+    /// Time of the first packet after `t_us`: within the next minute, else the start of the
+    /// next file (a gap in the recording).
+    fn first_packet_after(&self, t_us: i64) -> anyhow::Result<Option<i64>> {
+        if let Some(p) = self.stream.read_range(t_us + 1, t_us + 60_000_000, false)?.first() {
+            return Ok(Some(p.time_us));
+        }
+        let next = self.stream.files.partition_point(|f| f.start_ms * 1000 <= t_us);
+        for i in next..self.stream.files.len() {
+            let track = self.stream.open_track(i)?;
+            if let Some(e) = track.entries.first() {
+                let t = track.header.time_base_us + tessera_storage::rf1::us_from_ticks_floor(i64::from(e.pts_ticks));
+                if t > t_us {
+                    return Ok(Some(t));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// Time of the frame before / after the one displayed at `at_us` (frame stepping).
     pub fn neighbour(&mut self, at_us: i64, forward: bool) -> anyhow::Result<Option<i64>> {
         let Some((frame, gop)) = self.frame_at(at_us)? else { return Ok(None) };
@@ -179,10 +205,9 @@ impl FrameSource {
             if let Some(next) = gop.frames.get(i + 1) {
                 return Ok(Some(next.time_us));
             }
-            // Next GOP: the first packet after this GOP's last frame.
+            // Next GOP: the first packet after this GOP's last frame (across any gap).
             let last = gop.frames.last().map_or(at_us, |f| f.time_us);
-            let packets = self.stream.read_range(last + 1, last + 60_000_000, false)?;
-            Ok(packets.first().map(|p| p.time_us))
+            self.first_packet_after(last)
         } else if i > 0 {
             Ok(Some(gop.frames[i - 1].time_us))
         } else {

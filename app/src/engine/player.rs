@@ -3,7 +3,7 @@
 //! Commands are coalesced (only the newest seek matters), so a fast scrub never queues work.
 
 use super::decoder::YuvFrame;
-use super::playback::FrameSource;
+use super::playback::{DecodedGop, FrameSource};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,6 +35,8 @@ pub enum PlayerFrame {
     NoVideo {
         at_us: i64,
     },
+    /// The request failed (unreadable file, undecodable data): shown, and the player waits.
+    Error(String),
 }
 
 /// A picture to show.
@@ -139,6 +141,9 @@ fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sen
             Err(e) => {
                 tracing::warn!("player: {e:#}");
                 st.playing = false;
+                if frames.send(PlayerFrame::Error(format!("{e:#}"))).is_err() {
+                    return;
+                }
             }
         }
     }
@@ -153,7 +158,25 @@ fn show(
     exact: bool,
     notice: Option<String>,
 ) -> anyhow::Result<bool> {
-    let found = if exact { source.frame_at(t)? } else { source.key_frame_at(t)? };
+    let found = match if exact { source.frame_at(t) } else { source.key_frame_at(t) } {
+        Ok(found) => found,
+        Err(e) => {
+            // Corrupt data: skip to the next keyframe that decodes and keep going.
+            let mut from = t;
+            let mut recovered = None;
+            for _ in 0..16 {
+                let Some(next) = source.next_key_frame(from, true)? else { break };
+                if let Ok(Some(found)) = source.frame_at(next) {
+                    recovered = Some(found);
+                    break;
+                }
+                from = next;
+            }
+            let Some(found) = recovered else { return Err(e) };
+            let notice = Some(format!("skipped undecodable video: {e:#}"));
+            return deliver(st, frames, found, notice);
+        }
+    };
     let Some((frame, gop)) = found else {
         // Before the first frame: say so instead of leaving the UI waiting.
         st.playing = false;
@@ -164,6 +187,15 @@ fn show(
         (t - frame.time_us > GAP_US)
             .then(|| format!("no recording here: showing {}", tessera_storage::UnixMicros(frame.time_us)))
     });
+    deliver(st, frames, (frame, gop), notice)
+}
+
+fn deliver(
+    st: &mut State,
+    frames: &Sender<PlayerFrame>,
+    (frame, gop): (Arc<YuvFrame>, Arc<DecodedGop>),
+    notice: Option<String>,
+) -> anyhow::Result<bool> {
     st.current_us = Some(frame.time_us);
     st.id += 1;
     let delivered = PlayerFrame::Picture(Picture { frame, color: gop.color, id: st.id, playing: st.playing, notice });

@@ -60,6 +60,11 @@ impl PlayerPanel {
                 self.shown = Some(picture);
                 Some(t)
             }
+            PlayerFrame::Error(e) => {
+                self.playing = false;
+                self.notice = Some(e);
+                None
+            }
             PlayerFrame::NoVideo { at_us } => {
                 self.playing = false;
                 self.notice = Some(format!("no video at or before {}", tessera_storage::UnixMicros(at_us)));
