@@ -53,7 +53,7 @@ fn set_view(h: &mut egui_kittest::Harness<'static, TesseraApp>, v: TimeView) {
 
 #[test]
 fn timeline_at_main_zoom_levels() {
-    let mut h = harness(demo_app(&demo_dir("zoom")), Vec2::new(1000.0, 330.0));
+    let mut h = harness(demo_app(&demo_dir("zoom")), Vec2::new(1000.0, 760.0));
     settle(&mut h);
     h.snapshot_options("timeline_fit_all", &snapshot_options());
     for (name, span_us) in
@@ -65,8 +65,43 @@ fn timeline_at_main_zoom_levels() {
 }
 
 #[test]
+fn player_panel_shows_the_frame_at_the_playhead() {
+    let mut h = harness(demo_app(&demo_dir("player")), Vec2::new(1000.0, 760.0));
+    settle(&mut h);
+    h.snapshot_options("player_no_frame_yet", &snapshot_options());
+    // Seek (as a click on the timeline does) into the last hour of video.
+    let t = END_US - 20 * 60 * 1_000_000 + 7_000_000;
+    h.state_mut().push(Command::SeekTo(t));
+    h.run_steps(1);
+    settle(&mut h);
+    let shown = match &h.state().archive {
+        ArchiveState::Open { player: Some(p), timeline, .. } => {
+            let shown = p.shown.as_ref().map(|s| s.frame.time_us);
+            assert!(p.notice.is_none(), "{:?}", p.notice);
+            assert_eq!(timeline.playhead_us, shown, "the timeline playhead follows the player");
+            shown
+        }
+        other => panic!("{other:?}"),
+    };
+    let shown = shown.expect("a frame is shown");
+    assert!(shown <= t && t - shown < 250_000, "latest frame at or before the seek: {shown} vs {t}");
+    h.snapshot_options("player_frame", &snapshot_options());
+    // One frame forward with the transport button.
+    h.get_by_label(">|").click();
+    h.run_steps(1);
+    settle(&mut h);
+    match &h.state().archive {
+        ArchiveState::Open { player: Some(p), .. } => {
+            let next = p.shown.as_ref().map(|s| s.frame.time_us).unwrap_or_default();
+            assert!((next - shown - 200_000).abs() < 1000, "next frame 200 ms later: {next}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn timeline_interactions() {
-    let mut h = harness(demo_app(&demo_dir("interactions")), Vec2::new(1000.0, 330.0));
+    let mut h = harness(demo_app(&demo_dir("interactions")), Vec2::new(1000.0, 760.0));
     settle(&mut h);
     set_view(&mut h, TimeView::new(END_US - 3_600_000_000, 3_600_000_000));
     let rect = match &h.state().archive {

@@ -156,7 +156,7 @@ impl PlayerPanel {
                 self.playing = false;
             }
             let before = (self.speed, self.reverse);
-            egui::ComboBox::from_id_salt("speed").selected_text(speed_text(self.speed)).show_ui(ui, |ui| {
+            egui::ComboBox::from_label("Speed").selected_text(speed_text(self.speed)).show_ui(ui, |ui| {
                 for s in SPEEDS {
                     ui.selectable_value(&mut self.speed, s, speed_text(s));
                 }

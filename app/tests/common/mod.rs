@@ -27,31 +27,30 @@ pub fn harness(app: TesseraApp, size: egui::Vec2) -> Harness<'static, TesseraApp
         .build_ui_state(|ui, app: &mut TesseraApp| app.ui(ui), app)
 }
 
-/// Step until the archive is open and every tile the timeline asked for has arrived.
+/// Step until the archive is open, every tile the timeline asked for has arrived and the
+/// player has answered its last request.
 pub fn settle(harness: &mut Harness<'static, TesseraApp>) {
+    let settled = |app: &TesseraApp| match &app.archive {
+        ArchiveState::Open { timeline, player, .. } => {
+            !timeline.model.cameras.is_empty()
+                && timeline.model.pending() == 0
+                && timeline.model.missing_last_frame == 0
+                && player.as_ref().is_none_or(|p| p.waiting_since.is_none())
+        }
+        ArchiveState::Failed { .. } => true,
+        _ => false,
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         harness.run_steps(1);
-        let done = match &harness.state().archive {
-            ArchiveState::Open { timeline, .. } => {
-                !timeline.model.cameras.is_empty()
-                    && timeline.model.pending() == 0
-                    && timeline.model.missing_last_frame == 0
-            }
-            ArchiveState::Failed { .. } => true,
-            _ => false,
-        };
-        if done {
+        if settled(harness.state()) {
             // Two more frames: one draws with every tile, one settles egui's layout.
             harness.run_steps(2);
-            if let ArchiveState::Open { timeline, .. } = &harness.state().archive
-                && timeline.model.pending() == 0
-                && timeline.model.missing_last_frame == 0
-            {
+            if settled(harness.state()) {
                 return;
             }
         }
-        assert!(Instant::now() < deadline, "timeline did not settle: {:?}", harness.state().archive);
+        assert!(Instant::now() < deadline, "did not settle: {:?}", harness.state().archive);
         std::thread::sleep(Duration::from_millis(5));
     }
 }
