@@ -21,8 +21,9 @@ fn lists_the_streams_of_an_archive() {
     }
     harness.run_steps(2);
     assert!(matches!(harness.state().archive, ArchiveState::Open { .. }), "{:?}", harness.state().archive);
-    harness.get_by_label("cam-1-HD");
-    harness.get_by_label("cam-2-HD");
+    // Each stream is listed (and the first one is also named by the player).
+    assert!(harness.query_all_by_label("cam-1-HD").count() >= 1);
+    assert_eq!(harness.query_all_by_label("cam-2-HD").count(), 1);
 }
 
 #[test]

@@ -33,6 +33,13 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write an archive with one 1080p stream (`hd`, 25 fps, 2 s GOP) for `bench playback`.
+    MakeHd {
+        #[arg(long)]
+        dir: std::path::PathBuf,
+        #[arg(long, default_value_t = 120)]
+        seconds: u32,
+    },
     /// Timeline: scripted zoom sweep 1 min → 10 years → 1 min, 8 strips, 2000 px, offscreen.
     Timeline {
         #[arg(long)]
@@ -68,6 +75,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Playback { archive, stream, seeks, json } => {
             report(&bench_playback(&archive, &stream, seeks.max(50))?, json)
         }
+        BenchCommand::MakeHd { dir, seconds } => make_hd(&dir, seconds),
         BenchCommand::Timeline { archive, frames, json } => report(&bench_timeline(&archive, frames.max(2))?, json),
     }
 }
@@ -77,6 +85,32 @@ fn report(value: &(impl Serialize + std::fmt::Debug), json: bool) -> anyhow::Res
         return crate::cli::print_json(value);
     }
     println!("{value:#?}");
+    Ok(())
+}
+
+fn make_hd(dir: &std::path::Path, seconds: u32) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let bytes = crate::demo::encode::annex_b_scaled(seconds * 25, 25, 50, 3, 4_000_000)?;
+    std::fs::create_dir_all(dir)?;
+    let fps = tessera_storage::fsv::FrameRate::parse("25").map_err(|e| anyhow::anyhow!(e))?;
+    let start_us = UnixMicros::now().0 - i64::from(seconds) * 1_000_000;
+    let summary = tessera_storage::fsv::import_h264(
+        dir,
+        "hd",
+        start_us,
+        fps,
+        &mut &bytes[..],
+        std::path::Path::new("1080p.h264"),
+    )?;
+    eprintln!(
+        "{}: stream hd, {}x{}, {} frames, {:.1} MB, written in {:.1} s",
+        dir.display(),
+        summary.width,
+        summary.height,
+        summary.access_units,
+        bytes.len() as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -278,6 +312,8 @@ struct PlaybackReport {
     seek_ms_p50: f64,
     seek_ms_p95: f64,
     step_back_ms_p95: f64,
+    /// Keyframe-only updates per second while scrubbing (from the p95 keyframe time).
+    scrub_updates_per_s: f64,
     seeks: usize,
     width: usize,
     height: usize,
@@ -289,22 +325,21 @@ fn bench_playback(archive: &std::path::Path, stream: &str, seeks: usize) -> anyh
     use crate::engine::playback::{FrameSource, GOP_CACHE_BYTES};
     let mut source = FrameSource::open(archive, stream)?;
     let (start, end) = (source.stream.start_us, source.stream.end_us);
-    // Decode rate: GOP after GOP from the start, about 1000 frames, one core.
+    // Decode rate: frame after frame from the start (GOP after GOP), about 1000 frames.
     let started = Instant::now();
     let mut t = start;
-    while source.decoded_frames < 1000 && t <= end {
-        let Some((_, gop)) = source.frame_at(t)? else { break };
-        let Some(last) = gop.frames.last() else { break };
-        source.clear_cache();
-        t = last.time_us + 1;
-        match source.stream.read_range(t, end, false)?.first() {
-            Some(p) => t = p.time_us,
-            None => break,
+    while source.decoded_frames < 1000 {
+        if source.frame_at(t)?.is_none() {
+            break;
+        }
+        match source.neighbour(t, true)? {
+            Some(next) if next <= end => t = next,
+            _ => break,
         }
     }
     let decode_fps = source.decoded_frames as f64 / started.elapsed().as_secs_f64();
     let mut frame_size = (0, 0);
-    let (mut seek_ms, mut back_ms) = (Vec::new(), Vec::new());
+    let (mut seek_ms, mut back_ms, mut scrub_ms) = (Vec::new(), Vec::new(), Vec::new());
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
     let mut cache_max = 0;
     for _ in 0..seeks {
@@ -314,7 +349,8 @@ fn bench_playback(archive: &std::path::Path, stream: &str, seeks: usize) -> anyh
         let at = start + (x % (end - start).max(1) as u64) as i64;
         source.clear_cache();
         let started = Instant::now();
-        let Some((frame, _)) = source.frame_at(at)? else { continue };
+        let Some(shown) = source.frame_at(at)? else { continue };
+        let frame = shown.frame;
         seek_ms.push(started.elapsed().as_secs_f64() * 1e3);
         frame_size = (frame.width, frame.height);
         let started = Instant::now();
@@ -323,7 +359,13 @@ fn bench_playback(archive: &std::path::Path, stream: &str, seeks: usize) -> anyh
         }
         back_ms.push(started.elapsed().as_secs_f64() * 1e3);
         cache_max = cache_max.max(source.cache_bytes());
+        // Scrubbing: the keyframe of a GOP not yet decoded.
+        source.clear_cache();
+        let started = Instant::now();
+        source.key_frame_at(at)?;
+        scrub_ms.push(started.elapsed().as_secs_f64() * 1e3);
     }
+    scrub_ms.sort_by(f64::total_cmp);
     seek_ms.sort_by(f64::total_cmp);
     back_ms.sort_by(f64::total_cmp);
     debug_assert!(cache_max <= GOP_CACHE_BYTES);
@@ -332,6 +374,7 @@ fn bench_playback(archive: &std::path::Path, stream: &str, seeks: usize) -> anyh
         seek_ms_p50: percentile(&seek_ms, 0.5),
         seek_ms_p95: percentile(&seek_ms, 0.95),
         step_back_ms_p95: percentile(&back_ms, 0.95),
+        scrub_updates_per_s: 1000.0 / percentile(&scrub_ms, 0.95).max(1e-3),
         seeks: seek_ms.len(),
         width: frame_size.0,
         height: frame_size.1,

@@ -21,13 +21,14 @@ pub struct FrameArgs {
 
 pub fn run(args: FrameArgs) -> anyhow::Result<()> {
     let mut source = FrameSource::open(&args.archive, &args.stream)?;
-    let (frame, gop) = source
+    let shown = source
         .frame_at(args.at.0)?
         .with_context(|| format!("stream {}: no frame at or before {}", args.stream, args.at))?;
     let bytes = if args.out.extension().is_some_and(|e| e.eq_ignore_ascii_case("yuv")) {
-        frame.to_i420()
+        shown.frame.to_i420()
     } else {
-        let rgb = image::RgbImage::from_raw(frame.width as u32, frame.height as u32, frame.to_rgb8(gop.color))
+        let frame = &shown.frame;
+        let rgb = image::RgbImage::from_raw(frame.width as u32, frame.height as u32, frame.to_rgb8(shown.color))
             .context("decoded frame has inconsistent planes")?;
         let mut png = Vec::new();
         rgb.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;

@@ -1,30 +1,148 @@
-//! Frames of a stream by time: find the group of pictures holding the frame displayed at a
-//! time, decode it from its keyframe, and keep decoded GOPs in a byte-budgeted cache so
-//! stepping back a frame (or scrubbing over the same GOP) costs no decoding.
+//! Frames of a stream by time. A request finds the group of pictures (GOP) holding the frame
+//! displayed at that time and decodes it from its keyframe — only as far as that frame; the
+//! decoder is kept with the GOP, so playing on or asking for a later frame resumes where it
+//! stopped, and decoded frames stay cached (byte budget) so stepping back costs nothing.
 
 use super::decoder::{OpenH264Decoder, VideoDecoder, YuvFrame};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 use tessera_storage::fsv::{Archive, Stream, TimedPacket};
 use tessera_storage::h264::{self, ColorInfo};
 
-/// A decoded group of pictures, frames in presentation order.
-#[derive(Debug)]
-pub struct DecodedGop {
-    pub frames: Vec<Arc<YuvFrame>>,
-    pub color: ColorInfo,
-    pub bytes: usize,
-}
-
 /// Decoded-frame cache budget (a 2 s GOP of 1080p at 25 fps is ~150 MB).
 pub const GOP_CACHE_BYTES: usize = 512 << 20;
 
+/// A frame to show and how to convert its colours.
+#[derive(Clone, Debug)]
+pub struct Shown {
+    pub frame: Arc<YuvFrame>,
+    pub color: ColorInfo,
+}
+
+/// One GOP: its packets, the frames decoded so far and, until it is finished, its decoder.
+struct Gop {
+    packets: Vec<TimedPacket>,
+    /// Times of the access units that carry a picture, in order.
+    picture_times: Vec<i64>,
+    frames: Vec<Arc<YuvFrame>>,
+    color: ColorInfo,
+    decoder: Option<OpenH264Decoder>,
+    next_packet: usize,
+    pending_times: VecDeque<i64>,
+    bytes: usize,
+    used: u64,
+}
+
+impl Gop {
+    fn new(packets: Vec<TimedPacket>) -> anyhow::Result<Self> {
+        let mut picture_times: Vec<i64> = Vec::new();
+        for p in &packets {
+            if h264::is_vcl(h264::nal_type(h264::strip_start_code(&p.packet.data)))
+                && picture_times.last() != Some(&p.time_us)
+            {
+                picture_times.push(p.time_us);
+            }
+        }
+        Ok(Self {
+            packets,
+            picture_times,
+            frames: Vec::new(),
+            color: ColorInfo::default(),
+            decoder: Some(OpenH264Decoder::new()?),
+            next_packet: 0,
+            pending_times: VecDeque::new(),
+            bytes: 0,
+            used: 0,
+        })
+    }
+
+    fn first_us(&self) -> i64 {
+        self.packets.first().map_or(i64::MIN, |p| p.time_us)
+    }
+    fn last_us(&self) -> i64 {
+        self.packets.last().map_or(i64::MIN, |p| p.time_us)
+    }
+
+    /// Feed one access unit (or flush at the end). Returns frames decoded.
+    fn step(&mut self, stream: &str) -> anyhow::Result<usize> {
+        let Some(decoder) = self.decoder.as_mut() else { return Ok(0) };
+        let before = self.frames.len();
+        if self.next_packet >= self.packets.len() {
+            let flushed = decoder.flush()?;
+            self.decoder = None;
+            for f in flushed {
+                self.push(f);
+            }
+            return Ok(self.frames.len() - before);
+        }
+        let time = self.packets[self.next_packet].time_us;
+        let mut au = Vec::new();
+        let mut has_picture = false;
+        while let Some(p) = self.packets.get(self.next_packet).filter(|p| p.time_us == time) {
+            let nalu = h264::strip_start_code(&p.packet.data);
+            match h264::nal_type(nalu) {
+                h264::NAL_SPS => {
+                    if let Ok(sps) = h264::parse_sps(nalu) {
+                        self.color = sps.color;
+                    }
+                }
+                t if h264::is_vcl(t) => has_picture = true,
+                _ => {}
+            }
+            au.extend_from_slice(&[0, 0, 0, 1]);
+            au.extend_from_slice(nalu);
+            self.next_packet += 1;
+        }
+        if has_picture {
+            self.pending_times.push_back(time);
+        }
+        // A corrupt access unit costs its own picture, not the GOP.
+        match decoder.decode(&au) {
+            Ok(Some(frame)) => self.push(frame),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!("{stream}: access unit at {time} µs does not decode: {e}");
+                if has_picture {
+                    self.pending_times.pop_back();
+                }
+            }
+        }
+        Ok(self.frames.len() - before)
+    }
+
+    /// I/P streams come out in decode order: the n-th picture out is the n-th fed.
+    fn push(&mut self, mut frame: YuvFrame) {
+        let Some(t) = self.pending_times.pop_front() else { return };
+        frame.time_us = t;
+        self.bytes += frame.bytes();
+        self.frames.push(Arc::new(frame));
+    }
+
+    /// Decode until the frame at `target_us` is out (or the GOP ends). Returns frames decoded.
+    fn decode_until(&mut self, target_us: i64, stream: &str) -> anyhow::Result<usize> {
+        let mut n = 0;
+        while self.decoder.is_some() && self.frames.last().is_none_or(|f| f.time_us < target_us) {
+            n += self.step(stream)?;
+        }
+        Ok(n)
+    }
+
+    /// The picture time displayed at `at_us` within this GOP.
+    fn picture_at(&self, at_us: i64) -> Option<i64> {
+        let n = self.picture_times.partition_point(|&t| t <= at_us);
+        n.checked_sub(1).map(|i| self.picture_times[i])
+    }
+
+    fn frame(&self, time_us: i64) -> Option<Arc<YuvFrame>> {
+        self.frames.iter().rev().find(|f| f.time_us <= time_us).cloned()
+    }
+}
+
 pub struct FrameSource {
     pub stream: Stream,
-    /// Decoded GOPs by their first frame's time.
-    cache: BTreeMap<i64, (Arc<DecodedGop>, u64)>,
-    cache_bytes: usize,
+    /// GOPs by their first packet's time.
+    cache: BTreeMap<i64, Gop>,
     budget: usize,
     tick: u64,
     /// Frames decoded (ever): the bench's decode counter.
@@ -39,143 +157,111 @@ impl FrameSource {
     }
 
     pub fn new(stream: Stream, budget: usize) -> Self {
-        Self { stream, cache: BTreeMap::new(), cache_bytes: 0, budget, tick: 0, decoded_frames: 0 }
+        Self { stream, cache: BTreeMap::new(), budget, tick: 0, decoded_frames: 0 }
     }
 
     pub fn clear_cache(&mut self) {
         self.cache.clear();
-        self.cache_bytes = 0;
     }
 
+    /// Bytes held: decoded frames, plus an estimate for a GOP's live decoder (its reference
+    /// pictures, ~4 frames).
     pub fn cache_bytes(&self) -> usize {
-        self.cache_bytes
+        self.cache
+            .values()
+            .map(|g| g.bytes + if g.decoder.is_some() { g.frames.first().map_or(0, |f| 4 * f.bytes()) } else { 0 })
+            .sum()
     }
 
-    /// The frame displayed at `at_us` (the latest with time ≤ `at_us`) and its GOP.
-    pub fn frame_at(&mut self, at_us: i64) -> anyhow::Result<Option<(Arc<YuvFrame>, Arc<DecodedGop>)>> {
+    /// The cached GOP spanning `at_us`, or the one read from disk (then cached).
+    fn gop_for(&mut self, at_us: i64) -> anyhow::Result<Option<i64>> {
         self.tick += 1;
-        // A cached GOP spanning `at_us` answers without touching the disk.
-        if let Some((_, (gop, used))) = self.cache.range_mut(..=at_us).next_back()
-            && gop.frames.last().is_some_and(|f| f.time_us >= at_us)
+        if let Some((&key, gop)) = self.cache.range_mut(..=at_us).next_back()
+            && gop.last_us() >= at_us
         {
-            *used = self.tick;
-            let gop = gop.clone();
-            let frame = gop.frames.iter().rev().find(|f| f.time_us <= at_us).cloned();
-            return Ok(frame.map(|f| (f, gop)));
+            gop.used = self.tick;
+            return Ok(Some(key));
         }
-        let Some((packets, target)) = self.stream.gop_at(at_us)? else { return Ok(None) };
-        let target_time = packets[target].time_us;
-        let gop = Arc::new(self.decode_gop(&packets)?);
-        if gop.frames.is_empty() {
+        let Some((packets, _)) = self.stream.gop_at(at_us)? else { return Ok(None) };
+        let mut gop = Gop::new(packets)?;
+        gop.used = self.tick;
+        let key = gop.first_us();
+        self.cache.insert(key, gop);
+        Ok(Some(key))
+    }
+
+    fn evict(&mut self, keep: i64) {
+        while self.cache_bytes() > self.budget && self.cache.len() > 1 {
+            let Some((&oldest, _)) = self.cache.iter().filter(|(k, _)| **k != keep).min_by_key(|(_, g)| g.used) else {
+                break;
+            };
+            self.cache.remove(&oldest);
+        }
+    }
+
+    /// Decode (or find cached) the frame displayed at `at_us`: the latest with time ≤ `at_us`.
+    pub fn frame_at(&mut self, at_us: i64) -> anyhow::Result<Option<Shown>> {
+        let Some(key) = self.gop_for(at_us)? else { return Ok(None) };
+        let name = self.stream.name.clone();
+        let Some(gop) = self.cache.get_mut(&key) else { return Ok(None) };
+        let Some(target) = gop.picture_at(at_us) else { return Ok(None) };
+        self.decoded_frames += gop.decode_until(target, &name)? as u64;
+        let shown = gop.frame(target).map(|frame| Shown { frame, color: gop.color });
+        if shown.is_none() {
             anyhow::bail!(
-                "stream {}: the video at {} does not decode (corrupt data)",
-                self.stream.name,
-                tessera_storage::UnixMicros(target_time)
+                "stream {name}: the video at {} does not decode (corrupt data)",
+                tessera_storage::UnixMicros(target)
             );
         }
-        if let Some(first) = gop.frames.first() {
-            self.insert(first.time_us, gop.clone());
-        }
-        let frame = gop.frames.iter().rev().find(|f| f.time_us <= target_time).or_else(|| gop.frames.first()).cloned();
-        Ok(frame.map(|f| (f, gop)))
-    }
-
-    fn insert(&mut self, key: i64, gop: Arc<DecodedGop>) {
-        self.cache_bytes += gop.bytes;
-        self.cache.insert(key, (gop, self.tick));
-        while self.cache_bytes > self.budget && self.cache.len() > 1 {
-            let Some((&oldest, _)) = self.cache.iter().min_by_key(|(_, (_, used))| *used) else { break };
-            if let Some((g, _)) = self.cache.remove(&oldest) {
-                self.cache_bytes -= g.bytes;
-            }
-        }
-    }
-
-    /// Decode a GOP's packets: access units are the runs of packets sharing a time.
-    fn decode_gop(&mut self, packets: &[TimedPacket]) -> anyhow::Result<DecodedGop> {
-        let mut decoder = OpenH264Decoder::new()?;
-        let mut color = ColorInfo::default();
-        let mut times = std::collections::VecDeque::new();
-        let mut frames = Vec::new();
-        let mut au = Vec::new();
-        let mut i = 0;
-        while i < packets.len() {
-            let time = packets[i].time_us;
-            au.clear();
-            let mut has_picture = false;
-            while i < packets.len() && packets[i].time_us == time {
-                let nalu = h264::strip_start_code(&packets[i].packet.data);
-                match h264::nal_type(nalu) {
-                    h264::NAL_SPS => {
-                        if let Ok(sps) = h264::parse_sps(nalu) {
-                            color = sps.color;
-                        }
-                    }
-                    t if h264::is_vcl(t) => has_picture = true,
-                    _ => {}
-                }
-                au.extend_from_slice(&[0, 0, 0, 1]);
-                au.extend_from_slice(nalu);
-                i += 1;
-            }
-            if has_picture {
-                times.push_back(time);
-            }
-            // A corrupt access unit costs its own picture, not the GOP.
-            match decoder.decode(&au) {
-                Ok(Some(frame)) => frames.push(frame),
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::warn!("{}: access unit at {time} µs does not decode: {e}", self.stream.name);
-                    times.pop_back();
-                }
-            }
-        }
-        frames.extend(decoder.flush()?);
-        // I/P streams come out in decode order: the n-th picture out is the n-th fed.
-        let frames: Vec<Arc<YuvFrame>> = frames
-            .into_iter()
-            .zip(times)
-            .map(|(mut f, t)| {
-                f.time_us = t;
-                Arc::new(f)
-            })
-            .collect();
-        self.decoded_frames += frames.len() as u64;
-        let bytes = frames.iter().map(|f| f.bytes()).sum();
-        Ok(DecodedGop { frames, color, bytes })
+        self.evict(key);
+        Ok(shown)
     }
 
     /// The first frame of the GOP holding `at_us`, decoding only its keyframe (scrubbing).
-    pub fn key_frame_at(&mut self, at_us: i64) -> anyhow::Result<Option<(Arc<YuvFrame>, Arc<DecodedGop>)>> {
-        if let Some((_, (gop, _))) = self.cache.range(..=at_us).next_back()
-            && gop.frames.last().is_some_and(|f| f.time_us >= at_us)
-        {
-            return Ok(gop.frames.first().cloned().map(|f| (f, gop.clone())));
+    pub fn key_frame_at(&mut self, at_us: i64) -> anyhow::Result<Option<Shown>> {
+        let Some(key) = self.gop_for(at_us)? else { return Ok(None) };
+        let Some(first) = self.cache.get(&key).and_then(|g| g.picture_times.first().copied()) else { return Ok(None) };
+        self.frame_at(first)
+    }
+
+    /// Time of the frame before / after the one displayed at `at_us` (frame stepping; across
+    /// GOPs, files and gaps).
+    pub fn neighbour(&mut self, at_us: i64, forward: bool) -> anyhow::Result<Option<i64>> {
+        let Some(key) = self.gop_for(at_us)? else {
+            return if forward { self.first_packet_after(at_us) } else { Ok(None) };
+        };
+        let Some(gop) = self.cache.get(&key) else { return Ok(None) };
+        let current = gop.picture_at(at_us);
+        let times = &gop.picture_times;
+        if forward {
+            let i = current.map_or(0, |c| times.partition_point(|&t| t <= c));
+            if let Some(&t) = times.get(i) {
+                return Ok(Some(t));
+            }
+            let last = gop.last_us();
+            self.first_packet_after(last)
+        } else {
+            let i = current.map_or(0, |c| times.partition_point(|&t| t < c));
+            if let Some(prev) = i.checked_sub(1) {
+                return Ok(Some(times[prev]));
+            }
+            let first = gop.first_us();
+            Ok(self.gop_for(first - 1)?.and_then(|k| self.cache.get(&k)).and_then(|g| g.picture_at(first - 1)))
         }
-        let Some((packets, _)) = self.stream.gop_at(at_us)? else { return Ok(None) };
-        let Some(first) = packets.first() else { return Ok(None) };
-        let key_au: Vec<TimedPacket> = packets.iter().take_while(|p| p.time_us == first.time_us).cloned().collect();
-        let gop = Arc::new(self.decode_gop(&key_au)?);
-        Ok(gop.frames.first().cloned().map(|f| (f, gop)))
     }
 
     /// The time of the next (or previous) GOP's keyframe from `at_us`.
     pub fn next_key_frame(&mut self, at_us: i64, forward: bool) -> anyhow::Result<Option<i64>> {
+        let Some(key) = self.gop_for(at_us)? else { return Ok(None) };
+        let Some(gop) = self.cache.get(&key) else { return Ok(None) };
+        let (first, last) = (gop.first_us(), gop.last_us());
         if forward {
-            let Some((packets, _)) = self.stream.gop_at(at_us)? else { return Ok(None) };
-            let last = packets.last().map_or(at_us, |p| p.time_us);
-            self.first_packet_after(last)
-        } else {
-            let Some((packets, _)) = self.stream.gop_at(at_us)? else { return Ok(None) };
-            let start = packets.first().map_or(at_us, |p| p.time_us);
-            let key = if start < at_us {
-                Some(start)
-            } else {
-                self.stream.gop_at(start - 1)?.and_then(|(p, _)| p.first().map(|p| p.time_us))
-            };
-            Ok(key)
+            return self.first_packet_after(last);
         }
+        if first < at_us {
+            return Ok(Some(first));
+        }
+        Ok(self.gop_for(first - 1)?.and_then(|k| self.cache.get(&k)).map(Gop::first_us))
     }
 
     /// Time of the first packet after `t_us`: within the next minute, else the start of the
@@ -195,24 +281,5 @@ impl FrameSource {
             }
         }
         Ok(None)
-    }
-
-    /// Time of the frame before / after the one displayed at `at_us` (frame stepping).
-    pub fn neighbour(&mut self, at_us: i64, forward: bool) -> anyhow::Result<Option<i64>> {
-        let Some((frame, gop)) = self.frame_at(at_us)? else { return Ok(None) };
-        let i = gop.frames.iter().position(|f| f.time_us == frame.time_us).unwrap_or(0);
-        if forward {
-            if let Some(next) = gop.frames.get(i + 1) {
-                return Ok(Some(next.time_us));
-            }
-            // Next GOP: the first packet after this GOP's last frame (across any gap).
-            let last = gop.frames.last().map_or(at_us, |f| f.time_us);
-            self.first_packet_after(last)
-        } else if i > 0 {
-            Ok(Some(gop.frames[i - 1].time_us))
-        } else {
-            let first = gop.frames.first().map_or(at_us, |f| f.time_us);
-            Ok(self.frame_at(first - 1)?.map(|(f, _)| f.time_us))
-        }
     }
 }

@@ -3,7 +3,7 @@
 //! Commands are coalesced (only the newest seek matters), so a fast scrub never queues work.
 
 use super::decoder::YuvFrame;
-use super::playback::{DecodedGop, FrameSource};
+use super::playback::{FrameSource, Shown};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -177,28 +177,28 @@ fn show(
             return deliver(st, frames, found, notice);
         }
     };
-    let Some((frame, gop)) = found else {
+    let Some(shown) = found else {
         // Before the first frame: say so instead of leaving the UI waiting.
         st.playing = false;
         return Ok(frames.send(PlayerFrame::NoVideo { at_us: t }).is_ok());
     };
     // Far from the asked time: the recording has a gap there.
     let notice = notice.or_else(|| {
-        (t - frame.time_us > GAP_US)
-            .then(|| format!("no recording here: showing {}", tessera_storage::UnixMicros(frame.time_us)))
+        (t - shown.frame.time_us > GAP_US)
+            .then(|| format!("no recording here: showing {}", tessera_storage::UnixMicros(shown.frame.time_us)))
     });
-    deliver(st, frames, (frame, gop), notice)
+    deliver(st, frames, shown, notice)
 }
 
 fn deliver(
     st: &mut State,
     frames: &Sender<PlayerFrame>,
-    (frame, gop): (Arc<YuvFrame>, Arc<DecodedGop>),
+    Shown { frame, color }: Shown,
     notice: Option<String>,
 ) -> anyhow::Result<bool> {
     st.current_us = Some(frame.time_us);
     st.id += 1;
-    let delivered = PlayerFrame::Picture(Picture { frame, color: gop.color, id: st.id, playing: st.playing, notice });
+    let delivered = PlayerFrame::Picture(Picture { frame, color, id: st.id, playing: st.playing, notice });
     Ok(frames.send(delivered).is_ok())
 }
 
