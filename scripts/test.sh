@@ -6,7 +6,13 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 # Software rendering, pinned so snapshot images are reproducible.
 export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
-export TESSERA_PROPTEST_CASES="${TESSERA_PROPTEST_CASES:-2000}"
+export PROPTEST_CASES="${PROPTEST_CASES:-2000}"
+# Mesa's software drivers want a runtime dir; CI has none.
+if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+  XDG_RUNTIME_DIR="$(mktemp -d)"
+  chmod 700 "$XDG_RUNTIME_DIR"
+  export XDG_RUNTIME_DIR
+fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --all-targets

@@ -283,10 +283,6 @@ pub struct TimelineRenderer {
 impl TimelineRenderer {
     /// `atlas_slots` × 8 KiB of GPU memory; `max_strips` cameras per frame.
     pub fn new(device: &wgpu::Device, target_format: wgpu::TextureFormat, atlas_slots: u32, max_strips: u32) -> Self {
-        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("timeline.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(crate::shaders::TIMELINE.into()),
-        });
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("timeline"),
             entries: &[
@@ -312,36 +308,7 @@ impl TimelineRenderer {
                 },
             ],
         });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("timeline"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("timeline"),
-            layout: Some(&pipeline_layout),
-            vertex: wgpu::VertexState {
-                module: &shader,
-                entry_point: Some("vs_main"),
-                compilation_options: Default::default(),
-                buffers: &[],
-            },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &shader,
-                entry_point: Some("fs_main"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format: target_format,
-                    blend: None,
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+        let pipeline = crate::quad_pipeline(device, "timeline", crate::shaders::TIMELINE, &layout, target_format);
         let uniforms = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("timeline strips"),
             size: STRIP_STRIDE * u64::from(max_strips),

@@ -4,7 +4,7 @@ use clap::Subcommand;
 use serde::Serialize;
 use std::path::PathBuf;
 use tessera_storage::UnixMicros;
-use tessera_storage::fsv::Archive;
+use tessera_storage::fsv::{Archive, Stream, StreamSummary};
 
 #[derive(Subcommand, Debug)]
 pub enum ArchiveCommand {
@@ -18,16 +18,7 @@ pub enum ArchiveCommand {
 
 #[derive(Serialize)]
 struct Listing {
-    streams: Vec<StreamRow>,
-}
-
-#[derive(Serialize)]
-struct StreamRow {
-    name: String,
-    start_us: i64,
-    end_us: i64,
-    files: usize,
-    bytes: u64,
+    streams: Vec<StreamSummary>,
 }
 
 pub fn run(command: ArchiveCommand) -> anyhow::Result<()> {
@@ -36,17 +27,7 @@ pub fn run(command: ArchiveCommand) -> anyhow::Result<()> {
     for w in &archive.warnings {
         tracing::warn!("{w}");
     }
-    let streams: Vec<StreamRow> = archive
-        .streams
-        .values()
-        .map(|s| StreamRow {
-            name: s.name.clone(),
-            start_us: s.start_us,
-            end_us: s.end_us,
-            files: s.files.len(),
-            bytes: s.bytes(),
-        })
-        .collect();
+    let streams: Vec<StreamSummary> = archive.streams.values().map(Stream::summary).collect();
     if json {
         return crate::cli::print_json(&Listing { streams });
     }

@@ -10,12 +10,18 @@ use tessera_storage::h264;
 /// One encoded frame: its NALUs without start codes.
 pub type EncodedFrame = Vec<Vec<u8>>;
 
-/// An encoder for `width`×`height` pictures at `fps` with a keyframe every `gop` frames.
+/// An encoder at `fps` with a keyframe every `gop` frames and a fixed quantiser (the demo's
+/// flat scenes then cost almost nothing between keyframes).
 pub fn encoder(fps: u32, gop: u32, bitrate_bps: u32) -> anyhow::Result<Encoder> {
+    encoder_with(fps, gop, bitrate_bps, RateControlMode::Off)
+}
+
+/// An encoder with the given rate control (`Bitrate` holds a camera-like bitrate).
+pub fn encoder_with(fps: u32, gop: u32, bitrate_bps: u32, rate_control: RateControlMode) -> anyhow::Result<Encoder> {
     let config = EncoderConfig::new()
         .max_frame_rate(FrameRate::from_hz(fps as f32))
         .bitrate(BitRate::from_bps(bitrate_bps))
-        .rate_control_mode(RateControlMode::Off)
+        .rate_control_mode(rate_control)
         .skip_frames(false)
         .intra_frame_period(IntraFramePeriod::from_num_frames(gop));
     Encoder::with_api_config(OpenH264API::from_source(), config).context("cannot start the openh264 encoder")

@@ -9,17 +9,7 @@ use crossbeam_channel::{Receiver, bounded};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tessera_storage::events::{EventDb, camera_of_stream};
-use tessera_storage::fsv::Archive;
-
-/// A stream as the UI shows it (a snapshot, no file handles).
-#[derive(Clone, Debug, PartialEq)]
-pub struct StreamSummary {
-    pub name: String,
-    pub start_us: i64,
-    pub end_us: i64,
-    pub files: usize,
-    pub bytes: u64,
-}
+use tessera_storage::fsv::{Archive, Stream, StreamSummary};
 
 /// What the loader thread learns about an archive.
 #[derive(Debug)]
@@ -53,17 +43,7 @@ impl std::fmt::Debug for ArchiveState {
 pub fn load_snapshot(path: &Path) -> Result<ArchiveSnapshot, String> {
     let archive = Archive::open(path).map_err(|e| e.to_string())?;
     let db = EventDb::open(path).map_err(|e| e.to_string())?;
-    let streams: Vec<StreamSummary> = archive
-        .streams
-        .values()
-        .map(|s| StreamSummary {
-            name: s.name.clone(),
-            start_us: s.start_us,
-            end_us: s.end_us,
-            files: s.files.len(),
-            bytes: s.bytes(),
-        })
-        .collect();
+    let streams: Vec<StreamSummary> = archive.streams.values().map(Stream::summary).collect();
     let mut video: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
     let mut bounds = (i64::MAX, i64::MIN);
     for s in archive.streams.values() {

@@ -1,7 +1,7 @@
 //! The streams panel: every stream of the archive with its time span and size.
 
-use super::app::StreamSummary;
 use tessera_storage::UnixMicros;
+use tessera_storage::fsv::StreamSummary;
 
 /// Returns the stream the user asked to play, if any.
 pub fn streams_ui(ui: &mut egui::Ui, streams: &[StreamSummary]) -> Option<String> {

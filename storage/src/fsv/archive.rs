@@ -52,9 +52,31 @@ pub struct TimedPacket {
     pub packet: Packet,
 }
 
+/// What `archive ls` reports and the UI lists about a stream.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct StreamSummary {
+    pub name: String,
+    pub start_us: i64,
+    /// Time of the last frame.
+    pub end_us: i64,
+    pub files: usize,
+    /// Logical size of every index and packet file.
+    pub bytes: u64,
+}
+
 impl Stream {
     pub fn bytes(&self) -> u64 {
         self.files.iter().map(|f| f.bytes).sum()
+    }
+
+    pub fn summary(&self) -> StreamSummary {
+        StreamSummary {
+            name: self.name.clone(),
+            start_us: self.start_us,
+            end_us: self.end_us,
+            files: self.files.len(),
+            bytes: self.bytes(),
+        }
     }
 
     /// Open track `video` of file `i`.

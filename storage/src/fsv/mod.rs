@@ -6,7 +6,7 @@ mod import;
 mod stream_writer;
 mod sweeper;
 
-pub use archive::{Archive, FileInfo, Stream, TimedPacket};
+pub use archive::{Archive, FileInfo, Stream, StreamSummary, TimedPacket};
 pub use import::{FrameRate, ImportSummary, import_h264};
 pub use stream_writer::{AccessUnit, ROLL_OVER_US, StreamWriter};
 pub use sweeper::{SweepReport, sweep};
