@@ -153,6 +153,17 @@ impl FrameSource {
     pub fn open(root: &Path, stream: &str) -> anyhow::Result<Self> {
         let archive = Archive::open(root)?;
         let stream = archive.stream(stream)?.clone();
+        // The openh264 backend decodes H.264 only; say so instead of showing garbage.
+        if let Some(last) = stream.files.len().checked_sub(1) {
+            let codec = stream.open_track(last)?.header.codec;
+            if codec != tessera_storage::rf1::Codec::H264 {
+                anyhow::bail!(
+                    "stream {}: {} video needs the FFmpeg decoder backend, which this build does not include",
+                    stream.name,
+                    codec.name()
+                );
+            }
+        }
         Ok(Self::new(stream, GOP_CACHE_BYTES))
     }
 

@@ -148,10 +148,15 @@ impl TimelineModel {
         shown: &dyn Fn(&Row) -> bool,
     ) -> Option<StripPlan> {
         let now_s = now_us.div_euclid(1_000_000);
-        let rows = self.cameras.get(i)?.clone();
-        Some(plan_strip(&rows, shown, geometry, view, now_us, &mut |level, index| {
-            self.tile(rows.source, level, index, now_s)
-        }))
+        // Move the rows out while `tile` borrows the cache (no per-frame clone).
+        let cameras = std::mem::take(&mut self.cameras);
+        let plan = cameras.get(i).map(|rows| {
+            plan_strip(rows, shown, geometry, view, now_us, &mut |level, index| {
+                self.tile(rows.source, level, index, now_s)
+            })
+        });
+        self.cameras = cameras;
+        plan
     }
 
     /// Start a frame (tiles used from now on count as used this frame).
