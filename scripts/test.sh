@@ -16,3 +16,6 @@ fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --all-targets
+# Again with the FFmpeg decoder backend (H.265, B-frames): CI builds and tests both.
+cargo clippy --workspace --all-targets --features tessera-tests/ffmpeg -- -D warnings
+cargo test --workspace --all-targets --features tessera-tests/ffmpeg

@@ -133,7 +133,7 @@ fn scrubbing_keeps_the_frame_cache_bounded() {
     let archive = Archive::open(tmp.path()).expect("open");
     let stream = archive.stream("cam-1-HD").expect("stream").clone();
     let budget = 8 << 20;
-    let mut source = FrameSource::new(stream.clone(), budget);
+    let mut source = FrameSource::new(stream.clone(), budget).expect("source");
     for k in 0..300 {
         let at = stream.start_us + k * 11_000_000;
         source.frame_at(at).expect("frame");

@@ -11,6 +11,7 @@
 pub mod events;
 pub mod fsv;
 pub mod h264;
+pub mod h265;
 pub mod rf1;
 pub mod tiles;
 pub mod time;

@@ -189,7 +189,7 @@ fn bad_input_gives_one_line_errors_and_leaves_nothing() {
     let garbage = tmp.path().join("garbage.h264");
     std::fs::write(&garbage, b"GIF89a not a video stream at all".repeat(500)).unwrap();
     let g = garbage.to_str().unwrap();
-    tessera(&["import", "h264", "--archive", a, "--stream", "s", "--start", "0", "--fps", "25", g])
+    tessera(&["import", "h264", "--archive", a, "--stream", "s", "--start", "1700000000000000", "--fps", "25", g])
         .assert_clean_error("garbage.h264");
     tessera(&["import", "h264", "--archive", a, "--stream", "s", "--start", "0", "--fps", "25", "/nonexistent/x.h264"])
         .assert_clean_error("x.h264");

@@ -1,33 +1,43 @@
-//! `tessera import h264 --archive DIR --stream NAME --start T --fps F FILE.h264`.
+//! `tessera import h264|h265 --archive DIR --stream NAME --start T --fps F FILE`.
 
 use clap::Subcommand;
 use std::path::PathBuf;
 use tessera_storage::UnixMicros;
 use tessera_storage::fsv::{self, FrameRate};
+use tessera_storage::rf1::Codec;
 
 #[derive(Subcommand, Debug)]
 pub enum ImportCommand {
     /// Import an Annex-B H.264 elementary stream as track `video` of a stream.
-    H264 {
-        #[arg(long)]
-        archive: PathBuf,
-        #[arg(long)]
-        stream: String,
-        /// Time of the first frame: RFC 3339 or unix µs.
-        #[arg(long, value_parser = crate::cli::parse_time)]
-        start: UnixMicros,
-        /// Frames per second: F (e.g. 25, 29.97) or N/D (e.g. 30000/1001).
-        #[arg(long, value_parser = FrameRate::parse)]
-        fps: FrameRate,
-        /// The .h264 file (`-` = stdin).
-        file: PathBuf,
-        #[arg(long)]
-        json: bool,
-    },
+    H264(ImportArgs),
+    /// Import an Annex-B H.265 (HEVC) elementary stream as track `video` of a stream.
+    H265(ImportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    #[arg(long)]
+    archive: PathBuf,
+    #[arg(long)]
+    stream: String,
+    /// Time of the first frame: RFC 3339 or unix µs.
+    #[arg(long, value_parser = crate::cli::parse_time)]
+    start: UnixMicros,
+    /// Frames per second: F (e.g. 25, 29.97) or N/D (e.g. 30000/1001).
+    #[arg(long, value_parser = FrameRate::parse)]
+    fps: FrameRate,
+    /// The elementary stream file (`-` = stdin).
+    file: PathBuf,
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(command: ImportCommand) -> anyhow::Result<()> {
-    let ImportCommand::H264 { archive, stream, start, fps, file, json } = command;
+    let (codec, args) = match command {
+        ImportCommand::H264(args) => (Codec::H264, args),
+        ImportCommand::H265(args) => (Codec::H265, args),
+    };
+    let ImportArgs { archive, stream, start, fps, file, json } = args;
     fsv::validate_stream_name(&stream).map_err(|p| anyhow::anyhow!("--stream: {p}"))?;
     let mut input: Box<dyn std::io::Read> = if file.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
@@ -35,7 +45,7 @@ pub fn run(command: ImportCommand) -> anyhow::Result<()> {
         Box::new(std::fs::File::open(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?)
     };
     std::fs::create_dir_all(&archive).map_err(|e| anyhow::anyhow!("{}: {e}", archive.display()))?;
-    let summary = fsv::import_h264(&archive, &stream, start.0, fps, &mut input, &file)?;
+    let summary = fsv::import_annex_b(&archive, &stream, codec, start.0, fps, &mut input, &file)?;
     if json {
         return crate::cli::print_json(&summary);
     }

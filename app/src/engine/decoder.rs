@@ -5,6 +5,7 @@ use openh264::OpenH264API;
 use openh264::decoder::{Decoder as OpenH264, DecoderConfig, Flush};
 use openh264::formats::YUVSource;
 use tessera_storage::h264::ColorInfo;
+use tessera_storage::rf1::Codec;
 
 /// A decoded picture: I420 planes, tightly packed, cropped to the display size.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,17 +99,34 @@ impl ColorMatrix {
     }
 }
 
-/// A video decoder: feed access units (Annex-B), get pictures in presentation order.
+/// A video decoder: feed access units (Annex-B) in decode order; pictures come out tagged
+/// with the time of the access unit they were decoded from (in presentation order, so
+/// B-frame streams reorder correctly).
 pub trait VideoDecoder: Send {
-    /// Decode one access unit; returns a picture if one is ready.
-    fn decode(&mut self, access_unit: &[u8]) -> anyhow::Result<Option<YuvFrame>>;
+    /// Decode one access unit; `tag` is its time (`None` when it carries no picture).
+    fn decode(&mut self, access_unit: &[u8], tag: Option<i64>) -> anyhow::Result<Vec<YuvFrame>>;
     /// End of stream: every picture still buffered.
     fn flush(&mut self) -> anyhow::Result<Vec<YuvFrame>>;
 }
 
-/// The default backend.
+/// The decoder for a codec: openh264 for H.264 by default; with the `ffmpeg` feature, FFmpeg's
+/// decoders (H.264 with B-frames, H.265) unless `TESSERA_DECODER=openh264`.
+pub fn decoder_for(codec: Codec) -> anyhow::Result<Box<dyn VideoDecoder>> {
+    #[cfg(feature = "ffmpeg")]
+    if codec == Codec::H265 || std::env::var("TESSERA_DECODER").as_deref() != Ok("openh264") {
+        return Ok(Box::new(super::ffmpeg_decoder::FfmpegDecoder::new(codec)?));
+    }
+    match codec {
+        Codec::H264 => Ok(Box::new(OpenH264Decoder::new()?)),
+        Codec::H265 => anyhow::bail!("H.265 video needs the FFmpeg decoder backend (build with `--features ffmpeg`)"),
+    }
+}
+
+/// The default backend: bundled openh264 (H.264 without B-frames).
 pub struct OpenH264Decoder {
     inner: OpenH264,
+    /// Tags of the access units fed and not yet out: openh264 does not reorder.
+    tags: std::collections::VecDeque<i64>,
 }
 
 impl OpenH264Decoder {
@@ -116,42 +134,67 @@ impl OpenH264Decoder {
         let config = DecoderConfig::new().flush_after_decode(Flush::NoFlush);
         let inner = OpenH264::with_api_config(OpenH264API::from_source(), config)
             .map_err(|e| anyhow::anyhow!("openh264: {e}"))?;
-        Ok(Self { inner })
+        Ok(Self { inner, tags: Default::default() })
+    }
+
+    fn tagged(&mut self, mut frame: YuvFrame) -> Option<YuvFrame> {
+        frame.time_us = self.tags.pop_front()?;
+        Some(frame)
     }
 }
 
 fn copy_planes(src: &impl YUVSource) -> YuvFrame {
     let (w, h) = src.dimensions();
     let (ys, us, vs) = src.strides();
-    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-    let plane = |data: &[u8], stride: usize, pw: usize, ph: usize| {
-        let mut out = Vec::with_capacity(pw * ph);
-        for r in 0..ph {
-            let start = r * stride;
-            out.extend_from_slice(data.get(start..start + pw).unwrap_or(&[]));
-        }
-        out.resize(pw * ph, 0);
-        out
-    };
-    YuvFrame {
-        width: w,
-        height: h,
-        y: plane(src.y(), ys, w, h),
-        u: plane(src.u(), us, cw, ch),
-        v: plane(src.v(), vs, cw, ch),
-        time_us: 0,
+    YuvFrame::from_planes(w, h, [(src.y(), ys), (src.u(), us), (src.v(), vs)])
+}
+
+impl YuvFrame {
+    /// Copy strided I420 planes into a tightly packed frame (time 0).
+    pub fn from_planes(w: usize, h: usize, planes: [(&[u8], usize); 3]) -> Self {
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let plane = |(data, stride): (&[u8], usize), pw: usize, ph: usize| {
+            let mut out = Vec::with_capacity(pw * ph);
+            for r in 0..ph {
+                let start = r * stride;
+                out.extend_from_slice(data.get(start..start + pw).unwrap_or(&[]));
+            }
+            out.resize(pw * ph, 0);
+            out
+        };
+        let [y, u, v] = planes;
+        YuvFrame { width: w, height: h, y: plane(y, w, h), u: plane(u, cw, ch), v: plane(v, cw, ch), time_us: 0 }
     }
 }
 
 impl VideoDecoder for OpenH264Decoder {
-    fn decode(&mut self, access_unit: &[u8]) -> anyhow::Result<Option<YuvFrame>> {
-        let out = self.inner.decode(access_unit).map_err(|e| anyhow::anyhow!("openh264: {e}"))?;
-        Ok(out.map(|f| copy_planes(&f)))
+    fn decode(&mut self, access_unit: &[u8], tag: Option<i64>) -> anyhow::Result<Vec<YuvFrame>> {
+        if let Some(t) = tag {
+            self.tags.push_back(t);
+        }
+        match self.inner.decode(access_unit) {
+            Ok(out) => {
+                let frame = out.map(|f| copy_planes(&f));
+                Ok(frame.and_then(|f| self.tagged(f)).into_iter().collect())
+            }
+            Err(e) => {
+                if tag.is_some() {
+                    self.tags.pop_back();
+                }
+                Err(anyhow::anyhow!("openh264: {e}"))
+            }
+        }
     }
 
     fn flush(&mut self) -> anyhow::Result<Vec<YuvFrame>> {
-        let frames = self.inner.flush_remaining().map_err(|e| anyhow::anyhow!("openh264: {e}"))?;
-        Ok(frames.iter().map(copy_planes).collect())
+        let frames: Vec<YuvFrame> = self
+            .inner
+            .flush_remaining()
+            .map_err(|e| anyhow::anyhow!("openh264: {e}"))?
+            .iter()
+            .map(copy_planes)
+            .collect();
+        Ok(frames.into_iter().filter_map(|f| self.tagged(f)).collect())
     }
 }
 

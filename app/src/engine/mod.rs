@@ -6,6 +6,8 @@
 //! - [`player`]: the per-stream player thread (seek, scrub, step, play at a speed).
 
 pub mod decoder;
+#[cfg(feature = "ffmpeg")]
+pub mod ffmpeg_decoder;
 pub mod playback;
 pub mod player;
 pub mod tile_feed;

@@ -3,12 +3,13 @@
 //! decoder is kept with the GOP, so playing on or asking for a later frame resumes where it
 //! stopped, and decoded frames stay cached (byte budget) so stepping back costs nothing.
 
-use super::decoder::{OpenH264Decoder, VideoDecoder, YuvFrame};
-use std::collections::{BTreeMap, VecDeque};
+use super::decoder::{VideoDecoder, YuvFrame, decoder_for};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use tessera_storage::fsv::{Archive, Stream, TimedPacket};
 use tessera_storage::h264::{self, ColorInfo};
+use tessera_storage::rf1::Codec;
 
 /// Decoded-frame cache budget (a 2 s GOP of 1080p at 25 fps is ~150 MB).
 pub const GOP_CACHE_BYTES: usize = 512 << 20;
@@ -27,15 +28,14 @@ struct Gop {
     picture_times: Vec<i64>,
     frames: Vec<Arc<YuvFrame>>,
     color: ColorInfo,
-    decoder: Option<OpenH264Decoder>,
+    decoder: Option<Box<dyn VideoDecoder>>,
     next_packet: usize,
-    pending_times: VecDeque<i64>,
     bytes: usize,
     used: u64,
 }
 
 impl Gop {
-    fn new(packets: Vec<TimedPacket>) -> anyhow::Result<Self> {
+    fn new(packets: Vec<TimedPacket>, codec: Codec) -> anyhow::Result<Self> {
         let mut picture_times: Vec<i64> = Vec::new();
         for p in &packets {
             if h264::is_vcl(h264::nal_type(h264::strip_start_code(&p.packet.data)))
@@ -49,9 +49,8 @@ impl Gop {
             picture_times,
             frames: Vec::new(),
             color: ColorInfo::default(),
-            decoder: Some(OpenH264Decoder::new()?),
+            decoder: Some(decoder_for(codec)?),
             next_packet: 0,
-            pending_times: VecDeque::new(),
             bytes: 0,
             used: 0,
         })
@@ -71,8 +70,8 @@ impl Gop {
         if self.next_packet >= self.packets.len() {
             let flushed = decoder.flush()?;
             self.decoder = None;
-            for f in flushed {
-                self.push(f);
+            for picture in flushed {
+                self.push(picture);
             }
             return Ok(self.frames.len() - before);
         }
@@ -94,35 +93,29 @@ impl Gop {
             au.extend_from_slice(nalu);
             self.next_packet += 1;
         }
-        if has_picture {
-            self.pending_times.push_back(time);
-        }
         // A corrupt access unit costs its own picture, not the GOP.
-        match decoder.decode(&au) {
-            Ok(Some(frame)) => self.push(frame),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!("{stream}: access unit at {time} µs does not decode: {e}");
-                if has_picture {
-                    self.pending_times.pop_back();
+        match decoder.decode(&au, has_picture.then_some(time)) {
+            Ok(pictures) => {
+                for picture in pictures {
+                    self.push(picture);
                 }
             }
+            Err(e) => tracing::warn!("{stream}: access unit at {time} µs does not decode: {e}"),
         }
         Ok(self.frames.len() - before)
     }
 
-    /// I/P streams come out in decode order: the n-th picture out is the n-th fed.
-    fn push(&mut self, mut frame: YuvFrame) {
-        let Some(t) = self.pending_times.pop_front() else { return };
-        frame.time_us = t;
+    /// Pictures arrive tagged with their access unit's time (reordered for B-frames).
+    fn push(&mut self, frame: YuvFrame) {
         self.bytes += frame.bytes();
         self.frames.push(Arc::new(frame));
     }
 
-    /// Decode until the frame at `target_us` is out (or the GOP ends). Returns frames decoded.
+    /// Decode until the picture of the access unit at `target_us` is out (or the GOP ends).
+    /// Returns frames decoded.
     fn decode_until(&mut self, target_us: i64, stream: &str) -> anyhow::Result<usize> {
         let mut n = 0;
-        while self.decoder.is_some() && self.frames.last().is_none_or(|f| f.time_us < target_us) {
+        while self.decoder.is_some() && !self.frames.iter().any(|f| f.time_us == target_us) {
             n += self.step(stream)?;
         }
         Ok(n)
@@ -134,13 +127,16 @@ impl Gop {
         n.checked_sub(1).map(|i| self.picture_times[i])
     }
 
+    /// The picture of the access unit at `time_us` (or the latest before it, if that one
+    /// did not decode).
     fn frame(&self, time_us: i64) -> Option<Arc<YuvFrame>> {
-        self.frames.iter().rev().find(|f| f.time_us <= time_us).cloned()
+        self.frames.iter().filter(|f| f.time_us <= time_us).max_by_key(|f| f.time_us).cloned()
     }
 }
 
 pub struct FrameSource {
     pub stream: Stream,
+    codec: Codec,
     /// GOPs by their first packet's time.
     cache: BTreeMap<i64, Gop>,
     budget: usize,
@@ -153,22 +149,16 @@ impl FrameSource {
     pub fn open(root: &Path, stream: &str) -> anyhow::Result<Self> {
         let archive = Archive::open(root)?;
         let stream = archive.stream(stream)?.clone();
-        // The openh264 backend decodes H.264 only; say so instead of showing garbage.
-        if let Some(last) = stream.files.len().checked_sub(1) {
-            let codec = stream.open_track(last)?.header.codec;
-            if codec != tessera_storage::rf1::Codec::H264 {
-                anyhow::bail!(
-                    "stream {}: {} video needs the FFmpeg decoder backend, which this build does not include",
-                    stream.name,
-                    codec.name()
-                );
-            }
-        }
-        Ok(Self::new(stream, GOP_CACHE_BYTES))
+        Self::new(stream, GOP_CACHE_BYTES)
     }
 
-    pub fn new(stream: Stream, budget: usize) -> Self {
-        Self { stream, cache: BTreeMap::new(), budget, tick: 0, decoded_frames: 0 }
+    /// A source over `stream` with a decoded-frame budget in bytes.
+    pub fn new(stream: Stream, budget: usize) -> anyhow::Result<Self> {
+        let codec = match stream.files.len().checked_sub(1) {
+            Some(last) => stream.open_track(last)?.header.codec,
+            None => Codec::H264,
+        };
+        Ok(Self { stream, codec, cache: BTreeMap::new(), budget, tick: 0, decoded_frames: 0 })
     }
 
     pub fn clear_cache(&mut self) {
@@ -194,7 +184,7 @@ impl FrameSource {
             return Ok(Some(key));
         }
         let Some((packets, _)) = self.stream.gop_at(at_us)? else { return Ok(None) };
-        let mut gop = Gop::new(packets)?;
+        let mut gop = Gop::new(packets, self.codec)?;
         gop.used = self.tick;
         let key = gop.first_us();
         self.cache.insert(key, gop);

@@ -1,4 +1,5 @@
-//! Import of an Annex-B H.264 elementary stream into an archive stream (track `video`).
+//! Import of an Annex-B H.264 or H.265 elementary stream into an archive stream (track
+//! `video`).
 //!
 //! Access unit `k` gets `rel_ns = floor(k·1e9/fps)` after `--start`; the first file's time base
 //! is the start. Input is read in 8 MiB chunks, so files of any size import in bounded memory.
@@ -56,7 +57,7 @@ pub struct ImportSummary {
 
 const CHUNK: usize = 8 << 20;
 
-/// Import `input` (named `input_name` in errors) into stream `stream` of the archive at `root`.
+/// Import H.264 `input` (named `input_name` in errors) into stream `stream` of the archive at `root`.
 pub fn import_h264(
     root: &Path,
     stream: &str,
@@ -65,8 +66,26 @@ pub fn import_h264(
     input: &mut dyn Read,
     input_name: &Path,
 ) -> Result<ImportSummary, FsvError> {
-    let mut writer = StreamWriter::new(root, stream, Codec::H264)?;
-    let mut state = ImportState { fps, start_ns: i128::from(start_us) * 1000, ..ImportState::default() };
+    import_annex_b(root, stream, Codec::H264, start_us, fps, input, input_name)
+}
+
+/// Import an Annex-B stream of `codec`: the same timing and layout rules for both codecs.
+pub fn import_annex_b(
+    root: &Path,
+    stream: &str,
+    codec: Codec,
+    start_us: i64,
+    fps: FrameRate,
+    input: &mut dyn Read,
+    input_name: &Path,
+) -> Result<ImportSummary, FsvError> {
+    if start_us < 1000 {
+        // File names carry the start in ms, and a prefix of 0 (or less) is ignored by readers.
+        return Err(FsvError::invalid(input_name, format!("start {start_us} µs is before 1970-01-01T00:00:00.001Z")));
+    }
+    let mut writer = StreamWriter::new(root, stream, codec)?;
+    let mut state =
+        ImportState { fps, codec: Some(codec), start_ns: i128::from(start_us) * 1000, ..ImportState::default() };
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + (1 << 20));
     let mut seen_start = false;
     let mut eof = false;
@@ -91,7 +110,7 @@ pub fn import_h264(
             if buf[..first].iter().any(|&b| b != 0) {
                 return Err(FsvError::invalid(
                     input_name,
-                    format!("not an Annex-B H.264 stream: {first} bytes of garbage before the first start code"),
+                    format!("not an Annex-B stream: {first} bytes of garbage before the first start code"),
                 ));
             }
             seen_start = true;
@@ -111,7 +130,10 @@ pub fn import_h264(
     }
     state.finish_unit(&mut writer, input_name)?;
     if state.size.is_none() {
-        return Err(FsvError::invalid(input_name, "no SPS found: not an H.264 stream (or one without parameter sets)"));
+        return Err(FsvError::invalid(
+            input_name,
+            format!("no SPS found: not an {} stream (or one without parameter sets)", codec.name()),
+        ));
     }
     let files = writer.finish()?;
     state.summary.files = files.len() / 2;
@@ -121,8 +143,10 @@ pub fn import_h264(
 #[derive(Default)]
 struct ImportState {
     fps: FrameRate,
+    codec: Option<Codec>,
     start_ns: i128,
     splitter: AccessUnitSplitter,
+    splitter_h265: crate::h265::AccessUnitSplitter,
     unit: AccessUnit,
     /// Access units before the first SPS: the file header needs its size first.
     pending: Vec<AccessUnit>,
@@ -144,29 +168,34 @@ impl ImportState {
         if nalu[0] & 0x80 != 0 {
             return Err(FsvError::invalid(
                 input,
-                format!("NALU {} has forbidden_zero_bit set: not H.264 (or corrupt)", self.summary.nalus),
+                format!("NALU {} has forbidden_zero_bit set: not H.264/H.265 (or corrupt)", self.summary.nalus),
             ));
         }
-        if self.splitter.begins_new_unit(nalu) {
+        let hevc = self.codec == Some(Codec::H265);
+        let new_unit =
+            if hevc { self.splitter_h265.begins_new_unit(nalu) } else { self.splitter.begins_new_unit(nalu) };
+        if new_unit {
             self.finish_unit(writer, input)?;
         }
-        if h264::nal_type(nalu) == h264::NAL_SPS {
-            let sps = h264::parse_sps(nalu)
-                .map_err(|e| FsvError::invalid(input, format!("SPS in NALU {}: {e}", self.summary.nalus)))?;
-            let size = (u16::try_from(sps.width), u16::try_from(sps.height));
-            let (Ok(w), Ok(h)) = size else {
-                return Err(FsvError::invalid(
-                    input,
-                    format!("SPS size {}x{} does not fit the rf1 header", sps.width, sps.height),
-                ));
+        let sps_size = if hevc {
+            (crate::h265::nal_type(nalu) == crate::h265::NAL_SPS).then(|| crate::h265::sps_size(nalu))
+        } else {
+            (h264::nal_type(nalu) == h264::NAL_SPS).then(|| h264::parse_sps(nalu).map(|s| (s.width, s.height)))
+        };
+        if let Some(size) = sps_size {
+            let (width, height) =
+                size.map_err(|e| FsvError::invalid(input, format!("SPS in NALU {}: {e}", self.summary.nalus)))?;
+            let (Ok(w), Ok(h)) = (u16::try_from(width), u16::try_from(height)) else {
+                return Err(FsvError::invalid(input, format!("SPS size {width}x{height} does not fit the rf1 header")));
             };
             if self.size.is_none() {
-                self.summary.width = sps.width;
-                self.summary.height = sps.height;
+                self.summary.width = width;
+                self.summary.height = height;
             }
             self.size = Some((w, h));
         }
-        self.unit.push_h264(nalu);
+        let flags = if hevc { crate::h265::rf1_flags(nalu) } else { super::stream_writer::h264_flags(nalu) };
+        self.unit.push(nalu, flags);
         self.summary.nalus += 1;
         Ok(())
     }

@@ -7,7 +7,7 @@ mod stream_writer;
 mod sweeper;
 
 pub use archive::{Archive, FileInfo, Stream, StreamSummary, TimedPacket};
-pub use import::{FrameRate, ImportSummary, import_h264};
+pub use import::{FrameRate, ImportSummary, import_annex_b, import_h264};
 pub use stream_writer::{AccessUnit, ROLL_OVER_US, StreamWriter};
 pub use sweeper::{SweepReport, sweep};
 

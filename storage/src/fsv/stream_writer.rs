@@ -21,10 +21,15 @@ pub struct AccessUnit {
 impl AccessUnit {
     /// Append an H.264 NALU (no start code), storing it as `00 00 01` + NALU with cyclops' flags.
     pub fn push_h264(&mut self, nalu: &[u8]) {
+        self.push(nalu, h264_flags(nalu));
+    }
+
+    /// Append a NALU (no start code) with its rf1 flags, stored as `00 00 01` + NALU.
+    pub fn push(&mut self, nalu: &[u8], flags: u16) {
         let mut payload = Vec::with_capacity(nalu.len() + 3);
         payload.extend_from_slice(&[0, 0, 1]);
         payload.extend_from_slice(nalu);
-        self.nalus.push((h264_flags(nalu), payload));
+        self.nalus.push((flags, payload));
     }
     pub fn bytes(&self) -> u64 {
         self.nalus.iter().map(|(_, p)| p.len() as u64).sum()
