@@ -74,9 +74,19 @@ impl EventDb {
             });
         }
         let path = root.join(DB_FILE);
-        let conn = Connection::open(&path).map_err(|source| EventsError::Sqlite { path: path.clone(), source })?;
-        let mut db = Self::with_connection(conn, path)?;
         let cyclops = root.join(super::cyclops::CYCLOPS_DB);
+        let opened = Connection::open(&path)
+            .map_err(|source| EventsError::Sqlite { path: path.clone(), source })
+            .and_then(|conn| Self::with_connection(conn, path.clone()));
+        let mut db = match opened {
+            Ok(db) => db,
+            // A cyclops recording on read-only media: mirror it in memory for this session.
+            Err(e) if cyclops.exists() => {
+                tracing::warn!("{e}; mirroring {} in memory instead", cyclops.display());
+                Self::open_in_memory()?
+            }
+            Err(e) => return Err(e),
+        };
         if cyclops.exists() {
             super::cyclops::sync(&mut db, &cyclops, crate::UnixMicros::now().secs_floor())?;
         }
