@@ -98,12 +98,19 @@ pub struct TesseraApp {
     pub clock: Clock,
     /// Pinned "now" (tests, reproducible screenshots); `None` = the system clock.
     pub pinned_now_us: Option<i64>,
+    /// An open folder dialog's answer, when it comes.
+    dialog: Option<Receiver<Option<PathBuf>>>,
 }
 
 impl TesseraApp {
     pub fn new(archive: Option<PathBuf>) -> Self {
-        let mut app =
-            Self { archive: ArchiveState::None, commands: Vec::new(), clock: Clock::Local, pinned_now_us: None };
+        let mut app = Self {
+            archive: ArchiveState::None,
+            commands: Vec::new(),
+            clock: Clock::Local,
+            pinned_now_us: None,
+            dialog: None,
+        };
         if let Some(path) = archive {
             app.open(path);
         }
@@ -125,6 +132,14 @@ impl TesseraApp {
 
     /// Move finished background work into the UI state.
     pub fn poll(&mut self) {
+        if let Some(rx) = &self.dialog
+            && let Ok(answer) = rx.try_recv()
+        {
+            self.dialog = None;
+            if let Some(path) = answer {
+                self.open(path);
+            }
+        }
         if let ArchiveState::Loading { path, rx } = &self.archive
             && let Ok(result) = rx.try_recv()
         {
@@ -204,12 +219,14 @@ impl TesseraApp {
                     }
                 }
                 Command::ChooseArchive => {
-                    // rfd's portal dialog blocks only its own thread; we wait for the answer here
-                    // because a modal folder choice is the one thing the user is doing.
-                    if let Some(path) =
-                        rfd::FileDialog::new().set_title("Open a Tessera or cyclops archive").pick_folder()
-                    {
-                        self.open(path);
+                    // The dialog runs on its own thread; the UI keeps drawing meanwhile.
+                    let (tx, rx) = bounded(1);
+                    let spawned = std::thread::Builder::new().name("folder-dialog".into()).spawn(move || {
+                        let _ = tx
+                            .send(rfd::FileDialog::new().set_title("Open a Tessera or cyclops archive").pick_folder());
+                    });
+                    if spawned.is_ok() {
+                        self.dialog = Some(rx);
                     }
                 }
             }
@@ -220,6 +237,9 @@ impl TesseraApp {
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.poll();
         let ctx = ui.ctx().clone();
+        if self.dialog.is_some() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
         egui::Panel::top("menu").show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.heading("Tessera");
