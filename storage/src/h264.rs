@@ -266,15 +266,19 @@ pub fn unescape_rbsp(data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// MSB-first bit reader with Exp-Golomb codes.
-struct BitReader<'a> {
+/// MSB-first bit reader with Exp-Golomb codes (shared with the H.265 SPS parser).
+pub(crate) struct BitReader<'a> {
     data: &'a [u8],
     pos: usize,
 }
 
 impl<'a> BitReader<'a> {
-    fn new(data: &'a [u8]) -> Self {
+    pub(crate) fn new(data: &'a [u8]) -> Self {
         Self { data, pos: 0 }
+    }
+    pub(crate) fn skip(&mut self, n: usize) -> Result<(), SpsError> {
+        self.pos += n;
+        if self.pos > self.data.len() * 8 { Err(SpsError::Truncated) } else { Ok(()) }
     }
     fn bit(&mut self) -> Result<u32, SpsError> {
         let byte = self.data.get(self.pos / 8).ok_or(SpsError::Truncated)?;
@@ -282,14 +286,14 @@ impl<'a> BitReader<'a> {
         self.pos += 1;
         Ok(u32::from(bit))
     }
-    fn bits(&mut self, n: u32) -> Result<u32, SpsError> {
+    pub(crate) fn bits(&mut self, n: u32) -> Result<u32, SpsError> {
         let mut v = 0;
         for _ in 0..n {
             v = (v << 1) | self.bit()?;
         }
         Ok(v)
     }
-    fn ue(&mut self) -> Result<u32, SpsError> {
+    pub(crate) fn ue(&mut self) -> Result<u32, SpsError> {
         let mut zeros = 0;
         while self.bit()? == 0 {
             zeros += 1;

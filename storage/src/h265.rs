@@ -1,7 +1,7 @@
 //! The little of H.265 (HEVC) syntax storage needs: NALU types, rf1 flags, access-unit
 //! boundaries and the SPS picture size (with the conformance window).
 
-use crate::h264::{SpsError, unescape_rbsp};
+use crate::h264::{BitReader, SpsError, unescape_rbsp};
 
 pub const NAL_IDR_W_RADL: u8 = 19;
 pub const NAL_IDR_N_LP: u8 = 20;
@@ -64,7 +64,7 @@ pub fn sps_size(nalu: &[u8]) -> Result<(u32, u32), SpsError> {
         return Err(SpsError::NotSps(nal_type(nalu)));
     }
     let rbsp = unescape_rbsp(nalu.get(2..).ok_or(SpsError::Truncated)?);
-    let mut r = Bits { data: &rbsp, pos: 0 };
+    let mut r = BitReader::new(&rbsp);
     r.skip(4)?; // sps_video_parameter_set_id
     let max_sub_layers_minus1 = r.bits(3)?;
     r.skip(1)?; // sps_temporal_id_nesting_flag
@@ -112,37 +112,6 @@ pub fn sps_size(nalu: &[u8]) -> Result<(u32, u32), SpsError> {
     ))
 }
 
-struct Bits<'a> {
-    data: &'a [u8],
-    pos: usize,
-}
-
-impl Bits<'_> {
-    fn bits(&mut self, n: u32) -> Result<u32, SpsError> {
-        let mut v = 0;
-        for _ in 0..n {
-            let byte = self.data.get(self.pos / 8).ok_or(SpsError::Truncated)?;
-            v = (v << 1) | u32::from((byte >> (7 - self.pos % 8)) & 1);
-            self.pos += 1;
-        }
-        Ok(v)
-    }
-    fn skip(&mut self, n: usize) -> Result<(), SpsError> {
-        self.pos += n;
-        if self.pos > self.data.len() * 8 { Err(SpsError::Truncated) } else { Ok(()) }
-    }
-    fn ue(&mut self) -> Result<u32, SpsError> {
-        let mut zeros = 0;
-        while self.bits(1)? == 0 {
-            zeros += 1;
-            if zeros > 31 {
-                return Err(SpsError::OutOfRange("exp-golomb code"));
-            }
-        }
-        Ok(((1u64 << zeros) - 1 + u64::from(self.bits(zeros)?)) as u32)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +129,35 @@ mod tests {
         assert!(!s.begins_new_unit(&[NAL_IDR_W_RADL << 1, 1, 0x00]), "second slice of the picture");
         assert!(s.begins_new_unit(&[1 << 1, 1, 0x80]), "next picture");
         assert!(sps_size(&[NAL_SPS << 1, 1, 0]).is_err());
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Hostile bytes never panic the SPS parser or the access-unit splitter.
+        #[test]
+        fn parsers_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            let mut sps = bytes.clone();
+            if let Some(b) = sps.first_mut() { *b = super::NAL_SPS << 1; }
+            let _ = super::sps_size(&sps);
+            let _ = super::AccessUnitSplitter::default().begins_new_unit(&bytes);
+            let _ = crate::h264::parse_sps(&bytes);
+            let mut h264_sps = bytes.clone();
+            if let Some(b) = h264_sps.first_mut() { *b = 0x67; }
+            let _ = crate::h264::parse_sps(&h264_sps);
+            let (_, nalus) = crate::h264::split_annex_b(&bytes);
+            for n in nalus { let _ = crate::h264::AccessUnitSplitter::default().begins_new_unit(n); }
+        }
+
+        /// Event lines of any shape are accepted or rejected with a line number, never a panic.
+        #[test]
+        fn jsonl_never_panics(text in "[{}\\[\\]\":,a-z0-9_ .\\n-]{0,200}") {
+            if let Err(e) = crate::events::parse_jsonl(&text) {
+                prop_assert!(e.starts_with("line "));
+            }
+        }
     }
 }

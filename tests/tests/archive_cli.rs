@@ -281,3 +281,60 @@ fn demo_writes_three_cameras() {
     // Running it again replaces the earlier demo.
     assert_eq!(tessera(&["demo", "--dir", d.to_str().unwrap(), "--hours", "0.1", "--no-gui"]).code, 0);
 }
+
+#[test]
+fn import_h265_reads_the_conformance_window_and_sets_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in.hevc");
+    // 330x250 is coded in 8-pixel blocks: the SPS conformance window crops it back.
+    let status = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=330x250:rate=10",
+            "-frames:v",
+            "12",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .args([
+            "-c:v",
+            "libx265",
+            "-x265-params",
+            "bframes=0:keyint=10:log-level=error",
+            "-f",
+            "hevc",
+            input.to_str().unwrap(),
+        ])
+        .status()
+        .expect("ffmpeg is installed by scripts/setup.sh");
+    assert!(status.success());
+    let a = tmp.path().join("a");
+    let run = tessera(&[
+        "import",
+        "h265",
+        "--archive",
+        a.to_str().unwrap(),
+        "--stream",
+        "hevc",
+        "--start",
+        "1700000000000000",
+        "--fps",
+        "10",
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let dump =
+        tessera(&["rf1", "dump", a.join("fsv/hevc/1700000000000_video.rf1i").to_str().unwrap(), "--json"]).json();
+    assert_eq!(dump["codec"], "h265");
+    assert_eq!((dump["width"].as_u64(), dump["height"].as_u64()), (Some(330), Some(250)));
+    let flags: Vec<u64> = dump["entries"].as_array().unwrap().iter().map(|e| e[3].as_u64().unwrap()).collect();
+    assert_eq!(&flags[..3], &[6, 6, 6], "VPS, SPS, PPS are essential metadata");
+    assert!(flags.contains(&5), "the IDR is a keyframe");
+    let pts: Vec<u64> = dump["entries"].as_array().unwrap().iter().map(|e| e[0].as_u64().unwrap()).collect();
+    assert_eq!(pts.iter().collect::<std::collections::BTreeSet<_>>().len(), 12, "one time per access unit");
+}
