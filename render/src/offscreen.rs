@@ -14,19 +14,33 @@ pub struct Headless {
 impl Headless {
     /// Any adapter (`WGPU_BACKEND` picks the backend, e.g. `vulkan` for lavapipe in CI).
     pub fn new() -> Result<Self, String> {
-        let backends =
-            wgpu::Backends::from_env().unwrap_or(wgpu::Backends::VULKAN | wgpu::Backends::GL | wgpu::Backends::METAL);
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
-            backends,
-            ..wgpu::InstanceDescriptor::new_without_display_handle()
-        });
-        let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-            power_preference: wgpu::PowerPreference::LowPower,
-            force_fallback_adapter: false,
-            compatible_surface: None,
-            apply_limit_buckets: false,
-        }))
-        .map_err(|e| format!("no GPU adapter (install mesa-vulkan-drivers for software Vulkan): {e}"))?;
+        // WGPU_BACKEND wins; otherwise Vulkan (lavapipe in CI), then GL, then Metal.
+        let candidates = match wgpu::Backends::from_env() {
+            Some(b) => vec![b],
+            None => vec![wgpu::Backends::VULKAN, wgpu::Backends::GL, wgpu::Backends::METAL],
+        };
+        let mut last_error = String::from("no backend tried");
+        let mut found = None;
+        for backends in candidates {
+            let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+                backends,
+                ..wgpu::InstanceDescriptor::new_without_display_handle()
+            });
+            match pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::LowPower,
+                force_fallback_adapter: false,
+                compatible_surface: None,
+                apply_limit_buckets: false,
+            })) {
+                Ok(adapter) => {
+                    found = Some(adapter);
+                    break;
+                }
+                Err(e) => last_error = e.to_string(),
+            }
+        }
+        let adapter = found
+            .ok_or_else(|| format!("no GPU adapter (install mesa-vulkan-drivers for software Vulkan): {last_error}"))?;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("tessera offscreen"),
             required_limits: wgpu::Limits::downlevel_defaults().using_resolution(adapter.limits()),

@@ -107,7 +107,7 @@ pub fn run(args: RenderTimelineArgs) -> anyhow::Result<()> {
                 .clone()
         };
         let geometry = StripGeometry { x0: 0.0, y0: y, width, row_height: ROW_HEIGHT, row_pitch: ROW_PITCH };
-        let plan = plan_strip(&rows, &|_| true, geometry, &view, now_s * 1_000_000, &mut tile);
+        let plan = plan_strip(&rows, &|_| true, geometry, &view, now_s.saturating_mul(1_000_000), &mut tile);
         if let Some(e) = failure {
             return Err(e.into());
         }

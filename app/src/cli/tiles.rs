@@ -49,6 +49,11 @@ struct TileJson {
 pub fn run(command: TilesCommand) -> anyhow::Result<()> {
     match command {
         TilesCommand::Get { archive, camera, level, index, now, json } => {
+            // Tile times are `(index << level) · 1024` s: keep them far inside i64.
+            let start = (i128::from(index) << level) * 1024;
+            if start.abs() > i128::from(i64::MAX / 4) {
+                anyhow::bail!("--index {index} is out of range at level {level}");
+            }
             let db = EventDb::open(&archive)?;
             let real_now = UnixMicros::now().secs_floor();
             let key = TileKey { level, index };
@@ -73,7 +78,7 @@ pub fn run(command: TilesCommand) -> anyhow::Result<()> {
                 out.camera,
                 level,
                 index,
-                UnixMicros(out.start_s * 1_000_000),
+                UnixMicros(out.start_s.saturating_mul(1_000_000)),
                 out.seconds_per_bit
             );
             for (class, runs) in &out.classes {

@@ -260,7 +260,7 @@ impl<'a> TileService<'a> {
         // Tiles below level 0 span 1000·2^(L+10) ms: a whole number of ms.
         let tile_ms = 1000i64 << (i32::from(level) + 10);
         let start_ms = index * tile_ms;
-        let now_ms = now_s * 1000;
+        let now_ms = now_s.saturating_mul(1000);
         let mut tile = Tile::new();
         if let Some(id) = self.db.string_id(camera)? {
             for s in self.db.spans(id, start_ms, start_ms + tile_ms - 1)? {
