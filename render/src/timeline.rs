@@ -7,6 +7,7 @@
 //! [`TimelineRenderer::prepare`] uploads what is missing (at most `upload_budget` tiles a
 //! frame, so a frame never stalls; the rest is drawn from coarser levels) and resolves slots.
 
+use arrayvec::ArrayVec;
 use bytemuck::{Pod, Zeroable};
 use egui_wgpu::wgpu;
 use std::collections::HashMap;
@@ -67,7 +68,7 @@ pub struct LevelPlan {
     /// Pixel 0's left edge, in bits of this level from the start of `tile0`.
     pub bit0: f64,
     pub bits_per_px: f64,
-    pub tiles: Vec<TileData>,
+    pub tiles: ArrayVec<TileData, TILES_PER_LEVEL>,
 }
 
 /// Everything needed to draw one camera strip.
@@ -79,12 +80,12 @@ pub struct StripPlan {
     pub row_height: f32,
     pub row_pitch: f32,
     /// Class bit and sRGB colour (0..=255) of each row, top to bottom.
-    pub rows: Vec<(u32, [u8; 3])>,
+    pub rows: ArrayVec<(u32, [u8; 3]), MAX_ROWS>,
     /// 0 = fine level only, 1 = coarse only.
     pub blend: f32,
     /// Strip-relative x where the future starts.
     pub future_x: f32,
-    pub levels: Vec<LevelPlan>,
+    pub levels: ArrayVec<LevelPlan, DEPTHS>,
 }
 
 /// Seconds-per-pixel → (fine level, blend towards the next).
@@ -278,6 +279,7 @@ pub struct TimelineRenderer {
     pub upload_budget: u32,
     pub style: Style,
     staged: Vec<StripUniform>,
+    staging: Vec<u8>,
 }
 
 impl TimelineRenderer {
@@ -329,6 +331,7 @@ impl TimelineRenderer {
             upload_budget: DEFAULT_UPLOAD_BUDGET,
             style: Style::default(),
             staged: Vec::new(),
+            staging: Vec::new(),
         }
     }
 
@@ -393,13 +396,15 @@ impl TimelineRenderer {
             }
             self.staged.push(u);
         }
-        let mut bytes = vec![0u8; (STRIP_STRIDE as usize) * self.staged.len()];
+        // Staging reused frame to frame: steady state allocates nothing here.
+        self.staging.clear();
+        self.staging.resize((STRIP_STRIDE as usize) * self.staged.len(), 0);
         for (i, u) in self.staged.iter().enumerate() {
             let at = i * STRIP_STRIDE as usize;
-            bytes[at..at + std::mem::size_of::<StripUniform>()].copy_from_slice(bytemuck::bytes_of(u));
+            self.staging[at..at + std::mem::size_of::<StripUniform>()].copy_from_slice(bytemuck::bytes_of(u));
         }
-        if !bytes.is_empty() {
-            queue.write_buffer(&self.uniforms, 0, &bytes);
+        if !self.staging.is_empty() {
+            queue.write_buffer(&self.uniforms, 0, &self.staging);
         }
         self.strips = self.staged.len() as u32;
     }

@@ -215,6 +215,12 @@ struct TimelineReport {
     tiles_fetched: u64,
     /// Frames per second including the software renderer's GPU time (2000 × strips height).
     fps_with_gpu: f64,
+    /// Frames that needed no new tile, and the most heap allocations the planning thread
+    /// made in any of them (taking in replies + planning; the counting allocator is the
+    /// binary's, counted per thread).
+    steady_frames: usize,
+    steady_plan_allocations_max: u64,
+    steady_frames_allocating: usize,
     /// CPU + submit + waiting for the software renderer to finish the frame.
     frame_with_gpu_ms_p50: f64,
     frame_with_gpu_ms_p99: f64,
@@ -265,6 +271,7 @@ fn bench_timeline(archive: &std::path::Path, frames: usize) -> anyhow::Result<Ti
     let mut cpu = Vec::with_capacity(frames);
     let mut uploads = Vec::with_capacity(frames);
     let mut frame_total = Vec::with_capacity(frames);
+    let mut steady_allocations = Vec::with_capacity(frames);
     let started = Instant::now();
     for f in 0..frames {
         let k = if f <= half { f as f64 / half as f64 } else { (frames - f) as f64 / (frames - half) as f64 };
@@ -274,11 +281,18 @@ fn bench_timeline(archive: &std::path::Path, frames: usize) -> anyhow::Result<Ti
         // upload, write uniforms, record the pass. The submit is timed apart: on the software
         // renderer it is where the rasterising (the "GPU") happens.
         let frame_start = Instant::now();
+        let allocs_before = crate::alloc_count::allocations();
         model.poll();
         let plans = model.plans(&view, area, end_us, &|_| true);
-        let commands = offscreen::encode(&gpu, &mut renderer, &target, &plans, [20, 20, 22]);
+        let plan_allocations = crate::alloc_count::allocations() - allocs_before;
+
+        let commands = offscreen::encode(&gpu, &mut renderer, &target, plans, [20, 20, 22]);
         cpu.push(frame_start.elapsed().as_secs_f64() * 1e3);
         uploads.push(renderer.atlas.uploaded_bytes);
+        // Steady state: every tile this view needed was already here.
+        if model.missing_last_frame == 0 && model.pending() == 0 && f > 0 {
+            steady_allocations.push(plan_allocations);
+        }
         gpu.queue.submit([commands]);
         // Let the GPU finish this frame before the next (outside the CPU measurement).
         let _ = gpu.device.poll(tessera_render::wgpu::PollType::wait_indefinitely());
@@ -298,6 +312,9 @@ fn bench_timeline(archive: &std::path::Path, frames: usize) -> anyhow::Result<Ti
         gpu_upload_bytes_p99: uploads.get(((uploads.len() as f64 - 1.0) * 0.99).round() as usize).copied().unwrap_or(0),
         tiles_fetched: model.tiles_fetched,
         fps_with_gpu: frames as f64 / total_s,
+        steady_frames: steady_allocations.len(),
+        steady_plan_allocations_max: steady_allocations.iter().copied().max().unwrap_or(0),
+        steady_frames_allocating: steady_allocations.iter().filter(|&&a| a > 0).count(),
         frame_with_gpu_ms_p50: percentile(&frame_total, 0.5),
         frame_with_gpu_ms_p99: percentile(&frame_total, 0.99),
         strips: cameras.len(),

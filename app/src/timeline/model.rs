@@ -43,6 +43,7 @@ pub struct TimelineModel {
     /// Tiles drawn from a coarser level in the last frame because they were not here yet.
     pub missing_last_frame: usize,
     pub errors: Vec<String>,
+    plans: Vec<StripPlan>,
 }
 
 impl TimelineModel {
@@ -57,6 +58,7 @@ impl TimelineModel {
             tiles_fetched: 0,
             missing_last_frame: 0,
             errors: Vec::new(),
+            plans: Vec::new(),
         }
     }
 
@@ -165,17 +167,19 @@ impl TimelineModel {
         self.missing_last_frame = 0;
     }
 
-    /// Plans for every camera, stacked from `area.y0` (physical pixels), for one frame.
+    /// Plans for every camera, stacked from `area.y0` (physical pixels), for one frame. The
+    /// vector is reused frame to frame (steady state allocates nothing).
     pub fn plans(
         &mut self,
         view: &TimeView,
         area: StripArea,
         now_us: i64,
         shown: &dyn Fn(&Row) -> bool,
-    ) -> Vec<StripPlan> {
+    ) -> &[StripPlan] {
         self.begin_frame();
         let mut y = area.y0;
-        let mut plans = Vec::with_capacity(self.cameras.len());
+        let mut plans = std::mem::take(&mut self.plans);
+        plans.clear();
         for i in 0..self.cameras.len() {
             let geometry = StripGeometry {
                 x0: area.x0,
@@ -189,6 +193,7 @@ impl TimelineModel {
                 plans.push(plan);
             }
         }
-        plans
+        self.plans = plans;
+        &self.plans
     }
 }

@@ -3,8 +3,10 @@
 
 use super::palette::Palette;
 use super::view::TimeView;
+use arrayvec::ArrayVec;
 use tessera_render::timeline::{
-    DEPTHS, L_MAX, LevelPlan, StripPlan, TILE_COLUMNS, TileData, TileMasks, level_for, level_geometry,
+    DEPTHS, L_MAX, LevelPlan, MAX_ROWS, StripPlan, TILE_COLUMNS, TILES_PER_LEVEL, TileData, TileMasks, level_for,
+    level_geometry,
 };
 use tessera_storage::tiles::Tile;
 
@@ -103,11 +105,13 @@ pub fn plan_strip(
                 tile0,
                 bit0,
                 bits_per_px,
-                tiles: (0..count as i64).map(|k| tile(lvl, tile0 + k)).collect(),
+                tiles: (0..count as i64).take(TILES_PER_LEVEL).map(|k| tile(lvl, tile0 + k)).collect(),
             }
         })
         .collect();
-    let shown_rows: Vec<(u32, [u8; 3])> = rows.rows.iter().filter(|r| shown(r)).map(|r| (r.bit, r.color)).collect();
+    // Fixed-capacity vectors: planning a frame allocates nothing.
+    let shown_rows: ArrayVec<(u32, [u8; 3]), MAX_ROWS> =
+        rows.rows.iter().filter(|r| shown(r)).take(MAX_ROWS).map(|r| (r.bit, r.color)).collect();
     let height = geometry.row_pitch * shown_rows.len() as f32;
     StripPlan {
         source: rows.source,
