@@ -268,7 +268,6 @@ impl TileAtlas {
 /// The timeline pipeline, its uniform buffer and the tile atlas.
 pub struct TimelineRenderer {
     pipeline: wgpu::RenderPipeline,
-    layout: wgpu::BindGroupLayout,
     uniforms: wgpu::Buffer,
     bind_group: wgpu::BindGroup,
     pub atlas: TileAtlas,
@@ -321,7 +320,6 @@ impl TimelineRenderer {
         let bind_group = Self::bind(device, &layout, &uniforms, &atlas);
         Self {
             pipeline,
-            layout,
             uniforms,
             bind_group,
             atlas,
@@ -416,11 +414,6 @@ impl TimelineRenderer {
             pass.set_bind_group(0, &self.bind_group, &[i * STRIP_STRIDE as u32]);
             pass.draw(0..6, 0..1);
         }
-    }
-
-    /// The bind group layout (kept for rebinding if the atlas is recreated).
-    pub fn bind_group_layout(&self) -> &wgpu::BindGroupLayout {
-        &self.layout
     }
 }
 

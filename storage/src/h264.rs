@@ -1,25 +1,8 @@
-//! The little of H.264 (and H.265) bitstream syntax storage needs: Annex-B splitting, NALU
-//! types, rf1 flags, access-unit boundaries and the SPS fields that size and colour a picture.
+//! The little of H.264 bitstream syntax storage needs: start codes, NALU types, rf1 flags,
+//! access-unit boundaries and the SPS fields that size and colour a picture.
 //!
 //! Parsing here never panics on hostile bytes: every read is bounds-checked and returns
 //! [`SpsError`] instead.
-
-/// Find every NALU in an Annex-B buffer: the bytes between start codes (`00 00 01`, with or
-/// without a leading zero byte), with trailing zero bytes (`trailing_zero_8bits`) removed.
-/// Bytes before the first start code are returned separately so callers can reject garbage.
-pub fn split_annex_b(buf: &[u8]) -> (usize, Vec<&[u8]>) {
-    let mut nalus = Vec::new();
-    let starts: Vec<usize> = memchr::memmem::find_iter(buf, &[0u8, 0, 1]).map(|i| i + 3).collect();
-    let leading = starts.first().map_or(buf.len(), |s| s - 3);
-    for (k, &start) in starts.iter().enumerate() {
-        let end = starts.get(k + 1).map_or(buf.len(), |next| next - 3);
-        let nalu = trim_trailing_zeros(&buf[start.min(end)..end]);
-        if !nalu.is_empty() {
-            nalus.push(nalu);
-        }
-    }
-    (leading, nalus)
-}
 
 /// Strip `trailing_zero_8bits` (and the zero byte of a following 4-byte start code).
 pub fn trim_trailing_zeros(nalu: &[u8]) -> &[u8] {
@@ -319,21 +302,6 @@ mod tests {
         0x67, 0x42, 0xc0, 0x1f, 0xda, 0x01, 0x40, 0x16, 0xec, 0x04, 0x40, 0x00, 0x00, 0x03, 0x00, 0x40, 0x00, 0x00,
         0x0c, 0x83, 0xc6, 0x0c, 0xa8, 0x00, 0x00,
     ];
-
-    #[test]
-    fn splits_three_and_four_byte_start_codes() {
-        let buf = [0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 0, 1, 0x65, 4];
-        let (leading, nalus) = split_annex_b(&buf);
-        assert_eq!(leading, 1, "the zero_byte of the 4-byte start code leads");
-        assert_eq!(nalus, vec![&[0x67, 1, 2][..], &[0x68, 3][..], &[0x65, 4][..]]);
-    }
-
-    #[test]
-    fn reports_garbage_before_first_start_code() {
-        let (leading, nalus) = split_annex_b(b"hello world");
-        assert_eq!(leading, 11);
-        assert!(nalus.is_empty());
-    }
 
     #[test]
     fn parses_sps_size() {

@@ -137,7 +137,7 @@ mod fuzz {
     use proptest::prelude::*;
 
     proptest! {
-        /// Hostile bytes never panic the SPS parser or the access-unit splitter.
+        /// Hostile bytes never panic the SPS parsers, the access-unit splitters or the importer.
         #[test]
         fn parsers_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
             let mut sps = bytes.clone();
@@ -148,8 +148,13 @@ mod fuzz {
             let mut h264_sps = bytes.clone();
             if let Some(b) = h264_sps.first_mut() { *b = 0x67; }
             let _ = crate::h264::parse_sps(&h264_sps);
-            let (_, nalus) = crate::h264::split_annex_b(&bytes);
-            for n in nalus { let _ = crate::h264::AccessUnitSplitter::default().begins_new_unit(n); }
+            let _ = crate::h264::AccessUnitSplitter::default().begins_new_unit(&bytes);
+            // The import's own Annex-B scanner, on bytes that usually start like a stream.
+            let mut stream = vec![0, 0, 0, 1];
+            stream.extend_from_slice(&bytes);
+            let dir = tempfile::tempdir().expect("tempdir");
+            let fps = crate::fsv::FrameRate { num: 25, den: 1 };
+            let _ = crate::fsv::import_h264(dir.path(), "s", 1_700_000_000_000_000, fps, &mut &stream[..], std::path::Path::new("fuzz.h264"));
         }
 
         /// Event lines of any shape are accepted or rejected with a line number, never a panic.

@@ -51,6 +51,17 @@ pub fn tessera(args: &[&str]) -> Run {
     }
 }
 
+/// Run the `ffmpeg` CLI (installed by `scripts/setup.sh`) quietly, overwriting outputs;
+/// panics unless it succeeds.
+pub fn ffmpeg(args: &[&str]) {
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .status()
+        .expect("ffmpeg is installed by scripts/setup.sh");
+    assert!(status.success(), "ffmpeg {args:?}");
+}
+
 /// Every file (not directory) under `dir`.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = vec![];

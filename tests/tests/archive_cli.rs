@@ -6,7 +6,7 @@
 
 use std::path::Path;
 use tessera::demo::{encode, scene};
-use tessera_tests::{files_under, tessera};
+use tessera_tests::{ffmpeg, files_under, tessera};
 
 /// Encode `frames` frames; returns the NALUs of each access unit (no start codes).
 fn encode_frames(frames: u32, gop: u32) -> Vec<Vec<Vec<u8>>> {
@@ -287,32 +287,23 @@ fn import_h265_reads_the_conformance_window_and_sets_flags() {
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("in.hevc");
     // 330x250 is coded in 8-pixel blocks: the SPS conformance window crops it back.
-    let status = std::process::Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=330x250:rate=10",
-            "-frames:v",
-            "12",
-            "-pix_fmt",
-            "yuv420p",
-        ])
-        .args([
-            "-c:v",
-            "libx265",
-            "-x265-params",
-            "bframes=0:keyint=10:log-level=error",
-            "-f",
-            "hevc",
-            input.to_str().unwrap(),
-        ])
-        .status()
-        .expect("ffmpeg is installed by scripts/setup.sh");
-    assert!(status.success());
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=330x250:rate=10",
+        "-frames:v",
+        "12",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:v",
+        "libx265",
+        "-x265-params",
+        "bframes=0:keyint=10:log-level=error",
+        "-f",
+        "hevc",
+        input.to_str().unwrap(),
+    ]);
     let a = tmp.path().join("a");
     let run = tessera(&[
         "import",

@@ -3,9 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::process::Command;
 use tessera::demo::{encode, scene};
-use tessera_tests::tessera;
+use tessera_tests::{ffmpeg, tessera};
 
 const START_US: i64 = 1_700_000_000_000_000;
 const FRAMES: u32 = 60;
@@ -36,22 +35,7 @@ fn stream(dir: &std::path::Path) -> std::path::PathBuf {
 /// FFmpeg's decode of every frame, as one I420 buffer.
 fn ffmpeg_frames(input: &std::path::Path) -> Vec<u8> {
     let out = input.with_extension("ref.yuv");
-    let status = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
-            "-i",
-            input.to_str().unwrap(),
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "yuv420p",
-            out.to_str().unwrap(),
-        ])
-        .status()
-        .expect("ffmpeg is installed by scripts/setup.sh");
-    assert!(status.success());
+    ffmpeg(&["-i", input.to_str().unwrap(), "-f", "rawvideo", "-pix_fmt", "yuv420p", out.to_str().unwrap()]);
     std::fs::read(out).unwrap()
 }
 

@@ -6,21 +6,11 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
-use tessera_tests::tessera;
+use tessera_tests::{ffmpeg, tessera};
 
 const START_US: i64 = 1_700_000_000_000_000;
 const FRAMES: usize = 50;
 const FRAME_BYTES: usize = 320 * 240 * 3 / 2;
-
-fn ffmpeg(args: &[&str]) {
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y"])
-        .args(args)
-        .status()
-        .expect("ffmpeg is installed by scripts/setup.sh");
-    assert!(status.success(), "ffmpeg {args:?}");
-}
 
 /// Encode a test pattern, import it, and return FFmpeg's own decode of every frame.
 fn fixture(dir: &Path, codec: &str, encoder_args: &[&str]) -> Vec<u8> {

@@ -24,21 +24,11 @@ pub struct PlayerPanel {
     /// When the newest request went out with no frame yet (spinner timing).
     pub waiting_since: Option<Instant>,
     pub notice: Option<String>,
-    scrubbing: bool,
 }
 
 impl PlayerPanel {
     pub fn new(player: Player) -> Self {
-        Self {
-            player,
-            shown: None,
-            playing: false,
-            speed: 1.0,
-            reverse: false,
-            waiting_since: None,
-            notice: None,
-            scrubbing: false,
-        }
+        Self { player, shown: None, playing: false, speed: 1.0, reverse: false, waiting_since: None, notice: None }
     }
 
     pub fn send(&mut self, command: PlayerCommand) {
@@ -188,13 +178,11 @@ impl PlayerPanel {
         if (response.dragged() || response.drag_started())
             && let Some(p) = response.interact_pointer_pos()
         {
-            self.scrubbing = true;
             self.send(PlayerCommand::Scrub(t_at(p.x)));
         }
         if (response.drag_stopped() || response.clicked())
             && let Some(p) = response.interact_pointer_pos()
         {
-            self.scrubbing = false;
             self.send(PlayerCommand::Seek(t_at(p.x)));
         }
     }
