@@ -6,6 +6,7 @@ use super::decoder::YuvFrame;
 use super::playback::{FrameSource, Shown};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tessera_storage::h264::ColorInfo;
 
@@ -30,8 +31,11 @@ pub enum PlayerCommand {
 /// What the player sends to the UI.
 #[derive(Clone, Debug)]
 pub enum PlayerFrame {
+    /// The stream is open (sent once, first): the UI stops showing "opening…".
+    Opened { stream: String },
     Picture(Picture),
-    /// Nothing recorded at or before this time.
+    /// Nothing recorded at this time (before the first frame, in a gap longer than
+    /// [`GAP_US`], or past the end): the UI dims the old picture and says so.
     NoVideo {
         at_us: i64,
     },
@@ -44,7 +48,8 @@ pub enum PlayerFrame {
 pub struct Picture {
     pub frame: Arc<YuvFrame>,
     pub color: ColorInfo,
-    /// Distinct per delivered picture.
+    /// Unique across all players of the process (the renderer skips re-uploading an id it
+    /// shows, so ids must never repeat when the stream changes).
     pub id: u64,
     pub playing: bool,
     /// A problem worth showing (a gap in the recording, a decode error).
@@ -57,14 +62,29 @@ pub struct Player {
     pub stream: String,
 }
 
+/// Picture ids, process-wide.
+static NEXT_PICTURE_ID: AtomicU64 = AtomicU64::new(1);
+
 impl Player {
+    /// Start the player thread. The archive and the stream are opened on that thread (never
+    /// on the caller's, which is the UI's): the first frame it sends is `Opened`, or `Error`
+    /// when the stream cannot be opened (then the thread ends).
     pub fn start(root: std::path::PathBuf, stream: String) -> anyhow::Result<Self> {
-        let source = FrameSource::open(&root, &stream)?;
         let (commands, command_rx) = bounded(64);
         let (frame_tx, frames) = bounded(4);
-        std::thread::Builder::new()
-            .name(format!("player-{stream}"))
-            .spawn(move || run(source, &command_rx, &frame_tx))?;
+        let name = stream.clone();
+        std::thread::Builder::new().name(format!("player-{stream}")).spawn(move || {
+            match FrameSource::open(&root, &name) {
+                Ok(source) => {
+                    if frame_tx.send(PlayerFrame::Opened { stream: name }).is_ok() {
+                        run(source, &command_rx, &frame_tx);
+                    }
+                }
+                Err(e) => {
+                    let _ = frame_tx.send(PlayerFrame::Error(format!("cannot play {name}: {e:#}")));
+                }
+            }
+        })?;
         Ok(Self { commands, frames, stream })
     }
 
@@ -89,11 +109,10 @@ struct State {
     speed: f64,
     playing: bool,
     next_due: Instant,
-    id: u64,
 }
 
 fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sender<PlayerFrame>) {
-    let mut st = State { current_us: None, speed: 1.0, playing: false, next_due: Instant::now(), id: 0 };
+    let mut st = State { current_us: None, speed: 1.0, playing: false, next_due: Instant::now() };
     loop {
         let first = if st.playing {
             match commands.recv_timeout(st.next_due.saturating_duration_since(Instant::now())) {
@@ -197,8 +216,8 @@ fn deliver(
     notice: Option<String>,
 ) -> anyhow::Result<bool> {
     st.current_us = Some(frame.time_us);
-    st.id += 1;
-    let delivered = PlayerFrame::Picture(Picture { frame, color, id: st.id, playing: st.playing, notice });
+    let id = NEXT_PICTURE_ID.fetch_add(1, Ordering::Relaxed);
+    let delivered = PlayerFrame::Picture(Picture { frame, color, id, playing: st.playing, notice });
     Ok(frames.send(delivered).is_ok())
 }
 

@@ -43,6 +43,7 @@ impl PlayerPanel {
         let event = self.player.latest()?;
         self.waiting_since = None;
         match event {
+            PlayerFrame::Opened { .. } => None,
             PlayerFrame::Picture(picture) => {
                 self.notice = picture.notice.clone();
                 self.playing = picture.playing;
