@@ -258,12 +258,15 @@ fn bench_timeline(archive: &std::path::Path, frames: usize) -> anyhow::Result<Ti
     }
     cameras.truncate(8);
     let mut model = TimelineModel::new(TileFeed::start(archive.to_owned(), cameras.clone()));
+    let hidden = std::collections::BTreeSet::<String>::new();
     while model.cameras.is_empty() && model.wait(std::time::Duration::from_secs(5)) {}
-    let area = StripArea { x0: 0.0, y0: 0.0, width: 2000.0, row_height: 12.0, row_pitch: 15.0, camera_gap: 20.0 };
+    // The GUI panel's layout at 2000 px: a label above each strip, video and a gap below.
+    let area =
+        StripArea { x0: 0.0, y0: 0.0, width: 2000.0, row_height: 12.0, row_pitch: 15.0, header: 16.0, footer: 13.0 };
     let gpu = Headless::new().map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut renderer = TimelineRenderer::new(&gpu.device, offscreen::TARGET_FORMAT, 2048, 16);
     let rows: usize = model.cameras.iter().map(|c| c.rows.len()).sum();
-    let height = ((rows as f32 * area.row_pitch + 8.0 * area.camera_gap) as u32).max(600);
+    let height = ((rows as f32 * area.row_pitch + 8.0 * (area.header + area.footer)) as u32).max(600);
     let target = Target::new(&gpu.device, 2000, height);
 
     let (min_span, max_span): (f64, f64) = (60e6, 10.0 * 365.25 * 86_400e6);
@@ -283,7 +286,8 @@ fn bench_timeline(archive: &std::path::Path, frames: usize) -> anyhow::Result<Ti
         let frame_start = Instant::now();
         let allocs_before = crate::alloc_count::allocations();
         model.poll();
-        let plans = model.plans(&view, area, end_us, &|_| true);
+        // The panel's call, with its legend filter (nothing hidden).
+        let plans = model.plans(&view, area, end_us, &|r| !hidden.contains(&r.class));
         let plan_allocations = crate::alloc_count::allocations() - allocs_before;
 
         let commands = offscreen::encode(&gpu, &mut renderer, &target, plans, [20, 20, 22]);

@@ -1,7 +1,8 @@
 //! `tessera render-timeline`: the timeline strips rendered offscreen with the app's own wgpu
 //! pipeline, written as a PNG (+ a layout JSON saying which pixels are which).
 
-use crate::timeline::{CameraRows, Palette, StripGeometry, TimeView, masks_of, plan_strip};
+use crate::engine::tile_feed::masks_of;
+use crate::timeline::{CameraRows, Palette, StripGeometry, TimeView, plan_strip};
 use anyhow::Context;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -95,7 +96,7 @@ pub fn run(args: RenderTimelineArgs) -> anyhow::Result<()> {
             fetched
                 .entry((level, index))
                 .or_insert_with(|| match service.get_any(camera, level, index, now_s) {
-                    Ok((t, _)) => match masks_of(&t, &rows) {
+                    Ok((t, _)) => match masks_of(&t, &classes) {
                         Some(m) => TileData::Masks { generation: 0, masks: Arc::from(m) },
                         None => TileData::Empty,
                     },

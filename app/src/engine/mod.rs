@@ -1,10 +1,12 @@
 //! Non-UI work on named worker threads, talked to through bounded channels.
 //!
+//! - [`archive_loader`]: opens an archive (video index, event database) for the UI.
 //! - [`tile_feed`]: answers tile requests from the event database for the timeline.
 //! - [`decoder`]: the video decoder trait and its openh264 backend.
 //! - [`playback`]: frames by time, GOP decoding and the decoded-GOP cache.
 //! - [`player`]: the per-stream player thread (seek, scrub, step, play at a speed).
 
+pub mod archive_loader;
 pub mod decoder;
 #[cfg(feature = "ffmpeg")]
 pub mod ffmpeg_decoder;

@@ -2,17 +2,23 @@
 //! tile requests for the timeline, so the UI thread never touches SQLite. Requests and replies
 //! go through bounded channels; a full request queue makes the UI retry next frame (drawing
 //! coarser tiles meanwhile), never block.
+//!
+//! The feed turns tiles into class masks (the work); which colour a class gets is the UI's
+//! business (the timeline's palette), so nothing here knows about drawing. A request that
+//! fails (a corrupt tile blob, a database error) is answered with [`FeedReply::Failed`] and the
+//! feed goes on with the next one.
 
-use crate::timeline::{CameraRows, Palette, masks_of};
 use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError, bounded};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tessera_render::timeline::TileMasks;
+use tessera_render::timeline::{TILE_COLUMNS, TileMasks};
 use tessera_storage::events::EventDb;
-use tessera_storage::tiles::TileService;
+use tessera_storage::tiles::{Tile, TileService};
 
 /// Requests in flight at most (a 2000-px view of 8 cameras needs ~100 tiles).
 pub const QUEUE: usize = 512;
+/// Classes per camera that get a bit in the masks.
+pub const MAX_CLASSES: usize = 64;
 
 #[derive(Clone, Debug)]
 pub struct TileRequest {
@@ -23,13 +29,25 @@ pub struct TileRequest {
     pub now_s: i64,
 }
 
+/// A camera's classes as `(class id, name)` in id order: a class's bit in the tile masks is
+/// its position here (the first [`MAX_CLASSES`]), stable as classes are added.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CameraClasses {
+    pub camera: String,
+    /// Atlas source id (the camera's index in the feed's list).
+    pub source: u32,
+    pub classes: Vec<(u32, String)>,
+}
+
 #[derive(Clone, Debug)]
 pub enum FeedReply {
-    /// The cameras' class rows (sent at start and whenever a camera gains a class).
-    Cameras(Vec<CameraRows>),
+    /// The cameras' classes (sent at start and whenever a camera gains a class).
+    Cameras(Vec<CameraClasses>),
     /// A tile: `None` = no detections. `complete` = it ended before `now` (no refetch needed).
     Tile { source: u32, level: i8, index: i64, masks: Option<Arc<TileMasks>>, complete: bool },
-    /// The feed could not start or failed a request (shown as a toast).
+    /// This request failed; the feed carries on with the next.
+    Failed { source: u32, level: i8, index: i64, error: String },
+    /// The feed could not start, or could not re-read the camera list.
     Error(String),
 }
 
@@ -47,7 +65,7 @@ impl TileFeed {
             let reply_tx = reply_tx.clone();
             move || {
                 if let Err(e) = serve(&root, &cameras, &request_rx, &reply_tx) {
-                    let _ = reply_tx.send(FeedReply::Error(e.to_string()));
+                    let _ = reply_tx.send(FeedReply::Error(format!("{}: {e:#}", root.display())));
                 }
             }
         });
@@ -79,7 +97,30 @@ impl TileFeed {
     }
 }
 
-fn camera_rows(db: &EventDb, cameras: &[String], palette: &Palette) -> anyhow::Result<Vec<CameraRows>> {
+/// A tile's columns as class masks for the atlas (bit = the class's position in `classes`);
+/// `None` when nothing is set.
+pub fn masks_of(tile: &Tile, classes: &[(u32, String)]) -> Option<Box<TileMasks>> {
+    if tile.is_empty() {
+        return None;
+    }
+    let bit_of = |class: u32| classes.iter().take(MAX_CLASSES).position(|(id, _)| *id == class);
+    let mut masks = Box::new([0u64; TILE_COLUMNS]);
+    for (class, line) in tile.rows() {
+        let Some(bit) = bit_of(*class) else { continue };
+        for (w, word) in line.iter().enumerate() {
+            let mut bits = *word;
+            while bits != 0 {
+                let i = bits.trailing_zeros() as usize;
+                masks[w * 64 + i] |= 1 << bit;
+                bits &= bits - 1;
+            }
+        }
+    }
+    Some(masks)
+}
+
+/// The classes of each camera, in the order given.
+pub fn camera_classes(db: &EventDb, cameras: &[String]) -> anyhow::Result<Vec<CameraClasses>> {
     cameras
         .iter()
         .enumerate()
@@ -88,7 +129,7 @@ fn camera_rows(db: &EventDb, cameras: &[String], palette: &Palette) -> anyhow::R
                 Some(id) => db.camera_classes(id)?,
                 None => Vec::new(),
             };
-            Ok(CameraRows::new(camera, source as u32, &classes, palette))
+            Ok(CameraClasses { camera: camera.clone(), source: source as u32, classes })
         })
         .collect()
 }
@@ -100,25 +141,45 @@ fn serve(
     replies: &Sender<FeedReply>,
 ) -> anyhow::Result<()> {
     let db = EventDb::open(root)?;
-    let palette = Palette::builtin();
-    let mut rows = camera_rows(&db, cameras, &palette)?;
-    replies.send(FeedReply::Cameras(rows.clone()))?;
+    let mut known = camera_classes(&db, cameras)?;
+    replies.send(FeedReply::Cameras(known.clone()))?;
     while let Ok(request) = requests.recv() {
         let Some(camera) = cameras.get(request.source as usize) else { continue };
-        let real_now = tessera_storage::UnixMicros::now().secs_floor();
-        let (tile, complete) =
-            TileService::new(&db, real_now).get_any(camera, request.level, request.index, request.now_s)?;
-        let unknown = tile.rows().iter().any(|(class, _)| rows[request.source as usize].bit_of(*class).is_none());
-        if unknown {
-            rows = camera_rows(&db, cameras, &palette)?;
-            replies.send(FeedReply::Cameras(rows.clone()))?;
-        }
-        let masks = masks_of(&tile, &rows[request.source as usize]).map(Arc::from);
-        let reply =
-            FeedReply::Tile { source: request.source, level: request.level, index: request.index, masks, complete };
+        let reply = match answer(&db, camera, &request, &mut known, cameras, replies) {
+            Ok(reply) => reply,
+            Err(e) => FeedReply::Failed {
+                source: request.source,
+                level: request.level,
+                index: request.index,
+                error: format!("{camera}, level {} tile {}: {e:#}", request.level, request.index),
+            },
+        };
         if replies.send(reply).is_err() {
             break; // the UI is gone
         }
     }
     Ok(())
+}
+
+/// One request: the tile as masks; refreshes the class lists first when the tile has a class
+/// the UI has not been told about.
+fn answer(
+    db: &EventDb,
+    camera: &str,
+    request: &TileRequest,
+    known: &mut Vec<CameraClasses>,
+    cameras: &[String],
+    replies: &Sender<FeedReply>,
+) -> anyhow::Result<FeedReply> {
+    let real_now = tessera_storage::UnixMicros::now().secs_floor();
+    let (tile, complete) =
+        TileService::new(db, real_now).get_any(camera, request.level, request.index, request.now_s)?;
+    let source = request.source as usize;
+    let has = |known: &[CameraClasses], class: u32| known[source].classes.iter().any(|(id, _)| *id == class);
+    if tile.rows().iter().any(|(class, _)| !has(known, *class)) {
+        *known = camera_classes(db, cameras)?;
+        replies.send(FeedReply::Cameras(known.clone()))?;
+    }
+    let masks = masks_of(&tile, &known[source].classes).map(Arc::from);
+    Ok(FeedReply::Tile { source: request.source, level: request.level, index: request.index, masks, complete })
 }

@@ -10,5 +10,5 @@ pub mod view;
 
 pub use model::{StripArea, TimelineModel};
 pub use palette::Palette;
-pub use plan::{CameraRows, StripGeometry, masks_of, plan_strip};
+pub use plan::{CameraRows, StripGeometry, plan_strip};
 pub use view::TimeView;

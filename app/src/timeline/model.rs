@@ -1,6 +1,10 @@
-//! The timeline's non-drawing state: the tile cache fed by the [`TileFeed`], and turning a view
-//! into strip plans each frame. The GUI panel and `tessera bench timeline` both drive it.
+//! The timeline's non-drawing state: the tile cache fed by the [`TileFeed`], the class rows
+//! with their colours (the palette is the UI's; the feed only numbers classes), and turning a
+//! view into strip plans each frame. The GUI panel and `tessera bench timeline` both call
+//! [`TimelineModel::poll`] then [`TimelineModel::plans`]: one code path, so the bench's
+//! timings and its zero-allocation check are those of the panel.
 
+use super::palette::Palette;
 use super::plan::{CameraRows, Row, StripGeometry, plan_strip};
 use super::view::TimeView;
 use crate::engine::tile_feed::{FeedReply, TileFeed, TileRequest};
@@ -20,7 +24,9 @@ struct Entry {
     used: u64,
 }
 
-/// Where the strips go (physical pixels) and how tall rows are.
+/// Where the strips go and how tall rows are, in physical pixels. Strips stack from `y0`:
+/// each has `header` above its rows (the camera's name) and `footer` below (recorded video
+/// and the gap to the next camera).
 #[derive(Clone, Copy, Debug)]
 pub struct StripArea {
     pub x0: f32,
@@ -28,7 +34,8 @@ pub struct StripArea {
     pub width: f32,
     pub row_height: f32,
     pub row_pitch: f32,
-    pub camera_gap: f32,
+    pub header: f32,
+    pub footer: f32,
 }
 
 pub struct TimelineModel {
@@ -42,7 +49,11 @@ pub struct TimelineModel {
     pub tiles_fetched: u64,
     /// Tiles drawn from a coarser level in the last frame because they were not here yet.
     pub missing_last_frame: usize,
+    /// Failures the feed reported, until the UI takes them ([`TimelineModel::take_errors`]).
     pub errors: Vec<String>,
+    /// Tile requests that failed (ever); those tiles are drawn empty and not asked again.
+    pub tiles_failed: u64,
+    palette: Palette,
     plans: Vec<StripPlan>,
 }
 
@@ -58,6 +69,8 @@ impl TimelineModel {
             tiles_fetched: 0,
             missing_last_frame: 0,
             errors: Vec::new(),
+            tiles_failed: 0,
+            palette: Palette::builtin(),
             plans: Vec::new(),
         }
     }
@@ -86,7 +99,8 @@ impl TimelineModel {
 
     fn apply(&mut self, reply: FeedReply) {
         match reply {
-            FeedReply::Cameras(cameras) => {
+            FeedReply::Cameras(classes) => {
+                let cameras: Vec<CameraRows> = classes.iter().map(|c| CameraRows::of(c, &self.palette)).collect();
                 if cameras != self.cameras {
                     // Row bits may have changed: drop tiles so they are refetched.
                     self.cache.clear();
@@ -107,8 +121,27 @@ impl TimelineModel {
                     self.evict();
                 }
             }
+            FeedReply::Failed { source, level, index, error } => {
+                // Drawn as empty and not asked again: one bad blob is one report, not one a frame.
+                let id = (source, level, index);
+                self.pending.remove(&id);
+                self.tiles_failed += 1;
+                let entry = Entry { data: TileData::Empty, fetched: Instant::now(), complete: true, used: self.frame };
+                self.cache.insert(id, entry);
+                self.errors.push(error);
+            }
             FeedReply::Error(e) => self.errors.push(e),
         }
+    }
+
+    /// Tiles with detections held for atlas source `source` (tests check what was drawn).
+    pub fn tiles_with_detections(&self, source: u32) -> usize {
+        self.cache.iter().filter(|(k, e)| k.0 == source && matches!(e.data, TileData::Masks { .. })).count()
+    }
+
+    /// The failures reported since the last call (the UI shows them as toasts).
+    pub fn take_errors(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.errors)
     }
 
     fn evict(&mut self) {
@@ -139,9 +172,8 @@ impl TimelineModel {
         data
     }
 
-    /// The plan of camera `i` (atlas source `i`) in `geometry` for one frame. Call
-    /// [`TimelineModel::begin_frame`] once per frame first.
-    pub fn plan_camera(
+    /// The plan of camera `i` (atlas source `i`) in `geometry` for one frame.
+    fn plan_camera(
         &mut self,
         i: usize,
         view: &TimeView,
@@ -162,13 +194,14 @@ impl TimelineModel {
     }
 
     /// Start a frame (tiles used from now on count as used this frame).
-    pub fn begin_frame(&mut self) {
+    fn begin_frame(&mut self) {
         self.frame += 1;
         self.missing_last_frame = 0;
     }
 
-    /// Plans for every camera, stacked from `area.y0` (physical pixels), for one frame. The
-    /// vector is reused frame to frame (steady state allocates nothing).
+    /// Plans for every camera (plan `i` is camera `i`), stacked from `area.y0`, for one frame;
+    /// `shown` filters rows (the legend's toggles). The vector is reused frame to frame: with
+    /// every tile at hand this allocates nothing (`tessera bench timeline` checks it).
     pub fn plans(
         &mut self,
         view: &TimeView,
@@ -183,13 +216,13 @@ impl TimelineModel {
         for i in 0..self.cameras.len() {
             let geometry = StripGeometry {
                 x0: area.x0,
-                y0: y,
+                y0: (y + area.header).round(),
                 width: area.width,
                 row_height: area.row_height,
                 row_pitch: area.row_pitch,
             };
             if let Some(plan) = self.plan_camera(i, view, geometry, now_us, shown) {
-                y = plan.rect[3] + area.camera_gap;
+                y = plan.rect[3] + area.footer;
                 plans.push(plan);
             }
         }

@@ -1,14 +1,14 @@
 //! From a time view to strip plans: the fine level (one column ≈ one pixel), the blend towards
-//! the next, the tiles each level spans, and the class rows with their bits and colours.
+//! the next, the tiles each level spans, and the class rows with their bits and colours (bits
+//! as the tile feed numbers classes, colours from the UI's palette).
 
 use super::palette::Palette;
 use super::view::TimeView;
+use crate::engine::tile_feed::{CameraClasses, MAX_CLASSES};
 use arrayvec::ArrayVec;
 use tessera_render::timeline::{
-    DEPTHS, L_MAX, LevelPlan, MAX_ROWS, StripPlan, TILE_COLUMNS, TILES_PER_LEVEL, TileData, TileMasks, level_for,
-    level_geometry,
+    DEPTHS, L_MAX, LevelPlan, MAX_ROWS, StripPlan, TILES_PER_LEVEL, TileData, level_for, level_geometry,
 };
-use tessera_storage::tiles::Tile;
 
 /// One class row of a camera strip.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,7 +34,7 @@ impl CameraRows {
     pub fn new(camera: &str, source: u32, classes: &[(u32, String)], palette: &Palette) -> Self {
         let mut rows: Vec<Row> = classes
             .iter()
-            .take(64)
+            .take(MAX_CLASSES)
             .enumerate()
             .map(|(bit, (id, name))| Row {
                 class: name.clone(),
@@ -47,29 +47,10 @@ impl CameraRows {
         Self { camera: camera.to_owned(), source, rows }
     }
 
-    pub fn bit_of(&self, class_id: u32) -> Option<u32> {
-        self.rows.iter().find(|r| r.class_id == class_id).map(|r| r.bit)
+    /// The rows of a camera as the tile feed numbers its classes, coloured by `palette`.
+    pub fn of(classes: &CameraClasses, palette: &Palette) -> Self {
+        Self::new(&classes.camera, classes.source, &classes.classes, palette)
     }
-}
-
-/// A tile's columns as class masks for the atlas; `None` when nothing is set.
-pub fn masks_of(tile: &Tile, rows: &CameraRows) -> Option<Box<TileMasks>> {
-    if tile.is_empty() {
-        return None;
-    }
-    let mut masks = Box::new([0u64; TILE_COLUMNS]);
-    for (class, line) in tile.rows() {
-        let Some(bit) = rows.bit_of(*class) else { continue };
-        for (w, word) in line.iter().enumerate() {
-            let mut bits = *word;
-            while bits != 0 {
-                let i = bits.trailing_zeros() as usize;
-                masks[w * 64 + i] |= 1 << bit;
-                bits &= bits - 1;
-            }
-        }
-    }
-    Some(masks)
 }
 
 /// Where a strip goes, in physical target pixels.

@@ -1,5 +1,6 @@
 //! Tick marks on a clock-friendly ladder: 1 s … 10 min, 30 min, 1 h, 3 h, 6 h, 12 h, 1 day,
-//! 1 month, 3 months, 1 year, 2/5/10 years; labelled in UTC or local time.
+//! 1 month, 3 months, 1 year, 2/5/10 years; labelled in UTC or local time. Also the one
+//! format for an instant (the video's time label, the timeline tooltip) in the same zone.
 
 use super::view::TimeView;
 use chrono::{Datelike, FixedOffset, NaiveDate, Offset, TimeZone};
@@ -62,12 +63,7 @@ pub fn ticks(view: &TimeView, width_px: f64, min_spacing_px: f64, clock: Clock) 
     let step =
         LADDER.iter().copied().find(|s| approx_secs(*s) / secs_per_px >= min_spacing_px).unwrap_or(Step::Months(120));
     let center_s = (view.start_us + view.span_us / 2).div_euclid(1_000_000);
-    let offset: FixedOffset = match clock {
-        Clock::Utc => FixedOffset::east_opt(0).unwrap_or_else(|| chrono::Utc.fix()),
-        Clock::Local => {
-            chrono::Local.timestamp_opt(center_s, 0).single().map_or_else(|| chrono::Utc.fix(), |t| t.offset().fix())
-        }
-    };
+    let offset = offset_at(center_s, clock);
     let off_s = i64::from(offset.local_minus_utc());
     let (start_s, end_s) = (view.start_us.div_euclid(1_000_000), view.end_us().div_euclid(1_000_000) + 1);
     let mut out = Vec::new();
@@ -101,6 +97,39 @@ pub fn ticks(view: &TimeView, width_px: f64, min_spacing_px: f64, clock: Clock) 
         }
     }
     out
+}
+
+/// The zone's offset at `t_s` (local time follows daylight saving at that instant).
+fn offset_at(t_s: i64, clock: Clock) -> FixedOffset {
+    let utc = || chrono::Utc.fix();
+    match clock {
+        Clock::Utc => utc(),
+        Clock::Local => chrono::Local.timestamp_opt(t_s, 0).single().map_or_else(utc, |t| t.offset().fix()),
+    }
+}
+
+/// An instant for people: `2026-11-01 11:40:07.8 UTC` (or `… +02:00` in local time), rounded
+/// to the millisecond with trailing zeros trimmed — frame times come from 1/4096-s ticks, so
+/// `.799804` is shown as the `.8` the camera meant.
+pub fn format_instant(t_us: i64, clock: Clock) -> String {
+    let ms = t_us.div_euclid(1000) + i64::from(t_us.rem_euclid(1000) >= 500);
+    let (secs, frac_ms) = (ms.div_euclid(1000), ms.rem_euclid(1000));
+    let offset = offset_at(secs, clock);
+    let Some(dt) = offset.timestamp_opt(secs, 0).single() else { return t_us.to_string() };
+    let mut text = dt.format("%Y-%m-%d %H:%M:%S").to_string();
+    if frac_ms != 0 {
+        let frac = format!("{frac_ms:03}");
+        text.push('.');
+        text.push_str(frac.trim_end_matches('0'));
+    }
+    match clock {
+        Clock::Utc => text.push_str(" UTC"),
+        Clock::Local => {
+            text.push(' ');
+            text.push_str(&offset.to_string());
+        }
+    }
+    text
 }
 
 fn month_name(m: u32) -> &'static str {
@@ -139,5 +168,22 @@ mod tests {
         let v = TimeView::new(1_700_000_000_000_000, 10_000_000);
         let t = ticks(&v, 2000.0, 90.0, Clock::Utc);
         assert_eq!(t.first().map(|k| k.label.len()), Some(8));
+    }
+
+    #[test]
+    fn instants_round_to_milliseconds_in_the_chosen_zone() {
+        // 2026-11-01T11:40:07.799804Z: a 1/4096-s tick near .8 s.
+        let t = 1_793_533_207_799_804;
+        assert_eq!(format_instant(t, Clock::Utc), "2026-11-01 11:40:07.8 UTC");
+        assert_eq!(format_instant(t - 799_804, Clock::Utc), "2026-11-01 11:40:07 UTC");
+        assert_eq!(format_instant(t - 799_804 + 250_000, Clock::Utc), "2026-11-01 11:40:07.25 UTC");
+        // Rounding carries into the seconds.
+        assert_eq!(format_instant(t + 199_700, Clock::Utc), "2026-11-01 11:40:08 UTC");
+        assert_eq!(format_instant(-1, Clock::Utc), "1970-01-01 00:00:00 UTC");
+        // Local time names its offset, and is the same instant.
+        let local = format_instant(t, Clock::Local);
+        let offset = chrono::Local.timestamp_opt(t / 1_000_000, 0).single().map(|d| d.offset().fix());
+        assert!(offset.is_some_and(|o| local.ends_with(&o.to_string())), "{local}");
+        assert!(local.contains(":07.8 "), "{local}");
     }
 }

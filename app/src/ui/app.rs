@@ -1,29 +1,27 @@
-//! Top-level app state: which archive is open, and the commands panels emit.
+//! Top-level app state: which archive is open, and the commands panels emit. Nothing here
+//! touches the disk: archives are opened by [`ArchiveLoader`], streams by the player thread,
+//! tiles by the tile feed, and the folder dialog runs on its own thread.
 
 use super::player_panel::PlayerPanel;
-use super::timeline_panel::{CameraTrack, TimelinePanel};
+use super::timeline_panel::TimelinePanel;
+use super::toasts::Toasts;
+use crate::engine::archive_loader::ArchiveLoader;
 use crate::engine::player::{Player, PlayerCommand};
 use crate::timeline::TimeView;
 use crate::timeline::ticks::Clock;
 use crossbeam_channel::{Receiver, bounded};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use tessera_storage::events::{EventDb, camera_of_stream};
-use tessera_storage::fsv::{Archive, Stream, StreamSummary};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tessera_storage::fsv::StreamSummary;
 
-/// What the loader thread learns about an archive.
-#[derive(Debug)]
-pub struct ArchiveSnapshot {
-    pub streams: Vec<StreamSummary>,
-    pub tracks: Vec<CameraTrack>,
-    /// Earliest and latest data (video or events), µs.
-    pub bounds: (i64, i64),
-}
+/// A folder dialog that answers "nothing chosen" faster than this did not open at all (no
+/// desktop portal, no zenity): no person cancels a dialog that quickly.
+pub const DIALOG_FAILED_WITHIN: Duration = Duration::from_millis(500);
 
 /// What the UI knows about the archive.
 pub enum ArchiveState {
     None,
-    Loading { path: PathBuf, rx: Receiver<Result<ArchiveSnapshot, String>> },
+    Loading { loader: ArchiveLoader },
     Open { path: PathBuf, streams: Vec<StreamSummary>, timeline: Box<TimelinePanel>, player: Option<Box<PlayerPanel>> },
     Failed { path: PathBuf, error: String },
 }
@@ -32,48 +30,11 @@ impl std::fmt::Debug for ArchiveState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::None => write!(f, "None"),
-            Self::Loading { path, .. } => write!(f, "Loading({})", path.display()),
+            Self::Loading { loader } => write!(f, "Loading({})", loader.path.display()),
             Self::Open { path, streams, .. } => write!(f, "Open({}, {} streams)", path.display(), streams.len()),
             Self::Failed { path, error } => write!(f, "Failed({}: {error})", path.display()),
         }
     }
-}
-
-/// Runs on the loader thread: streams, cameras (from streams and events), video spans.
-pub fn load_snapshot(path: &Path) -> Result<ArchiveSnapshot, String> {
-    let archive = Archive::open(path).map_err(|e| e.to_string())?;
-    let db = EventDb::open(path).map_err(|e| e.to_string())?;
-    let streams: Vec<StreamSummary> = archive.streams.values().map(Stream::summary).collect();
-    let mut video: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
-    let mut bounds = (i64::MAX, i64::MIN);
-    for s in archive.streams.values() {
-        let spans = video.entry(camera_of_stream(&s.name).to_owned()).or_default();
-        for (i, f) in s.files.iter().enumerate() {
-            let start = f.start_ms * 1000;
-            // A file runs until the next one (files follow each other, ≤ ~1000 s each).
-            let end = s.files.get(i + 1).map_or(s.end_us, |n| (n.start_ms * 1000).min(start + 1_010_000_000));
-            spans.push((start, end.max(start)));
-        }
-        bounds = (bounds.0.min(s.start_us), bounds.1.max(s.end_us));
-    }
-    for (id, camera) in db.cameras().map_err(|e| e.to_string())? {
-        video.entry(camera).or_default();
-        if let Some((first, last)) = db.event_bounds(id).map_err(|e| e.to_string())? {
-            bounds = (bounds.0.min(first * 1000), bounds.1.max(last * 1000));
-        }
-    }
-    if bounds.0 > bounds.1 {
-        let now = tessera_storage::UnixMicros::now().0;
-        bounds = (now - 86_400_000_000, now);
-    }
-    let tracks = video
-        .into_iter()
-        .map(|(camera, mut spans)| {
-            spans.sort_unstable();
-            CameraTrack { camera, video: spans }
-        })
-        .collect();
-    Ok(ArchiveSnapshot { streams, tracks, bounds })
 }
 
 /// Commands panels push; applied once per frame by [`TesseraApp::apply`].
@@ -87,19 +48,43 @@ pub enum Command {
     SetClock(Clock),
     /// The player shows a new frame: move the timeline's playhead to it.
     PlayheadMoved(i64),
-    /// Play another stream.
+    /// Play another stream (at the playhead, playing on if the player was playing).
     SelectStream(String),
+    /// Something failed: shown as a toast.
+    Error {
+        title: String,
+        detail: String,
+    },
+}
+
+/// Shows the folder dialog (blocking; called on the dialog thread).
+pub type FolderPicker = fn() -> Option<PathBuf>;
+
+fn rfd_picker() -> Option<PathBuf> {
+    rfd::FileDialog::new().set_title("Open a Tessera or cyclops archive").pick_folder()
+}
+
+/// A folder dialog in progress.
+struct Dialog {
+    answer: Receiver<Option<PathBuf>>,
+    opened: Instant,
 }
 
 pub struct TesseraApp {
     pub archive: ArchiveState,
     commands: Vec<Command>,
-    /// Tick labels in UTC or local time.
+    /// Tick labels, the video's time label and the timeline tooltip in UTC or local time.
     pub clock: Clock,
     /// Pinned "now" (tests, reproducible screenshots); `None` = the system clock.
     pub pinned_now_us: Option<i64>,
-    /// An open folder dialog's answer, when it comes.
-    dialog: Option<Receiver<Option<PathBuf>>>,
+    /// The folder dialog (replaceable: tests simulate a desktop without one).
+    pub folder_picker: FolderPicker,
+    dialog: Option<Dialog>,
+    /// The folder dialog could not open: say so beside the path field.
+    pub dialog_failed: bool,
+    /// The path field's text.
+    pub path_text: String,
+    pub toasts: Toasts,
 }
 
 impl TesseraApp {
@@ -109,7 +94,11 @@ impl TesseraApp {
             commands: Vec::new(),
             clock: Clock::Local,
             pinned_now_us: None,
+            folder_picker: rfd_picker,
             dialog: None,
+            dialog_failed: false,
+            path_text: String::new(),
+            toasts: Toasts::default(),
         };
         if let Some(path) = archive {
             app.open(path);
@@ -119,49 +108,57 @@ impl TesseraApp {
 
     /// Load the archive listing on a worker thread.
     pub fn open(&mut self, path: PathBuf) {
-        let (tx, rx) = bounded(1);
-        let worker_path = path.clone();
-        let spawned = std::thread::Builder::new().name("archive-open".into()).spawn(move || {
-            let _ = tx.send(load_snapshot(&worker_path));
-        });
-        self.archive = match spawned {
-            Ok(_) => ArchiveState::Loading { path, rx },
-            Err(e) => ArchiveState::Failed { path, error: format!("cannot start loader thread: {e}") },
+        self.path_text = path.display().to_string();
+        self.archive = match ArchiveLoader::start(path.clone()) {
+            Ok(loader) => ArchiveState::Loading { loader },
+            Err(error) => {
+                self.toasts.error(format!("Cannot open {}", path.display()), error.clone());
+                ArchiveState::Failed { path, error }
+            }
         };
     }
 
     /// Move finished background work into the UI state.
     pub fn poll(&mut self) {
-        if let Some(rx) = &self.dialog
-            && let Ok(answer) = rx.try_recv()
+        if let Some(dialog) = &self.dialog
+            && let Ok(answer) = dialog.answer.try_recv()
         {
+            let quick = dialog.opened.elapsed() < DIALOG_FAILED_WITHIN;
             self.dialog = None;
-            if let Some(path) = answer {
-                self.open(path);
+            match answer {
+                Some(path) => self.open(path),
+                None if quick => self.dialog_failed = true,
+                None => {}
             }
         }
-        if let ArchiveState::Loading { path, rx } = &self.archive
-            && let Ok(result) = rx.try_recv()
-        {
-            let path = path.clone();
-            self.archive = match result {
-                Ok(snapshot) => {
-                    let mut timeline = Box::new(TimelinePanel::new(path.clone(), snapshot.tracks, snapshot.bounds));
-                    timeline.clock = self.clock;
-                    timeline.now_override_us = self.pinned_now_us;
-                    // Play the first HD stream (else the first stream) until the user picks one.
-                    let stream = snapshot.streams.iter().find(|s| s.name.ends_with("-HD")).or(snapshot.streams.first());
-                    let player = stream.and_then(|s| match Player::start(path.clone(), s.name.clone()) {
-                        Ok(p) => Some(Box::new(PlayerPanel::new(p))),
-                        Err(e) => {
-                            tracing::warn!("cannot start the player: {e:#}");
-                            None
-                        }
-                    });
-                    ArchiveState::Open { path, streams: snapshot.streams, timeline, player }
-                }
-                Err(error) => ArchiveState::Failed { path, error },
-            };
+        let ArchiveState::Loading { loader } = &self.archive else { return };
+        let Some(result) = loader.try_result() else { return };
+        let path = loader.path.clone();
+        self.archive = match result {
+            Ok(snapshot) => {
+                let mut timeline = Box::new(TimelinePanel::new(path.clone(), snapshot.tracks, snapshot.bounds));
+                timeline.clock = self.clock;
+                timeline.now_override_us = self.pinned_now_us;
+                // Play the first HD stream (else the first stream) until the user picks one.
+                let stream = snapshot.streams.iter().find(|s| s.name.ends_with("-HD")).or(snapshot.streams.first());
+                let player = stream.and_then(|s| self.start_player(&path, &s.name));
+                ArchiveState::Open { path, streams: snapshot.streams, timeline, player }
+            }
+            Err(error) => {
+                self.toasts.error(format!("Cannot open {}", path.display()), error.clone());
+                ArchiveState::Failed { path, error }
+            }
+        };
+    }
+
+    /// A player panel for `stream` (its thread opens the stream; failures become toasts).
+    fn start_player(&mut self, path: &std::path::Path, stream: &str) -> Option<Box<PlayerPanel>> {
+        match Player::start(path.to_owned(), stream.to_owned()) {
+            Ok(p) => Some(Box::new(PlayerPanel::new(p))),
+            Err(e) => {
+                self.toasts.error(format!("Cannot play {stream}"), format!("{e:#}"));
+                None
+            }
         }
     }
 
@@ -191,20 +188,7 @@ impl TesseraApp {
                         timeline.playhead_us = Some(t);
                     }
                 }
-                Command::SelectStream(name) => {
-                    if let ArchiveState::Open { path, timeline, player, .. } = &mut self.archive {
-                        match Player::start(path.clone(), name) {
-                            Ok(p) => {
-                                let mut panel = Box::new(PlayerPanel::new(p));
-                                if let Some(t) = timeline.playhead_us {
-                                    panel.send(PlayerCommand::Seek(t));
-                                }
-                                *player = Some(panel);
-                            }
-                            Err(e) => tracing::warn!("cannot play that stream: {e:#}"),
-                        }
-                    }
-                }
+                Command::SelectStream(name) => self.select_stream(&name),
                 Command::ToggleClass(class) => {
                     if let ArchiveState::Open { timeline, .. } = &mut self.archive
                         && !timeline.hidden.remove(&class)
@@ -218,19 +202,70 @@ impl TesseraApp {
                         timeline.clock = clock;
                     }
                 }
+                Command::Error { title, detail } => self.toasts.error(title, detail),
                 Command::ChooseArchive => {
                     // The dialog runs on its own thread; the UI keeps drawing meanwhile.
-                    let (tx, rx) = bounded(1);
+                    let (tx, answer) = bounded(1);
+                    let picker = self.folder_picker;
                     let spawned = std::thread::Builder::new().name("folder-dialog".into()).spawn(move || {
-                        let _ = tx
-                            .send(rfd::FileDialog::new().set_title("Open a Tessera or cyclops archive").pick_folder());
+                        let _ = tx.send(picker());
                     });
-                    if spawned.is_ok() {
-                        self.dialog = Some(rx);
+                    match spawned {
+                        Ok(_) => self.dialog = Some(Dialog { answer, opened: Instant::now() }),
+                        Err(e) => {
+                            self.dialog_failed = true;
+                            self.toasts.error("Cannot show the folder dialog", e.to_string());
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// Switch the player to `name` at the playhead; a playing player plays on at the same
+    /// speed and direction.
+    fn select_stream(&mut self, name: &str) {
+        let ArchiveState::Open { path, .. } = &self.archive else { return };
+        let path = path.clone();
+        let Some(mut panel) = self.start_player(&path, name) else { return };
+        let ArchiveState::Open { timeline, player, .. } = &mut self.archive else { return };
+        if let Some(old) = player.as_deref() {
+            panel.speed = old.speed;
+            panel.reverse = old.reverse;
+        }
+        if let Some(t) = timeline.playhead_us {
+            panel.send(PlayerCommand::Seek(t));
+        }
+        if player.as_ref().is_some_and(|p| p.playing) {
+            panel.play();
+        }
+        *player = Some(panel);
+    }
+
+    fn menu_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.heading("Tessera");
+            if ui.button("Open archive…").clicked() {
+                self.dialog_failed = false;
+                self.push(Command::ChooseArchive);
+            }
+            let field =
+                egui::TextEdit::singleline(&mut self.path_text).hint_text("/path/to/archive").desired_width(320.0);
+            let response = ui.add(field).on_hover_text("The archive's folder");
+            let entered = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if (ui.button("Open").on_hover_text("Open the folder typed here").clicked() || entered)
+                && !self.path_text.trim().is_empty()
+            {
+                self.dialog_failed = false;
+                self.push(Command::OpenArchive(PathBuf::from(self.path_text.trim())));
+            }
+            if self.dialog_failed {
+                ui.colored_label(
+                    egui::Color32::from_rgb(240, 200, 60),
+                    "The folder dialog could not open (no desktop portal or zenity): type the path here.",
+                );
+            }
+        });
     }
 
     /// Draw one frame (callable without eframe, so tests can drive it with kittest).
@@ -238,27 +273,21 @@ impl TesseraApp {
         self.poll();
         let ctx = ui.ctx().clone();
         if self.dialog.is_some() {
-            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+            ctx.request_repaint_after(Duration::from_millis(100));
         }
-        egui::Panel::top("menu").show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.heading("Tessera");
-                if ui.button("Open archive…").clicked() {
-                    self.push(Command::ChooseArchive);
-                }
-            });
-        });
+        egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         let mut new_commands = Vec::new();
+        let clock = self.clock;
         egui::CentralPanel::default().show(ui, |ui| match &mut self.archive {
             ArchiveState::None => {
-                ui.label("No archive open. Use “Open archive…” or pass a folder on the command line.");
+                ui.label("No archive open. Use “Open archive…”, type a folder above, or pass one on the command line.");
             }
-            ArchiveState::Loading { path, .. } => {
+            ArchiveState::Loading { loader } => {
                 ui.horizontal(|ui| {
                     ui.spinner();
-                    ui.label(format!("Opening {} …", path.display()));
+                    ui.label(format!("Opening {} …", loader.path.display()));
                 });
-                ctx.request_repaint_after(std::time::Duration::from_millis(50));
+                ctx.request_repaint_after(Duration::from_millis(50));
             }
             ArchiveState::Failed { path, error } => {
                 ui.colored_label(egui::Color32::LIGHT_RED, format!("Cannot open {}: {error}", path.display()));
@@ -266,7 +295,7 @@ impl TesseraApp {
             ArchiveState::Open { path, streams, timeline, player } => {
                 ui.label(format!("{}", path.display()));
                 if let Some(player) = player {
-                    new_commands.extend(player.ui(ui, &timeline.view));
+                    new_commands.extend(player.ui(ui, &timeline.view, timeline.playhead_us, clock));
                     ui.add_space(6.0);
                 }
                 let commands = timeline.ui(ui);
@@ -282,6 +311,7 @@ impl TesseraApp {
         });
         self.commands.extend(new_commands);
         self.apply();
+        self.toasts.ui(&ctx);
     }
 }
 

@@ -1,12 +1,15 @@
-//! The egui application. Panels read snapshots and push commands; archive loading runs on a
-//! named worker thread so the UI thread never touches the disk.
+//! The egui application. Panels read snapshots and push commands; archive loading, tiles and
+//! video run on named worker threads (`crate::engine`) so the UI thread never touches the disk
+//! or a database. Failures reach the user as toasts ([`toasts`]).
 
 mod app;
 pub mod player_panel;
 mod streams;
 pub mod timeline_panel;
+pub mod toasts;
 
-pub use app::{ArchiveState, Command, TesseraApp, load_snapshot};
+pub use crate::engine::archive_loader::{ArchiveSnapshot, CameraTrack, load_snapshot};
+pub use app::{ArchiveState, Command, DIALOG_FAILED_WITHIN, FolderPicker, TesseraApp};
 
 use std::path::PathBuf;
 

@@ -1,12 +1,17 @@
 //! The player panel: the picture (Y/U/V textures converted on the GPU, letterboxed), the last
 //! good frame kept on screen with a spinner only after 400 ms of waiting, transport controls
 //! (step, play/pause, speed 1/8×…64×, reverse) and a scrub bar over the timeline's view.
+//!
+//! It says what it is showing: "opening <stream>…" until the player thread has opened the
+//! stream, the frame's time in the chosen zone, and "no video at <time>" over a dimmed picture
+//! where nothing was recorded — never an old frame under its old timestamp as if current.
 
 use super::app::Command;
 use crate::engine::decoder::ColorMatrix;
 use crate::engine::player::{Picture, Player, PlayerCommand, PlayerFrame};
 use crate::timeline::TimeView;
-use egui::{Color32, Rect, Sense, Vec2};
+use crate::timeline::ticks::{Clock, format_instant};
+use egui::{Align, Color32, Layout, Rect, RichText, Sense, UiBuilder, Vec2};
 use std::time::{Duration, Instant};
 use tessera_render::video::{ColorSpace, VideoCallback, letterbox};
 
@@ -16,11 +21,20 @@ const SPEEDS: [f64; 10] = [0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.
 
 pub struct PlayerPanel {
     pub player: Player,
+    /// The player thread has opened the stream (until then: "opening…").
+    pub opened: bool,
+    /// The stream could not be opened (the thread has ended).
+    pub failed: Option<String>,
     /// The last good picture (kept on screen while the next one decodes).
     pub shown: Option<Picture>,
+    /// Nothing is recorded where the playhead is: the picture is dimmed and says so.
+    pub no_video_at: Option<i64>,
     pub playing: bool,
     pub speed: f64,
     pub reverse: bool,
+    /// Play or pause was just asked: pictures already on their way say the opposite, and
+    /// must not flip the button back (until one agrees, or a second has passed).
+    expect_playing: Option<(bool, Instant)>,
     /// When the newest request went out with no frame yet (spinner timing).
     pub waiting_since: Option<Instant>,
     pub notice: Option<String>,
@@ -28,7 +42,19 @@ pub struct PlayerPanel {
 
 impl PlayerPanel {
     pub fn new(player: Player) -> Self {
-        Self { player, shown: None, playing: false, speed: 1.0, reverse: false, waiting_since: None, notice: None }
+        Self {
+            player,
+            opened: false,
+            failed: None,
+            shown: None,
+            no_video_at: None,
+            playing: false,
+            speed: 1.0,
+            reverse: false,
+            expect_playing: None,
+            waiting_since: None,
+            notice: None,
+        }
     }
 
     pub fn send(&mut self, command: PlayerCommand) {
@@ -38,35 +64,68 @@ impl PlayerPanel {
         self.player.send(command);
     }
 
-    /// Take in frames; the time of the newest (for the timeline's playhead).
-    pub fn poll(&mut self) -> Option<i64> {
-        let event = self.player.latest()?;
-        self.waiting_since = None;
-        match event {
-            PlayerFrame::Opened { .. } => None,
-            PlayerFrame::Picture(picture) => {
-                self.notice = picture.notice.clone();
-                self.playing = picture.playing;
-                let t = picture.frame.time_us;
-                self.shown = Some(picture);
-                Some(t)
-            }
-            PlayerFrame::Error(e) => {
-                self.playing = false;
-                self.notice = Some(e);
-                None
-            }
-            PlayerFrame::NoVideo { at_us } => {
-                self.playing = false;
-                self.notice = Some(format!("no video at or before {}", tessera_storage::UnixMicros(at_us)));
-                None
+    /// Play at the panel's speed and direction.
+    pub fn play(&mut self) {
+        self.set_playing(true);
+        let speed = if self.reverse { -self.speed } else { self.speed };
+        self.send(PlayerCommand::Play(speed));
+    }
+
+    fn set_playing(&mut self, playing: bool) {
+        self.playing = playing;
+        self.expect_playing = Some((playing, Instant::now()));
+    }
+
+    /// What a picture says about playing, unless it predates the user's last play/pause.
+    fn playing_from_player(&mut self, playing: bool) {
+        match self.expect_playing {
+            Some((expected, since)) if playing != expected && since.elapsed() < Duration::from_secs(1) => {}
+            _ => {
+                self.expect_playing = None;
+                self.playing = playing;
             }
         }
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, view: &TimeView) -> Vec<Command> {
+    /// Take in what the player sent: the time of the newest picture (for the timeline's
+    /// playhead) and the errors to show as toasts.
+    pub fn poll(&mut self, commands: &mut Vec<Command>) -> Option<i64> {
+        let mut moved = None;
+        // Only the newest message is read (`Player::latest`): anything but an error means
+        // the stream is open, even when its `Opened` was overtaken by a picture.
+        let event = self.player.latest()?;
+        match event {
+            PlayerFrame::Opened { .. } => self.opened = true,
+            PlayerFrame::Picture(picture) => {
+                self.opened = true;
+                self.waiting_since = None;
+                self.no_video_at = None;
+                self.notice = picture.notice.clone();
+                self.playing_from_player(picture.playing);
+                moved = Some(picture.frame.time_us);
+                self.shown = Some(picture);
+            }
+            PlayerFrame::Error(e) => {
+                self.waiting_since = None;
+                self.playing = false;
+                if !self.opened {
+                    self.failed = Some(e.clone());
+                }
+                commands.push(Command::Error { title: format!("{}: cannot play", self.player.stream), detail: e });
+            }
+            PlayerFrame::NoVideo { at_us } => {
+                self.opened = true;
+                self.waiting_since = None;
+                self.no_video_at = Some(at_us);
+                self.notice = None;
+            }
+        }
+        moved
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, view: &TimeView, playhead: Option<i64>, clock: Clock) -> Vec<Command> {
         let mut commands = Vec::new();
-        if let Some(t) = self.poll() {
+        if let Some(t) = self.poll(&mut commands) {
             commands.push(Command::PlayheadMoved(t));
         }
         let width = ui.available_width();
@@ -92,59 +151,76 @@ impl PlayerPanel {
                 viewport_px,
             };
             ui.painter().add(egui_wgpu::Callback::new_paint_callback(rect, callback));
-            let label = tessera_storage::UnixMicros(shown.frame.time_us).to_rfc3339();
-            ui.painter().text(
-                rect.left_bottom() + Vec2::new(6.0, -6.0),
-                egui::Align2::LEFT_BOTTOM,
-                label,
-                egui::FontId::monospace(12.0),
-                Color32::from_gray(230),
+        }
+        let inner = rect.shrink(6.0);
+        let center = Rect::from_center_size(rect.center(), Vec2::new(rect.width(), 24.0));
+        if let Some(at) = self.no_video_at {
+            // Dim the old picture: it is not what is at the playhead.
+            ui.painter().rect_filled(rect, 0.0, Color32::from_black_alpha(190));
+            overlay(
+                ui,
+                center,
+                Layout::top_down(Align::Center),
+                format!("no video at {}", format_instant(at, clock)),
+                14.0,
             );
+        } else if let Some(error) = &self.failed {
+            overlay(
+                ui,
+                center,
+                Layout::top_down(Align::Center),
+                format!("cannot play {}: {error}", self.player.stream),
+                13.0,
+            );
+        } else if !self.opened {
+            overlay(ui, center, Layout::top_down(Align::Center), format!("opening {}…", self.player.stream), 14.0);
+        } else if let Some(shown) = &self.shown {
+            let label = format_instant(shown.frame.time_us, clock);
+            overlay(ui, inner, Layout::bottom_up(Align::Min), label, 12.0);
         } else {
-            ui.painter().text(
-                rect.center(),
-                egui::Align2::CENTER_CENTER,
-                "Click the timeline to show video",
-                egui::FontId::proportional(14.0),
-                Color32::from_gray(140),
-            );
+            overlay(ui, center, Layout::top_down(Align::Center), "Click the timeline to show video".into(), 14.0);
         }
         if self.waiting_since.is_some_and(|t| t.elapsed() >= SPINNER_DELAY) {
             egui::Spinner::new().size(28.0).paint_at(ui, Rect::from_center_size(rect.center(), Vec2::splat(28.0)));
         }
         if let Some(notice) = &self.notice {
-            ui.painter().text(
-                rect.right_top() + Vec2::new(-6.0, 6.0),
-                egui::Align2::RIGHT_TOP,
-                notice,
-                egui::FontId::proportional(12.0),
-                Color32::from_rgb(240, 200, 60),
-            );
+            let text = RichText::new(notice).size(12.0).color(Color32::from_rgb(240, 200, 60));
+            ui.new_child(UiBuilder::new().max_rect(inner).layout(Layout::top_down(Align::Max))).label(text);
         }
-        self.transport_ui(ui);
+        self.transport_ui(ui, playhead);
         self.scrub_ui(ui, view);
-        if self.playing || self.waiting_since.is_some() {
+        if self.playing || self.waiting_since.is_some() || !self.opened {
             ui.ctx().request_repaint_after(Duration::from_millis(10));
         }
         commands
     }
 
-    fn transport_ui(&mut self, ui: &mut egui::Ui) {
+    fn transport_ui(&mut self, ui: &mut egui::Ui, playhead: Option<i64>) {
         ui.horizontal(|ui| {
             ui.label(&self.player.stream);
             if ui.button("|<").on_hover_text("Previous frame").clicked() {
                 self.send(PlayerCommand::Step(-1));
-                self.playing = false;
+                self.set_playing(false);
             }
             let play_label = if self.playing { "Pause" } else { "Play" };
             if ui.button(play_label).on_hover_text("Play / pause").clicked() {
-                self.playing = !self.playing;
-                let speed = if self.reverse { -self.speed } else { self.speed };
-                self.send(if self.playing { PlayerCommand::Play(speed) } else { PlayerCommand::Pause });
+                if self.playing {
+                    self.set_playing(false);
+                    self.send(PlayerCommand::Pause);
+                } else {
+                    // Nothing shown yet: start where the timeline's playhead is (without one,
+                    // the player starts at the latest video).
+                    if self.shown.is_none()
+                        && let Some(t) = playhead
+                    {
+                        self.send(PlayerCommand::Seek(t));
+                    }
+                    self.play();
+                }
             }
             if ui.button(">|").on_hover_text("Next frame").clicked() {
                 self.send(PlayerCommand::Step(1));
-                self.playing = false;
+                self.set_playing(false);
             }
             let before = (self.speed, self.reverse);
             egui::ComboBox::from_label("Speed").selected_text(speed_text(self.speed)).show_ui(ui, |ui| {
@@ -154,8 +230,7 @@ impl PlayerPanel {
             });
             ui.checkbox(&mut self.reverse, "Reverse");
             if self.playing && before != (self.speed, self.reverse) {
-                let speed = if self.reverse { -self.speed } else { self.speed };
-                self.send(PlayerCommand::Play(speed));
+                self.play();
             }
         });
     }
@@ -187,6 +262,13 @@ impl PlayerPanel {
             self.send(PlayerCommand::Seek(t_at(p.x)));
         }
     }
+}
+
+/// A label over the picture (a real widget, so screen readers and tests find it).
+fn overlay(ui: &mut egui::Ui, rect: Rect, layout: Layout, text: String, size: f32) {
+    let text =
+        RichText::new(text).size(size).color(Color32::from_gray(230)).background_color(Color32::from_black_alpha(120));
+    ui.new_child(UiBuilder::new().max_rect(rect).layout(layout)).label(text);
 }
 
 fn speed_text(s: f64) -> String {

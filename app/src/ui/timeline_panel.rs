@@ -4,9 +4,8 @@
 
 use super::app::Command;
 use crate::engine::tile_feed::TileFeed;
-use crate::timeline::plan::StripGeometry;
-use crate::timeline::ticks::{Clock, ticks};
-use crate::timeline::{TimeView, TimelineModel};
+use crate::timeline::ticks::{Clock, format_instant, ticks};
+use crate::timeline::{StripArea, TimeView, TimelineModel};
 use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2};
 use std::collections::{BTreeMap, BTreeSet};
 use tessera_render::timeline::TimelineCallback;
@@ -19,13 +18,7 @@ const VIDEO_H: f32 = 5.0;
 const CAMERA_GAP: f32 = 8.0;
 const AXIS_H: f32 = 18.0;
 
-/// What the panel shows about one camera besides its event rows.
-#[derive(Clone, Debug, Default)]
-pub struct CameraTrack {
-    pub camera: String,
-    /// Recorded video, `[start, end)` µs, sorted.
-    pub video: Vec<(i64, i64)>,
-}
+pub use crate::engine::archive_loader::CameraTrack;
 
 pub struct TimelinePanel {
     pub model: TimelineModel,
@@ -63,10 +56,13 @@ impl TimelinePanel {
         self.now_override_us.unwrap_or_else(|| tessera_storage::UnixMicros::now().0)
     }
 
-    /// Draw the panel; returns the commands the user's input produced.
+    /// Draw the panel; returns the commands the user's input produced (and the tile feed's
+    /// failures, as toasts).
     pub fn ui(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
         self.model.poll();
-        let mut commands = Vec::new();
+        let mut commands: Vec<Command> = (self.model.take_errors().into_iter())
+            .map(|detail| Command::Error { title: "Timeline tiles cannot be read".into(), detail })
+            .collect();
         self.legend_ui(ui, &mut commands);
         let width = ui.available_width().max(100.0);
         let strip_heights: Vec<f32> = (0..self.tracks.len())
@@ -103,32 +99,31 @@ impl TimelinePanel {
                 Color32::from_gray(170),
             );
         }
-        // Strips: the event rows go to the GPU in one callback; labels and video in egui.
-        self.model.begin_frame();
-        let shown = |r: &crate::timeline::plan::Row| !self.hidden.contains(&r.class);
-        let mut plans = Vec::with_capacity(self.tracks.len());
+        // Strips: the event rows go to the GPU in one callback, planned exactly as
+        // `tessera bench timeline` plans them; labels and video in egui.
+        let area = StripArea {
+            x0: (rect.left() * ppp).round(),
+            y0: ((rect.top() + AXIS_H) * ppp).round(),
+            width: (rect.width() * ppp).round(),
+            row_height: (ROW_H * ppp).round(),
+            row_pitch: (ROW_PITCH * ppp).round(),
+            header: (LABEL_H * ppp).round(),
+            footer: ((VIDEO_H + CAMERA_GAP) * ppp).round(),
+        };
+        let hidden = &self.hidden;
+        let plans = self.model.plans(&self.view, area, now_us, &|r| !hidden.contains(&r.class));
         let mut y = rect.top() + AXIS_H;
         for (i, (track, h)) in self.tracks.iter().zip(&strip_heights).enumerate() {
+            // Cameras the feed has not described yet have no plan: no rows.
+            let (rows_top, rows_bottom) =
+                plans.get(i).map_or((y + LABEL_H, y + LABEL_H), |p| (p.rect[1] / ppp, p.rect[3] / ppp));
             painter.text(
-                Pos2::new(rect.left() + 2.0, y + 1.0),
+                Pos2::new(rect.left() + 2.0, rows_top - LABEL_H + 1.0),
                 egui::Align2::LEFT_TOP,
                 &track.camera,
                 egui::FontId::proportional(12.0),
                 Color32::from_gray(210),
             );
-            let rows_top = y + LABEL_H;
-            let geometry = StripGeometry {
-                x0: (rect.left() * ppp).round(),
-                y0: (rows_top * ppp).round(),
-                width: (rect.width() * ppp).round(),
-                row_height: (ROW_H * ppp).round(),
-                row_pitch: (ROW_PITCH * ppp).round(),
-            };
-            let plan = self.model.plan_camera(i, &self.view, geometry, now_us, &shown);
-            let rows_bottom = plan.as_ref().map_or(rows_top, |p| p.rect[3] / ppp);
-            if let Some(plan) = plan {
-                plans.push(plan);
-            }
             // Recorded video beneath the events.
             let video_y = rows_bottom + 1.0;
             for &(a, b) in &track.video {
@@ -144,6 +139,8 @@ impl TimelinePanel {
             }
             y += h;
         }
+        // The callback owns its copy (egui keeps it until the frame is painted).
+        let plans = plans.to_vec();
         let viewport_px = [
             (rect.left() * ppp).round(),
             (rect.top() * ppp).round(),
@@ -168,7 +165,7 @@ impl TimelinePanel {
         }
         if let Some(pos) = response.hover_pos() {
             let t = self.view.time_at(f64::from((pos.x - rect.left()) / rect.width()));
-            response.clone().on_hover_text_at_pointer(tessera_storage::UnixMicros(t).to_rfc3339());
+            response.clone().on_hover_text_at_pointer(format_instant(t, self.clock));
         }
         if self.model.pending() > 0 {
             ui.ctx().request_repaint_after(std::time::Duration::from_millis(16));

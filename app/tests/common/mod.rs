@@ -5,7 +5,61 @@
 
 use egui_kittest::{Harness, SnapshotOptions};
 use std::time::{Duration, Instant};
+use tessera::demo::{DemoArgs, write_demo};
+use tessera::timeline::ticks::Clock;
+use tessera::ui::player_panel::PlayerPanel;
 use tessera::ui::{ArchiveState, TesseraApp};
+
+/// 2026-11-01T12:00:00Z: the demo's pinned end, and (plus 10 min) the pinned "now".
+pub const DEMO_END_US: i64 = 1_793_534_400_000_000;
+
+/// A demo archive of two cameras (`hours` of video, two days of events) in a fixed directory
+/// per test: its path is on screen, so it must not vary between runs.
+pub fn demo_dir(name: &str, hours: f64) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tessera-gui-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let args = DemoArgs {
+        dir: None,
+        hours,
+        cameras: 2,
+        end: Some(tessera_storage::UnixMicros(DEMO_END_US)),
+        event_days: 2.0,
+        no_gui: true,
+    };
+    write_demo(&dir, &args).expect("demo");
+    dir
+}
+
+/// The app on `dir`, in UTC, "now" pinned just after the demo's end.
+pub fn app_on(dir: std::path::PathBuf) -> TesseraApp {
+    let mut app = TesseraApp::new(Some(dir));
+    app.clock = Clock::Utc;
+    app.pinned_now_us = Some(DEMO_END_US + 600_000_000);
+    app
+}
+
+/// [`app_on`] a fresh [`demo_dir`].
+pub fn demo_app(name: &str, hours: f64) -> TesseraApp {
+    app_on(demo_dir(name, hours))
+}
+
+/// The player panel of the open archive.
+pub fn player<'a>(h: &'a Harness<'static, TesseraApp>) -> &'a PlayerPanel {
+    match &h.state().archive {
+        ArchiveState::Open { player: Some(p), .. } => p,
+        other => panic!("no player: {other:?}"),
+    }
+}
+
+/// Step (in real time: workers answer on their own threads) until `done` holds.
+pub fn wait_until(h: &mut Harness<'static, TesseraApp>, what: &str, done: impl Fn(&TesseraApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}: {:?}", h.state().archive);
+        h.run_steps(1);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
 
 /// One tolerance for every snapshot: software Vulkan (lavapipe) is deterministic, but text
 /// anti-aliasing may differ by a few levels across Mesa builds.
@@ -35,7 +89,7 @@ pub fn settle(harness: &mut Harness<'static, TesseraApp>) {
             !timeline.model.cameras.is_empty()
                 && timeline.model.pending() == 0
                 && timeline.model.missing_last_frame == 0
-                && player.as_ref().is_none_or(|p| p.waiting_since.is_none())
+                && player.as_ref().is_none_or(|p| p.waiting_since.is_none() && (p.opened || p.failed.is_some()))
         }
         ArchiveState::Failed { .. } => true,
         _ => false,

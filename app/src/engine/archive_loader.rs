@@ -1,0 +1,95 @@
+//! The archive loader: opens an archive's video index and event database on a named worker
+//! thread and answers with an [`ArchiveSnapshot`] (streams, cameras, recorded spans, data
+//! bounds), so the UI thread never touches the disk or SQLite. The UI starts a load, draws
+//! "opening…" and polls [`ArchiveLoader::try_result`] each frame.
+
+use crossbeam_channel::{Receiver, TryRecvError, bounded};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tessera_storage::events::{EventDb, camera_of_stream};
+use tessera_storage::fsv::{Archive, Stream, StreamSummary};
+
+/// What the timeline shows about one camera besides its event rows.
+#[derive(Clone, Debug, Default)]
+pub struct CameraTrack {
+    pub camera: String,
+    /// Recorded video, `[start, end)` µs, sorted.
+    pub video: Vec<(i64, i64)>,
+}
+
+/// What the loader learns about an archive.
+#[derive(Debug)]
+pub struct ArchiveSnapshot {
+    pub streams: Vec<StreamSummary>,
+    pub tracks: Vec<CameraTrack>,
+    /// Earliest and latest data (video or events), µs.
+    pub bounds: (i64, i64),
+}
+
+/// One load in flight; dropping it abandons the answer (the thread finishes and exits).
+pub struct ArchiveLoader {
+    pub path: PathBuf,
+    answer: Receiver<Result<ArchiveSnapshot, String>>,
+}
+
+impl ArchiveLoader {
+    /// Start loading `path` on the `archive-open` thread.
+    pub fn start(path: PathBuf) -> Result<Self, String> {
+        let (tx, answer) = bounded(1);
+        let worker_path = path.clone();
+        std::thread::Builder::new()
+            .name("archive-open".into())
+            .spawn(move || {
+                let _ = tx.send(load_snapshot(&worker_path));
+            })
+            .map_err(|e| format!("cannot start the loader thread: {e}"))?;
+        Ok(Self { path, answer })
+    }
+
+    /// The answer, once the worker has it (never blocks).
+    pub fn try_result(&self) -> Option<Result<ArchiveSnapshot, String>> {
+        match self.answer.try_recv() {
+            Ok(result) => Some(result),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(Err("the loader thread ended without an answer".into())),
+        }
+    }
+}
+
+/// Streams, cameras (from streams and events) and video spans. Runs on the loader thread
+/// (and in tests); reads the disk and the event database.
+pub fn load_snapshot(path: &Path) -> Result<ArchiveSnapshot, String> {
+    let archive = Archive::open(path).map_err(|e| e.to_string())?;
+    let db = EventDb::open(path).map_err(|e| e.to_string())?;
+    let streams: Vec<StreamSummary> = archive.streams.values().map(Stream::summary).collect();
+    let mut video: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
+    let mut bounds = (i64::MAX, i64::MIN);
+    for s in archive.streams.values() {
+        let spans = video.entry(camera_of_stream(&s.name).to_owned()).or_default();
+        for (i, f) in s.files.iter().enumerate() {
+            let start = f.start_ms * 1000;
+            // A file runs until the next one (files follow each other, ≤ ~1000 s each).
+            let end = s.files.get(i + 1).map_or(s.end_us, |n| (n.start_ms * 1000).min(start + 1_010_000_000));
+            spans.push((start, end.max(start)));
+        }
+        bounds = (bounds.0.min(s.start_us), bounds.1.max(s.end_us));
+    }
+    for (id, camera) in db.cameras().map_err(|e| e.to_string())? {
+        video.entry(camera).or_default();
+        if let Some((first, last)) = db.event_bounds(id).map_err(|e| e.to_string())? {
+            bounds = (bounds.0.min(first * 1000), bounds.1.max(last * 1000));
+        }
+    }
+    if bounds.0 > bounds.1 {
+        let now = tessera_storage::UnixMicros::now().0;
+        bounds = (now - 86_400_000_000, now);
+    }
+    let tracks = video
+        .into_iter()
+        .map(|(camera, mut spans)| {
+            spans.sort_unstable();
+            CameraTrack { camera, video: spans }
+        })
+        .collect();
+    Ok(ArchiveSnapshot { streams, tracks, bounds })
+}

@@ -1,0 +1,158 @@
+//! The player panel driven as a user drives it, on the real wgpu pipeline (software renderer):
+//! switching streams shows the new stream's picture and keeps playing, Play before any seek
+//! starts at the playhead, "no video at <time>" where nothing was recorded, and the frame's
+//! time in the chosen zone rounded to the millisecond.
+
+mod common;
+
+use common::{DEMO_END_US, demo_app, harness, player, settle, snapshot_options, wait_until};
+use egui::Vec2;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use std::time::{Duration, Instant};
+use tessera::timeline::ticks::{Clock, format_instant};
+use tessera::ui::{ArchiveState, Command, TesseraApp};
+
+/// The streams list's "Play" button of `stream` (the list is the last thing on screen, one
+/// row per stream in order; the transport's button may also be called "Play").
+fn click_stream_play(h: &Harness<'static, TesseraApp>, row_from_end: usize) {
+    let buttons: Vec<_> = h.get_all_by_label("Play").collect();
+    buttons[buttons.len() - 1 - row_from_end].click();
+}
+
+/// The transport's Play button (it comes before the streams list).
+fn transport_play(h: &Harness<'static, TesseraApp>) {
+    h.get_all_by_label("Play").next().expect("a Play button").click();
+}
+
+/// How many pixels of the picture area differ clearly between two renders.
+fn picture_difference(a: &image::RgbaImage, b: &image::RgbaImage) -> usize {
+    // The picture sits under the menu and the archive's path, letterboxed in the panel.
+    (80..330)
+        .flat_map(|y| (200..800).map(move |x| (x, y)))
+        .filter(|&(x, y)| {
+            let (p, q) = (a.get_pixel(x, y).0, b.get_pixel(x, y).0);
+            (0..3).any(|c| p[c].abs_diff(q[c]) > 24)
+        })
+        .count()
+}
+
+fn playhead(h: &Harness<'static, TesseraApp>) -> Option<i64> {
+    match &h.state().archive {
+        ArchiveState::Open { timeline, .. } => timeline.playhead_us,
+        _ => None,
+    }
+}
+
+#[test]
+fn switching_streams_shows_the_new_picture_and_keeps_playing() {
+    let mut h = harness(demo_app("switch", 1.0), Vec2::new(1000.0, 900.0));
+    settle(&mut h);
+    assert!(player(&h).opened, "the stream is open");
+    assert_eq!(player(&h).player.stream, "cam-1-HD");
+    let t = DEMO_END_US - 20 * 60 * 1_000_000 + 7_000_000;
+    h.state_mut().push(Command::SeekTo(t));
+    h.run_steps(1);
+    settle(&mut h);
+    let first = player(&h).shown.as_ref().map(|p| (p.id, p.frame.time_us)).expect("a picture");
+    let before = h.render().expect("render");
+
+    // "Play" in the streams list, cam-2-HD's row: the same moment on the other camera.
+    click_stream_play(&h, 0);
+    h.run_steps(1);
+    settle(&mut h);
+    let p = player(&h);
+    assert_eq!(p.player.stream, "cam-2-HD");
+    let second = p.shown.as_ref().map(|p| (p.id, p.frame.time_us)).expect("a picture of cam-2");
+    assert_ne!(second.0, first.0, "picture ids are unique across players");
+    assert!((second.1 - first.1).abs() < 250_000, "the same moment: {second:?} vs {first:?}");
+    assert!(!p.playing, "a paused player stays paused");
+    let after = h.render().expect("render");
+    let changed = picture_difference(&before, &after);
+    assert!(changed > 2000, "the picture shows cam-2's scene, not cam-1's: {changed} pixels changed");
+    h.snapshot_options("player_switched_stream", &snapshot_options());
+
+    // Play at 2×, then switch back: the new player plays on from the playhead at 2×.
+    h.state_mut().push(Command::SeekTo(t));
+    h.run_steps(1);
+    settle(&mut h);
+    if let ArchiveState::Open { player: Some(p), .. } = &mut h.state_mut().archive {
+        p.speed = 2.0;
+    }
+    transport_play(&h);
+    h.run_steps(1);
+    assert!(player(&h).playing);
+    wait_until(&mut h, "playback to move", |app| match &app.archive {
+        ArchiveState::Open { player: Some(p), .. } => p.shown.as_ref().is_some_and(|s| s.frame.time_us > t + 1_000_000),
+        _ => false,
+    });
+    click_stream_play(&h, 1);
+    h.run_steps(1);
+    let switched_at = playhead(&h).expect("a playhead");
+    assert_eq!(player(&h).player.stream, "cam-1-HD");
+    assert!(player(&h).playing, "still playing after the switch");
+    assert_eq!(player(&h).speed, 2.0, "at the same speed");
+    // Frames of the new stream arrive and move on from where the old one was.
+    let started = Instant::now();
+    wait_until(&mut h, "the new stream to play on", |app| match &app.archive {
+        ArchiveState::Open { player: Some(p), .. } => {
+            p.player.stream == "cam-1-HD" && p.shown.as_ref().is_some_and(|s| s.frame.time_us > switched_at + 1_000_000)
+        }
+        _ => false,
+    });
+    let p = player(&h);
+    assert!(p.playing);
+    let shown = p.shown.as_ref().map(|s| s.frame.time_us).unwrap_or_default();
+    assert!(
+        shown - switched_at < 20_000_000,
+        "played on from the playhead, not from elsewhere: {shown} vs {switched_at}"
+    );
+    // 2×: a second of video takes about half a second.
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn play_before_any_seek_starts_at_the_playhead_and_gaps_say_no_video() {
+    let mut h = harness(demo_app("play-first", 1.0), Vec2::new(1000.0, 760.0));
+    settle(&mut h);
+    assert!(player(&h).shown.is_none());
+    // The playhead is set (as the timeline does) without a seek, away from the latest video.
+    let t = DEMO_END_US - 30 * 60 * 1_000_000 + 3_000_000;
+    h.state_mut().push(Command::PlayheadMoved(t));
+    h.run_steps(1);
+    transport_play(&h);
+    h.run_steps(1);
+    wait_until(&mut h, "a picture", |app| match &app.archive {
+        ArchiveState::Open { player: Some(p), .. } => p.shown.is_some(),
+        _ => false,
+    });
+    let shown = player(&h).shown.as_ref().map(|s| s.frame.time_us).unwrap_or_default();
+    assert!((t - 1_000_000..t + 10_000_000).contains(&shown), "Play started at the playhead: {shown} vs {t}");
+    assert!(player(&h).playing);
+    h.get_by_label("Pause").click();
+    h.run_steps(1);
+    settle(&mut h);
+
+    // The frame's time: in the chosen zone (UTC here), rounded to the millisecond.
+    let shown = player(&h).shown.as_ref().map(|s| s.frame.time_us).expect("a picture");
+    let label = format_instant(shown, Clock::Utc);
+    assert!(h.query_by_label(&label).is_some(), "the video's time label reads {label}");
+    let fraction = label.trim_end_matches(" UTC").rsplit(':').next().unwrap_or_default().to_owned();
+    assert!(fraction.len() <= 6, "at most milliseconds: {label}");
+    h.state_mut().push(Command::SetClock(Clock::Local));
+    h.run_steps(2);
+    assert!(h.query_by_label(&format_instant(shown, Clock::Local)).is_some(), "local time after the switch");
+    h.state_mut().push(Command::SetClock(Clock::Utc));
+    h.run_steps(2);
+
+    // A day and a half back there are events but no video: the picture says so, dimmed.
+    let empty = DEMO_END_US - 36 * 3_600_000_000;
+    h.state_mut().push(Command::SeekTo(empty));
+    h.run_steps(1);
+    settle(&mut h);
+    assert_eq!(player(&h).no_video_at, Some(empty));
+    let text = format!("no video at {}", format_instant(empty, Clock::Utc));
+    assert!(h.query_by_label(&text).is_some(), "{text}");
+    assert!(h.query_by_label(&label).is_none(), "the old frame's time is not shown as if current");
+    h.snapshot_options("player_no_video", &snapshot_options());
+}
