@@ -140,8 +140,9 @@ fn scrubbing_keeps_the_frame_cache_bounded() {
     for k in 0..300 {
         let at = stream.start_us + k * 11_000_000;
         source.frame_at(at).expect("frame");
-        assert!(source.cache_bytes() <= budget + 20 * scene::WIDTH * scene::HEIGHT * 3 / 2, "{}", source.cache_bytes());
+        assert!(source.cache_bytes() <= budget, "{} > {budget}", source.cache_bytes());
     }
+    assert!(source.high_water_bytes <= budget, "the budget holds while decoding too");
     // Stepping back within a cached GOP needs no decoding.
     let t = stream.start_us + 9 * FRAME_US;
     source.frame_at(t).expect("frame");
@@ -149,4 +150,121 @@ fn scrubbing_keeps_the_frame_cache_bounded() {
     let prev = source.neighbour(t, false).expect("neighbour").expect("previous");
     source.frame_at(prev).expect("frame");
     assert_eq!(source.decoded_frames, decoded);
+}
+
+/// A budget smaller than one GOP (a 4K GOP is ~620 MB): decoding to the GOP's last picture
+/// keeps a window, never more than the budget, and a dropped picture is decoded again.
+#[test]
+fn the_budget_holds_within_one_gop() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    demo(tmp.path(), 0.1);
+    let archive = Archive::open(tmp.path()).expect("open");
+    let stream = archive.stream("cam-1-HD").expect("stream").clone();
+    let picture = scene::WIDTH * scene::HEIGHT * 3 / 2;
+    let budget = 12 * picture;
+    let gop_us = i64::from(scene::GOP_FRAMES) * FRAME_US;
+    assert!(scene::GOP_FRAMES > 12, "the GOP must not fit the budget");
+    let mut source = FrameSource::new(stream.clone(), budget).expect("source");
+    let first = source.frame_at(stream.start_us).expect("frame").expect("picture");
+    let last_t = stream.start_us + gop_us - FRAME_US;
+    let last = source.frame_at(last_t).expect("frame").expect("picture");
+    assert!(near(last.frame.time_us, last_t));
+    assert!(source.high_water_bytes <= budget, "{} > {budget}", source.high_water_bytes);
+    assert!(source.cached_pictures() < scene::GOP_FRAMES as usize);
+    // One step back from the last picture is inside the kept window: no decoding.
+    let decoded = source.decoded_frames;
+    let prev = source.neighbour(last_t, false).expect("neighbour").expect("previous");
+    source.frame_at(prev).expect("frame");
+    assert_eq!(source.decoded_frames, decoded);
+    // The first picture was dropped for the budget: asked again, it is decoded again, exactly.
+    let again = source.frame_at(stream.start_us).expect("frame").expect("picture");
+    assert!(source.decoded_frames > decoded);
+    assert_eq!(again.frame.y, first.frame.y);
+    assert!(source.high_water_bytes <= budget, "{} > {budget}", source.high_water_bytes);
+}
+
+/// Pictures until `n` arrived; their times and the wall time it took.
+fn play_pictures(player: &Player, n: usize) -> (Vec<i64>, Duration) {
+    let started = std::time::Instant::now();
+    let times = (0..n).map(|_| picture(player).frame.time_us).collect();
+    (times, started.elapsed())
+}
+
+/// Pacing follows the clock whatever the cache holds: replaying a stretch whose pictures are
+/// all cached takes as long as playing it the first time (video time ÷ speed).
+#[test]
+fn replaying_a_cached_stretch_keeps_the_speed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    demo(tmp.path(), 0.2);
+    let player = Player::start(tmp.path().to_owned(), "cam-1-HD".into()).expect("player");
+    let from = END_US - 600_000_000;
+    for pass in 0..2 {
+        player.send(PlayerCommand::Seek(from));
+        let _ = picture(&player);
+        player.send(PlayerCommand::Play(16.0));
+        let (times, took) = play_pictures(&player, 6);
+        player.send(PlayerCommand::Pause);
+        // Drain what was sent before the pause.
+        while player.wait(Duration::from_millis(300)).is_some() {}
+        let video_us = times[5] - from;
+        let expected = Duration::from_micros((video_us as f64 / 16.0) as u64);
+        assert!(
+            took >= expected.mul_f64(0.85),
+            "pass {pass}: {:.1} s of video in {took:?} at 16× (expected ≥ {expected:?})",
+            video_us as f64 / 1e6
+        );
+    }
+}
+
+/// Play before any seek starts a minute before the end of the recording.
+#[test]
+fn play_without_a_seek_starts_at_the_latest_video() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    demo(tmp.path(), 0.2);
+    let player = Player::start(tmp.path().to_owned(), "cam-1-HD".into()).expect("player");
+    player.send(PlayerCommand::Play(1.0));
+    let p = picture(&player);
+    let end = Archive::open(tmp.path()).expect("open").stream("cam-1-HD").expect("stream").end_us;
+    let start = end - tessera::engine::player::START_BEFORE_END_US;
+    assert!((start - FRAME_US * 25..=start).contains(&p.frame.time_us), "{} vs {start}", p.frame.time_us);
+    let q = picture(&player);
+    assert!(q.frame.time_us > p.frame.time_us, "and plays on");
+}
+
+/// A seek into a gap or past the end answers NoVideo (the UI dims the old picture), and Play
+/// from there continues with the next recorded frame.
+#[test]
+fn gaps_and_the_end_answer_no_video() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    demo(tmp.path(), 0.6);
+    let archive = Archive::open(tmp.path()).expect("open");
+    let stream = archive.stream("cam-1-HD").expect("stream");
+    let middle = &stream.files[1];
+    for path in middle.paths(&stream.dir) {
+        std::fs::remove_file(path).expect("rm");
+    }
+    let gap_at = middle.start_ms * 1000 + 300_000_000;
+    let end = stream.end_us;
+    let player = Player::start(tmp.path().to_owned(), "cam-1-HD".into()).expect("player");
+    let no_video = |at: i64| {
+        player.send(PlayerCommand::Seek(at));
+        loop {
+            match player.wait(Duration::from_secs(10)) {
+                Some(PlayerFrame::NoVideo { at_us }) => return at_us,
+                Some(PlayerFrame::Opened { .. }) => continue,
+                other => panic!("expected NoVideo at {at}, got {other:?}"),
+            }
+        }
+    };
+    assert_eq!(no_video(gap_at), gap_at);
+    player.send(PlayerCommand::Play(1.0));
+    let p = picture(&player);
+    assert!(p.frame.time_us > gap_at, "play continues after the gap");
+    player.send(PlayerCommand::Pause);
+    while player.wait(Duration::from_millis(300)).is_some() {}
+    assert_eq!(no_video(end + 3_600_000_000), end + 3_600_000_000);
+    // Within a few seconds after the last frame is still video (the last picture stays).
+    player.send(PlayerCommand::Seek(end + 1_000_000));
+    let p = picture(&player);
+    assert!(near(p.frame.time_us, end) || p.frame.time_us <= end);
 }

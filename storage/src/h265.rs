@@ -21,6 +21,17 @@ pub fn is_vcl(t: u8) -> bool {
     t < 32
 }
 
+/// Random-access skipped leading pictures (RASL_N, RASL_R): not decodable when decoding
+/// starts at their CRA, so decoders drop them there.
+pub fn is_rasl(t: u8) -> bool {
+    matches!(t, 8 | 9)
+}
+
+/// Intra random access points: BLA (16–18), IDR (19, 20), CRA (21), reserved IRAP (22, 23).
+pub fn is_irap(t: u8) -> bool {
+    (16..=23).contains(&t)
+}
+
 /// rf1 flags as cyclops sets them: IDR → KeyFrame|AnnexB, VPS/SPS/PPS → EssentialMeta|AnnexB.
 pub fn rf1_flags(nalu: &[u8]) -> u16 {
     use crate::rf1::{FLAG_ANNEX_B, FLAG_ESSENTIAL_META, FLAG_KEY_FRAME};

@@ -6,7 +6,7 @@
 //! - [`h264`]: the little of H.264 bitstream syntax storage needs (NALU types, SPS size/VUI).
 //! - [`time`]: the one time type (`UnixMicros`) and command-line time parsing.
 //!
-//! This crate has no GUI dependencies (see ARCHITECTURE.md).
+//! This crate has no GUI dependencies (see docs/ARCHITECTURE.md).
 
 pub mod events;
 pub mod fsv;

@@ -22,7 +22,8 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Playback: decode rate, random seeks, one frame back.
+    /// Playback: decode rate per backend beside `ffmpeg -threads 1`, seeks, steps back and
+    /// scrubbing through the player thread.
     Playback {
         #[arg(long)]
         archive: std::path::PathBuf,
@@ -33,12 +34,16 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Write an archive with one 1080p stream (`hd`, 25 fps, 2 s GOP) for `bench playback`.
+    /// Write an archive with one 1080p stream (`hd`): x264 High, 25 fps, 2 s GOP, B-frames,
+    /// 4 Mbit/s, detailed moving content from the FFmpeg CLI (or `--from FILE.h264`).
     MakeHd {
         #[arg(long)]
         dir: std::path::PathBuf,
         #[arg(long, default_value_t = 120)]
         seconds: u32,
+        /// Import this Annex-B H.264 file (at 25 fps) instead of encoding one.
+        #[arg(long)]
+        from: Option<std::path::PathBuf>,
     },
     /// Timeline: scripted zoom sweep 1 min → 10 years → 1 min, 8 strips, 2000 px, offscreen.
     Timeline {
@@ -73,9 +78,9 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Tiles { days, cameras, requests, json } => report(&bench_tiles(days, cameras, requests)?, json),
         BenchCommand::Playback { archive, stream, seeks, json } => {
-            report(&bench_playback(&archive, &stream, seeks.max(50))?, json)
+            report(&super::bench_playback::bench_playback(&archive, &stream, seeks.max(20))?, json)
         }
-        BenchCommand::MakeHd { dir, seconds } => make_hd(&dir, seconds),
+        BenchCommand::MakeHd { dir, seconds, from } => super::bench_playback::make_hd(&dir, seconds.max(20), from),
         BenchCommand::Timeline { archive, frames, json } => report(&bench_timeline(&archive, frames.max(2))?, json),
     }
 }
@@ -85,32 +90,6 @@ fn report(value: &(impl Serialize + std::fmt::Debug), json: bool) -> anyhow::Res
         return crate::cli::print_json(value);
     }
     println!("{value:#?}");
-    Ok(())
-}
-
-fn make_hd(dir: &std::path::Path, seconds: u32) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let bytes = crate::demo::encode::annex_b_scaled(seconds * 25, 25, 50, 3, 4_000_000)?;
-    std::fs::create_dir_all(dir)?;
-    let fps = tessera_storage::fsv::FrameRate::parse("25").map_err(|e| anyhow::anyhow!(e))?;
-    let start_us = UnixMicros::now().0 - i64::from(seconds) * 1_000_000;
-    let summary = tessera_storage::fsv::import_h264(
-        dir,
-        "hd",
-        start_us,
-        fps,
-        &mut &bytes[..],
-        std::path::Path::new("1080p.h264"),
-    )?;
-    eprintln!(
-        "{}: stream hd, {}x{}, {} frames, {:.1} MB, written in {:.1} s",
-        dir.display(),
-        summary.width,
-        summary.height,
-        summary.access_units,
-        bytes.len() as f64 / 1e6,
-        started.elapsed().as_secs_f64()
-    );
     Ok(())
 }
 
@@ -324,81 +303,5 @@ fn bench_timeline(archive: &std::path::Path, frames: usize) -> anyhow::Result<Ti
         strips: cameras.len(),
         height_px: height,
         adapter: format!("{} ({:?})", gpu.adapter_info.name, gpu.adapter_info.backend),
-    })
-}
-
-#[derive(Serialize, Debug)]
-struct PlaybackReport {
-    decode_fps: f64,
-    seek_ms_p50: f64,
-    seek_ms_p95: f64,
-    step_back_ms_p95: f64,
-    /// Keyframe-only updates per second while scrubbing (from the p95 keyframe time).
-    scrub_updates_per_s: f64,
-    seeks: usize,
-    width: usize,
-    height: usize,
-    gop_cache_bytes_max: usize,
-}
-
-/// Sequential decode rate, then random seeks (cold cache) each followed by one frame back.
-fn bench_playback(archive: &std::path::Path, stream: &str, seeks: usize) -> anyhow::Result<PlaybackReport> {
-    use crate::engine::playback::{FrameSource, GOP_CACHE_BYTES};
-    let mut source = FrameSource::open(archive, stream)?;
-    let (start, end) = (source.stream.start_us, source.stream.end_us);
-    // Decode rate: frame after frame from the start (GOP after GOP), about 1000 frames.
-    let started = Instant::now();
-    let mut t = start;
-    while source.decoded_frames < 1000 {
-        if source.frame_at(t)?.is_none() {
-            break;
-        }
-        match source.neighbour(t, true)? {
-            Some(next) if next <= end => t = next,
-            _ => break,
-        }
-    }
-    let decode_fps = source.decoded_frames as f64 / started.elapsed().as_secs_f64();
-    let mut frame_size = (0, 0);
-    let (mut seek_ms, mut back_ms, mut scrub_ms) = (Vec::new(), Vec::new(), Vec::new());
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    let mut cache_max = 0;
-    for _ in 0..seeks {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let at = start + (x % (end - start).max(1) as u64) as i64;
-        source.clear_cache();
-        let started = Instant::now();
-        let Some(shown) = source.frame_at(at)? else { continue };
-        let frame = shown.frame;
-        seek_ms.push(started.elapsed().as_secs_f64() * 1e3);
-        frame_size = (frame.width, frame.height);
-        let started = Instant::now();
-        if let Some(prev) = source.neighbour(frame.time_us, false)? {
-            source.frame_at(prev)?;
-        }
-        back_ms.push(started.elapsed().as_secs_f64() * 1e3);
-        cache_max = cache_max.max(source.cache_bytes());
-        // Scrubbing: the keyframe of a GOP not yet decoded.
-        source.clear_cache();
-        let started = Instant::now();
-        source.key_frame_at(at)?;
-        scrub_ms.push(started.elapsed().as_secs_f64() * 1e3);
-    }
-    scrub_ms.sort_by(f64::total_cmp);
-    seek_ms.sort_by(f64::total_cmp);
-    back_ms.sort_by(f64::total_cmp);
-    debug_assert!(cache_max <= GOP_CACHE_BYTES);
-    Ok(PlaybackReport {
-        decode_fps,
-        seek_ms_p50: percentile(&seek_ms, 0.5),
-        seek_ms_p95: percentile(&seek_ms, 0.95),
-        step_back_ms_p95: percentile(&back_ms, 0.95),
-        scrub_updates_per_s: 1000.0 / percentile(&scrub_ms, 0.95).max(1e-3),
-        seeks: seek_ms.len(),
-        width: frame_size.0,
-        height: frame_size.1,
-        gop_cache_bytes_max: cache_max,
     })
 }

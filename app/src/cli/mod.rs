@@ -3,6 +3,7 @@
 
 mod archive;
 mod bench;
+mod bench_playback;
 mod events;
 mod frame;
 mod import;

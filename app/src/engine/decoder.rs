@@ -15,8 +15,12 @@ pub struct YuvFrame {
     pub y: Vec<u8>,
     pub u: Vec<u8>,
     pub v: Vec<u8>,
-    /// Presentation time, µs since the epoch.
+    /// Presentation time, µs since the epoch (set by [`super::playback`] from the picture's
+    /// place in presentation order; decoders leave it 0).
     pub time_us: i64,
+    /// The colour description the decoder read from the stream (FFmpeg reports the SPS VUI of
+    /// H.264 and H.265); `None` when the decoder does not say (openh264).
+    pub color: Option<ColorInfo>,
 }
 
 impl YuvFrame {
@@ -99,34 +103,78 @@ impl ColorMatrix {
     }
 }
 
-/// A video decoder: feed access units (Annex-B) in decode order; pictures come out tagged
-/// with the time of the access unit they were decoded from (in presentation order, so
-/// B-frame streams reorder correctly).
+/// A video decoder: feed access units (Annex-B) in decode order; pictures come out in
+/// presentation order (a decoder that reorders — B-frames, H.265 — holds pictures back).
 pub trait VideoDecoder: Send {
-    /// Decode one access unit; `tag` is its time (`None` when it carries no picture).
-    fn decode(&mut self, access_unit: &[u8], tag: Option<i64>) -> anyhow::Result<Vec<YuvFrame>>;
+    /// Decode one access unit; returns the pictures that became ready.
+    fn decode(&mut self, access_unit: &[u8]) -> anyhow::Result<Vec<YuvFrame>>;
     /// End of stream: every picture still buffered.
     fn flush(&mut self) -> anyhow::Result<Vec<YuvFrame>>;
 }
 
-/// The decoder for a codec: openh264 for H.264 by default; with the `ffmpeg` feature, FFmpeg's
-/// decoders (H.264 with B-frames, H.265) unless `TESSERA_DECODER=openh264`.
-pub fn decoder_for(codec: Codec) -> anyhow::Result<Box<dyn VideoDecoder>> {
-    #[cfg(feature = "ffmpeg")]
-    if codec == Codec::H265 || std::env::var("TESSERA_DECODER").as_deref() != Ok("openh264") {
-        return Ok(Box::new(super::ffmpeg_decoder::FfmpegDecoder::new(codec)?));
+/// Decoder backends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// FFmpeg's libavcodec (cargo feature `ffmpeg`, on by default): H.264 of every profile
+    /// (B-frames included) and H.265; frame threads on request.
+    Ffmpeg,
+    /// Bundled openh264: H.264 without B-frames, single-threaded.
+    OpenH264,
+}
+
+impl Backend {
+    /// The backends this build has.
+    pub fn available() -> &'static [Backend] {
+        if cfg!(feature = "ffmpeg") { &[Backend::Ffmpeg, Backend::OpenH264] } else { &[Backend::OpenH264] }
     }
-    match codec {
-        Codec::H264 => Ok(Box::new(OpenH264Decoder::new()?)),
-        Codec::H265 => anyhow::bail!("H.265 video needs the FFmpeg decoder backend (build with `--features ffmpeg`)"),
+
+    /// The backend for a stream. FFmpeg whenever the build has it: on detailed x264 content
+    /// it decodes ~2.7× faster than openh264 single-threaded (BENCHMARKS.md), uses a second
+    /// core when asked, and decodes every profile; `TESSERA_DECODER=openh264` forces openh264
+    /// for H.264.
+    pub fn for_codec(codec: Codec) -> Backend {
+        let forced_openh264 = std::env::var("TESSERA_DECODER").as_deref() == Ok("openh264");
+        if cfg!(feature = "ffmpeg") && (codec == Codec::H265 || !forced_openh264) {
+            Backend::Ffmpeg
+        } else {
+            Backend::OpenH264
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Ffmpeg => "ffmpeg",
+            Backend::OpenH264 => "openh264",
+        }
+    }
+
+    /// A decoder for `codec`, using up to `threads` threads where the backend can.
+    pub fn decoder(self, codec: Codec, threads: usize) -> anyhow::Result<Box<dyn VideoDecoder>> {
+        match (self, codec) {
+            #[cfg(feature = "ffmpeg")]
+            (Backend::Ffmpeg, _) => Ok(Box::new(super::ffmpeg_decoder::FfmpegDecoder::new(codec, threads)?)),
+            #[cfg(not(feature = "ffmpeg"))]
+            (Backend::Ffmpeg, _) => {
+                let _ = threads;
+                anyhow::bail!("this build has no FFmpeg decoder (built with --no-default-features)")
+            }
+            (Backend::OpenH264, Codec::H264) => Ok(Box::new(OpenH264Decoder::new()?)),
+            (Backend::OpenH264, Codec::H265) => {
+                anyhow::bail!("H.265 video needs the FFmpeg decoder (this build has only openh264)")
+            }
+        }
     }
 }
 
-/// The default backend: bundled openh264 (H.264 without B-frames).
+/// The decoder for a stream of `codec` (see [`Backend::for_codec`]).
+pub fn decoder_for(codec: Codec, threads: usize) -> anyhow::Result<Box<dyn VideoDecoder>> {
+    Backend::for_codec(codec).decoder(codec, threads)
+}
+
+/// The bundled openh264 backend (H.264 without B-frames; it outputs in decode order).
 pub struct OpenH264Decoder {
     inner: OpenH264,
-    /// Tags of the access units fed and not yet out: openh264 does not reorder.
-    tags: std::collections::VecDeque<i64>,
 }
 
 impl OpenH264Decoder {
@@ -134,12 +182,7 @@ impl OpenH264Decoder {
         let config = DecoderConfig::new().flush_after_decode(Flush::NoFlush);
         let inner = OpenH264::with_api_config(OpenH264API::from_source(), config)
             .map_err(|e| anyhow::anyhow!("openh264: {e}"))?;
-        Ok(Self { inner, tags: Default::default() })
-    }
-
-    fn tagged(&mut self, mut frame: YuvFrame) -> Option<YuvFrame> {
-        frame.time_us = self.tags.pop_front()?;
-        Some(frame)
+        Ok(Self { inner })
     }
 }
 
@@ -163,38 +206,27 @@ impl YuvFrame {
             out
         };
         let [y, u, v] = planes;
-        YuvFrame { width: w, height: h, y: plane(y, w, h), u: plane(u, cw, ch), v: plane(v, cw, ch), time_us: 0 }
+        YuvFrame {
+            width: w,
+            height: h,
+            y: plane(y, w, h),
+            u: plane(u, cw, ch),
+            v: plane(v, cw, ch),
+            time_us: 0,
+            color: None,
+        }
     }
 }
 
 impl VideoDecoder for OpenH264Decoder {
-    fn decode(&mut self, access_unit: &[u8], tag: Option<i64>) -> anyhow::Result<Vec<YuvFrame>> {
-        if let Some(t) = tag {
-            self.tags.push_back(t);
-        }
-        match self.inner.decode(access_unit) {
-            Ok(out) => {
-                let frame = out.map(|f| copy_planes(&f));
-                Ok(frame.and_then(|f| self.tagged(f)).into_iter().collect())
-            }
-            Err(e) => {
-                if tag.is_some() {
-                    self.tags.pop_back();
-                }
-                Err(anyhow::anyhow!("openh264: {e}"))
-            }
-        }
+    fn decode(&mut self, access_unit: &[u8]) -> anyhow::Result<Vec<YuvFrame>> {
+        let out = self.inner.decode(access_unit).map_err(|e| anyhow::anyhow!("openh264: {e}"))?;
+        Ok(out.map(|f| copy_planes(&f)).into_iter().collect())
     }
 
     fn flush(&mut self) -> anyhow::Result<Vec<YuvFrame>> {
-        let frames: Vec<YuvFrame> = self
-            .inner
-            .flush_remaining()
-            .map_err(|e| anyhow::anyhow!("openh264: {e}"))?
-            .iter()
-            .map(copy_planes)
-            .collect();
-        Ok(frames.into_iter().filter_map(|f| self.tagged(f)).collect())
+        let frames = self.inner.flush_remaining().map_err(|e| anyhow::anyhow!("openh264: {e}"))?;
+        Ok(frames.iter().map(copy_planes).collect())
     }
 }
 

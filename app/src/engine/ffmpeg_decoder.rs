@@ -1,14 +1,21 @@
-//! The FFmpeg decoder backend (cargo feature `ffmpeg`, system libavcodec): H.265, and H.264
-//! with B-frames, decoded exactly as FFmpeg does. Pictures carry the tag (time) of the access
-//! unit they came from through the packet PTS, so reordered output lands on the right time.
+//! The FFmpeg decoder backend (cargo feature `ffmpeg`, on by default; system libavcodec):
+//! H.264 of every profile and H.265, decoded exactly as the FFmpeg CLI decodes them. Pictures
+//! come out in presentation order; [`super::playback`] gives each its time.
+//!
+//! `threads > 1` turns on FFmpeg's frame threads: each thread decodes one picture while the
+//! others run, so a seek (decode from the keyframe to the asked picture) uses the second
+//! core. Output is identical, only delayed by `threads − 1` pictures until the flush.
 
 use super::decoder::{VideoDecoder, YuvFrame};
 use anyhow::Context;
 use ffmpeg_next as ff;
+use tessera_storage::h264::ColorInfo;
 use tessera_storage::rf1::Codec;
 
 pub struct FfmpegDecoder {
     decoder: ff::decoder::Video,
+    /// One frame reused for every `receive_frame` (its buffers are refcounted by FFmpeg).
+    frame: ff::frame::Video,
 }
 
 // The codec context is used from one thread at a time (the player's), never shared.
@@ -16,46 +23,67 @@ pub struct FfmpegDecoder {
 unsafe impl Send for FfmpegDecoder {}
 
 impl FfmpegDecoder {
-    pub fn new(codec: Codec) -> anyhow::Result<Self> {
+    pub fn new(codec: Codec, threads: usize) -> anyhow::Result<Self> {
         ff::init().context("cannot initialise FFmpeg")?;
         let id = match codec {
             Codec::H264 => ff::codec::Id::H264,
             Codec::H265 => ff::codec::Id::HEVC,
         };
         let found = ff::decoder::find(id).with_context(|| format!("this FFmpeg has no {} decoder", codec.name()))?;
-        let decoder = ff::codec::context::Context::new_with_codec(found)
-            .decoder()
-            .video()
-            .context("cannot open the FFmpeg decoder")?;
-        Ok(Self { decoder })
+        let mut context = ff::codec::context::Context::new_with_codec(found);
+        let threads = threads.max(1);
+        context.set_threading(ff::codec::threading::Config {
+            kind: if threads > 1 { ff::codec::threading::Type::Frame } else { ff::codec::threading::Type::None },
+            count: threads,
+            ..Default::default()
+        });
+        let decoder = context.decoder().video().context("cannot open the FFmpeg decoder")?;
+        Ok(Self { decoder, frame: ff::frame::Video::empty() })
     }
 
     fn receive(&mut self) -> anyhow::Result<Vec<YuvFrame>> {
         let mut out = Vec::new();
-        let mut frame = ff::frame::Video::empty();
-        while self.decoder.receive_frame(&mut frame).is_ok() {
-            if !matches!(frame.format(), ff::format::Pixel::YUV420P | ff::format::Pixel::YUVJ420P) {
-                anyhow::bail!("FFmpeg decoded {:?} pictures; only 8-bit 4:2:0 is supported", frame.format());
-            }
+        while self.decoder.receive_frame(&mut self.frame).is_ok() {
+            let frame = &self.frame;
+            let full_range = match frame.format() {
+                ff::format::Pixel::YUVJ420P => true,
+                ff::format::Pixel::YUV420P => frame.color_range() == ff::color::Range::JPEG,
+                other => anyhow::bail!("FFmpeg decoded {other:?} pictures; only 8-bit 4:2:0 is supported"),
+            };
             let (w, h) = (frame.width() as usize, frame.height() as usize);
             let mut picture = YuvFrame::from_planes(
                 w,
                 h,
                 [(frame.data(0), frame.stride(0)), (frame.data(1), frame.stride(1)), (frame.data(2), frame.stride(2))],
             );
-            let Some(tag) = frame.pts() else { continue };
-            picture.time_us = tag;
+            picture.color = Some(ColorInfo { matrix: matrix_code(frame.color_space()), full_range });
             out.push(picture);
         }
         Ok(out)
     }
 }
 
+/// `matrix_coefficients` (H.264/H.265 VUI, ISO/IEC 23091-2) of FFmpeg's colour space; 2 =
+/// unspecified.
+fn matrix_code(space: ff::color::Space) -> u8 {
+    use ff::color::Space;
+    match space {
+        Space::RGB => 0,
+        Space::BT709 => 1,
+        Space::FCC => 4,
+        Space::BT470BG => 5,
+        Space::SMPTE170M => 6,
+        Space::SMPTE240M => 7,
+        Space::YCGCO => 8,
+        Space::BT2020NCL => 9,
+        Space::BT2020CL => 10,
+        _ => 2,
+    }
+}
+
 impl VideoDecoder for FfmpegDecoder {
-    fn decode(&mut self, access_unit: &[u8], tag: Option<i64>) -> anyhow::Result<Vec<YuvFrame>> {
-        let mut packet = ff::Packet::copy(access_unit);
-        packet.set_pts(tag);
-        packet.set_dts(tag);
+    fn decode(&mut self, access_unit: &[u8]) -> anyhow::Result<Vec<YuvFrame>> {
+        let packet = ff::Packet::copy(access_unit);
         self.decoder.send_packet(&packet).context("FFmpeg rejected an access unit")?;
         self.receive()
     }

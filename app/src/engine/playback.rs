@@ -1,18 +1,42 @@
-//! Frames of a stream by time. A request finds the group of pictures (GOP) holding the frame
-//! displayed at that time and decodes it from its keyframe — only as far as that frame; the
-//! decoder is kept with the GOP, so playing on or asking for a later frame resumes where it
-//! stopped, and decoded frames stay cached (byte budget) so stepping back costs nothing.
+//! Frames of a stream by time, in presentation order.
+//!
+//! rf1 stores access units in decode order with non-decreasing times. A decoder returns
+//! pictures in presentation order, so within a group of pictures (GOP) the k-th picture in
+//! presentation order is shown at the time of the GOP's k-th picture-carrying access unit —
+//! what FFmpeg does with a raw stream. Each GOP is decoded with its own decoder (and flushed
+//! at its end), which makes that mapping exact for closed GOPs.
+//!
+//! Open GOPs (H.265 CRA): a GOP decoded from a CRA skips the CRA's RASL pictures (they
+//! reference the previous GOP; every decoder drops them there). Their time slots show the
+//! first decodable picture. rf1 flags only IDR pictures as keyframes (cyclops' rule), so a seek
+//! inside an open-GOP stream starts at the last IDR (or the file start) and decodes its RASL
+//! pictures normally; only a file that starts at a CRA with no keyframe before it loses them.
+//!
+//! A request decodes only as far as the asked picture; the decoder stays with its GOP, so
+//! playing on resumes where it stopped. Decoded pictures are cached within a byte budget
+//! that includes the GOP being decoded: past the budget, other GOPs go first (least
+//! recently used), then the pictures of the current GOP farthest from the asked one; a
+//! dropped picture asked for again is decoded again from the GOP's keyframe.
 
-use super::decoder::{VideoDecoder, YuvFrame, decoder_for};
+use super::decoder::{Backend, VideoDecoder, YuvFrame};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use tessera_storage::fsv::{Archive, Stream, TimedPacket};
 use tessera_storage::h264::{self, ColorInfo};
+use tessera_storage::h265;
 use tessera_storage::rf1::Codec;
 
-/// Decoded-frame cache budget (a 2 s GOP of 1080p at 25 fps is ~150 MB).
+/// Decoded-frame cache budget (a 2 s GOP of 1080p at 25 fps is ~150 MB; of 4K, ~620 MB).
 pub const GOP_CACHE_BYTES: usize = 512 << 20;
+
+/// Reference pictures a live decoder holds (H.264/H.265 DPB of a typical camera stream plus
+/// frame-thread buffers), counted against the budget.
+const DECODER_HELD_PICTURES: usize = 6;
+
+/// Pictures of the GOP being decoded that other GOPs always leave room for: steps back within
+/// this window need no decoding, whatever the budget.
+const WINDOW_PICTURES: usize = 16;
 
 /// A frame to show and how to convert its colours.
 #[derive(Clone, Debug)]
@@ -21,39 +45,99 @@ pub struct Shown {
     pub color: ColorInfo,
 }
 
-/// One GOP: its packets, the frames decoded so far and, until it is finished, its decoder.
+/// What playback needs to know about one NALU, for either codec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NalRole {
+    /// A slice of a picture; `rasl`: an H.265 RASL picture; `open_irap`: a CRA/BLA.
+    Slice {
+        rasl: bool,
+        open_irap: bool,
+    },
+    Sps,
+    Other,
+}
+
+fn nal_role(codec: Codec, nalu: &[u8]) -> NalRole {
+    match codec {
+        Codec::H264 => match h264::nal_type(nalu) {
+            h264::NAL_SPS => NalRole::Sps,
+            t if h264::is_vcl(t) => NalRole::Slice { rasl: false, open_irap: false },
+            _ => NalRole::Other,
+        },
+        Codec::H265 => match h265::nal_type(nalu) {
+            h265::NAL_SPS => NalRole::Sps,
+            t if h265::is_vcl(t) => NalRole::Slice {
+                rasl: h265::is_rasl(t),
+                open_irap: h265::is_irap(t) && !matches!(t, h265::NAL_IDR_W_RADL | h265::NAL_IDR_N_LP),
+            },
+            _ => NalRole::Other,
+        },
+    }
+}
+
+/// One GOP: its packets, the pictures decoded so far (by presentation slot) and, while it is
+/// being decoded, its decoder.
 struct Gop {
     packets: Vec<TimedPacket>,
-    /// Times of the access units that carry a picture, in order.
-    picture_times: Vec<i64>,
-    frames: Vec<Arc<YuvFrame>>,
+    /// Times of the access units that carry a picture, in decode order: the presentation slots.
+    slots: Vec<i64>,
+    /// Slots with no picture when decoding starts here (RASL pictures of a starting CRA).
+    skipped_leading: usize,
+    /// Decoded pictures by slot (`None`: not decoded yet, or dropped for the budget).
+    frames: Vec<Option<Arc<YuvFrame>>>,
     color: ColorInfo,
     decoder: Option<Box<dyn VideoDecoder>>,
+    /// Next packet to feed the decoder, and pictures it has returned since it started.
     next_packet: usize,
+    output: usize,
+    /// Pictures a complete decode of the GOP returned (fewer than its slots when data is
+    /// corrupt): slots past them have no picture, so asking again decodes nothing.
+    complete_output: Option<usize>,
+    /// Bytes of the pictures held.
     bytes: usize,
+    /// Bytes of one picture (0 until the first is decoded).
+    picture_bytes: usize,
     used: u64,
+    /// Time of the next access unit after this GOP (from the index; `None` at the end): the
+    /// GOP is what is displayed from its first time until then.
+    next_us: Option<i64>,
 }
 
 impl Gop {
-    fn new(packets: Vec<TimedPacket>, codec: Codec) -> anyhow::Result<Self> {
-        let mut picture_times: Vec<i64> = Vec::new();
+    fn new(packets: Vec<TimedPacket>, codec: Codec) -> Self {
+        let mut slots: Vec<i64> = Vec::new();
+        let mut first_picture_open = None;
+        let mut skipped_leading = 0;
+        let mut last_au = None;
         for p in &packets {
-            if h264::is_vcl(h264::nal_type(h264::strip_start_code(&p.packet.data)))
-                && picture_times.last() != Some(&p.time_us)
-            {
-                picture_times.push(p.time_us);
+            if let NalRole::Slice { rasl, open_irap } = nal_role(codec, h264::strip_start_code(&p.packet.data)) {
+                if last_au == Some(p.time_us) {
+                    continue; // another slice of the same picture
+                }
+                last_au = Some(p.time_us);
+                let starts_open = *first_picture_open.get_or_insert(open_irap);
+                if rasl && starts_open {
+                    skipped_leading += 1;
+                }
+                slots.push(p.time_us);
             }
         }
-        Ok(Self {
+        let frames = vec![None; slots.len()];
+        Self {
             packets,
-            picture_times,
-            frames: Vec::new(),
+            slots,
+            skipped_leading,
+            frames,
             color: ColorInfo::default(),
-            decoder: Some(decoder_for(codec)?),
+            decoder: None,
             next_packet: 0,
+            output: 0,
+            complete_output: None,
             bytes: 0,
+            picture_bytes: 0,
             used: 0,
-        })
+            next_us: None,
+        }
     }
 
     fn first_us(&self) -> i64 {
@@ -63,86 +147,131 @@ impl Gop {
         self.packets.last().map_or(i64::MIN, |p| p.time_us)
     }
 
-    /// Feed one access unit (or flush at the end). Returns frames decoded.
-    fn step(&mut self, stream: &str) -> anyhow::Result<usize> {
-        let Some(decoder) = self.decoder.as_mut() else { return Ok(0) };
-        let before = self.frames.len();
+    /// Bytes held, with an estimate for a live decoder's reference pictures.
+    fn held_bytes(&self) -> usize {
+        self.bytes + if self.decoder.is_some() { DECODER_HELD_PICTURES * self.picture_bytes } else { 0 }
+    }
+
+    /// The slot shown at `at_us` (the latest picture time ≤ `at_us`; RASL slots of a starting
+    /// CRA show its first decodable picture).
+    fn slot_at(&self, at_us: i64) -> Option<usize> {
+        let n = self.slots.partition_point(|&t| t <= at_us);
+        n.checked_sub(1).map(|k| k.max(self.skipped_leading).min(self.slots.len().saturating_sub(1)))
+    }
+
+    /// Feed one access unit (or flush at the end); store the pictures that come out.
+    fn step(&mut self, ctx: &DecodeContext<'_>, keep: usize, limit: usize) -> anyhow::Result<()> {
+        let Some(decoder) = self.decoder.as_mut() else { return Ok(()) };
         if self.next_packet >= self.packets.len() {
-            let flushed = decoder.flush()?;
+            let flushed = decoder.flush();
             self.decoder = None;
-            for picture in flushed {
-                self.push(picture);
+            for picture in flushed? {
+                self.store(picture, keep, limit);
             }
-            return Ok(self.frames.len() - before);
+            self.complete_output = Some(self.output);
+            return Ok(());
         }
         let time = self.packets[self.next_packet].time_us;
         let mut au = Vec::new();
-        let mut has_picture = false;
         while let Some(p) = self.packets.get(self.next_packet).filter(|p| p.time_us == time) {
             let nalu = h264::strip_start_code(&p.packet.data);
-            match h264::nal_type(nalu) {
-                h264::NAL_SPS => {
-                    if let Ok(sps) = h264::parse_sps(nalu) {
-                        self.color = sps.color;
-                    }
-                }
-                t if h264::is_vcl(t) => has_picture = true,
-                _ => {}
+            if nal_role(ctx.codec, nalu) == NalRole::Sps
+                && ctx.codec == Codec::H264
+                && let Ok(sps) = h264::parse_sps(nalu)
+            {
+                self.color = sps.color;
             }
             au.extend_from_slice(&[0, 0, 0, 1]);
             au.extend_from_slice(nalu);
             self.next_packet += 1;
         }
         // A corrupt access unit costs its own picture, not the GOP.
-        match decoder.decode(&au, has_picture.then_some(time)) {
+        match decoder.decode(&au) {
             Ok(pictures) => {
                 for picture in pictures {
-                    self.push(picture);
+                    self.store(picture, keep, limit);
                 }
             }
-            Err(e) => tracing::warn!("{stream}: access unit at {time} µs does not decode: {e}"),
+            Err(e) => tracing::warn!("{}: access unit at {time} µs does not decode: {e}", ctx.stream),
         }
-        Ok(self.frames.len() - before)
+        Ok(())
     }
 
-    /// Pictures arrive tagged with their access unit's time (reordered for B-frames).
-    fn push(&mut self, frame: YuvFrame) {
-        self.bytes += frame.bytes();
-        self.frames.push(Arc::new(frame));
-    }
-
-    /// Decode until the picture of the access unit at `target_us` is out (or the GOP ends).
-    /// Returns frames decoded.
-    fn decode_until(&mut self, target_us: i64, stream: &str) -> anyhow::Result<usize> {
-        let mut n = 0;
-        while self.decoder.is_some() && !self.frames.iter().any(|f| f.time_us == target_us) {
-            n += self.step(stream)?;
+    /// The next picture out of the decoder takes the next presentation slot; then the GOP
+    /// keeps within `limit` bytes by dropping the pictures farthest from slot `keep`.
+    fn store(&mut self, mut picture: YuvFrame, keep: usize, limit: usize) {
+        let slot = self.skipped_leading + self.output;
+        self.output += 1;
+        let Some(&time) = self.slots.get(slot) else { return };
+        if let Some(color) = picture.color {
+            self.color = color;
         }
-        Ok(n)
+        picture.time_us = time;
+        self.picture_bytes = picture.bytes();
+        if self.frames[slot].is_none() {
+            self.bytes += picture.bytes();
+            self.frames[slot] = Some(Arc::new(picture));
+        }
+        while self.held_bytes() > limit {
+            let farthest = (0..self.frames.len())
+                .filter(|&k| k != keep && self.frames[k].is_some())
+                .max_by_key(|&k| k.abs_diff(keep));
+            let Some(k) = farthest else { break };
+            if let Some(dropped) = self.frames[k].take() {
+                self.bytes -= dropped.bytes();
+            }
+        }
     }
 
-    /// The picture time displayed at `at_us` within this GOP.
-    fn picture_at(&self, at_us: i64) -> Option<i64> {
-        let n = self.picture_times.partition_point(|&t| t <= at_us);
-        n.checked_sub(1).map(|i| self.picture_times[i])
+    /// Decode until slot `k`'s picture is out (or the GOP ends); restarts from the keyframe
+    /// when that picture was decoded before and dropped.
+    fn decode_until(&mut self, k: usize, ctx: &DecodeContext<'_>, limit: usize) -> anyhow::Result<u64> {
+        if self.frames.get(k).is_none_or(Option::is_some)
+            || self.complete_output.is_some_and(|n| k >= self.skipped_leading + n)
+        {
+            return Ok(0);
+        }
+        let passed = self.skipped_leading + self.output > k;
+        if self.decoder.is_none() || passed {
+            self.decoder = Some(ctx.backend.decoder(ctx.codec, ctx.threads)?);
+            self.next_packet = 0;
+            self.output = 0;
+        }
+        let before = self.output;
+        while self.decoder.is_some() && self.frames[k].is_none() {
+            self.step(ctx, k, limit)?;
+        }
+        Ok((self.output - before) as u64)
     }
 
-    /// The picture of the access unit at `time_us` (or the latest before it, if that one
-    /// did not decode).
-    fn frame(&self, time_us: i64) -> Option<Arc<YuvFrame>> {
-        self.frames.iter().filter(|f| f.time_us <= time_us).max_by_key(|f| f.time_us).cloned()
+    /// The picture for slot `k` (or, when it did not decode, the latest decoded before it).
+    fn frame(&self, k: usize) -> Option<Arc<YuvFrame>> {
+        self.frames.get(..=k)?.iter().rev().flatten().next().cloned()
     }
+}
+
+/// What decoding a GOP needs from its source.
+struct DecodeContext<'a> {
+    stream: &'a str,
+    codec: Codec,
+    backend: Backend,
+    threads: usize,
 }
 
 pub struct FrameSource {
     pub stream: Stream,
-    codec: Codec,
+    pub codec: Codec,
+    pub backend: Backend,
+    /// Decoder threads (FFmpeg frame threads; 1 = single-threaded).
+    pub threads: usize,
     /// GOPs by their first packet's time.
     cache: BTreeMap<i64, Gop>,
     budget: usize,
     tick: u64,
     /// Frames decoded (ever): the bench's decode counter.
     pub decoded_frames: u64,
+    /// Most bytes held at once (the cache bound's witness).
+    pub high_water_bytes: usize,
 }
 
 impl FrameSource {
@@ -152,112 +281,137 @@ impl FrameSource {
         Self::new(stream, GOP_CACHE_BYTES)
     }
 
-    /// A source over `stream` with a decoded-frame budget in bytes.
+    /// A source over `stream` with a decoded-frame budget in bytes, the stream's default
+    /// backend and two decoder threads (the player uses the second core for seeks).
     pub fn new(stream: Stream, budget: usize) -> anyhow::Result<Self> {
         let codec = match stream.files.len().checked_sub(1) {
             Some(last) => stream.open_track(last)?.header.codec,
             None => Codec::H264,
         };
-        Ok(Self { stream, codec, cache: BTreeMap::new(), budget, tick: 0, decoded_frames: 0 })
+        let backend = Backend::for_codec(codec);
+        Ok(Self {
+            stream,
+            codec,
+            backend,
+            threads: 2,
+            cache: BTreeMap::new(),
+            budget,
+            tick: 0,
+            decoded_frames: 0,
+            high_water_bytes: 0,
+        })
+    }
+
+    /// Use another backend and thread count (benchmarks compare them); clears the cache.
+    pub fn set_decoder(&mut self, backend: Backend, threads: usize) {
+        self.backend = backend;
+        self.threads = threads.max(1);
+        self.cache.clear();
     }
 
     pub fn clear_cache(&mut self) {
         self.cache.clear();
     }
 
-    /// Bytes held: decoded frames, plus an estimate for a GOP's live decoder (its reference
-    /// pictures, ~4 frames).
+    /// Bytes held: decoded pictures, plus an estimate for live decoders' reference pictures.
     pub fn cache_bytes(&self) -> usize {
-        self.cache
-            .values()
-            .map(|g| g.bytes + if g.decoder.is_some() { g.frames.first().map_or(0, |f| 4 * f.bytes()) } else { 0 })
-            .sum()
+        self.cache.values().map(Gop::held_bytes).sum()
     }
 
     /// The cached GOP spanning `at_us`, or the one read from disk (then cached).
     fn gop_for(&mut self, at_us: i64) -> anyhow::Result<Option<i64>> {
         self.tick += 1;
         if let Some((&key, gop)) = self.cache.range_mut(..=at_us).next_back()
-            && gop.last_us() >= at_us
+            && gop.next_us.is_none_or(|next| at_us < next)
         {
             gop.used = self.tick;
             return Ok(Some(key));
         }
         let Some((packets, _)) = self.stream.gop_at(at_us)? else { return Ok(None) };
-        let mut gop = Gop::new(packets, self.codec)?;
+        let mut gop = Gop::new(packets, self.codec);
         gop.used = self.tick;
+        gop.next_us = self.stream.first_time_after(gop.last_us())?;
         let key = gop.first_us();
         self.cache.insert(key, gop);
         Ok(Some(key))
     }
 
-    fn evict(&mut self, keep: i64) {
-        while self.cache_bytes() > self.budget && self.cache.len() > 1 {
-            let Some((&oldest, _)) = self.cache.iter().filter(|(k, _)| **k != keep).min_by_key(|(_, g)| g.used) else {
-                break;
-            };
-            self.cache.remove(&oldest);
+    /// Evict least recently used GOPs other than `keep` until the others leave `keep` room
+    /// for its live decoder and a window of [`WINDOW_PICTURES`]; returns the bytes `keep` may use.
+    fn make_room(&mut self, keep: i64) -> usize {
+        let picture_bytes = self.cache.values().map(|g| g.picture_bytes).max().unwrap_or(0);
+        let reserve = (DECODER_HELD_PICTURES + WINDOW_PICTURES) * picture_bytes;
+        loop {
+            let others: usize = self.cache.iter().filter(|(k, _)| **k != keep).map(|(_, g)| g.held_bytes()).sum();
+            let keep_bytes = self.cache.get(&keep).map_or(0, Gop::held_bytes);
+            if others + keep_bytes.max(reserve) <= self.budget {
+                return self.budget - others;
+            }
+            let oldest = self.cache.iter().filter(|(k, _)| **k != keep).min_by_key(|(_, g)| g.used).map(|(k, _)| *k);
+            match oldest {
+                Some(k) => {
+                    self.cache.remove(&k);
+                }
+                None => return self.budget,
+            }
         }
     }
 
     /// Decode (or find cached) the frame displayed at `at_us`: the latest with time ≤ `at_us`.
     pub fn frame_at(&mut self, at_us: i64) -> anyhow::Result<Option<Shown>> {
         let Some(key) = self.gop_for(at_us)? else { return Ok(None) };
+        let limit = self.make_room(key);
         let name = self.stream.name.clone();
+        let ctx = DecodeContext { stream: &name, codec: self.codec, backend: self.backend, threads: self.threads };
         let Some(gop) = self.cache.get_mut(&key) else { return Ok(None) };
-        let Some(target) = gop.picture_at(at_us) else { return Ok(None) };
-        self.decoded_frames += gop.decode_until(target, &name)? as u64;
-        let shown = gop.frame(target).map(|frame| Shown { frame, color: gop.color });
+        let Some(slot) = gop.slot_at(at_us) else { return Ok(None) };
+        self.decoded_frames += gop.decode_until(slot, &ctx, limit)?;
+        let shown = gop.frame(slot).map(|frame| Shown { frame, color: gop.color });
+        self.high_water_bytes = self.high_water_bytes.max(self.cache_bytes());
         if shown.is_none() {
             anyhow::bail!(
                 "stream {name}: the video at {} does not decode (corrupt data)",
-                tessera_storage::UnixMicros(target)
+                tessera_storage::UnixMicros(at_us)
             );
         }
-        self.evict(key);
         Ok(shown)
     }
 
-    /// The first frame of the GOP holding `at_us`, decoding only its keyframe (scrubbing).
+    /// The first picture of the GOP holding `at_us`, decoding only up to it (scrubbing).
     pub fn key_frame_at(&mut self, at_us: i64) -> anyhow::Result<Option<Shown>> {
         let Some(key) = self.gop_for(at_us)? else { return Ok(None) };
-        let Some(first) = self.cache.get(&key).and_then(|g| g.picture_times.first().copied()) else { return Ok(None) };
+        let first = self.cache.get(&key).and_then(|g| g.slots.get(g.skipped_leading).copied());
+        let Some(first) = first else { return Ok(None) };
         self.frame_at(first)
     }
 
-    /// Time of the frame before / after the one displayed at `at_us` (frame stepping; across
-    /// GOPs, files and gaps).
+    /// Time of the picture before / after the one displayed at `at_us`, in presentation order
+    /// (frame stepping; across GOPs, files and gaps).
     pub fn neighbour(&mut self, at_us: i64, forward: bool) -> anyhow::Result<Option<i64>> {
         let Some(key) = self.gop_for(at_us)? else {
-            return if forward { self.first_packet_after(at_us) } else { Ok(None) };
+            return if forward { Ok(self.stream.first_time_after(at_us)?) } else { Ok(None) };
         };
         let Some(gop) = self.cache.get(&key) else { return Ok(None) };
-        let current = gop.picture_at(at_us);
-        let times = &gop.picture_times;
+        let Some(current) = gop.slot_at(at_us) else { return Ok(None) };
         if forward {
-            let i = current.map_or(0, |c| times.partition_point(|&t| t <= c));
-            if let Some(&t) = times.get(i) {
-                return Ok(Some(t));
-            }
-            let last = gop.last_us();
-            self.first_packet_after(last)
-        } else {
-            let i = current.map_or(0, |c| times.partition_point(|&t| t < c));
-            if let Some(prev) = i.checked_sub(1) {
-                return Ok(Some(times[prev]));
-            }
-            let first = gop.first_us();
-            Ok(self.gop_for(first - 1)?.and_then(|k| self.cache.get(&k)).and_then(|g| g.picture_at(first - 1)))
+            return Ok(gop.slots.get(current + 1).copied().or(gop.next_us));
         }
+        if current > gop.skipped_leading {
+            return Ok(Some(gop.slots[current - 1]));
+        }
+        let first = gop.first_us();
+        Ok(self.gop_for(first - 1)?.and_then(|k| self.cache.get(&k)).and_then(|g| g.slots.last().copied()))
     }
 
     /// The time of the next (or previous) GOP's keyframe from `at_us`.
     pub fn next_key_frame(&mut self, at_us: i64, forward: bool) -> anyhow::Result<Option<i64>> {
-        let Some(key) = self.gop_for(at_us)? else { return Ok(None) };
+        let Some(key) = self.gop_for(at_us)? else {
+            return if forward { Ok(self.stream.first_time_after(at_us)?) } else { Ok(None) };
+        };
         let Some(gop) = self.cache.get(&key) else { return Ok(None) };
-        let (first, last) = (gop.first_us(), gop.last_us());
+        let first = gop.first_us();
         if forward {
-            return self.first_packet_after(last);
+            return Ok(gop.next_us);
         }
         if first < at_us {
             return Ok(Some(first));
@@ -265,22 +419,72 @@ impl FrameSource {
         Ok(self.gop_for(first - 1)?.and_then(|k| self.cache.get(&k)).map(Gop::first_us))
     }
 
-    /// Time of the first packet after `t_us`: within the next minute, else the start of the
-    /// next file (a gap in the recording).
-    fn first_packet_after(&self, t_us: i64) -> anyhow::Result<Option<i64>> {
-        if let Some(p) = self.stream.read_range(t_us + 1, t_us + 60_000_000, false)?.first() {
-            return Ok(Some(p.time_us));
+    /// Whether the recording reaches within `tolerance_us` of `at_us`: its GOP's last
+    /// access unit is at most that much older (false before the first frame, in a longer gap,
+    /// past the end).
+    pub fn recorded_near(&mut self, at_us: i64, tolerance_us: i64) -> anyhow::Result<bool> {
+        let Some(key) = self.gop_for(at_us)? else { return Ok(false) };
+        Ok(self.cache.get(&key).is_some_and(|g| at_us - g.last_us() <= tolerance_us))
+    }
+
+    /// Pictures cached now (tests).
+    pub fn cached_pictures(&self) -> usize {
+        self.cache.values().map(|g| g.frames.iter().flatten().count()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_storage::rf1::Packet;
+
+    fn packet(time_us: i64, nalu: &[u8]) -> TimedPacket {
+        let mut data = vec![0, 0, 0, 1];
+        data.extend_from_slice(nalu);
+        TimedPacket { time_us, packet: Packet { pts_ticks: 0, flags: 0, data } }
+    }
+
+    /// H.265 NALU header of a type; slices carry first_slice_segment_in_pic_flag = 1.
+    fn hevc(t: u8) -> Vec<u8> {
+        vec![t << 1, 1, 0x80]
+    }
+
+    #[test]
+    fn slots_follow_access_units_with_pictures() {
+        // SPS+PPS+IDR at 0, two slices at 40, a SEI-only unit at 60, a slice at 80.
+        let packets = vec![
+            packet(0, &[0x67, 0x42]),
+            packet(0, &[0x68, 0xce]),
+            packet(0, &[0x65, 0x88]),
+            packet(40, &[0x41, 0x9a]),
+            packet(40, &[0x41, 0x1a]),
+            packet(60, &[0x06, 0x05]),
+            packet(80, &[0x41, 0x9a]),
+        ];
+        let gop = Gop::new(packets, Codec::H264);
+        assert_eq!(gop.slots, vec![0, 40, 80]);
+        assert_eq!(gop.skipped_leading, 0);
+        assert_eq!(gop.slot_at(0), Some(0));
+        assert_eq!(gop.slot_at(79), Some(1));
+        assert_eq!(gop.slot_at(1000), Some(2));
+    }
+
+    #[test]
+    fn hevc_pictures_of_every_type_take_slots_and_a_starting_cra_skips_its_rasl() {
+        // VPS/SPS/PPS, CRA (21), two RASL (8, 9), TRAIL_N (0), TSA_N (2), STSA_R (5), RADL (7).
+        let mut packets = vec![packet(0, &hevc(32)), packet(0, &hevc(33)), packet(0, &hevc(34))];
+        for (k, t) in [21u8, 8, 9, 0, 2, 5, 7].into_iter().enumerate() {
+            packets.push(packet(k as i64 * 40, &hevc(t)));
         }
-        let next = self.stream.files.partition_point(|f| f.start_ms * 1000 <= t_us);
-        for i in next..self.stream.files.len() {
-            let track = self.stream.open_track(i)?;
-            if let Some(e) = track.entries.first() {
-                let t = track.header.time_base_us + tessera_storage::rf1::us_from_ticks_floor(i64::from(e.pts_ticks));
-                if t > t_us {
-                    return Ok(Some(t));
-                }
-            }
-        }
-        Ok(None)
+        let gop = Gop::new(packets.clone(), Codec::H265);
+        assert_eq!(gop.slots, vec![0, 40, 80, 120, 160, 200, 240]);
+        assert_eq!(gop.skipped_leading, 2, "the CRA's RASL pictures do not decode from here");
+        // The RASL slots show the first decodable picture (slot 2).
+        assert_eq!(gop.slot_at(0), Some(2));
+        assert_eq!(gop.slot_at(45), Some(2));
+        assert_eq!(gop.slot_at(130), Some(3));
+        // Starting at an IDR, RASL pictures (of a later CRA) decode: nothing is skipped.
+        packets[3] = packet(0, &hevc(19));
+        assert_eq!(Gop::new(packets, Codec::H265).skipped_leading, 0);
     }
 }

@@ -32,7 +32,9 @@ pub enum PlayerCommand {
 #[derive(Clone, Debug)]
 pub enum PlayerFrame {
     /// The stream is open (sent once, first): the UI stops showing "opening…".
-    Opened { stream: String },
+    Opened {
+        stream: String,
+    },
     Picture(Picture),
     /// Nothing recorded at this time (before the first frame, in a gap longer than
     /// [`GAP_US`], or past the end): the UI dims the old picture and says so.
@@ -108,14 +110,39 @@ struct State {
     current_us: Option<i64>,
     speed: f64,
     playing: bool,
-    next_due: Instant,
+    /// Playing: the wall-clock instant and the video time of the pacing anchor. Every picture
+    /// is due at `anchor_at + (time − anchor_us) / speed`, whether it comes from the cache or
+    /// the decoder, so replaying a cached stretch runs at the asked speed, not as fast as
+    /// pictures can be sent.
+    anchor: Option<(Instant, i64)>,
 }
 
+impl State {
+    /// When the picture at `time_us` is due while playing.
+    fn due(&self, time_us: i64) -> Instant {
+        let Some((at, anchor_us)) = self.anchor else { return Instant::now() };
+        let video_us = (time_us - anchor_us) as f64 / self.speed;
+        if video_us <= 0.0 { at } else { at + Duration::from_secs_f64(video_us / 1e6) }
+    }
+
+    /// Re-anchor at the picture just shown (on play, after a gap, or when fallen behind).
+    fn anchor_now(&mut self) {
+        self.anchor = self.current_us.map(|t| (Instant::now(), t));
+    }
+}
+
+/// Where the player starts playing when it has shown nothing yet: a minute before the end of
+/// the recording (or its start), so Play shows video rather than the end of it.
+pub const START_BEFORE_END_US: i64 = 60_000_000;
+
 fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sender<PlayerFrame>) {
-    let mut st = State { current_us: None, speed: 1.0, playing: false, next_due: Instant::now() };
+    let mut st = State { current_us: None, speed: 1.0, playing: false, anchor: None };
+    // The next picture while playing, looked up ahead of its due time.
+    let mut pending: Option<Pending> = None;
     loop {
         let first = if st.playing {
-            match commands.recv_timeout(st.next_due.saturating_duration_since(Instant::now())) {
+            let wait = pending.as_ref().map_or(Duration::ZERO, |p| p.due.saturating_duration_since(Instant::now()));
+            match commands.recv_timeout(wait) {
                 Ok(c) => Some(c),
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => return,
@@ -129,6 +156,7 @@ fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sen
         // Coalesce: everything queued now, newest seek wins.
         let mut seek = None;
         let mut steps = 0;
+        let mut started = false;
         for command in first.into_iter().chain(commands.try_iter()) {
             match command {
                 PlayerCommand::Seek(t) => seek = Some((t, true)),
@@ -139,18 +167,55 @@ fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sen
                 }
                 PlayerCommand::Play(speed) => {
                     st.playing = true;
-                    st.speed = if speed == 0.0 { 1.0 } else { speed };
-                    st.next_due = Instant::now();
+                    st.speed = if speed == 0.0 || !speed.is_finite() { 1.0 } else { speed };
+                    started = true;
                 }
                 PlayerCommand::Pause => st.playing = false,
             }
         }
+        if seek.is_some() || steps != 0 || started || !st.playing {
+            pending = None;
+        }
         let result = if let Some((t, exact)) = seek {
-            show(&mut source, &mut st, frames, t, exact, None)
+            let shown = show(&mut source, &mut st, frames, t, exact, None);
+            st.anchor_now();
+            shown
         } else if steps != 0 {
             step(&mut source, &mut st, frames, steps)
-        } else if st.playing && Instant::now() >= st.next_due {
-            advance(&mut source, &mut st, frames)
+        } else if started && st.current_us.is_none() {
+            start_at_latest(&mut source, &mut st, frames)
+        } else if st.playing {
+            if started {
+                st.anchor_now();
+            }
+            match pending.take() {
+                Some(p) if Instant::now() >= p.due => {
+                    let shown = show(&mut source, &mut st, frames, p.time_us, true, p.notice);
+                    if p.reanchor || Instant::now() > p.due + Duration::from_millis(250) {
+                        // After a gap, or when decoding fell behind: drop the debt rather than rush.
+                        st.anchor_now();
+                    }
+                    shown
+                }
+                Some(p) => {
+                    pending = Some(p); // a command woke us early
+                    Ok(true)
+                }
+                None => match next_picture(&mut source, &mut st) {
+                    Ok(Some(p)) => {
+                        pending = Some(p);
+                        Ok(true)
+                    }
+                    Ok(None) => {
+                        st.playing = false; // end (or start) of the recording
+                        match st.current_us {
+                            Some(now) => show(&mut source, &mut st, frames, now, true, Some("end of recording".into())),
+                            None => Ok(true),
+                        }
+                    }
+                    Err(e) => Err(e),
+                },
+            }
         } else {
             Ok(true)
         };
@@ -160,12 +225,50 @@ fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sen
             Err(e) => {
                 tracing::warn!("player: {e:#}");
                 st.playing = false;
+                pending = None;
                 if frames.send(PlayerFrame::Error(format!("{e:#}"))).is_err() {
                     return;
                 }
             }
         }
     }
+}
+
+/// Play pressed before anything was shown: start a minute before the end of the recording.
+fn start_at_latest(source: &mut FrameSource, st: &mut State, frames: &Sender<PlayerFrame>) -> anyhow::Result<bool> {
+    let stream = &source.stream;
+    let t = (stream.end_us - START_BEFORE_END_US).max(stream.start_us);
+    let shown = show(source, st, frames, t, true, None);
+    st.anchor_now();
+    shown
+}
+
+/// The next picture to show while playing, and when.
+struct Pending {
+    time_us: i64,
+    due: Instant,
+    notice: Option<String>,
+    /// Pacing restarts at this picture (it follows a gap).
+    reanchor: bool,
+}
+
+/// Playing: the next picture in the play direction (the next keyframe above 8×), due at its
+/// own time divided by the speed from the anchor.
+fn next_picture(source: &mut FrameSource, st: &mut State) -> anyhow::Result<Option<Pending>> {
+    let Some(now) = st.current_us else { return Ok(None) };
+    let forward = st.speed > 0.0;
+    let next = if st.speed.abs() > KEYFRAME_ONLY_SPEED {
+        source.next_key_frame(now, forward)?
+    } else {
+        source.neighbour(now, forward)?
+    };
+    let Some(next) = next else { return Ok(None) };
+    let jump = (next - now).abs();
+    if jump > GAP_US {
+        let notice = format!("gap in recording: {:.1} s skipped", jump as f64 / 1e6);
+        return Ok(Some(Pending { time_us: next, due: Instant::now(), notice: Some(notice), reanchor: true }));
+    }
+    Ok(Some(Pending { time_us: next, due: st.due(next), notice: None, reanchor: false }))
 }
 
 /// Decode and send the frame displayed at `t` (exact) or its GOP's first frame (scrub).
@@ -196,19 +299,17 @@ fn show(
             return deliver(st, frames, found, notice);
         }
     };
-    let Some(shown) = found else {
-        // Before the first frame: say so instead of leaving the UI waiting.
+    // Before the first frame, or in a gap / past the end (the latest frame is far older than
+    // the asked time): say so, so the UI does not keep an old frame under its old time. The
+    // position moves there, so Play continues with the next recorded frame.
+    let shown = if source.recorded_near(t, GAP_US)? { found } else { None };
+    let Some(shown) = shown else {
+        st.current_us = Some(t);
         st.playing = false;
         return Ok(frames.send(PlayerFrame::NoVideo { at_us: t }).is_ok());
     };
-    // Far from the asked time: the recording has a gap there.
-    let notice = notice.or_else(|| {
-        (t - shown.frame.time_us > GAP_US)
-            .then(|| format!("no recording here: showing {}", tessera_storage::UnixMicros(shown.frame.time_us)))
-    });
     deliver(st, frames, shown, notice)
 }
-
 fn deliver(
     st: &mut State,
     frames: &Sender<PlayerFrame>,
@@ -230,31 +331,4 @@ fn step(source: &mut FrameSource, st: &mut State, frames: &Sender<PlayerFrame>, 
         }
     }
     show(source, st, frames, t, true, None)
-}
-
-/// Playing: the next frame in the play direction (the next keyframe above 8×), paced by
-/// the frames' own times divided by the speed.
-fn advance(source: &mut FrameSource, st: &mut State, frames: &Sender<PlayerFrame>) -> anyhow::Result<bool> {
-    let Some(now) = st.current_us else {
-        st.playing = false;
-        return Ok(true);
-    };
-    let forward = st.speed > 0.0;
-    let next = if st.speed.abs() > KEYFRAME_ONLY_SPEED {
-        source.next_key_frame(now, forward)?
-    } else {
-        source.neighbour(now, forward)?
-    };
-    let Some(next) = next else {
-        st.playing = false; // end (or start) of the recording
-        return show(source, st, frames, now, true, Some("end of recording".into()));
-    };
-    let jump = (next - now).abs();
-    let notice = (jump > GAP_US).then(|| format!("gap in recording: {:.1} s skipped", jump as f64 / 1e6));
-    let wait_us = if notice.is_some() { 0 } else { (jump as f64 / st.speed.abs()) as u64 };
-    st.next_due += Duration::from_micros(wait_us);
-    if st.next_due < Instant::now() {
-        st.next_due = Instant::now(); // fell behind: drop the debt rather than rush
-    }
-    show(source, st, frames, next, true, notice)
 }

@@ -59,66 +59,81 @@ fn open_source(path: &Path) -> Result<(Connection, HashMap<u32, String>), Events
     Ok((src, strings))
 }
 
-/// Mirror new cyclops events and settled tiles into `db`.
+/// Cyclops events read and inserted per transaction: memory stays bounded (a batch of events
+/// with their boxes is a few MB) however large the recording, and an interrupted mirror
+/// resumes after the last committed batch.
+pub const MIRROR_BATCH_EVENTS: i64 = 5_000;
+
+/// Mirror new cyclops events (in batches of [`MIRROR_BATCH_EVENTS`]) and settled tiles into `db`.
 pub fn sync(db: &mut EventDb, path: &Path, now_s: i64) -> Result<(), EventsError> {
     let (src, strings) = open_source(path)?;
     let class_name = |id: u32| strings.get(&id).cloned().unwrap_or_else(|| format!("class-{id}"));
-    let last_id: i64 = db.kv("cyclops_last_event_id")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut last_id: i64 = db.kv("cyclops_last_event_id")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+    loop {
+        let (events, ids, max_id) = read_event_batch(&src, path, &class_name, last_id)?;
+        if max_id == last_id {
+            break;
+        }
+        db.in_transaction(|db| {
+            db.insert_events_in_tx(&events, now_s, Some(&ids))?;
+            db.set_kv("cyclops_last_event_id", &max_id.to_string())
+        })?;
+        last_id = max_id;
+    }
+    db.in_transaction(|db| sync_tiles(db, &src, path, &class_name, now_s))
+}
+
+/// Up to [`MIRROR_BATCH_EVENTS`] events with id > `after`: their objects as our events, the
+/// cyclops event id of each, and the largest id read (`after` when none).
+fn read_event_batch(
+    src: &Connection,
+    path: &Path,
+    class_name: &dyn Fn(u32) -> String,
+    after: i64,
+) -> Result<(Vec<NewEvent>, Vec<i64>, i64), EventsError> {
     let mut events = Vec::new();
     let mut ids = Vec::new();
-    let mut max_id = last_id;
-    {
-        let mut stmt = src
-            .prepare("SELECT id, camera, time, duration, detections FROM event WHERE id > ?1 ORDER BY id")
-            .map_err(sql(path))?;
-        let mut rows = stmt.query([last_id]).map_err(sql(path))?;
-        while let Some(row) = rows.next().map_err(sql(path))? {
-            let id: i64 = row.get(0).map_err(sql(path))?;
-            let camera: i64 = row.get(1).map_err(sql(path))?;
-            let time: i64 = row.get(2).map_err(sql(path))?;
-            // Written from a Go []byte: BLOB despite the TEXT declaration; accept both.
-            let raw: Vec<u8> = match row.get_ref(4).map_err(sql(path))? {
-                rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => b.to_vec(),
-                _ => Vec::new(),
-            };
-            max_id = max_id.max(id);
-            let detections: Detections = match serde_json::from_slice(&raw) {
-                Ok(d) => d,
-                Err(e) => {
-                    tracing::warn!("{}: event {id}: detections are not valid JSON ({e}); skipped", path.display());
-                    continue;
-                }
-            };
-            for obj in detections.objects {
-                let (Some(first), Some(last)) = (obj.positions.first(), obj.positions.last()) else { continue };
-                let confidence = obj.positions.iter().map(|p| p.confidence).fold(0.0f64, f64::max).clamp(0.0, 1.0);
-                events.push(NewEvent {
-                    camera: format!("cam-{camera}"),
-                    class: class_name(obj.class),
-                    first_ms: time + first.time,
-                    last_ms: time + last.time.max(first.time),
-                    confidence: Some(confidence),
-                    boxes: obj
-                        .positions
-                        .iter()
-                        .map(|p| BoxAt {
-                            t_ms: time + p.time,
-                            x1: p.bbox[0],
-                            y1: p.bbox[1],
-                            x2: p.bbox[2],
-                            y2: p.bbox[3],
-                        })
-                        .collect(),
-                });
-                ids.push(id);
+    let mut max_id = after;
+    let mut stmt = src
+        .prepare("SELECT id, camera, time, duration, detections FROM event WHERE id > ?1 ORDER BY id LIMIT ?2")
+        .map_err(sql(path))?;
+    let mut rows = stmt.query([after, MIRROR_BATCH_EVENTS]).map_err(sql(path))?;
+    while let Some(row) = rows.next().map_err(sql(path))? {
+        let id: i64 = row.get(0).map_err(sql(path))?;
+        let camera: i64 = row.get(1).map_err(sql(path))?;
+        let time: i64 = row.get(2).map_err(sql(path))?;
+        // Written from a Go []byte: BLOB despite the TEXT declaration; accept both.
+        let raw: Vec<u8> = match row.get_ref(4).map_err(sql(path))? {
+            rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => b.to_vec(),
+            _ => Vec::new(),
+        };
+        max_id = max_id.max(id);
+        let detections: Detections = match serde_json::from_slice(&raw) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!("{}: event {id}: detections are not valid JSON ({e}); skipped", path.display());
+                continue;
             }
+        };
+        for obj in detections.objects {
+            let (Some(first), Some(last)) = (obj.positions.first(), obj.positions.last()) else { continue };
+            let confidence = obj.positions.iter().map(|p| p.confidence).fold(0.0f64, f64::max).clamp(0.0, 1.0);
+            events.push(NewEvent {
+                camera: format!("cam-{camera}"),
+                class: class_name(obj.class),
+                first_ms: time + first.time,
+                last_ms: time + last.time.max(first.time),
+                confidence: Some(confidence),
+                boxes: obj
+                    .positions
+                    .iter()
+                    .map(|p| BoxAt { t_ms: time + p.time, x1: p.bbox[0], y1: p.bbox[1], x2: p.bbox[2], y2: p.bbox[3] })
+                    .collect(),
+            });
+            ids.push(id);
         }
     }
-    db.in_transaction(|db| {
-        db.insert_events_in_tx(&events, now_s, Some(&ids))?;
-        db.set_kv("cyclops_last_event_id", &max_id.to_string())?;
-        sync_tiles(db, &src, path, &class_name, now_s)
-    })
+    Ok((events, ids, max_id))
 }
 
 /// Re-mirror the settled tiles of a cyclops videodb (after a rebuild).

@@ -4,11 +4,13 @@
 //! latest index of each stream), so 8,640 files open in a few tens of milliseconds
 //! (see BENCHMARKS.md).
 
+use super::track_cache::TrackCache;
 use super::{FsvError, VIDEO_TRACK};
 use crate::rf1::{self, FileKind, Header, Packet, Track};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// One logical file: every track sharing a `<unix_ms>` prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +45,8 @@ pub struct Stream {
     pub start_us: i64,
     /// Time of the last frame (µs): latest file's time base + its longest track's duration.
     pub end_us: i64,
+    /// Parsed indexes of recently used files (shared by clones of this stream).
+    pub tracks: Arc<TrackCache>,
 }
 
 /// A packet with its absolute time.
@@ -79,9 +83,26 @@ impl Stream {
         }
     }
 
-    /// Open track `video` of file `i`.
-    pub fn open_track(&self, i: usize) -> Result<Track, FsvError> {
-        Ok(Track::open(&self.dir, &self.files[i].base, VIDEO_TRACK)?)
+    /// Track `video` of file `i` (its parsed index comes from the stream's [`TrackCache`]
+    /// while the file is unchanged).
+    pub fn open_track(&self, i: usize) -> Result<Arc<Track>, FsvError> {
+        Ok(self.tracks.open(&self.dir, &self.files[i].base, VIDEO_TRACK)?)
+    }
+
+    /// Time of the first entry after `t_us`, from the indexes alone (no packet is read): the
+    /// next frame, or the start of the next file after a gap. `None` past the end.
+    pub fn first_time_after(&self, t_us: i64) -> Result<Option<i64>, FsvError> {
+        let first = self.files.partition_point(|f| f.start_ms * 1000 <= t_us).saturating_sub(1);
+        for i in first..self.files.len() {
+            let track = self.open_track(i)?;
+            let tb = track.header.time_base_us;
+            // Entries at or before t_us (tick times floor to µs, so compare in µs).
+            let n = track.entries.partition_point(|e| tb + rf1::us_from_ticks_floor(i64::from(e.pts_ticks)) <= t_us);
+            if let Some(e) = track.entries.get(n) {
+                return Ok(Some(tb + rf1::us_from_ticks_floor(i64::from(e.pts_ticks))));
+            }
+        }
+        Ok(None)
     }
 
     /// Files that may hold packets in `[start_us, end_us]` (format doc §2.4, with Tessera's
@@ -135,7 +156,11 @@ impl Stream {
         // The displayed frame: the first entry of the access unit holding `target`.
         let pts = track.entries[target].pts_ticks;
         target = track.entries[..=target].iter().rposition(|e| e.pts_ticks != pts).map_or(0, |j| j + 1);
-        let (start, found) = track.key_frame_start_at_or_before(target);
+        // The keyframe search starts at the displayed access unit's *last* entry: a keyframe
+        // AU stores SPS/PPS before its IDR slice, and searching from the SPS would find the
+        // previous GOP's keyframe (decoding two GOPs for a seek onto a keyframe).
+        let au_last = target + track.entries[target..].iter().take_while(|e| e.pts_ticks == pts).count() - 1;
+        let (start, found) = track.key_frame_start_at_or_before(au_last);
         let mut packets = if !found && i > 0 { self.tail_from_last_key_frame(i - 1)? } else { Vec::new() };
         let target_in_packets = packets.len() + target - start;
         // Up to (not including) the next keyframe access unit.
@@ -202,7 +227,14 @@ impl Archive {
             if files.is_empty() {
                 continue;
             }
-            let mut stream = Stream { name: name.clone(), dir: dir.path(), files, start_us: 0, end_us: 0 };
+            let mut stream = Stream {
+                name: name.clone(),
+                dir: dir.path(),
+                files,
+                start_us: 0,
+                end_us: 0,
+                tracks: Default::default(),
+            };
             archive.fill_span(&mut stream);
             archive.streams.insert(name, stream);
         }

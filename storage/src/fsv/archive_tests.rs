@@ -147,3 +147,23 @@ fn walk(p: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn gop_at_a_keyframe_starts_at_that_keyframe() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_stream(dir.path(), "s", T0_US, 20, 2, 4); // a keyframe every 2 s
+    let a = Archive::open(dir.path()).expect("open");
+    let s = a.stream("s").expect("stream");
+    for key_s in [2, 4, 10] {
+        let key_us = T0_US + key_s * 1_000_000;
+        for at in [key_us, key_us + 600_000] {
+            let (packets, target) = s.gop_at(at).expect("read").expect("gop");
+            assert_eq!(packets[0].time_us, key_us, "the GOP holding {at} starts at its own keyframe");
+            assert_eq!(packets.last().expect("last").time_us, key_us + 1_500_000, "and ends before the next");
+            assert!(packets[target].time_us <= at);
+        }
+    }
+    // Index-only lookups of the next entry, within and across GOPs.
+    assert_eq!(s.first_time_after(T0_US).expect("next"), Some(T0_US + 500_000));
+    assert_eq!(s.first_time_after(T0_US + 19_500_000).expect("next"), None);
+}

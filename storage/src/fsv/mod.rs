@@ -1,15 +1,17 @@
 //! The fsv archive: `<root>/fsv/<stream>/<unix_ms>_<track>.rf1i|.rf1p`, compatible with cyclops
-//! (`pkg/videoformat/fsv`). See `README.md` beside this file and `shared/docs/formats/rf1-fsv.md`.
+//! (`pkg/videoformat/fsv`). See `README.md` beside this file.
 
 mod archive;
 mod import;
 mod stream_writer;
 mod sweeper;
+mod track_cache;
 
 pub use archive::{Archive, FileInfo, Stream, StreamSummary, TimedPacket};
 pub use import::{FrameRate, ImportSummary, import_annex_b, import_h264};
 pub use stream_writer::{AccessUnit, ROLL_OVER_US, StreamWriter};
 pub use sweeper::{SweepReport, sweep};
+pub use track_cache::{TRACKS_PER_STREAM, TrackCache};
 
 use std::path::PathBuf;
 

@@ -2,7 +2,7 @@
 //!
 //! A track is `<base>_<track>.rf1i` (32-byte header, one 8-byte entry per NALU, a sentinel)
 //! plus `<base>_<track>.rf1p` (the NALU payloads back to back: a playable Annex-B stream).
-//! See `README.md` beside this file and `shared/docs/formats/rf1-fsv.md`.
+//! See `README.md` beside this file.
 
 mod entry;
 mod header;

@@ -1,5 +1,5 @@
 //! Mip-mapped event tiles: one 1024-bit line per class, level 0 = 1 s per bit, each level
-//! doubling. See `README.md` beside this file and `shared/docs/formats/event-tiles.md`.
+//! doubling. See `README.md` beside this file.
 //!
 //! - [`geometry`]: tile index / start / bit arithmetic (all i64 seconds).
 //! - [`bitmap`]: [`Tile`], OR-merge of two children, rasterising an object's interval.

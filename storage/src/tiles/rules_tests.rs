@@ -157,10 +157,9 @@ fn future_bits_are_never_set_and_settled_tiles_are_persisted() {
     assert!(db.load_tile(cam, key).expect("load").is_some());
 }
 
-#[test]
-fn cyclops_recording_events_and_tiles() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let conn = rusqlite::Connection::open(dir.path().join("videos.sqlite")).expect("db");
+/// An empty cyclops videodb (its schema) with classes 1 = person, 2 = car.
+fn cyclops_db(dir: &std::path::Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(dir.join("videos.sqlite")).expect("db");
     conn.execute_batch(
         "CREATE TABLE event(id INTEGER PRIMARY KEY, camera INT NOT NULL, time INT NOT NULL, duration INT NOT NULL, detections TEXT);
          CREATE INDEX idx_event_camera_time ON event(camera, time);
@@ -171,6 +170,44 @@ fn cyclops_recording_events_and_tiles() {
          INSERT INTO strings(id, value) VALUES (1, 'person'), (2, 'car');",
     )
     .expect("schema");
+    conn
+}
+
+/// A recording with more events than one mirror batch holds: every one arrives (batches
+/// resume after the last committed id), and a later event arrives on reopening, once.
+#[test]
+fn cyclops_events_mirror_in_bounded_batches() {
+    use crate::events::cyclops::MIRROR_BATCH_EVENTS;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut conn = cyclops_db(dir.path());
+    let detections = r#"{"objects":[{"id":1,"class":1,"positions":[{"box":[1,2,3,4],"time":0,"confidence":0.5}]}]}"#;
+    let total = 2 * MIRROR_BATCH_EVENTS + 3;
+    let tx = conn.transaction().expect("tx");
+    for id in 1..=total {
+        tx.execute(
+            "INSERT INTO event(id, camera, time, duration, detections) VALUES (?1, 1, ?2, 0, ?3)",
+            rusqlite::params![id, (BASE_S + id) * 1000, detections],
+        )
+        .expect("event");
+    }
+    tx.commit().expect("commit");
+    let db = EventDb::open(dir.path()).expect("open");
+    let all = db.list_events("cam-1", 0, i64::MAX / 4).expect("list");
+    assert_eq!(all.len() as i64, total);
+    drop(db);
+    conn.execute(
+        "INSERT INTO event(id, camera, time, duration, detections) VALUES (?1, 1, ?2, 0, ?3)",
+        rusqlite::params![total + 1, (BASE_S + total + 1) * 1000, detections],
+    )
+    .expect("event");
+    let db = EventDb::open(dir.path()).expect("reopen");
+    assert_eq!(db.list_events("cam-1", 0, i64::MAX / 4).expect("list").len() as i64, total + 1);
+}
+
+#[test]
+fn cyclops_recording_events_and_tiles() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conn = cyclops_db(dir.path());
     let t_ms = (BASE_S + 5000) * 1000;
     let detections = r#"{"resolution":[320,240],"objects":[{"id":7,"class":1,"numDetections":3,"positions":[{"box":[1,2,3,4],"time":0,"confidence":0.8},{"box":[5,6,7,8],"time":9000,"confidence":0.9}]},{"id":8,"class":2,"numDetections":1,"positions":[{"box":[1,1,2,2],"time":2000,"confidence":0.5}]}]}"#;
     conn.execute(

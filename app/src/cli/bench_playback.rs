@@ -1,0 +1,277 @@
+//! `tessera bench make-hd` and `tessera bench playback`: decoding and seeking on the code
+//! paths the player uses, beside the FFmpeg CLI on the same stream in the same run.
+//!
+//! - `decode_fps` per backend: pictures per second through [`FrameSource::frame_at`] and
+//!   [`FrameSource::neighbour`] (what the player thread calls while playing), single-threaded,
+//!   next to `ffmpeg -threads 1` decoding the same access units (exported from the archive).
+//! - Seeks, steps back (half of them across a GOP boundary: the previous GOP must be decoded)
+//!   and scrubbing are timed through a real [`Player`] thread, from the command to the
+//!   picture ready for upload. Targets are chosen so each lands in a GOP the player has not
+//!   cached.
+
+use crate::engine::decoder::Backend;
+use crate::engine::playback::FrameSource;
+use crate::engine::player::{Player, PlayerCommand, PlayerFrame};
+use anyhow::Context;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tessera_storage::UnixMicros;
+
+/// Pictures decoded sequentially for the decode rate.
+const DECODE_PICTURES: u64 = 750;
+
+#[derive(Serialize, Debug)]
+pub struct BackendReport {
+    backend: Backend,
+    /// Single-threaded pictures per second.
+    decode_fps: f64,
+    /// `decode_fps` ÷ `ffmpeg -threads 1` on the same stream.
+    vs_ffmpeg_cli: f64,
+}
+
+#[derive(Serialize, Debug)]
+pub struct PlaybackReport {
+    /// The default backend's single-threaded decode rate.
+    decode_fps: f64,
+    backend: Backend,
+    /// `ffmpeg -threads 1` decoding the same access units (null output), pictures/s.
+    ffmpeg_threads1_fps: Option<f64>,
+    backends: Vec<BackendReport>,
+    /// The default backend with the player's decoder threads (playing above 1×).
+    decode_fps_threaded: f64,
+    decoder_threads: usize,
+    seek_ms_p50: f64,
+    seek_ms_p95: f64,
+    /// One frame back after each seek; half the seeks land on a GOP's first picture, so half
+    /// the steps cross a GOP boundary.
+    step_back_ms_p95: f64,
+    step_back_across_gop_ms_p95: f64,
+    /// Keyframe-only updates per second while scrubbing (from the p95 keyframe time).
+    scrub_updates_per_s: f64,
+    seeks: usize,
+    width: usize,
+    height: usize,
+    /// Most bytes the decoded-frame cache held during the sequential decode.
+    gop_cache_bytes_max: usize,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0)
+}
+
+/// Decode [`DECODE_PICTURES`] pictures from the start as the player does; pictures/s.
+fn decode_rate(source: &mut FrameSource) -> anyhow::Result<(f64, usize)> {
+    let (start, end) = (source.stream.start_us, source.stream.end_us);
+    let before = source.decoded_frames;
+    let started = Instant::now();
+    let mut t = start;
+    while source.decoded_frames - before < DECODE_PICTURES {
+        if source.frame_at(t)?.is_none() {
+            break;
+        }
+        match source.neighbour(t, true)? {
+            Some(next) if next <= end => t = next,
+            _ => break,
+        }
+    }
+    let fps = (source.decoded_frames - before) as f64 / started.elapsed().as_secs_f64();
+    Ok((fps, source.high_water_bytes))
+}
+
+/// The stream's first access units as one Annex-B file (what a camera sent), for the CLI.
+fn export_annex_b(source: &FrameSource, path: &Path) -> anyhow::Result<()> {
+    let stream = &source.stream;
+    // 2 × the pictures decoded, at 25 fps, is ample (ffmpeg stops at DECODE_PICTURES).
+    let end = stream.start_us + (2 * DECODE_PICTURES as i64) * 40_000;
+    let mut out = Vec::new();
+    for p in stream.read_range(stream.start_us, end.min(stream.end_us), false)? {
+        out.extend_from_slice(&[0, 0, 0, 1]);
+        out.extend_from_slice(tessera_storage::h264::strip_start_code(&p.packet.data));
+    }
+    std::fs::write(path, out).with_context(|| format!("{}: cannot write", path.display()))
+}
+
+/// `ffmpeg -threads 1` decoding the first [`DECODE_PICTURES`] pictures: pictures/s (wall
+/// clock, process start included: ~1 % of the run). `None` without the FFmpeg CLI.
+fn ffmpeg_cli_fps(annex_b: &Path, codec: tessera_storage::rf1::Codec) -> Option<f64> {
+    let format = match codec {
+        tessera_storage::rf1::Codec::H264 => "h264",
+        tessera_storage::rf1::Codec::H265 => "hevc",
+    };
+    let started = Instant::now();
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-threads", "1", "-f", format, "-i"])
+        .arg(annex_b)
+        .args(["-frames:v", &DECODE_PICTURES.to_string(), "-f", "null", "-"])
+        .status()
+        .ok()?;
+    status.success().then(|| DECODE_PICTURES as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Wait for the player's next picture; its time.
+fn next_picture(player: &Player) -> anyhow::Result<i64> {
+    loop {
+        match player.wait(Duration::from_secs(30)) {
+            Some(PlayerFrame::Picture(p)) => return Ok(p.frame.time_us),
+            Some(PlayerFrame::Opened { .. }) => continue,
+            Some(PlayerFrame::NoVideo { at_us }) => anyhow::bail!("no video at {}", UnixMicros(at_us)),
+            Some(PlayerFrame::Error(e)) => anyhow::bail!("player: {e}"),
+            None => anyhow::bail!("the player did not answer in 30 s"),
+        }
+    }
+}
+
+fn timed(player: &Player, command: PlayerCommand) -> anyhow::Result<(f64, i64)> {
+    let started = Instant::now();
+    player.send(command);
+    let t = next_picture(player)?;
+    Ok((started.elapsed().as_secs_f64() * 1e3, t))
+}
+
+pub fn bench_playback(archive: &Path, stream: &str, seeks: usize) -> anyhow::Result<PlaybackReport> {
+    let mut source = FrameSource::open(archive, stream)?;
+    let default_backend = source.backend;
+    let threads = source.threads;
+    let (start, end) = (source.stream.start_us, source.stream.end_us);
+
+    let dir = tempfile::tempdir()?;
+    let annex_b = dir.path().join("stream.annexb");
+    export_annex_b(&source, &annex_b)?;
+    let ffmpeg_threads1_fps = ffmpeg_cli_fps(&annex_b, source.codec);
+
+    let mut backends = Vec::new();
+    let mut cache_max = 0;
+    for &backend in Backend::available() {
+        if backend == Backend::OpenH264 && source.codec != tessera_storage::rf1::Codec::H264 {
+            continue;
+        }
+        source.set_decoder(backend, 1);
+        let (fps, high_water) = decode_rate(&mut source)?;
+        cache_max = cache_max.max(high_water);
+        backends.push(BackendReport {
+            backend,
+            decode_fps: fps,
+            vs_ffmpeg_cli: ffmpeg_threads1_fps.map_or(0.0, |f| fps / f),
+        });
+    }
+    source.set_decoder(default_backend, threads);
+    let (decode_fps_threaded, _) = decode_rate(&mut source)?;
+
+    // GOP starts (keyframe times) from the index, to aim half the seeks at GOP edges.
+    let mut key_times = Vec::new();
+    let mut t = start;
+    while let Some(next) = source.next_key_frame(t, true)? {
+        if next > end || key_times.len() > 100_000 {
+            break;
+        }
+        key_times.push(next);
+        t = next;
+    }
+    source.clear_cache();
+    anyhow::ensure!(key_times.len() >= 8, "{stream}: too short to benchmark (needs 8 GOPs)");
+
+    let player = Player::start(archive.to_owned(), stream.to_owned())?;
+    let (mut seek_ms, mut back_ms, mut back_across_ms, mut scrub_ms) = (vec![], vec![], vec![], vec![]);
+    let mut recent: Vec<usize> = Vec::new();
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut random = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    while seek_ms.len() < seeks {
+        // A GOP (with its predecessor) that none of the last few seeks touched: cold.
+        let gop = 1 + (random() % (key_times.len() as u64 - 2)) as usize;
+        if recent.iter().any(|&g| g.abs_diff(gop) <= 2) {
+            continue;
+        }
+        recent.push(gop);
+        if recent.len() > 6 {
+            recent.remove(0);
+        }
+        let across = seek_ms.len() % 2 == 0;
+        let span = key_times[gop + 1] - key_times[gop];
+        let at = if across { key_times[gop] } else { key_times[gop] + (random() % span.max(1) as u64) as i64 };
+        let (ms, shown) = timed(&player, PlayerCommand::Seek(at))?;
+        seek_ms.push(ms);
+        let (ms, _) = timed(&player, PlayerCommand::Step(-1))?;
+        back_ms.push(ms);
+        if across && shown == key_times[gop] {
+            back_across_ms.push(ms);
+        }
+        // Scrubbing lands on the keyframe of another cold GOP.
+        let other = (gop + key_times.len() / 2) % (key_times.len() - 1);
+        let (ms, _) = timed(&player, PlayerCommand::Scrub(key_times[other] + span / 2))?;
+        scrub_ms.push(ms);
+        recent.push(other);
+    }
+    let (width, height) = {
+        let shown = source.frame_at(key_times[0])?.context("no picture at the first keyframe")?;
+        (shown.frame.width, shown.frame.height)
+    };
+    for v in [&mut seek_ms, &mut back_ms, &mut back_across_ms, &mut scrub_ms] {
+        v.sort_by(f64::total_cmp);
+    }
+    Ok(PlaybackReport {
+        decode_fps: backends.iter().find(|b| b.backend == default_backend).map_or(0.0, |b| b.decode_fps),
+        backend: default_backend,
+        ffmpeg_threads1_fps,
+        backends,
+        decode_fps_threaded,
+        decoder_threads: threads,
+        seek_ms_p50: percentile(&seek_ms, 0.5),
+        seek_ms_p95: percentile(&seek_ms, 0.95),
+        step_back_ms_p95: percentile(&back_ms, 0.95),
+        step_back_across_gop_ms_p95: percentile(&back_across_ms, 0.95),
+        scrub_updates_per_s: 1000.0 / percentile(&scrub_ms, 0.95).max(1e-3),
+        seeks: seek_ms.len(),
+        width,
+        height,
+        gop_cache_bytes_max: cache_max,
+    })
+}
+
+/// Write `<dir>/source.h264` — x264 High, 1080p25, 4 Mbit/s, 2 s GOP with B-frames, of
+/// detailed moving content made by the FFmpeg CLI (a moving test pattern under film-grain-like
+/// noise: every macroblock changes every frame, as at a busy street) — or take `from`, and
+/// import it as stream `hd`.
+pub fn make_hd(dir: &Path, seconds: u32, from: Option<PathBuf>) -> anyhow::Result<()> {
+    let started = Instant::now();
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let source = match from {
+        Some(path) => path,
+        None => {
+            let path = dir.join("source.h264");
+            let input = format!("testsrc2=size=1920x1080:rate=25:duration={seconds},noise=alls=24:allf=t+u,hue=H=t/4");
+            let status = Command::new("ffmpeg")
+                .args(["-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", &input])
+                .args(["-c:v", "libx264", "-preset", "fast", "-profile:v", "high", "-pix_fmt", "yuv420p"])
+                .args(["-b:v", "4M", "-maxrate", "4M", "-bufsize", "8M", "-g", "50", "-keyint_min", "50"])
+                .args(["-sc_threshold", "0", "-bf", "3", "-f", "h264"])
+                .arg(&path)
+                .status()
+                .context("cannot run the ffmpeg CLI (scripts/setup.sh installs it)")?;
+            anyhow::ensure!(status.success(), "ffmpeg could not encode the benchmark stream");
+            path
+        }
+    };
+    let fps = tessera_storage::fsv::FrameRate::parse("25").map_err(|e| anyhow::anyhow!(e))?;
+    let start_us = UnixMicros::now().0 - i64::from(seconds) * 1_000_000;
+    let mut file = std::io::BufReader::new(
+        std::fs::File::open(&source).with_context(|| format!("{}: cannot read", source.display()))?,
+    );
+    let summary = tessera_storage::fsv::import_h264(dir, "hd", start_us, fps, &mut file, &source)?;
+    eprintln!(
+        "{}: stream hd, {}x{}, {} frames from {}, in {:.1} s",
+        dir.display(),
+        summary.width,
+        summary.height,
+        summary.access_units,
+        source.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
