@@ -116,6 +116,8 @@ impl PlayerPanel {
             PlayerFrame::NoVideo { at_us } => {
                 self.opened = true;
                 self.waiting_since = None;
+                // Nothing to play here: the player has stopped (a picture says otherwise).
+                self.playing_from_player(false);
                 self.no_video_at = Some(at_us);
                 self.notice = None;
             }
