@@ -179,7 +179,7 @@ fn the_budget_holds_within_one_gop() {
     // The first picture was dropped for the budget: asked again, it is decoded again, exactly.
     let again = source.frame_at(stream.start_us).expect("frame").expect("picture");
     assert!(source.decoded_frames > decoded);
-    assert_eq!(again.frame.y, first.frame.y);
+    assert_eq!(again.frame.to_i420(), first.frame.to_i420());
     assert!(source.high_water_bytes <= budget, "{} > {budget}", source.high_water_bytes);
 }
 
@@ -267,4 +267,31 @@ fn gaps_and_the_end_answer_no_video() {
     player.send(PlayerCommand::Seek(end + 1_000_000));
     let p = picture(&player);
     assert!(near(p.frame.time_us, end) || p.frame.time_us <= end);
+}
+
+/// Idle decoding of the previous GOP makes one frame back across a GOP boundary a cache hit.
+#[test]
+fn idle_work_decodes_the_previous_gop() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    demo(tmp.path(), 0.1);
+    let archive = Archive::open(tmp.path()).expect("open");
+    let stream = archive.stream("cam-1-HD").expect("stream").clone();
+    let mut source = FrameSource::new(stream.clone(), 256 << 20).expect("source");
+    let gop_us = i64::from(scene::GOP_FRAMES) * FRAME_US;
+    let key = stream.start_us + 3 * gop_us;
+    let shown = source.frame_at(key).expect("frame").expect("picture");
+    assert!(near(shown.frame.time_us, key), "a GOP's first picture");
+    let mut steps = 0;
+    while source.prefetch_previous(key).expect("prefetch") {
+        steps += 1;
+        assert!(steps < 100, "idle work ends");
+    }
+    let decoded = source.decoded_frames;
+    let prev = source.neighbour(shown.frame.time_us, false).expect("neighbour").expect("previous");
+    assert!(near(prev, key - FRAME_US));
+    let back = source.frame_at(prev).expect("frame").expect("picture");
+    assert_eq!(source.decoded_frames, decoded, "no decoding on the step back");
+    // The prefetched picture is the one a cold decode gives.
+    let mut cold = FrameSource::new(stream, 256 << 20).expect("source");
+    assert_eq!(cold.frame_at(prev).expect("frame").expect("picture").frame.to_i420(), back.frame.to_i420());
 }

@@ -5,12 +5,11 @@ use bytemuck::{Pod, Zeroable};
 use egui_wgpu::wgpu;
 use std::sync::Arc;
 
-/// What the renderer needs of a decoded picture (I420, tightly packed).
+/// What the renderer needs of a decoded picture: I420 planes (0 = Y, 1 = U, 2 = V), each
+/// with its row stride in bytes (a decoder's own buffers are uploaded without a copy).
 pub trait YuvPlanes: Send + Sync {
     fn size(&self) -> (u32, u32);
-    fn y(&self) -> &[u8];
-    fn u(&self) -> &[u8];
-    fn v(&self) -> &[u8];
+    fn plane(&self, i: usize) -> (&[u8], usize);
 }
 
 /// Colour conversion of a stream: matrix coefficients and range.
@@ -152,12 +151,11 @@ impl VideoRenderer {
             && let Some(planes) = &self.planes
         {
             let (cw, ch) = (size.0.div_ceil(2), size.1.div_ceil(2));
-            for (texture, data, w, h) in [
-                (&planes.textures[0], frame.y(), size.0, size.1),
-                (&planes.textures[1], frame.u(), cw, ch),
-                (&planes.textures[2], frame.v(), cw, ch),
-            ] {
-                if data.len() < (w * h) as usize {
+            for (i, (w, h)) in [(size.0, size.1), (cw, ch), (cw, ch)].into_iter().enumerate() {
+                let texture = &planes.textures[i];
+                let (data, stride) = frame.plane(i);
+                let needed = stride * (h as usize).saturating_sub(1) + w as usize;
+                if stride < w as usize || data.len() < needed || u32::try_from(stride).is_err() {
                     continue; // a malformed picture is not drawn rather than read out of bounds
                 }
                 queue.write_texture(
@@ -167,8 +165,12 @@ impl VideoRenderer {
                         origin: wgpu::Origin3d::ZERO,
                         aspect: wgpu::TextureAspect::All,
                     },
-                    &data[..(w * h) as usize],
-                    wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(w), rows_per_image: Some(h) },
+                    &data[..needed],
+                    wgpu::TexelCopyBufferLayout {
+                        offset: 0,
+                        bytes_per_row: Some(stride as u32),
+                        rows_per_image: Some(h),
+                    },
                     wgpu::Extent3d { width: w, height: h, depth_or_array_layers: 1 },
                 );
             }

@@ -39,7 +39,7 @@ pub enum BenchCommand {
     MakeHd {
         #[arg(long)]
         dir: std::path::PathBuf,
-        #[arg(long, default_value_t = 120)]
+        #[arg(long, default_value_t = 60)]
         seconds: u32,
         /// Import this Annex-B H.264 file (at 25 fps) instead of encoding one.
         #[arg(long)]

@@ -6,7 +6,7 @@
 //! others run, so a seek (decode from the keyframe to the asked picture) uses the second
 //! core. Output is identical, only delayed by `threads − 1` pictures until the flush.
 
-use super::decoder::{VideoDecoder, YuvFrame};
+use super::decoder::{DecodedPlanes, VideoDecoder, YuvFrame};
 use anyhow::Context;
 use ffmpeg_next as ff;
 use tessera_storage::h264::ColorInfo;
@@ -51,15 +51,40 @@ impl FfmpegDecoder {
                 other => anyhow::bail!("FFmpeg decoded {other:?} pictures; only 8-bit 4:2:0 is supported"),
             };
             let (w, h) = (frame.width() as usize, frame.height() as usize);
-            let mut picture = YuvFrame::from_planes(
-                w,
-                h,
-                [(frame.data(0), frame.stride(0)), (frame.data(1), frame.stride(1)), (frame.data(2), frame.stride(2))],
-            );
-            picture.color = Some(ColorInfo { matrix: matrix_code(frame.color_space()), full_range });
+            let color = ColorInfo { matrix: matrix_code(frame.color_space()), full_range };
+            // Hand the decoder's buffers over (the frame holds a reference), no pixel copy.
+            let shared = SharedFrame(std::mem::replace(&mut self.frame, ff::frame::Video::empty()));
+            let mut picture = YuvFrame::shared(w, h, std::sync::Arc::new(shared));
+            picture.color = Some(color);
             out.push(picture);
         }
         Ok(out)
+    }
+}
+
+/// A decoded FFmpeg frame shown or cached without copying its planes.
+struct SharedFrame(ff::frame::Video);
+
+// The frame's buffers are reference-counted by FFmpeg and never written once decoded; the
+// frame itself is only read after it leaves the decoder, so sharing it between threads is
+// sound.
+#[allow(unsafe_code)]
+unsafe impl Send for SharedFrame {}
+#[allow(unsafe_code)]
+unsafe impl Sync for SharedFrame {}
+
+impl std::fmt::Debug for SharedFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SharedFrame({}x{})", self.0.width(), self.0.height())
+    }
+}
+
+impl DecodedPlanes for SharedFrame {
+    fn plane(&self, i: usize) -> (&[u8], usize) {
+        (self.0.data(i), self.0.stride(i))
+    }
+    fn bytes(&self) -> usize {
+        (0..3).map(|i| self.0.data(i).len()).sum()
     }
 }
 

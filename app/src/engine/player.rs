@@ -37,7 +37,9 @@ pub enum PlayerFrame {
     },
     Picture(Picture),
     /// Nothing recorded at this time (before the first frame, in a gap longer than
-    /// [`GAP_US`], or past the end): the UI dims the old picture and says so.
+    /// [`GAP_US`], or past the end): the UI dims the old picture and says so. The player
+    /// stops playing there (Play continues with the next recorded frame); while playing, gaps
+    /// are jumped over instead and reported on the next picture's notice.
     NoVideo {
         at_us: i64,
     },
@@ -95,9 +97,10 @@ impl Player {
         let _ = self.commands.try_send(command);
     }
 
-    /// The newest frame delivered since the last call.
-    pub fn latest(&self) -> Option<PlayerFrame> {
-        self.frames.try_iter().last()
+    /// Everything delivered since the last call, oldest first (an `Opened` or `Error` is never
+    /// overtaken by a later picture).
+    pub fn drain(&self) -> impl Iterator<Item = PlayerFrame> + '_ {
+        self.frames.try_iter()
     }
 
     /// Block for the next frame (tests).
@@ -139,7 +142,16 @@ fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sen
     let mut st = State { current_us: None, speed: 1.0, playing: false, anchor: None };
     // The next picture while playing, looked up ahead of its due time.
     let mut pending: Option<Pending> = None;
+    // Idle work left: decoding the previous GOP (see `idle_step`).
+    let mut prefetch = false;
     loop {
+        if prefetch
+            && commands.is_empty()
+            && let Some(more) = idle_step(&mut source, &st, pending.as_ref())
+        {
+            prefetch = more;
+            continue;
+        }
         let first = if st.playing {
             let wait = pending.as_ref().map_or(Duration::ZERO, |p| p.due.saturating_duration_since(Instant::now()));
             match commands.recv_timeout(wait) {
@@ -219,6 +231,7 @@ fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sen
         } else {
             Ok(true)
         };
+        prefetch = true;
         match result {
             Ok(true) => {}
             Ok(false) => return, // the UI is gone
@@ -232,6 +245,26 @@ fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sen
             }
         }
     }
+}
+
+/// While paused, or between pictures of a reverse play, decode the previous GOP one access
+/// unit at a time (the command channel is checked between units, so a command waits ~5–15 ms
+/// at most): one frame back across a GOP boundary is then a cache hit instead of a whole GOP
+/// to decode. `None` when there is no time for it now, else whether more remains.
+fn idle_step(source: &mut FrameSource, st: &State, pending: Option<&Pending>) -> Option<bool> {
+    let at = st.current_us?;
+    let wanted = !st.playing || (st.speed < 0.0 && st.speed.abs() <= KEYFRAME_ONLY_SPEED);
+    let has_time = !st.playing || pending.is_some_and(|p| p.due > Instant::now() + Duration::from_millis(10));
+    if !wanted {
+        return Some(false);
+    }
+    if !has_time {
+        return None;
+    }
+    Some(source.prefetch_previous(at).unwrap_or_else(|e| {
+        tracing::warn!("player: decoding ahead failed: {e:#}");
+        false
+    }))
 }
 
 /// Play pressed before anything was shown: start a minute before the end of the recording.

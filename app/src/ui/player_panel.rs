@@ -91,9 +91,17 @@ impl PlayerPanel {
     /// playhead) and the errors to show as toasts.
     pub fn poll(&mut self, commands: &mut Vec<Command>) -> Option<i64> {
         let mut moved = None;
-        // Only the newest message is read (`Player::latest`): anything but an error means
-        // the stream is open, even when its `Opened` was overtaken by a picture.
-        let event = self.player.latest()?;
+        // Every message in order (`Player::drain`): an error is never overtaken by a picture.
+        let events: Vec<PlayerFrame> = self.player.drain().collect();
+        for event in events {
+            moved = self.take(event, commands).or(moved);
+        }
+        moved
+    }
+
+    /// Apply one message from the player; the picture's time when it shows one.
+    fn take(&mut self, event: PlayerFrame, commands: &mut Vec<Command>) -> Option<i64> {
+        let mut moved = None;
         match event {
             PlayerFrame::Opened { .. } => self.opened = true,
             PlayerFrame::Picture(picture) => {
