@@ -84,18 +84,25 @@ fn seek_step_and_play() {
     }
 }
 
-#[test]
-fn gaps_are_reported_and_corrupt_data_is_survived() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    demo(tmp.path(), 0.6);
-    // Remove a middle file: a gap of 1000 s in the recording.
-    let archive = Archive::open(tmp.path()).expect("open");
+/// A 0.6 h demo whose middle file is removed: a 1000 s gap in the recording. The archive as
+/// opened before the removal (its file list still names the removed file) and the gap's start.
+fn demo_with_gap(dir: &std::path::Path) -> (Archive, i64) {
+    demo(dir, 0.6);
+    let archive = Archive::open(dir).expect("open");
     let stream = archive.stream("cam-1-HD").expect("stream");
     let middle = &stream.files[1];
     for path in middle.paths(&stream.dir) {
         std::fs::remove_file(path).expect("rm");
     }
     let gap_start = middle.start_ms * 1000;
+    (archive, gap_start)
+}
+
+#[test]
+fn gaps_are_reported_and_corrupt_data_is_survived() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (archive, gap_start) = demo_with_gap(tmp.path());
+    let stream = archive.stream("cam-1-HD").expect("stream");
     // Corrupt the middle of the last file's packets.
     let last = stream.files.last().expect("files");
     let pkt = last.paths(&stream.dir)[1].clone();
@@ -236,15 +243,9 @@ fn play_without_a_seek_starts_at_the_latest_video() {
 #[test]
 fn gaps_and_the_end_answer_no_video() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    demo(tmp.path(), 0.6);
-    let archive = Archive::open(tmp.path()).expect("open");
-    let stream = archive.stream("cam-1-HD").expect("stream");
-    let middle = &stream.files[1];
-    for path in middle.paths(&stream.dir) {
-        std::fs::remove_file(path).expect("rm");
-    }
-    let gap_at = middle.start_ms * 1000 + 300_000_000;
-    let end = stream.end_us;
+    let (archive, gap_start) = demo_with_gap(tmp.path());
+    let gap_at = gap_start + 300_000_000;
+    let end = archive.stream("cam-1-HD").expect("stream").end_us;
     let player = Player::start(tmp.path().to_owned(), "cam-1-HD".into()).expect("player");
     let no_video = |at: i64| {
         player.send(PlayerCommand::Seek(at));

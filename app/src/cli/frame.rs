@@ -1,5 +1,6 @@
-//! `tessera frame --archive DIR --stream NAME --at T --out F`: the frame displayed at a time
-//! (the latest with pts ≤ T), as raw I420 (`.yuv`) or PNG (anything else).
+//! `tessera frame --archive DIR --stream NAME --at T --out F`: the picture displayed at a time
+//! (in presentation order: the k-th picture of a GOP at its k-th access unit's time, the latest
+//! such time ≤ T), as raw I420 (`.yuv`) or PNG (anything else, with the stream's colours).
 
 use crate::engine::playback::FrameSource;
 use anyhow::Context;
