@@ -25,6 +25,9 @@ unsafe impl Send for FfmpegDecoder {}
 impl FfmpegDecoder {
     pub fn new(codec: Codec, threads: usize) -> anyhow::Result<Self> {
         ff::init().context("cannot initialise FFmpeg")?;
+        // FFmpeg's own log would print to stderr ("error while decoding MB …") and break the
+        // CLI's one-line errors; we report decode failures ourselves (tracing, toasts).
+        ff::util::log::set_level(ff::util::log::Level::Fatal);
         let id = match codec {
             Codec::H264 => ff::codec::Id::H264,
             Codec::H265 => ff::codec::Id::HEVC,
