@@ -93,6 +93,8 @@ struct Gop {
     frames: Vec<Option<Arc<YuvFrame>>>,
     color: ColorInfo,
     decoder: Option<Box<dyn VideoDecoder>>,
+    /// A decode failure in this GOP was reported (later ones are logged at debug level).
+    warned: bool,
     /// Next packet to feed the decoder, and pictures it has returned since it started.
     next_packet: usize,
     output: usize,
@@ -149,6 +151,7 @@ impl Gop {
             frames,
             color: ColorInfo::default(),
             decoder: None,
+            warned: false,
             next_packet: 0,
             output: 0,
             complete_output: None,
@@ -211,7 +214,16 @@ impl Gop {
                     self.store(picture, keep, limit);
                 }
             }
-            Err(e) => tracing::warn!("{}: access unit at {time} µs does not decode: {e}", ctx.stream),
+            // One warning per GOP: after a corrupt unit the ones that reference it fail too.
+            Err(e) if !self.warned => {
+                self.warned = true;
+                tracing::warn!(
+                    "{}: access unit at {} does not decode ({e}); its pictures are concealed or skipped",
+                    ctx.stream,
+                    tessera_storage::UnixMicros(time)
+                );
+            }
+            Err(e) => tracing::debug!("{}: access unit at {time} µs does not decode: {e}", ctx.stream),
         }
         Ok(())
     }
