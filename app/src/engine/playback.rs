@@ -182,9 +182,12 @@ impl Gop {
     }
 
     /// Feed one access unit (or flush at the end); store the pictures that come out.
-    fn step(&mut self, ctx: &DecodeContext<'_>, keep: usize, limit: usize) -> anyhow::Result<()> {
-        let Some(decoder) = self.decoder.as_mut() else { return Ok(()) };
+    fn step(&mut self, ctx: &DecodeContext, keep: usize, limit: usize) -> anyhow::Result<()> {
+        if self.decoder.is_none() {
+            return Ok(());
+        }
         if self.next_packet >= self.packets.len() {
+            let Some(decoder) = self.decoder.as_mut() else { return Ok(()) };
             let flushed = decoder.flush();
             self.decoder = None;
             for picture in flushed? {
@@ -194,19 +197,9 @@ impl Gop {
             return Ok(());
         }
         let time = self.packets[self.next_packet].time_us;
-        let mut au = Vec::new();
-        while let Some(p) = self.packets.get(self.next_packet).filter(|p| p.time_us == time) {
-            let nalu = h264::strip_start_code(&p.packet.data);
-            if nal_role(ctx.codec, nalu) == NalRole::Sps
-                && ctx.codec == Codec::H264
-                && let Ok(sps) = h264::parse_sps(nalu)
-            {
-                self.color = sps.color;
-            }
-            au.extend_from_slice(&[0, 0, 0, 1]);
-            au.extend_from_slice(nalu);
-            self.next_packet += 1;
-        }
+        let (au, _, next) = self.access_unit(self.next_packet, ctx.codec);
+        self.next_packet = next;
+        let Some(decoder) = self.decoder.as_mut() else { return Ok(()) };
         // A corrupt access unit costs its own picture, not the GOP.
         match decoder.decode(&au) {
             Ok(pictures) => {
@@ -225,6 +218,41 @@ impl Gop {
             }
             Err(e) => tracing::debug!("{}: access unit at {time} µs does not decode: {e}", ctx.stream),
         }
+        Ok(())
+    }
+
+    /// The access unit starting at packet `from` (every packet at its time) as one Annex-B
+    /// buffer, whether it carries a picture, and the packet after it. An H.264 SPS in it sets
+    /// the colour (FFmpeg reports colour on its pictures; openh264 does not).
+    fn access_unit(&mut self, from: usize, codec: Codec) -> (Vec<u8>, bool, usize) {
+        let Some(time) = self.packets.get(from).map(|p| p.time_us) else { return (Vec::new(), false, from) };
+        let mut au = Vec::new();
+        let mut has_picture = false;
+        let mut next = from;
+        while let Some(p) = self.packets.get(next).filter(|p| p.time_us == time) {
+            let nalu = h264::strip_start_code(&p.packet.data);
+            match nal_role(codec, nalu) {
+                NalRole::Slice { .. } => has_picture = true,
+                NalRole::Sps if codec == Codec::H264 => {
+                    if let Ok(sps) = h264::parse_sps(nalu) {
+                        self.color = sps.color;
+                    }
+                }
+                _ => {}
+            }
+            au.extend_from_slice(&[0, 0, 0, 1]);
+            au.extend_from_slice(nalu);
+            next += 1;
+        }
+        (au, has_picture, next)
+    }
+
+    /// A fresh decoder from the keyframe (the first run, or a picture wanted again that was
+    /// dropped for the budget).
+    fn restart(&mut self, ctx: &DecodeContext) -> anyhow::Result<()> {
+        self.decoder = Some(ctx.backend.decoder(ctx.codec, ctx.threads)?);
+        self.next_packet = 0;
+        self.output = 0;
         Ok(())
     }
 
@@ -256,7 +284,7 @@ impl Gop {
 
     /// Decode until slot `k`'s picture is out (or the GOP ends); restarts from the keyframe
     /// when that picture was decoded before and dropped.
-    fn decode_until(&mut self, k: usize, ctx: &DecodeContext<'_>, limit: usize) -> anyhow::Result<u64> {
+    fn decode_until(&mut self, k: usize, ctx: &DecodeContext, limit: usize) -> anyhow::Result<u64> {
         if self.frames.get(k).is_none_or(Option::is_some)
             || self.complete_output.is_some_and(|n| k >= self.skipped_leading + n)
         {
@@ -264,9 +292,7 @@ impl Gop {
         }
         let passed = self.skipped_leading + self.output > k;
         if self.decoder.is_none() || passed {
-            self.decoder = Some(ctx.backend.decoder(ctx.codec, ctx.threads)?);
-            self.next_packet = 0;
-            self.output = 0;
+            self.restart(ctx)?;
         }
         let before = self.output;
         while self.decoder.is_some() && self.frames[k].is_none() {
@@ -279,31 +305,21 @@ impl Gop {
     /// picture's access unit and flushed, so the picture comes out at once without decoding
     /// further (a frame-threaded decoder would wait for the next pictures). A later exact
     /// request continues the GOP's own decoder, or restarts it from the keyframe.
-    fn decode_key_only(&mut self, ctx: &DecodeContext<'_>) -> anyhow::Result<u64> {
+    fn decode_key_only(&mut self, ctx: &DecodeContext) -> anyhow::Result<u64> {
         if self.frames.get(self.key_slot).is_none_or(Option::is_some) {
             return Ok(0);
         }
         let mut decoder = ctx.backend.decoder(ctx.codec, 1)?;
-        let mut au = Vec::new();
-        let mut picture_time = None;
-        for p in &self.packets {
-            let nalu = h264::strip_start_code(&p.packet.data);
-            let role = nal_role(ctx.codec, nalu);
-            match picture_time {
-                Some(t) if p.time_us != t => break,
-                None if matches!(role, NalRole::Slice { .. }) => picture_time = Some(p.time_us),
-                _ => {}
+        let mut pictures = Vec::new();
+        let mut next = 0;
+        while next < self.packets.len() {
+            let (au, has_picture, after) = self.access_unit(next, ctx.codec);
+            next = after;
+            pictures.extend(decoder.decode(&au)?);
+            if has_picture {
+                break;
             }
-            if role == NalRole::Sps
-                && ctx.codec == Codec::H264
-                && let Ok(sps) = h264::parse_sps(nalu)
-            {
-                self.color = sps.color;
-            }
-            au.extend_from_slice(&[0, 0, 0, 1]);
-            au.extend_from_slice(nalu);
         }
-        let mut pictures = decoder.decode(&au)?;
         pictures.extend(decoder.flush()?);
         let Some(mut picture) = pictures.into_iter().next() else { return Ok(0) };
         if let Some(color) = picture.color {
@@ -323,8 +339,8 @@ impl Gop {
 }
 
 /// What decoding a GOP needs from its source.
-struct DecodeContext<'a> {
-    stream: &'a str,
+struct DecodeContext {
+    stream: Arc<str>,
     codec: Codec,
     backend: Backend,
     threads: usize,
@@ -386,6 +402,20 @@ impl FrameSource {
         })
     }
 
+    fn decode_context(&self) -> DecodeContext {
+        DecodeContext {
+            stream: Arc::from(self.stream.name.as_str()),
+            codec: self.codec,
+            backend: self.backend,
+            threads: self.threads,
+        }
+    }
+
+    /// Bytes of one decoded picture of this stream (0 before the first).
+    fn picture_bytes(&self) -> usize {
+        self.cache.values().map(|g| g.picture_bytes).max().unwrap_or(0)
+    }
+
     /// Use another backend and thread count (benchmarks compare them); clears the cache.
     pub fn set_decoder(&mut self, backend: Backend, threads: usize) {
         self.backend = backend;
@@ -423,8 +453,7 @@ impl FrameSource {
     /// Evict least recently used GOPs other than `keep` until the others leave `keep` room
     /// for its live decoder and a window of [`WINDOW_PICTURES`]; returns the bytes `keep` may use.
     fn make_room(&mut self, keep: i64) -> usize {
-        let picture_bytes = self.cache.values().map(|g| g.picture_bytes).max().unwrap_or(0);
-        let reserve = (DECODER_HELD_PICTURES + WINDOW_PICTURES) * picture_bytes;
+        let reserve = (DECODER_HELD_PICTURES + WINDOW_PICTURES) * self.picture_bytes();
         loop {
             let others: usize = self.cache.iter().filter(|(k, _)| **k != keep).map(|(_, g)| g.held_bytes()).sum();
             let keep_bytes = self.cache.get(&keep).map_or(0, Gop::held_bytes);
@@ -445,8 +474,7 @@ impl FrameSource {
     pub fn frame_at(&mut self, at_us: i64) -> anyhow::Result<Option<Shown>> {
         let Some(key) = self.gop_for(at_us)? else { return Ok(None) };
         let limit = self.make_room(key);
-        let name = self.stream.name.clone();
-        let ctx = DecodeContext { stream: &name, codec: self.codec, backend: self.backend, threads: self.threads };
+        let ctx = self.decode_context();
         let Some(gop) = self.cache.get_mut(&key) else { return Ok(None) };
         let Some(slot) = gop.slot_at(at_us) else { return Ok(None) };
         self.decoded_frames += gop.decode_until(slot, &ctx, limit)?;
@@ -454,7 +482,8 @@ impl FrameSource {
         self.high_water_bytes = self.high_water_bytes.max(self.cache_bytes());
         if shown.is_none() {
             anyhow::bail!(
-                "stream {name}: the video at {} does not decode (corrupt data)",
+                "stream {}: the video at {} does not decode (corrupt data)",
+                ctx.stream,
                 tessera_storage::UnixMicros(at_us)
             );
         }
@@ -465,13 +494,12 @@ impl FrameSource {
     pub fn key_frame_at(&mut self, at_us: i64) -> anyhow::Result<Option<Shown>> {
         let Some(key) = self.gop_for(at_us)? else { return Ok(None) };
         self.make_room(key);
-        let name = self.stream.name.clone();
-        let ctx = DecodeContext { stream: &name, codec: self.codec, backend: self.backend, threads: self.threads };
+        let ctx = self.decode_context();
         let Some(gop) = self.cache.get_mut(&key) else { return Ok(None) };
         // A corrupt keyframe fails here alone; the exact path below then reports it.
         match gop.decode_key_only(&ctx) {
             Ok(decoded) => self.decoded_frames += decoded,
-            Err(e) => tracing::debug!("{name}: the keyframe alone does not decode: {e:#}"),
+            Err(e) => tracing::debug!("{}: the keyframe alone does not decode: {e:#}", ctx.stream),
         }
         let shown = gop.frames.get(gop.key_slot).cloned().flatten().map(|frame| Shown { frame, color: gop.color });
         self.high_water_bytes = self.high_water_bytes.max(self.cache_bytes());
@@ -538,22 +566,18 @@ impl FrameSource {
             return Ok(false);
         }
         let others: usize = self.cache.iter().filter(|(k, _)| **k != prev).map(|(_, g)| g.held_bytes()).sum();
-        let picture_bytes = self.cache.values().map(|g| g.picture_bytes).max().unwrap_or(0);
         let limit = self.budget.saturating_sub(others);
-        if limit < (DECODER_HELD_PICTURES + 2) * picture_bytes {
+        if limit < (DECODER_HELD_PICTURES + 2) * self.picture_bytes() {
             return Ok(false);
         }
-        let name = self.stream.name.clone();
-        let ctx = DecodeContext { stream: &name, codec: self.codec, backend: self.backend, threads: self.threads };
+        let ctx = self.decode_context();
         let Some(gop) = self.cache.get_mut(&prev) else { return Ok(false) };
         let Some(last) = gop.slots.len().checked_sub(1) else { return Ok(false) };
         if gop.frames[last].is_some() || gop.complete_output.is_some() {
             return Ok(false);
         }
         if gop.decoder.is_none() {
-            gop.decoder = Some(ctx.backend.decoder(ctx.codec, ctx.threads)?);
-            gop.next_packet = 0;
-            gop.output = 0;
+            gop.restart(&ctx)?;
         }
         let before = gop.output;
         gop.step(&ctx, last, limit)?;
