@@ -1,12 +1,13 @@
 //! Tile micro-benchmarks (numbers in BENCHMARKS.md; end-to-end figures on demo data come from
-//! `tessera bench tiles`): live-tiler ingest, OR-merge, blob codec, warm and cold requests.
+//! `tessera bench tiles`): marking tracks into tiles, OR-merge, blob codec, requests.
 
 #![allow(clippy::unwrap_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use tessera_storage::events::{EventDb, NewEvent};
-use tessera_storage::tiles::{LiveTiler, Tile, TileKey, TileService, codec};
+use tessera_storage::EventDb;
+use tessera_storage::events::NewEvent;
+use tessera_storage::tiles::{Tile, TileKey, TileMarks, codec};
 
 const T0: i64 = 1_700_000_000;
 
@@ -25,20 +26,17 @@ fn tracks(n: usize) -> Vec<(u32, u32, i64, i64)> {
         .collect()
 }
 
-fn live_tiler(c: &mut Criterion) {
+fn marks(c: &mut Criterion) {
     let tracks = tracks(100_000);
-    let mut group = c.benchmark_group("live_tiler");
+    let mut group = c.benchmark_group("tile_marks");
     group.throughput(Throughput::Elements(tracks.len() as u64));
-    group.bench_function("observe_100k_tracks_all_levels", |b| {
+    group.bench_function("mark_100k_tracks_all_levels", |b| {
         b.iter(|| {
-            let mut live = LiveTiler::new();
-            for (i, &(camera, class, first, last)) in tracks.iter().enumerate() {
-                live.observe(camera, class, first, last);
-                if i % 4096 == 0 {
-                    black_box(live.take_settled(first - 10));
-                }
+            let mut marks = TileMarks::new();
+            for &(camera, class, first, last) in &tracks {
+                marks.mark(camera, class, first, last, i64::MAX);
             }
-            live
+            black_box(marks.take())
         })
     });
     group.finish();
@@ -72,14 +70,13 @@ fn requests(c: &mut Criterion) {
         .collect();
     let now = events.iter().map(|e| e.last_ms / 1000).max().unwrap() + 3600;
     db.insert_events(&events, now).unwrap();
-    let svc = TileService::new(&db, now);
+    let svc = db.tile_service();
+    let cam = db.string_id("cam-1").unwrap();
     let key = TileKey::containing(8, T0 + 86_400);
-    c.bench_function("tile_get_warm_persisted_l8", |b| b.iter(|| black_box(svc.get("cam-1", key, now).unwrap())));
+    c.bench_function("tile_get_warm_persisted_l8", |b| b.iter(|| black_box(svc.get(cam, key, now).unwrap())));
     let live_key = TileKey::containing(20, now - 1);
-    c.bench_function("tile_get_synthesized_l20_at_now", |b| {
-        b.iter(|| black_box(svc.get("cam-1", live_key, now).unwrap()))
-    });
+    c.bench_function("tile_get_synthesized_l20_at_now", |b| b.iter(|| black_box(svc.get(cam, live_key, now).unwrap())));
 }
 
-criterion_group!(benches, live_tiler, merge_and_codec, requests);
+criterion_group!(benches, marks, merge_and_codec, requests);
 criterion_main!(benches);

@@ -5,15 +5,22 @@
 //!   the storage-budget sweeper and H.264 import.
 //! - [`h264`]: the little of H.264 bitstream syntax storage needs (NALU types, SPS size/VUI).
 //! - [`time`]: the one time type (`UnixMicros`) and command-line time parsing.
+//! - [`sqlite`]: how `tessera.sqlite` is opened (readers never write) and its errors.
+//! - [`events`]: the event tables; [`tiles`]: the tile tables and tile rules; [`db`], above
+//!   both: the archive's event database, ingest = insert + tile upkeep, cyclops mirroring.
 //!
 //! This crate has no GUI dependencies (see docs/ARCHITECTURE.md).
 
+pub mod db;
 pub mod events;
 pub mod fsv;
 pub mod h264;
 pub mod h265;
 pub mod rf1;
+pub mod sqlite;
 pub mod tiles;
 pub mod time;
 
+pub use db::EventDb;
+pub use sqlite::DbError;
 pub use time::UnixMicros;

@@ -48,6 +48,15 @@ impl fmt::Display for UnixMicros {
     }
 }
 
+/// Command-line times: `#[arg(long)] at: UnixMicros` parses with this (clap's value parser
+/// for any `FromStr` type).
+impl std::str::FromStr for UnixMicros {
+    type Err = TimeParseError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::parse(text)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct TimeParseError(String);

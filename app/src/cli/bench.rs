@@ -4,12 +4,13 @@ use clap::Subcommand;
 use serde::Serialize;
 use std::time::Instant;
 use tessera_storage::UnixMicros;
-use tessera_storage::events::EventDb;
-use tessera_storage::tiles::{L_MAX, LiveTiler, TileKey, TileService, codec, service};
+use tessera_storage::EventDb;
+use tessera_storage::tiles::{L_MAX, TileKey, TileMarks, codec};
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
-    /// Tiles: live-tiler ingest rate, rebuild time, request latency, blob sizes.
+    /// Tiles and ingest: events/s in the engine and from JSONL through `tessera events ingest`
+    /// (beside bare SQLite inserts of the same rows), rebuild time, request latency, blob sizes.
     Tiles {
         /// Days of demo-density events per camera.
         #[arg(long, default_value_t = 365.0)]
@@ -61,8 +62,15 @@ struct TilesReport {
     cameras: usize,
     days: f64,
     events: usize,
+    /// `EventDb::insert_events`: rows + tile upkeep in one transaction.
     ingest_events_per_s: f64,
-    live_tracks_per_s: f64,
+    /// `tessera events ingest FILE.jsonl` (this binary, a child process), file read to commit.
+    ingest_jsonl_tracks_per_s: f64,
+    /// The peer, same run: the same rows through one prepared INSERT into a bare table with
+    /// the same index — no JSON, no strings, no tiles: SQLite's own floor on this machine.
+    sqlite_bare_rows_per_s: f64,
+    /// Marking every level of every track in memory (`TileMarks`).
+    marks_tracks_per_s: f64,
     rebuild_s: f64,
     tiles: usize,
     blob_bytes_mean: f64,
@@ -103,44 +111,45 @@ fn bench_tiles(days: f64, cameras: usize, requests: usize) -> anyhow::Result<Til
     let from_us = end_us - (days * 86_400e6) as i64;
     let events: Vec<_> = (1..=cameras).flat_map(|c| crate::demo::demo_events(c, from_us, end_us)).collect();
     let dir = tempfile::tempdir()?;
-    let db = EventDb::open(dir.path())?;
+    let db = EventDb::open_write(dir.path())?;
     let started = Instant::now();
     db.insert_events(&events, now_s)?;
     let ingest_s = started.elapsed().as_secs_f64();
+    let jsonl_s = ingest_jsonl(&events)?;
+    let bare_s = bare_sqlite_inserts(&events)?;
 
-    // Live tiler: every track into every level, in memory.
+    // Marks: every track into every level, in memory.
     let ids: Vec<(u32, u32, i64, i64)> = events
         .iter()
         .map(|e| {
-            Ok((db.intern(&e.camera)?, db.intern(&e.class)?, e.first_ms.div_euclid(1000), e.last_ms.div_euclid(1000)))
+            let id = |name: &str| db.string_id(name)?.ok_or_else(|| anyhow::anyhow!("{name} was not ingested"));
+            Ok((id(&e.camera)?, id(&e.class)?, e.first_ms.div_euclid(1000), e.last_ms.div_euclid(1000)))
         })
         .collect::<anyhow::Result<_>>()?;
-    let mut live = LiveTiler::new();
     let started = Instant::now();
-    for (i, &(camera, class, first, last)) in ids.iter().enumerate() {
-        live.observe(camera, class, first, last);
-        if i % 4096 == 0 {
-            live.take_settled(first - 10); // what the app does as time passes
-        }
+    let mut marks = TileMarks::new();
+    for &(camera, class, first, last) in &ids {
+        marks.mark(camera, class, first, last, i64::MAX);
     }
-    let live_s = started.elapsed().as_secs_f64();
+    std::hint::black_box(marks.take());
+    let marks_s = started.elapsed().as_secs_f64();
 
     let started = Instant::now();
-    let rebuilt = service::rebuild_all(&db, now_s)?;
+    let rebuilt = db.rebuild_tiles(now_s)?;
     let rebuild_s = started.elapsed().as_secs_f64();
 
     let mut sizes = Vec::new();
     let mut roaring = Vec::new();
     for (id, _) in db.cameras()? {
-        for (_, _, blob) in db.stored_tiles(id)? {
-            roaring.push(codec::roaring_size(&codec::decode_tile(&blob)?) as f64);
+        for (_, _, blob) in db.tiles().all(id)? {
+            roaring.push(codec::roaring_size(&codec::decode_stored(&blob)?) as f64);
             sizes.push(blob.len());
         }
     }
     sizes.sort_unstable();
 
     // Requests: random levels and times within the data, each asked twice (cold, then warm).
-    let svc = TileService::new(&db, now_s);
+    let svc = db.tile_service();
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
     let (mut warm, mut cold) = (Vec::new(), Vec::new());
     for _ in 0..requests {
@@ -152,17 +161,18 @@ fn bench_tiles(days: f64, cameras: usize, requests: usize) -> anyhow::Result<Til
         let camera = format!("cam-{}", 1 + (x >> 40) as usize % cameras);
         let key = TileKey::containing(level, t);
         // Cold: drop a persisted tile so it must be synthesized from its (persisted) children.
-        if let (Some(id), Some((l, r))) = (db.string_id(&camera)?, key.children())
-            && db.load_tile(id, l)?.is_some() | db.load_tile(id, r)?.is_some()
+        let id = db.string_id(&camera)?;
+        if let (Some(id), Some((l, r))) = (id, key.children())
+            && db.tiles().load(id, l)?.is_some() | db.tiles().load(id, r)?.is_some()
         {
-            db.store_tile(id, key, &Default::default())?;
-            db.set_tiles_built_until_for_bench(id, None)?;
+            db.tiles().store(id, key, &Default::default())?;
+            db.tiles().set_built_until(id, None)?;
         }
         let started = Instant::now();
-        svc.get(&camera, key, now_s)?;
+        svc.get(id, key, now_s)?;
         cold.push(started.elapsed().as_secs_f64() * 1e3);
         let started = Instant::now();
-        svc.get(&camera, key, now_s)?;
+        svc.get(id, key, now_s)?;
         warm.push(started.elapsed().as_secs_f64() * 1e3);
     }
     warm.sort_by(f64::total_cmp);
@@ -172,7 +182,9 @@ fn bench_tiles(days: f64, cameras: usize, requests: usize) -> anyhow::Result<Til
         days,
         events: events.len(),
         ingest_events_per_s: events.len() as f64 / ingest_s,
-        live_tracks_per_s: events.len() as f64 / live_s,
+        ingest_jsonl_tracks_per_s: events.len() as f64 / jsonl_s,
+        sqlite_bare_rows_per_s: events.len() as f64 / bare_s,
+        marks_tracks_per_s: events.len() as f64 / marks_s,
         rebuild_s,
         tiles: rebuilt.iter().map(|c| c.1).sum(),
         blob_bytes_mean: sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64,
@@ -183,6 +195,61 @@ fn bench_tiles(days: f64, cameras: usize, requests: usize) -> anyhow::Result<Til
         cold_ms_p50: percentile(&cold, 0.5),
         cold_ms_p99: percentile(&cold, 0.99),
     })
+}
+
+/// Seconds `tessera events ingest` (this binary) takes for `events` written as JSON Lines
+/// into a fresh archive: what a user's command costs, process start to commit.
+fn ingest_jsonl(events: &[tessera_storage::events::NewEvent]) -> anyhow::Result<f64> {
+    use std::io::Write;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("tracks.jsonl");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
+    for e in events {
+        serde_json::to_writer(&mut out, e)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    drop(out);
+    let archive = dir.path().join("archive");
+    std::fs::create_dir(&archive)?;
+    let started = Instant::now();
+    let status = std::process::Command::new(std::env::current_exe()?)
+        .args(["events", "ingest", "--archive"])
+        .arg(&archive)
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    let seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(status.success(), "tessera events ingest failed: {status}");
+    Ok(seconds)
+}
+
+/// Seconds for the same rows as bare SQLite inserts: one prepared statement, one transaction,
+/// the same table shape and index, integer camera/class ids given — the floor.
+fn bare_sqlite_inserts(events: &[tessera_storage::events::NewEvent]) -> anyhow::Result<f64> {
+    let dir = tempfile::tempdir()?;
+    let conn = rusqlite::Connection::open(dir.path().join("bare.sqlite"))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;
+         CREATE TABLE event(id INTEGER PRIMARY KEY, camera INTEGER NOT NULL, class INTEGER NOT NULL,
+             first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL, bucket INTEGER NOT NULL, confidence REAL, boxes BLOB);
+         CREATE INDEX idx ON event(camera, bucket, first_ms);",
+    )?;
+    let ids: Vec<(i64, i64)> = events.iter().map(|e| (e.camera.len() as i64, e.class.len() as i64)).collect();
+    let started = Instant::now();
+    conn.execute_batch("BEGIN")?;
+    {
+        let mut insert = conn.prepare(
+            "INSERT INTO event(camera, class, first_ms, last_ms, bucket, confidence, boxes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for (e, (camera, class)) in events.iter().zip(&ids) {
+            let boxes = if e.boxes.is_empty() { None } else { serde_json::to_vec(&e.boxes).ok() };
+            let bucket = tessera_storage::events::duration_bucket(e.first_ms, e.last_ms);
+            insert.execute(rusqlite::params![camera, class, e.first_ms, e.last_ms, bucket, e.confidence, boxes])?;
+        }
+    }
+    conn.execute_batch("COMMIT")?;
+    Ok(started.elapsed().as_secs_f64())
 }
 
 #[derive(Serialize, Debug)]
@@ -216,12 +283,12 @@ fn bench_timeline(archive: &std::path::Path, frames: usize) -> anyhow::Result<Ti
     use tessera_render::offscreen::{self, Headless, Target};
     use tessera_render::timeline::TimelineRenderer;
 
-    let db = EventDb::open(archive)?;
+    let db = EventDb::open_read(archive)?;
     let mut cameras: Vec<String> = db.cameras()?.into_iter().map(|c| c.1).collect();
     let end_us = db
         .cameras()?
         .iter()
-        .filter_map(|(id, _)| db.event_bounds(*id).ok().flatten())
+        .filter_map(|(id, _)| db.events().bounds(*id).ok().flatten())
         .map(|(_, last)| last * 1000)
         .max()
         .unwrap_or_else(|| UnixMicros::now().0);

@@ -11,8 +11,7 @@ use std::sync::Arc;
 use tessera_render::offscreen::{self, Headless, Target};
 use tessera_render::timeline::{TileData, TimelineRenderer};
 use tessera_storage::UnixMicros;
-use tessera_storage::events::EventDb;
-use tessera_storage::tiles::TileService;
+use tessera_storage::EventDb;
 
 /// Row height and pitch of the offscreen strips, and the gap between cameras.
 pub const ROW_HEIGHT: f32 = 8.0;
@@ -29,9 +28,9 @@ pub struct RenderTimelineArgs {
     /// Comma-separated cameras, top to bottom.
     #[arg(long, value_delimiter = ',', required = true)]
     pub cameras: Vec<String>,
-    #[arg(long, value_parser = crate::cli::parse_time)]
+    #[arg(long)]
     pub from: UnixMicros,
-    #[arg(long, value_parser = crate::cli::parse_time)]
+    #[arg(long)]
     pub to: UnixMicros,
     /// PNG width in pixels.
     #[arg(long, default_value_t = 2000)]
@@ -65,6 +64,13 @@ struct LayoutRow {
 }
 
 pub fn run(args: RenderTimelineArgs) -> anyhow::Result<()> {
+    // Far inside i64 for every µs computation below (years 9999 BCE … 9999 CE).
+    let limit_ms = tessera_storage::events::MAX_TIME_MS;
+    for (flag, t) in [("--from", args.from), ("--to", args.to)] {
+        if t.0.div_euclid(1000).abs() > limit_ms {
+            anyhow::bail!("{flag} {} is out of range (years -9999 … 9999)", t.0);
+        }
+    }
     let t0_ms = args.from.0.div_euclid(1000);
     let t1_ms = args.to.0.div_euclid(1000);
     if t1_ms <= t0_ms {
@@ -73,10 +79,9 @@ pub fn run(args: RenderTimelineArgs) -> anyhow::Result<()> {
     if !(1..=16_384).contains(&args.width) {
         anyhow::bail!("--width {} is out of range (1..=16384)", args.width);
     }
-    let real_now = UnixMicros::now().secs_floor();
-    let now_s = args.now.unwrap_or(real_now);
-    let db = EventDb::open(&args.archive)?;
-    let service = TileService::new(&db, real_now);
+    let now_s = args.now.unwrap_or_else(|| UnixMicros::now().secs_floor());
+    let db = EventDb::open_read(&args.archive)?;
+    let service = db.tile_service();
     let palette = Palette::builtin();
     let view = TimeView { start_us: t0_ms * 1000, span_us: (t1_ms - t0_ms) * 1000 };
     let width = args.width as f32;
@@ -85,8 +90,9 @@ pub fn run(args: RenderTimelineArgs) -> anyhow::Result<()> {
     let mut plans = Vec::new();
     let mut y = MARGIN;
     for (source, camera) in args.cameras.iter().enumerate() {
-        let classes = match db.string_id(camera)? {
-            Some(id) => db.camera_classes(id)?,
+        let camera_id = db.string_id(camera)?;
+        let classes = match camera_id {
+            Some(id) => db.events().camera_classes(id)?,
             None => Vec::new(),
         };
         let rows = CameraRows::new(camera, source as u32, &classes, &palette);
@@ -95,7 +101,7 @@ pub fn run(args: RenderTimelineArgs) -> anyhow::Result<()> {
         let mut tile = |level: i8, index: i64| -> TileData {
             fetched
                 .entry((level, index))
-                .or_insert_with(|| match service.get_any(camera, level, index, now_s) {
+                .or_insert_with(|| match service.get_any(camera_id, level, index, now_s) {
                     Ok((t, _)) => match masks_of(&t, &classes) {
                         Some(m) => TileData::Masks { generation: 0, masks: Arc::from(m) },
                         None => TileData::Empty,

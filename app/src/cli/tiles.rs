@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 use tessera_storage::UnixMicros;
-use tessera_storage::events::EventDb;
-use tessera_storage::tiles::{L_MAX, TileKey, TileService, service};
+use tessera_storage::EventDb;
+use tessera_storage::tiles::{L_MAX, TileKey};
 
 #[derive(Subcommand, Debug)]
 pub enum TilesCommand {
@@ -54,10 +54,10 @@ pub fn run(command: TilesCommand) -> anyhow::Result<()> {
             if start.abs() > i128::from(i64::MAX / 4) {
                 anyhow::bail!("--index {index} is out of range at level {level}");
             }
-            let db = EventDb::open(&archive)?;
-            let real_now = UnixMicros::now().secs_floor();
+            let db = EventDb::open_read(&archive)?;
+            let now = now.unwrap_or_else(|| UnixMicros::now().secs_floor());
             let key = TileKey { level, index };
-            let (tile, _) = TileService::new(&db, real_now).get(&camera, key, now.unwrap_or(real_now))?;
+            let (tile, _) = db.tile_service().get(db.string_id(&camera)?, key, now)?;
             let mut classes = BTreeMap::new();
             for (class, _) in tile.rows() {
                 classes.insert(db.string(*class)?, tile.runs(*class).into_iter().map(|(a, b)| [a, b]).collect());
@@ -88,8 +88,8 @@ pub fn run(command: TilesCommand) -> anyhow::Result<()> {
         }
         TilesCommand::Rebuild { archive, json } => {
             let started = Instant::now();
-            let db = EventDb::open(&archive)?;
-            let cameras = service::rebuild_all(&db, UnixMicros::now().secs_floor())?;
+            let db = EventDb::open_write(&archive)?;
+            let cameras = db.rebuild_tiles(UnixMicros::now().secs_floor())?;
             let tiles: usize = cameras.iter().map(|c| c.1).sum();
             let secs = started.elapsed().as_secs_f64();
             if json {

@@ -15,7 +15,8 @@ use scene::ClipKind;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use tessera_storage::events::{BoxAt, EventDb, NewEvent};
+use tessera_storage::EventDb;
+use tessera_storage::events::{BoxAt, NewEvent};
 use tessera_storage::fsv::{AccessUnit, StreamWriter};
 use tessera_storage::rf1::Codec;
 
@@ -31,7 +32,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 3)]
     pub cameras: usize,
     /// End of the recording: RFC 3339 or unix µs (default: now).
-    #[arg(long, value_parser = crate::cli::parse_time)]
+    #[arg(long)]
     pub end: Option<tessera_storage::UnixMicros>,
     /// Days of detection events per camera (the last hours match the video exactly; older
     /// events are as if their video had been swept by the storage budget).
@@ -153,7 +154,7 @@ pub fn demo_events(camera: usize, from_us: i64, to_us: i64) -> Vec<NewEvent> {
 fn write_events(dir: &Path, args: &DemoArgs, end_us: i64) -> anyhow::Result<usize> {
     let from_us = end_us - (args.event_days.max(args.hours / 24.0) * 86_400e6) as i64;
     let events: Vec<NewEvent> = (1..=args.cameras).flat_map(|cam| demo_events(cam, from_us, end_us)).collect();
-    let db = EventDb::open(dir)?;
+    let db = EventDb::open_write(dir)?;
     db.insert_events(&events, tessera_storage::UnixMicros::now().secs_floor())?;
     Ok(events.len())
 }

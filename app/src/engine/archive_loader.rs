@@ -6,7 +6,8 @@
 use crossbeam_channel::{Receiver, TryRecvError, bounded};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use tessera_storage::events::{EventDb, camera_of_stream};
+use tessera_storage::EventDb;
+use tessera_storage::events::camera_of_stream;
 use tessera_storage::fsv::{Archive, Stream, StreamSummary};
 
 /// What the timeline shows about one camera besides its event rows.
@@ -60,7 +61,7 @@ impl ArchiveLoader {
 /// (and in tests); reads the disk and the event database.
 pub fn load_snapshot(path: &Path) -> Result<ArchiveSnapshot, String> {
     let archive = Archive::open(path).map_err(|e| e.to_string())?;
-    let db = EventDb::open(path).map_err(|e| e.to_string())?;
+    let db = EventDb::open_read(path).map_err(|e| e.to_string())?;
     let streams: Vec<StreamSummary> = archive.streams.values().map(Stream::summary).collect();
     let mut video: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
     let mut bounds = (i64::MAX, i64::MIN);
@@ -76,7 +77,7 @@ pub fn load_snapshot(path: &Path) -> Result<ArchiveSnapshot, String> {
     }
     for (id, camera) in db.cameras().map_err(|e| e.to_string())? {
         video.entry(camera).or_default();
-        if let Some((first, last)) = db.event_bounds(id).map_err(|e| e.to_string())? {
+        if let Some((first, last)) = db.events().bounds(id).map_err(|e| e.to_string())? {
             bounds = (bounds.0.min(first * 1000), bounds.1.max(last * 1000));
         }
     }

@@ -12,7 +12,8 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError, bounded};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tessera_render::timeline::{TILE_COLUMNS, TileMasks};
-use tessera_storage::events::EventDb;
+use tessera_storage::EventDb;
+use tessera_storage::events::Events;
 use tessera_storage::tiles::{Tile, TileService};
 
 /// Requests in flight at most (a 2000-px view of 8 cameras needs ~100 tiles).
@@ -126,7 +127,7 @@ pub fn camera_classes(db: &EventDb, cameras: &[String]) -> anyhow::Result<Vec<Ca
         .enumerate()
         .map(|(source, camera)| {
             let classes = match db.string_id(camera)? {
-                Some(id) => db.camera_classes(id)?,
+                Some(id) => db.events().camera_classes(id)?,
                 None => Vec::new(),
             };
             Ok(CameraClasses { camera: camera.clone(), source: source as u32, classes })
@@ -140,12 +141,14 @@ fn serve(
     requests: &Receiver<TileRequest>,
     replies: &Sender<FeedReply>,
 ) -> anyhow::Result<()> {
-    let db = EventDb::open(root)?;
+    let db = EventDb::open_read(root)?;
+    // One service for the feed's life: what it synthesizes stays cached until the data change.
+    let service = db.tile_service();
     let mut known = camera_classes(&db, cameras)?;
     replies.send(FeedReply::Cameras(known.clone()))?;
     while let Ok(request) = requests.recv() {
         let Some(camera) = cameras.get(request.source as usize) else { continue };
-        let reply = match answer(&db, camera, &request, &mut known, cameras, replies) {
+        let reply = match answer(&db, &service, camera, &request, &mut known, cameras, replies) {
             Ok(reply) => reply,
             Err(e) => FeedReply::Failed {
                 source: request.source,
@@ -165,15 +168,14 @@ fn serve(
 /// the UI has not been told about.
 fn answer(
     db: &EventDb,
+    service: &TileService<'_, Events<'_>>,
     camera: &str,
     request: &TileRequest,
     known: &mut Vec<CameraClasses>,
     cameras: &[String],
     replies: &Sender<FeedReply>,
 ) -> anyhow::Result<FeedReply> {
-    let real_now = tessera_storage::UnixMicros::now().secs_floor();
-    let (tile, complete) =
-        TileService::new(db, real_now).get_any(camera, request.level, request.index, request.now_s)?;
+    let (tile, complete) = service.get_any(db.string_id(camera)?, request.level, request.index, request.now_s)?;
     let source = request.source as usize;
     let has = |known: &[CameraClasses], class: u32| known[source].classes.iter().any(|(id, _)| *id == class);
     if tile.rows().iter().any(|(class, _)| !has(known, *class)) {

@@ -1,7 +1,9 @@
 //! `events ingest` input: one object track per line,
 //! `{"camera","class","first_ms","last_ms","confidence"?,"boxes"?:[{"t_ms","x1","y1","x2","y2"}]}`.
-//! The whole input is validated before anything is written; errors name the line.
+//! Times lie in 1970 … 9999 and an event lasts at most 24 h ([`super::MAX_EVENT_MS`]); errors
+//! name the line. `events ingest` stores nothing of a file with a bad line.
 
+use super::{MAX_EVENT_MS, MAX_TIME_MS, MIN_TIME_MS};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -35,13 +37,22 @@ impl NewEvent {
         if self.class.trim().is_empty() {
             return Err("class is empty".into());
         }
+        // Times and durations are checked before anything is computed from them: a ±9999-year
+        // span must be refused here, not tiled.
+        for (field, t) in [("first_ms", self.first_ms), ("last_ms", self.last_ms)] {
+            if !(MIN_TIME_MS..=MAX_TIME_MS).contains(&t) {
+                return Err(format!("{field} {t} is outside 1970-01-01 … 9999-12-31 (unix ms {MIN_TIME_MS}…{MAX_TIME_MS})"));
+            }
+        }
         if self.last_ms < self.first_ms {
             return Err(format!("last_ms {} is before first_ms {}", self.last_ms, self.first_ms));
         }
-        // ±year 10000: keeps every later i64 ms/s computation far from overflow.
-        const LIMIT_MS: i64 = 253_402_300_800_000;
-        if self.first_ms.abs() > LIMIT_MS || self.last_ms.abs() > LIMIT_MS {
-            return Err("time out of range (beyond year 9999)".into());
+        if self.last_ms - self.first_ms > MAX_EVENT_MS {
+            return Err(format!(
+                "the event lasts {:.1} h, longer than the {} h maximum",
+                (self.last_ms - self.first_ms) as f64 / 3.6e6,
+                MAX_EVENT_MS / 3_600_000
+            ));
         }
         if let Some(c) = self.confidence
             && !(0.0..=1.0).contains(&c)
@@ -57,6 +68,13 @@ impl NewEvent {
     }
 }
 
+/// Parse and validate one line (1-based `number` for the message).
+pub fn parse_line(line: &str, number: usize) -> Result<NewEvent, String> {
+    let event: NewEvent = serde_json::from_str(line).map_err(|e| format!("line {number}: {e}"))?;
+    event.validate().map_err(|e| format!("line {number}: {e}"))?;
+    Ok(event)
+}
+
 /// Parse every line; blank lines are skipped. The error names the line (1-based).
 pub fn parse_jsonl(text: &str) -> Result<Vec<NewEvent>, String> {
     let mut events = Vec::new();
@@ -64,9 +82,7 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<NewEvent>, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let event: NewEvent = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", i + 1))?;
-        event.validate().map_err(|e| format!("line {}: {e}", i + 1))?;
-        events.push(event);
+        events.push(parse_line(line, i + 1)?);
     }
     Ok(events)
 }
@@ -89,6 +105,9 @@ mod tests {
             ("{\"camera\":\"\",\"class\":\"p\",\"first_ms\":1,\"last_ms\":4}", "line 2: camera"),
             ("{\"camera\":\"c\",\"class\":\"p\",\"first_ms\":1,\"last_ms\":4,\"confidence\":7}", "line 2: confidence"),
             ("not json", "line 2:"),
+            ("{\"camera\":\"c\",\"class\":\"p\",\"first_ms\":-9223372036854775808,\"last_ms\":4}", "line 2: first_ms"),
+            ("{\"camera\":\"c\",\"class\":\"p\",\"first_ms\":0,\"last_ms\":315569520000000}", "line 2: last_ms"),
+            ("{\"camera\":\"c\",\"class\":\"p\",\"first_ms\":0,\"last_ms\":86400001}", "line 2: the event lasts"),
         ] {
             let text = format!("{}\n{bad}\n", ok.lines().next().unwrap_or_default());
             let err = parse_jsonl(&text).err().unwrap_or_default();

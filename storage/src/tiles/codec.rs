@@ -1,6 +1,7 @@
 //! cyclops' tile blob, version 1, with the on/off line codec (onoff v3), bit-exact with
 //! `pkg/mybits/onoff.c` including its writer rule. Tessera stores its own tiles in the same
-//! format: sparse data compresses to a few bytes per line (BENCHMARKS.md compares roaring).
+//! format, plus a CRC-32 trailer ([`encode_stored`]): sparse data compresses to a few bytes per
+//! line (BENCHMARKS.md compares roaring), and corruption is an error, not another tile.
 
 use super::bitmap::{Line, Tile};
 
@@ -27,6 +28,12 @@ pub enum CodecError {
     RunTooLong,
     #[error("uvarint overflows 64 bits")]
     Varint,
+    #[error("tile blob has {0} bytes after its last line")]
+    Trailing(usize),
+    #[error("tile blob line of class {0} is not in the writer's encoding (corrupt)")]
+    NotCanonical(u32),
+    #[error("tile blob checksum does not match (corrupt; `tessera tiles rebuild` recreates tiles)")]
+    Checksum,
 }
 
 /// Encode `nbits` bits (LSB-first) with the on/off codec; `None` when the writer rule falls
@@ -157,8 +164,44 @@ pub fn encode_tile(tile: &Tile) -> Vec<u8> {
     out
 }
 
-/// Decode a v1 blob.
+/// Decode a v1 blob (lenient: trailing bytes are ignored, as a reader of cyclops' format may).
 pub fn decode_tile(blob: &[u8]) -> Result<Tile, CodecError> {
+    decode_v1(blob, false).map(|(tile, _)| tile)
+}
+
+/// Decode a v1 blob strictly: every byte used and every line in the encoding cyclops' writer
+/// produces for it, so a flipped bit cannot pass as a different valid tile unless it happens
+/// to yield another canonical encoding (cyclops' blobs carry no checksum; ours do, see
+/// [`decode_stored`]).
+pub fn decode_tile_strict(blob: &[u8]) -> Result<Tile, CodecError> {
+    let (tile, used) = decode_v1(blob, true)?;
+    if used != blob.len() {
+        return Err(CodecError::Trailing(blob.len() - used));
+    }
+    Ok(tile)
+}
+
+/// Tessera's stored tile: the v1 blob followed by its CRC-32 (IEEE, little-endian).
+pub fn encode_stored(tile: &Tile) -> Vec<u8> {
+    let mut blob = encode_tile(tile);
+    let crc = crc32fast::hash(&blob);
+    blob.extend_from_slice(&crc.to_le_bytes());
+    blob
+}
+
+/// Decode a tile written by [`encode_stored`]: checksum first, then the strict v1 decoder.
+pub fn decode_stored(blob: &[u8]) -> Result<Tile, CodecError> {
+    let split = blob.len().checked_sub(4).ok_or(CodecError::Truncated)?;
+    let (body, crc) = blob.split_at(split);
+    let expected = u32::from_le_bytes(crc.try_into().map_err(|_| CodecError::Truncated)?);
+    if crc32fast::hash(body) != expected {
+        return Err(CodecError::Checksum);
+    }
+    decode_tile_strict(body)
+}
+
+/// Decode a v1 blob; returns the tile and the bytes used.
+fn decode_v1(blob: &[u8], strict: bool) -> Result<(Tile, usize), CodecError> {
     let mut pos = 0;
     let version = get_uvarint(blob, &mut pos)?;
     if version != 1 {
@@ -191,9 +234,19 @@ pub fn decode_tile(blob: &[u8]) -> Result<Tile, CodecError> {
             RAW_LEN => raw.copy_from_slice(data),
             _ => onoff_decode(data, 1024, &mut raw)?,
         }
+        if strict {
+            let canonical = onoff_encode(&raw, 1024);
+            let same = match &canonical {
+                Some(enc) => len != RAW_LEN && enc.as_slice() == data,
+                None => len == RAW_LEN,
+            };
+            if !same {
+                return Err(CodecError::NotCanonical(class));
+            }
+        }
         rows.push((class, line_from_bytes(&raw)));
     }
-    Ok(Tile::from_rows(rows))
+    Ok((Tile::from_rows(rows), pos))
 }
 
 /// Size of the same tile as roaring bitmaps with run containers (one per class, plus a
@@ -258,6 +311,24 @@ mod tests {
         assert_eq!(decode_tile(&hex("01 02 07 02")), Err(CodecError::ClassOrder));
         assert_eq!(decode_tile(&hex("01 01 02 79")), Err(CodecError::LineLength(0x79)));
         assert!(decode_tile(&hex("01 01 02 01 88")).is_err(), "512 bits is not a line");
+        let good = hex("01 02 02 07 04 90 F1 FE 01 04 A2 C1 FE 01");
+        assert_eq!(decode_tile_strict(&[good.as_slice(), &[0]].concat()), Err(CodecError::Trailing(1)));
+    }
+
+    /// Every single-bit flip of a stored tile is an error, never another tile.
+    #[test]
+    fn stored_tiles_detect_every_bit_flip() {
+        let mut t = Tile::new();
+        t.set_bits(2, 0, 8);
+        t.set_bits(7, 2, 11);
+        t.set_bits(9, 100, 900);
+        let blob = encode_stored(&t);
+        assert_eq!(decode_stored(&blob), Ok(t));
+        for bit in 0..blob.len() * 8 {
+            let mut bad = blob.clone();
+            bad[bit / 8] ^= 1 << (bit % 8);
+            assert!(decode_stored(&bad).is_err(), "bit {bit}");
+        }
     }
 
     proptest! {
@@ -273,6 +344,17 @@ mod tests {
         #[test]
         fn decoder_never_panics(blob in prop::collection::vec(any::<u8>(), 0..300)) {
             let _ = decode_tile(&blob);
+            let _ = decode_tile_strict(&blob);
+            let _ = decode_stored(&blob);
+        }
+
+        /// The strict decoder accepts what the writer writes.
+        #[test]
+        fn strict_accepts_the_writer(rows in prop::collection::vec((0u32..70, 0usize..1024, 0usize..1024), 0..6)) {
+            let mut t = Tile::new();
+            for (class, b, n) in rows { t.set_bits(class, b, (b + n).min(1023)); }
+            prop_assert_eq!(decode_tile_strict(&encode_tile(&t)), Ok(t.clone()));
+            prop_assert_eq!(decode_stored(&encode_stored(&t)), Ok(t));
         }
     }
 }

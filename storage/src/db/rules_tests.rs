@@ -1,8 +1,10 @@
 //! The tile rules against a brute-force model: every level, pinned clocks, persisted vs
 //! synthesized, incremental vs rebuilt, O(levels) synthesis, and cyclops recordings.
 
-use super::*;
-use crate::events::{EventDb, NewEvent};
+use crate::EventDb;
+use crate::events::NewEvent;
+use crate::tiles::upkeep::{self, SETTLE_EVENT_ROWS_S};
+use crate::tiles::{L_MAX, Tile, TileKey, codec};
 use proptest::prelude::*;
 
 const BASE_S: i64 = 1_700_000_000 - 1_700_000_000 % (1024 << 12);
@@ -50,6 +52,10 @@ fn model(events: &[NewEvent], camera: &str, key: TileKey, now_s: i64) -> Named {
     out
 }
 
+fn cam_id(db: &EventDb, camera: &str) -> Option<u32> {
+    db.string_id(camera).expect("string id")
+}
+
 /// A tile as (class name, runs) pairs, sorted.
 type Named = Vec<(String, Vec<(u32, u32)>)>;
 
@@ -82,11 +88,11 @@ proptest! {
         let split = split.min(events.len());
         db.insert_events(&events[..split], BASE_S + 86_400).expect("ingest 1");
         db.insert_events(&events[split..], BASE_S + 4 * 86_400).expect("ingest 2");
-        let svc = TileService::new(&db, BASE_S + 4 * 86_400);
+        let svc = db.tile_service();
         for level in 0..=L_MAX {
             let key = TileKey::containing(level, BASE_S + probe);
             for now in [BASE_S + ask_now, i64::MAX / 4] {
-                let (tile, _) = svc.get("cam-1", key, now).expect("get");
+                let (tile, _) = svc.get(cam_id(&db, "cam-1"), key, now).expect("get");
                 prop_assert_eq!(named(&db, &tile), model(&events, "cam-1", key, now), "level {} now {}", level, now);
             }
         }
@@ -111,10 +117,10 @@ proptest! {
         b.insert_events(&events, BASE_S).expect("ingest all");
         for cam in ["cam-1", "cam-2"] {
             let (Some(ia), Some(ib)) = (a.string_id(cam).expect("id"), b.string_id(cam).expect("id")) else { continue };
-            service::rebuild(&b, ib, now_final).expect("rebuild");
-            service::advance(&a, ia, now_final - service::SETTLE_EVENT_ROWS_S).expect("advance");
+            upkeep::rebuild(&b.tiles(), &b.events(), ib, now_final).expect("rebuild");
+            a.advance_tiles(ia, now_final - SETTLE_EVENT_ROWS_S).expect("advance");
             let decode = |db: &EventDb, id| -> Vec<(u8, i64, Named)> {
-                db.stored_tiles(id).expect("tiles").into_iter().map(|(l, i, blob)| (l, i, named(db, &codec::decode_tile(&blob).expect("blob")))).collect()
+                db.tiles().all(id).expect("tiles").into_iter().map(|(l, i, blob)| (l, i, named(db, &codec::decode_stored(&blob).expect("blob")))).collect()
             };
             prop_assert_eq!(decode(&a, ia), decode(&b, ib));
         }
@@ -127,10 +133,10 @@ fn request_at_now_costs_o_levels() {
     let now = BASE_S + 400 * 86_400;
     let events: Vec<NewEvent> = (0..2000).map(|i| ev("cam-1", "person", BASE_S + i * 17_000, 30)).collect();
     db.insert_events(&events, now).expect("ingest");
-    let svc = TileService::new(&db, now);
+    let svc = db.tile_service();
     for level in 0..=L_MAX {
         let key = TileKey::containing(level, now - 1);
-        let (_, stats) = svc.get("cam-1", key, now).expect("get");
+        let (_, stats) = svc.get(cam_id(&db, "cam-1"), key, now).expect("get");
         assert!(stats.merges <= u32::from(level), "level {level}: {stats:?}");
         assert!(stats.loads <= 2 * u32::from(level) + 1, "level {level}: {stats:?}");
         assert!(stats.rasterized <= 2, "level {level}: {stats:?}");
@@ -142,19 +148,18 @@ fn future_bits_are_never_set_and_settled_tiles_are_persisted() {
     let db = EventDb::open_in_memory().expect("db");
     let t = BASE_S + 100_000;
     db.insert_events(&[ev("cam-1", "person", t, 100)], t + 50).expect("ingest");
-    let svc = TileService::new(&db, t + 50);
+    let svc = db.tile_service();
     let key = TileKey::containing(0, t);
-    let (tile, _) = svc.get("cam-1", key, t + 50).expect("get");
+    let (tile, _) = svc.get(cam_id(&db, "cam-1"), key, t + 50).expect("get");
     let person = db.string_id("person").expect("id").unwrap_or_default();
     let b = key.bit_of(t) as u32;
     assert_eq!(tile.runs(person), vec![(b, b + 49)]);
     // Nothing is persisted for a tile that reaches into the future.
     let cam = db.string_id("cam-1").expect("id").unwrap_or_default();
-    assert!(db.load_tile(cam, key).expect("load").is_none());
-    // Later, the settled tile is persisted on request.
-    let later = TileService::new(&db, t + 86_400);
-    later.get("cam-1", key, t + 86_400).expect("get");
-    assert!(db.load_tile(cam, key).expect("load").is_some());
+    assert!(db.tiles().load(cam, key).expect("load").is_none());
+    // Requests never write: the settled tile is persisted by the next ingest.
+    db.insert_events(&[ev("cam-2", "car", t, 1)], t + 86_400).expect("a later ingest");
+    assert!(db.tiles().load(cam, key).expect("load").is_some());
 }
 
 /// An empty cyclops videodb (its schema) with classes 1 = person, 2 = car.
@@ -177,7 +182,7 @@ fn cyclops_db(dir: &std::path::Path) -> rusqlite::Connection {
 /// resume after the last committed id), and a later event arrives on reopening, once.
 #[test]
 fn cyclops_events_mirror_in_bounded_batches() {
-    use crate::events::cyclops::MIRROR_BATCH_EVENTS;
+    use crate::db::cyclops::MIRROR_BATCH_EVENTS;
     let dir = tempfile::tempdir().expect("tempdir");
     let mut conn = cyclops_db(dir.path());
     let detections = r#"{"objects":[{"id":1,"class":1,"positions":[{"box":[1,2,3,4],"time":0,"confidence":0.5}]}]}"#;
@@ -191,7 +196,7 @@ fn cyclops_events_mirror_in_bounded_batches() {
         .expect("event");
     }
     tx.commit().expect("commit");
-    let db = EventDb::open(dir.path()).expect("open");
+    let db = EventDb::open_read(dir.path()).expect("open");
     let all = db.list_events("cam-1", 0, i64::MAX / 4).expect("list");
     assert_eq!(all.len() as i64, total);
     drop(db);
@@ -200,7 +205,7 @@ fn cyclops_events_mirror_in_bounded_batches() {
         rusqlite::params![total + 1, (BASE_S + total + 1) * 1000, detections],
     )
     .expect("event");
-    let db = EventDb::open(dir.path()).expect("reopen");
+    let db = EventDb::open_read(dir.path()).expect("reopen");
     assert_eq!(db.list_events("cam-1", 0, i64::MAX / 4).expect("list").len() as i64, total + 1);
 }
 
@@ -226,21 +231,21 @@ fn cyclops_recording_events_and_tiles() {
     .expect("tile");
     drop(conn);
 
-    let db = EventDb::open(dir.path()).expect("open");
+    let db = EventDb::open_read(dir.path()).expect("open");
     let events = db.list_events("cam-3", t_ms, t_ms + 60_000).expect("list");
     assert_eq!(
         events.iter().map(|e| (e.class.as_str(), e.first_ms, e.last_ms)).collect::<Vec<_>>(),
         vec![("person", t_ms, t_ms + 9000), ("car", t_ms + 2000, t_ms + 2000)]
     );
-    let svc = TileService::new(&db, crate::UnixMicros::now().secs_floor());
-    let (tile, _) = svc.get("cam-3", TileKey::containing(0, BASE_S + 5000), i64::MAX / 4).expect("get");
+    let svc = db.tile_service();
+    let (tile, _) = svc.get(cam_id(&db, "cam-3"), TileKey::containing(0, BASE_S + 5000), i64::MAX / 4).expect("get");
     let b = TileKey::containing(0, BASE_S + 5000).bit_of(BASE_S + 5000) as u32;
     assert_eq!(named(&db, &tile), vec![("car".into(), vec![(b + 2, b + 2)]), ("person".into(), vec![(b, b + 9)])]);
-    let (tile, _) = svc.get("cam-3", key, i64::MAX / 4).expect("get");
+    let (tile, _) = svc.get(cam_id(&db, "cam-3"), key, i64::MAX / 4).expect("get");
     assert_eq!(named(&db, &tile), vec![("car".into(), vec![(100, 101)])]);
     // Reopening does not duplicate the mirrored events.
     drop(db);
-    let db = EventDb::open(dir.path()).expect("reopen");
+    let db = EventDb::open_read(dir.path()).expect("reopen");
     assert_eq!(db.list_events("cam-3", 0, i64::MAX / 4).expect("list").len(), 2);
 }
 
@@ -263,15 +268,14 @@ fn persisted_and_synthesized_tiles_agree() {
     persisted.insert_events(&events, later).expect("ingest");
     let fresh = EventDb::open_in_memory().expect("db");
     fresh.insert_events(&events, BASE_S - 86_400).expect("ingest before the events: nothing settles");
-    let mut svc = TileService::new(&fresh, BASE_S - 86_400);
-    svc.persist = false;
-    let cam = persisted.string_id("cam-1").expect("id").expect("camera");
-    let stored = persisted.stored_tiles(cam).expect("tiles");
+    let svc = fresh.tile_service();
+        let cam = persisted.string_id("cam-1").expect("id").expect("camera");
+    let stored = persisted.tiles().all(cam).expect("tiles");
     assert!(stored.len() > 50, "{} tiles", stored.len());
     for (level, index, blob) in stored {
         let key = TileKey { level, index };
-        let (synthesized, _) = svc.get("cam-1", key, later).expect("get");
-        let from_store = codec::decode_tile(&blob).expect("blob");
+        let (synthesized, _) = svc.get(cam_id(&fresh, "cam-1"), key, later).expect("get");
+        let from_store = codec::decode_stored(&blob).expect("blob");
         assert_eq!(named(&persisted, &from_store), named(&fresh, &synthesized), "level {level} index {index}");
     }
 }

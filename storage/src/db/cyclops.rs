@@ -1,6 +1,8 @@
 //! cyclops recordings (`<dir>/videos.sqlite` + `fsv/`): the videodb is opened read-only and its
 //! events and settled `event_tile` blobs are mirrored into Tessera's own `tessera.sqlite`
-//! beside it (a derived index; cyclops' file is never written). Camera id `N` becomes camera
+//! beside it (a derived index; cyclops' file is never written). Mirroring is an explicit,
+//! incremental step of opening a cyclops recording ([`super::EventDb::open_read`] /
+//! [`super::EventDb::open_write`]): it resumes after the last event id mirrored. Camera id `N` becomes camera
 //! `cam-N`, whose streams are `cam-N-HD` / `cam-N-LD`.
 //!
 //! Each object of a cyclops event row becomes one Tessera event over
@@ -8,18 +10,23 @@
 //! OR-ed into ours (and its ancestors) once settled: cyclops upserts tiles while in progress,
 //! so unsettled ones are left to synthesis from the events (format doc §7 rule 7).
 
-use super::db::{EventDb, EventsError};
-use super::jsonl::{BoxAt, NewEvent};
+use super::EventDb;
+use crate::events::{BoxAt, NewEvent};
+use crate::sqlite::DbError as EventsError;
 use crate::tiles::Tile;
 use crate::tiles::codec;
 use crate::tiles::geometry::{CYCLOPS_L_MAX, TileKey};
-use crate::tiles::service::SETTLE_EVENT_ROWS_S;
+use crate::tiles::upkeep::SETTLE_EVENT_ROWS_S;
 use rusqlite::{Connection, OpenFlags, params};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
 
 pub const CYCLOPS_DB: &str = "videos.sqlite";
+
+/// `kv` keys of the mirror's progress.
+const EVENTS_SYNCED_KEY: &str = "cyclops_last_event_id";
+pub(crate) const TILES_SYNCED_KEY: &str = "cyclops_tiles_synced_until_s";
 
 #[derive(Deserialize, Default)]
 struct Detections {
@@ -68,19 +75,26 @@ pub const MIRROR_BATCH_EVENTS: i64 = 5_000;
 pub fn sync(db: &mut EventDb, path: &Path, now_s: i64) -> Result<(), EventsError> {
     let (src, strings) = open_source(path)?;
     let class_name = |id: u32| strings.get(&id).cloned().unwrap_or_else(|| format!("class-{id}"));
-    let mut last_id: i64 = db.kv("cyclops_last_event_id")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut last_id: i64 = db.kv(EVENTS_SYNCED_KEY)?.and_then(|v| v.parse().ok()).unwrap_or(0);
     loop {
         let (events, ids, max_id) = read_event_batch(&src, path, &class_name, last_id)?;
         if max_id == last_id {
             break;
         }
-        db.in_transaction(|db| {
-            db.insert_events_in_tx(&events, now_s, Some(&ids))?;
-            db.set_kv("cyclops_last_event_id", &max_id.to_string())
-        })?;
+        let mut ingest = db.begin_ingest(now_s)?;
+        for (event, id) in events.iter().zip(&ids) {
+            // A recording's bad row is skipped, not allowed to stop the mirror.
+            if let Err(problem) = event.validate() {
+                tracing::warn!("{}: event {id}: {problem}; skipped", path.display());
+                continue;
+            }
+            ingest.add_with(event, Some(*id))?;
+        }
+        ingest.db().set_kv(EVENTS_SYNCED_KEY, &max_id.to_string())?;
+        ingest.commit()?;
         last_id = max_id;
     }
-    db.in_transaction(|db| sync_tiles(db, &src, path, &class_name, now_s))
+    db.in_transaction(|| sync_tiles(db, &src, path, &class_name, now_s))
 }
 
 /// Up to [`MIRROR_BATCH_EVENTS`] events with id > `after`: their objects as our events, the
@@ -140,7 +154,7 @@ fn read_event_batch(
 pub fn sync_tiles_from(db: &EventDb, path: &Path, now_s: i64) -> Result<(), EventsError> {
     let (src, strings) = open_source(path)?;
     let class_name = |id: u32| strings.get(&id).cloned().unwrap_or_else(|| format!("class-{id}"));
-    db.in_transaction(|db| sync_tiles(db, &src, path, &class_name, now_s))
+    db.in_transaction(|| sync_tiles(db, &src, path, &class_name, now_s))
 }
 
 /// OR settled cyclops tiles (levels 0..=13) not mirrored yet into ours and their ancestors.
@@ -152,7 +166,7 @@ fn sync_tiles(
     now_s: i64,
 ) -> Result<(), EventsError> {
     let settled_until = now_s - SETTLE_EVENT_ROWS_S;
-    let synced_until: i64 = db.kv("cyclops_tiles_synced_until_s")?.and_then(|v| v.parse().ok()).unwrap_or(i64::MIN);
+    let synced_until: i64 = db.kv(TILES_SYNCED_KEY)?.and_then(|v| v.parse().ok()).unwrap_or(i64::MIN);
     let mut stmt = src.prepare("SELECT camera, level, start, tile FROM event_tile").map_err(sql(path))?;
     let mut rows = stmt.query(params![]).map_err(sql(path))?;
     while let Some(row) = rows.next().map_err(sql(path))? {
@@ -167,7 +181,7 @@ fn sync_tiles(
             continue;
         }
         let blob: Vec<u8> = row.get(3).map_err(sql(path))?;
-        let tile = match codec::decode_tile(&blob) {
+        let tile = match codec::decode_tile_strict(&blob) {
             Ok(t) => t,
             Err(e) => {
                 tracing::warn!(
@@ -177,15 +191,17 @@ fn sync_tiles(
                 continue;
             }
         };
-        let camera_id = db.intern(&format!("cam-{camera}"))?;
+        let events = db.events();
+        let camera_id = events.intern(&format!("cam-{camera}"))?;
         let mut rows_ours = Vec::new();
         for (class, line) in tile.rows() {
-            rows_ours.push((db.intern(&class_name(*class))?, *line));
+            rows_ours.push((events.intern(&class_name(*class))?, *line));
         }
         let mut current = Tile::from_rows(rows_ours);
         let mut current_key = key;
-        let built = db.tiles_built_until(camera_id)?.unwrap_or(i64::MIN);
-        db.or_into_stored(camera_id, current_key, &current)?;
+        let store = db.tiles();
+        let built = store.built_until(camera_id)?.unwrap_or(i64::MIN);
+        store.or_into(camera_id, current_key, &current)?;
         while let Some(parent) = current_key.parent() {
             let half = if current_key.index % 2 == 0 {
                 Tile::merge(Some(&current), None)
@@ -197,8 +213,8 @@ fn sync_tiles(
             if parent.end_s() > built {
                 break; // synthesized from its children on request
             }
-            db.or_into_stored(camera_id, parent, &current)?;
+            store.or_into(camera_id, parent, &current)?;
         }
     }
-    db.set_kv("cyclops_tiles_synced_until_s", &settled_until.to_string())
+    db.set_kv(TILES_SYNCED_KEY, &settled_until.to_string())
 }
