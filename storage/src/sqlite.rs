@@ -17,8 +17,9 @@ use std::time::Duration;
 /// Errors of the event database, naming the file.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("{path}: {source}")]
-    Sqlite { path: PathBuf, source: rusqlite::Error },
+    /// Not `#[source]`: rusqlite's message already says it all; a chain would repeat it.
+    #[error("{path}: {error}")]
+    Sqlite { path: PathBuf, error: rusqlite::Error },
     #[error("{path}: {problem}")]
     Invalid { path: PathBuf, problem: String },
 }
@@ -82,7 +83,7 @@ fn may_write(path: &Path) -> bool {
 impl SqliteFile {
     /// Open for writing, creating the file when missing; WAL mode.
     pub fn open_write(path: &Path) -> Result<Self, DbError> {
-        let sql = |source| DbError::Sqlite { path: path.to_owned(), source };
+        let sql = |error| DbError::Sqlite { path: path.to_owned(), error };
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -101,7 +102,7 @@ impl SqliteFile {
 
     /// Open an existing file for reading only (see the module doc for the modes).
     pub fn open_read(path: &Path) -> Result<Self, DbError> {
-        let sql = |source| DbError::Sqlite { path: path.to_owned(), source };
+        let sql = |error| DbError::Sqlite { path: path.to_owned(), error };
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let anyone_writing = may_write(path) && may_write(dir);
         let wal_has_data = std::fs::metadata(wal_path(path)).is_ok_and(|m| m.len() > 0);
@@ -120,7 +121,7 @@ impl SqliteFile {
     /// A private in-memory database (tests, benchmarks, mirrors of read-only recordings).
     pub fn in_memory() -> Result<Self, DbError> {
         let path = PathBuf::from(":memory:");
-        let conn = Connection::open_in_memory().map_err(|source| DbError::Sqlite { path: path.clone(), source })?;
+        let conn = Connection::open_in_memory().map_err(|error| DbError::Sqlite { path: path.clone(), error })?;
         Ok(Self { conn, path, access: Access::Memory })
     }
 
@@ -136,8 +137,8 @@ impl SqliteFile {
         matches!(self.access, Access::Write | Access::Memory)
     }
 
-    pub fn sql_error(&self, source: rusqlite::Error) -> DbError {
-        DbError::Sqlite { path: self.path.clone(), source }
+    pub fn sql_error(&self, error: rusqlite::Error) -> DbError {
+        DbError::Sqlite { path: self.path.clone(), error }
     }
 
     pub fn invalid(&self, problem: impl Into<String>) -> DbError {

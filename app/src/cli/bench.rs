@@ -3,8 +3,8 @@
 use clap::Subcommand;
 use serde::Serialize;
 use std::time::Instant;
-use tessera_storage::UnixMicros;
 use tessera_storage::EventDb;
+use tessera_storage::UnixMicros;
 use tessera_storage::tiles::{L_MAX, TileKey, TileMarks, codec};
 
 #[derive(Subcommand, Debug)]

@@ -26,9 +26,9 @@ pub enum EventsCommand {
         archive: PathBuf,
         #[arg(long)]
         camera: String,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         from: UnixMicros,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         to: UnixMicros,
         #[arg(long)]
         json: bool,
@@ -84,7 +84,11 @@ pub fn run(command: EventsCommand) -> anyhow::Result<()> {
 }
 
 /// Stream JSON Lines into one ingest transaction; the first bad line rolls everything back.
-fn ingest(db: &EventDb, mut input: Box<dyn BufRead>, file: &Path) -> anyhow::Result<tessera_storage::db::IngestSummary> {
+fn ingest(
+    db: &EventDb,
+    mut input: Box<dyn BufRead>,
+    file: &Path,
+) -> anyhow::Result<tessera_storage::db::IngestSummary> {
     let mut ingest = db.begin_ingest(UnixMicros::now().secs_floor())?;
     let mut line = String::new();
     let mut number = 0usize;

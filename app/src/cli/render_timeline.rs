@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tessera_render::offscreen::{self, Headless, Target};
 use tessera_render::timeline::{TileData, TimelineRenderer};
-use tessera_storage::UnixMicros;
 use tessera_storage::EventDb;
+use tessera_storage::UnixMicros;
 
 /// Row height and pitch of the offscreen strips, and the gap between cameras.
 pub const ROW_HEIGHT: f32 = 8.0;

@@ -5,8 +5,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
-use tessera_storage::UnixMicros;
 use tessera_storage::EventDb;
+use tessera_storage::UnixMicros;
 use tessera_storage::tiles::{L_MAX, TileKey};
 
 #[derive(Subcommand, Debug)]

@@ -51,7 +51,7 @@ struct Position {
 }
 
 fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> EventsError + '_ {
-    move |source| EventsError::Sqlite { path: path.to_owned(), source }
+    move |error| EventsError::Sqlite { path: path.to_owned(), error }
 }
 
 /// Open a cyclops videodb read-only and read its `strings` table.

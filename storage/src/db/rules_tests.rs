@@ -269,7 +269,7 @@ fn persisted_and_synthesized_tiles_agree() {
     let fresh = EventDb::open_in_memory().expect("db");
     fresh.insert_events(&events, BASE_S - 86_400).expect("ingest before the events: nothing settles");
     let svc = fresh.tile_service();
-        let cam = persisted.string_id("cam-1").expect("id").expect("camera");
+    let cam = persisted.string_id("cam-1").expect("id").expect("camera");
     let stored = persisted.tiles().all(cam).expect("tiles");
     assert!(stored.len() > 50, "{} tiles", stored.len());
     for (level, index, blob) in stored {

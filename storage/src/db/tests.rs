@@ -176,13 +176,13 @@ fn a_corrupt_tile_is_an_error_naming_the_file() {
     blob[1] ^= 0x04;
     db.file()
         .conn
-        .execute("UPDATE tile SET blob = ?1 WHERE camera = ?2 AND level = ?3 AND idx = ?4", rusqlite::params![blob, id, level, index])
+        .execute(
+            "UPDATE tile SET blob = ?1 WHERE camera = ?2 AND level = ?3 AND idx = ?4",
+            rusqlite::params![blob, id, level, index],
+        )
         .expect("corrupt");
-    let err = db
-        .tile_service()
-        .get(Some(id), TileKey { level, index }, i64::MAX / 4)
-        .expect_err("corrupt tile")
-        .to_string();
+    let err =
+        db.tile_service().get(Some(id), TileKey { level, index }, i64::MAX / 4).expect_err("corrupt tile").to_string();
     assert!(err.contains(DB_FILE) && err.contains("checksum"), "{err}");
     // `tiles rebuild` is the cure.
     db.rebuild_tiles(T0_MS / 1000 + 86_400).expect("rebuild");

@@ -41,7 +41,9 @@ impl NewEvent {
         // span must be refused here, not tiled.
         for (field, t) in [("first_ms", self.first_ms), ("last_ms", self.last_ms)] {
             if !(MIN_TIME_MS..=MAX_TIME_MS).contains(&t) {
-                return Err(format!("{field} {t} is outside 1970-01-01 … 9999-12-31 (unix ms {MIN_TIME_MS}…{MAX_TIME_MS})"));
+                return Err(format!(
+                    "{field} {t} is outside 1970-01-01 … 9999-12-31 (unix ms {MIN_TIME_MS}…{MAX_TIME_MS})"
+                ));
             }
         }
         if self.last_ms < self.first_ms {

@@ -53,7 +53,11 @@ pub(crate) fn migrate_to_v2(file: &SqliteFile) -> Result<(), DbError> {
     };
     let broken = run().map_err(|e| file.sql_error(e))?;
     if !broken.is_empty() {
-        tracing::warn!("{}: {} cameras had undecodable tiles; rebuilt on the next write", file.path().display(), broken.len());
+        tracing::warn!(
+            "{}: {} cameras had undecodable tiles; rebuilt on the next write",
+            file.path().display(),
+            broken.len()
+        );
     }
     Ok(())
 }
@@ -92,8 +96,9 @@ impl<'a> TileStore<'a> {
             .and_then(|mut s| s.query_row(params![camera, key.level, key.index], |r| r.get(0)).optional())
             .map_err(|e| self.sql(e))?;
         blob.map(|b| {
-            codec::decode_stored(&b)
-                .map_err(|e| self.file.invalid(format!("tile of camera {camera} level {} index {}: {e}", key.level, key.index)))
+            codec::decode_stored(&b).map_err(|e| {
+                self.file.invalid(format!("tile of camera {camera} level {} index {}: {e}", key.level, key.index))
+            })
         })
         .transpose()
     }
