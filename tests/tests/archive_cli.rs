@@ -329,3 +329,287 @@ fn import_h265_reads_the_conformance_window_and_sets_flags() {
     let pts: Vec<u64> = dump["entries"].as_array().unwrap().iter().map(|e| e[0].as_u64().unwrap()).collect();
     assert_eq!(pts.iter().collect::<std::collections::BTreeSet<_>>().len(), 12, "one time per access unit");
 }
+
+const START_US: i64 = 1_700_000_000_000_000;
+/// Frames of the multi-file stream below are 400 s apart: three per file.
+const STEP_US: i64 = 400_000_000;
+
+/// Import 12 frames 400 s apart with an IDR every 3: four files of three frames, each starting
+/// on its own keyframe. Returns the stream directory's files, sorted (index, packets, …).
+fn four_file_stream(archive: &Path, work: &Path) -> Vec<std::path::PathBuf> {
+    let units = encode_frames(12, 3);
+    let input = write_input(work, &units);
+    let a = archive.to_str().unwrap();
+    let run = tessera(&[
+        "import",
+        "h264",
+        "--archive",
+        a,
+        "--stream",
+        "s",
+        "--start",
+        &START_US.to_string(),
+        "--fps",
+        "1/400",
+        &input,
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let files = files_under(&archive.join("fsv/s"));
+    assert_eq!(files.len(), 8, "{files:?}");
+    files
+}
+
+fn frame_at(archive: &Path, at_us: i64, out: &Path) -> tessera_tests::Run {
+    tessera(&[
+        "frame",
+        "--archive",
+        archive.to_str().unwrap(),
+        "--stream",
+        "s",
+        "--at",
+        &at_us.to_string(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn a_bad_segment_is_no_video_and_the_rest_of_the_stream_still_plays() {
+    // The second file loses its packets (or they are empty), the last index is garbage, and a
+    // stray `-5_video.rf1i` sits beside them.
+    for empty_instead_of_missing in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        let archive = tmp.path().join("a");
+        let files = four_file_stream(&archive, tmp.path());
+        if empty_instead_of_missing {
+            std::fs::write(&files[3], b"").unwrap();
+        } else {
+            std::fs::remove_file(&files[3]).unwrap();
+        }
+        std::fs::write(&files[6], b"rf1v not an index at all").unwrap();
+        let dir = archive.join("fsv/s");
+        std::fs::write(dir.join("-5_video.rf1i"), b"junk").unwrap();
+        std::fs::write(dir.join("-5_video.rf1p"), b"junk").unwrap();
+
+        let ls = tessera(&["archive", "ls", archive.to_str().unwrap(), "--json"]);
+        assert_eq!(ls.code, 0, "{ls:?}");
+        let ls = ls.json();
+        let s = &ls["streams"][0];
+        assert_eq!(s["start_us"].as_i64(), Some(START_US), "not moved to 1969 by -5_video.rf1i");
+        assert_eq!(s["end_us"].as_i64(), Some(START_US + 8 * STEP_US), "the last frame of the last good file");
+        assert_eq!(s["files"], 4);
+        let problems: Vec<(String, String)> = ls["problems"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no problems field: {ls}"))
+            .iter()
+            .map(|p| (p["path"].as_str().unwrap().to_owned(), p["problem"].as_str().unwrap().to_owned()))
+            .collect();
+        for bad in ["-5_video.rf1i", "-5_video.rf1p"] {
+            assert!(problems.iter().any(|(p, _)| p.ends_with(bad)), "{bad} not reported: {problems:?}");
+        }
+        let second = if empty_instead_of_missing { &files[3] } else { &files[2] };
+        for bad in [second, &files[6]] {
+            assert!(problems.iter().any(|(p, _)| Path::new(p) == bad), "{} not reported: {problems:?}", bad.display());
+        }
+
+        let out = tmp.path().join("f.yuv");
+        for k in [0, 1, 2, 6, 7, 8] {
+            let run = frame_at(&archive, START_US + k * STEP_US + 1000, &out);
+            assert_eq!(run.code, 0, "frame {k} is in a good file: {run:?}");
+            assert_eq!(std::fs::metadata(&out).unwrap().len(), 640 * 360 * 3 / 2);
+        }
+        for k in [3, 4, 5, 9, 10, 11] {
+            frame_at(&archive, START_US + k * STEP_US + 1000, &out).assert_clean_error("no video");
+        }
+    }
+}
+
+#[test]
+fn a_killed_import_leaves_partials_that_the_next_import_removes() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let a = archive.to_str().unwrap();
+    // Over 8 MiB (the import's read chunk), so files are written while stdin stays open.
+    let chunk = annex_b(&encode_frames(95, 30));
+    let big = chunk.repeat((9 << 20) / chunk.len() + 1);
+    let mut child = std::process::Command::new(tessera_tests::tessera_bin())
+        .args(["import", "h264", "--archive", a, "--stream", "s", "--start", &START_US.to_string(), "--fps", "25", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&big).unwrap();
+    let dir = archive.join("fsv/s");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let partials = || files_under(&dir).into_iter().filter(|p| p.to_string_lossy().ends_with(".partial")).count();
+    while partials() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the import wrote no partial files");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL: no destructor runs
+    child.wait().unwrap();
+    drop(stdin);
+    // An index and a packet file per file begun (a second one when the first is full).
+    let left = partials();
+    assert!(left >= 2 && left % 2 == 0, "{left}");
+
+    let ls = tessera(&["archive", "ls", a, "--json"]);
+    assert_eq!(ls.code, 0, "{ls:?}");
+    let problems = ls.json()["problems"].as_array().cloned().unwrap_or_default();
+    assert_eq!(problems.len(), left, "{}", ls.stdout);
+    assert!(problems.iter().all(|p| p["problem"].as_str().unwrap().contains("interrupted")), "{problems:?}");
+    assert_eq!(partials(), left, "listing removes nothing");
+
+    // The same import again: the stale files go, the stream is written and reads.
+    let input = write_input(tmp.path(), &encode_frames(30, 30));
+    let run = tessera(&[
+        "import",
+        "h264",
+        "--archive",
+        a,
+        "--stream",
+        "s",
+        "--start",
+        &START_US.to_string(),
+        "--fps",
+        "25",
+        &input,
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(partials(), 0);
+    let ls = tessera(&["archive", "ls", a, "--json"]).json();
+    let end = ls["streams"][0]["end_us"].as_i64().unwrap();
+    assert!((end - (START_US + 29 * 40_000)).abs() < 1000, "the last frame (rf1 ticks are 1/4096 s): {end}");
+    assert_eq!(ls["problems"].as_array().map(Vec::len), Some(0), "{ls}");
+    let out = tmp.path().join("f.yuv");
+    let run = frame_at(&archive, START_US + 20 * 40_000, &out);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+/// Path, bytes and modification time of every file and directory under `dir`.
+fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let meta = std::fs::metadata(&p).unwrap();
+        if meta.is_dir() {
+            out.push((p.clone(), vec![], meta.modified().unwrap()));
+            out.extend(snapshot(&p));
+        } else {
+            out.push((p.clone(), std::fs::read(&p).unwrap(), meta.modified().unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn set_writable(dir: &Path, writable: bool) {
+    use std::os::unix::fs::PermissionsExt;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let dir = p.is_dir();
+        if dir {
+            set_writable(&p, writable);
+        }
+        let mode = match (dir, writable) {
+            (true, true) => 0o755,
+            (true, false) => 0o555,
+            (false, true) => 0o644,
+            (false, false) => 0o444,
+        };
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let mode = if writable { 0o755 } else { 0o555 };
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Run `tessera args…` as a user that permissions stop: root writes through them, so as root
+/// the run is as `nobody` through `setpriv` when that works (else as root: then only the
+/// unchanged bytes, times and names show that nothing was written).
+fn as_reader(args: &[&str]) -> tessera_tests::Run {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .is_ok_and(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")));
+    if root {
+        let out = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(tessera_tests::tessera_bin())
+            .args(args)
+            .env("TESSERA_LOG", "error")
+            .output();
+        match out {
+            Ok(out) if !String::from_utf8_lossy(&out.stderr).starts_with("setpriv:") => {
+                return tessera_tests::Run {
+                    code: out.status.code().unwrap_or(-1),
+                    stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                    stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+                };
+            }
+            _ => eprintln!("root without setpriv: checking only that nothing changed"),
+        }
+    }
+    tessera(args)
+}
+
+#[test]
+fn archive_ls_on_a_read_only_archive_works_and_changes_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let files = four_file_stream(&archive, tmp.path());
+    let dir = archive.join("fsv/s");
+    // A file left as a crash leaves it (count 0: recovered in memory), the partial files of a
+    // killed import, a stray name, an index without packets.
+    let mut index = std::fs::read(&files[6]).unwrap();
+    index[24..26].copy_from_slice(&[0, 0]);
+    index.resize(32 + 65536 * 8, 0);
+    std::fs::write(&files[6], &index).unwrap();
+    std::fs::write(dir.join("1800000000000_video.rf1i.partial"), &index).unwrap();
+    std::fs::write(dir.join("1800000000000_video.rf1p.partial"), vec![0u8; 1 << 16]).unwrap();
+    std::fs::write(dir.join("-5_video.rf1i"), b"junk").unwrap();
+    std::fs::remove_file(&files[3]).unwrap();
+    // Another user reaches the archive (and writes the frame elsewhere).
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out_dir = tmp.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    std::fs::set_permissions(&out_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+
+    let before = snapshot(&archive);
+    set_writable(&archive, false);
+    let a = archive.to_str().unwrap();
+    let text = as_reader(&["archive", "ls", a]);
+    let json = as_reader(&["archive", "ls", a, "--json"]);
+    let at = (START_US + 7 * STEP_US).to_string();
+    let out = out_dir.join("f.yuv");
+    let frame = as_reader(&["frame", "--archive", a, "--stream", "s", "--at", &at, "--out", out.to_str().unwrap()]);
+    let after = snapshot(&archive);
+    set_writable(&archive, true);
+    assert_eq!(text.code, 0, "{text:?}");
+    assert!(text.stdout.starts_with("s "), "{text:?}");
+    assert_eq!(json.code, 0, "{json:?}");
+    let json = json.json();
+    assert_eq!(json["streams"][0]["end_us"].as_i64(), Some(START_US + 11 * STEP_US), "recovered in memory");
+    assert_eq!(json["problems"].as_array().map(Vec::len), Some(4), "{json}");
+    assert_eq!(frame.code, 0, "{frame:?}");
+    assert!(after == before, "the archive changed");
+}
+
+#[test]
+fn the_player_does_not_carry_a_frame_into_a_bad_segment() {
+    use tessera::engine::playback::FrameSource;
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let files = four_file_stream(&archive, tmp.path());
+    std::fs::remove_file(&files[3]).unwrap();
+    let mut source = FrameSource::open(&archive, "s").unwrap();
+    // The GOP of the first file is cached; the bad file's span must not reuse it …
+    let shown = source.frame_at(START_US + 2 * STEP_US + 1000).unwrap().unwrap();
+    assert_eq!(shown.frame.time_us, START_US + 2 * STEP_US);
+    assert!(source.frame_at(START_US + 3 * STEP_US + 1000).unwrap().is_none(), "no video in the bad file's span");
+    // … and stepping forward goes over it to the next file's first frame.
+    assert_eq!(source.neighbour(START_US + 2 * STEP_US, true).unwrap(), Some(START_US + 6 * STEP_US));
+    let shown = source.frame_at(START_US + 6 * STEP_US).unwrap().unwrap();
+    assert_eq!(shown.frame.time_us, START_US + 6 * STEP_US);
+}

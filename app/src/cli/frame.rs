@@ -22,9 +22,9 @@ pub struct FrameArgs {
 
 pub fn run(args: FrameArgs) -> anyhow::Result<()> {
     let mut source = FrameSource::open(&args.archive, &args.stream)?;
-    let shown = source
-        .frame_at(args.at.0)?
-        .with_context(|| format!("stream {}: no frame at or before {}", args.stream, args.at))?;
+    let shown = source.frame_at(args.at.0)?.with_context(|| {
+        format!("stream {}: no video at {} (no frame at or before it, or its file does not read)", args.stream, args.at)
+    })?;
     let bytes = if args.out.extension().is_some_and(|e| e.eq_ignore_ascii_case("yuv")) {
         shown.frame.to_i420()
     } else {

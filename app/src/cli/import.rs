@@ -49,9 +49,13 @@ pub fn run(command: ImportCommand) -> anyhow::Result<()> {
     if json {
         return crate::cli::print_json(&summary);
     }
-    println!(
+    crate::cli::out!(
         "imported {} access units ({} NALUs, {}x{}) into {} file(s) of stream {stream}",
-        summary.access_units, summary.nalus, summary.width, summary.height, summary.files
-    );
+        summary.access_units,
+        summary.nalus,
+        summary.width,
+        summary.height,
+        summary.files
+    )?;
     Ok(())
 }

@@ -1,5 +1,20 @@
 //! Command-line interface. Exit codes: 0 success, 1 error, 2 usage (clap), 3 refused.
 //! Errors print as one line on stderr: `error: <what> : <why>`.
+//!
+//! Output goes through [`out!`] and [`print_json`], which return write errors instead of
+//! panicking like `println!`: a reader that goes away (`| head`) surfaces as a `BrokenPipe`
+//! error, and [`main`] ends quietly with status 0 on one, like other Unix tools. (SIGPIPE
+//! stays ignored, as Rust sets it up: resetting it would need `unsafe`.)
+
+/// `println!` to stdout that returns the write's `std::io::Result<()>` instead of panicking
+/// (propagate it with `?`: [`main`] treats a closed pipe as a quiet success).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+pub(crate) use out;
 
 mod archive;
 mod bench;
@@ -93,6 +108,8 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output is gone (`| head`): done, like other Unix tools.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: the context chain joined with ": ".
             eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
@@ -107,14 +124,18 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
-/// Print a value as one line of JSON on stdout.
-/// A closed pipe (`| head`) is not an error.
+/// Whether a `BrokenPipe` I/O error is anywhere in the error's chain.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Print a value as one line of JSON on stdout. A closed pipe (`| head`) is returned as a
+/// `BrokenPipe` error, which [`main`] turns into a quiet exit.
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    let written = serde_json::to_writer(&mut out, value).map_err(std::io::Error::from).and_then(|()| writeln!(out));
-    match written {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
-    }
+    serde_json::to_writer(&mut out, value).map_err(std::io::Error::from)?;
+    Ok(writeln!(out)?)
 }

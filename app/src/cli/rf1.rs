@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::Subcommand;
 use serde::Serialize;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use tessera_storage::rf1::{self, Track};
 
@@ -37,7 +38,7 @@ pub fn run(command: Rf1Command) -> anyhow::Result<()> {
     if json {
         return crate::cli::print_json(&dump);
     }
-    println!(
+    crate::cli::out!(
         "{} track {:?}: {} {}x{}, time base {} ({} µs), {} entries, {} packet bytes{}{}",
         path.display(),
         dump.track,
@@ -54,10 +55,13 @@ pub fn run(command: Rf1Command) -> anyhow::Result<()> {
         } else {
             String::new()
         },
-    );
+    )?;
+    // One lock for every line: a dump has up to 65,534 of them.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for [pts, location, length, flags] in &dump.entries {
-        println!("{pts:>8} {location:>10} {length:>8} {flags:>2}");
+        writeln!(out, "{pts:>8} {location:>10} {length:>8} {flags:>2}")?;
     }
+    out.flush()?;
     Ok(())
 }
 

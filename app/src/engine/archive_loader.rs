@@ -68,6 +68,9 @@ pub fn load_snapshot(path: &Path) -> Result<ArchiveSnapshot, String> {
     for s in archive.streams.values() {
         let spans = video.entry(camera_of_stream(&s.name).to_owned()).or_default();
         for (i, f) in s.files.iter().enumerate() {
+            if !f.has_video {
+                continue; // an index without packets, an empty packet file: no video there
+            }
             let start = f.start_ms * 1000;
             // A file runs until the next one (files follow each other, ≤ ~1000 s each).
             let end = s.files.get(i + 1).map_or(s.end_us, |n| (n.start_ms * 1000).min(start + 1_010_000_000));

@@ -107,8 +107,10 @@ struct Gop {
     picture_bytes: usize,
     used: u64,
     /// Time of the next access unit after this GOP (from the index; `None` at the end): the
-    /// GOP is what is displayed from its first time until then.
+    /// GOP is what is displayed from its first time until then …
     next_us: Option<i64>,
+    /// … or until a file without readable video starts before that ("no video here").
+    until_us: Option<i64>,
 }
 
 impl Gop {
@@ -159,6 +161,7 @@ impl Gop {
             picture_bytes: 0,
             used: 0,
             next_us: None,
+            until_us: None,
         }
     }
 
@@ -384,10 +387,8 @@ impl FrameSource {
     /// A source over `stream` with a decoded-frame budget in bytes, the stream's default
     /// backend and two decoder threads (the player uses the second core for seeks).
     pub fn new(stream: Stream, budget: usize) -> anyhow::Result<Self> {
-        let codec = match stream.files.len().checked_sub(1) {
-            Some(last) => stream.open_track(last)?.header.codec,
-            None => Codec::H264,
-        };
+        // From the latest file that reads: one bad file must not make the stream unplayable.
+        let codec = stream.codec().unwrap_or(Codec::H264);
         let backend = Backend::for_codec(codec);
         Ok(Self {
             stream,
@@ -436,7 +437,7 @@ impl FrameSource {
     fn gop_for(&mut self, at_us: i64) -> anyhow::Result<Option<i64>> {
         self.tick += 1;
         if let Some((&key, gop)) = self.cache.range_mut(..=at_us).next_back()
-            && gop.next_us.is_none_or(|next| at_us < next)
+            && gop.until_us.is_none_or(|until| at_us < until)
         {
             gop.used = self.tick;
             return Ok(Some(key));
@@ -445,6 +446,11 @@ impl FrameSource {
         let mut gop = Gop::new(packets, self.codec);
         gop.used = self.tick;
         gop.next_us = self.stream.first_time_after(gop.last_us())?;
+        let no_video = self.stream.no_video_after(gop.last_us());
+        gop.until_us = match (gop.next_us, no_video) {
+            (Some(next), Some(gap)) => Some(next.min(gap)),
+            (next, gap) => next.or(gap),
+        };
         let key = gop.first_us();
         self.cache.insert(key, gop);
         Ok(Some(key))

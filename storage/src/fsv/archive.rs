@@ -3,10 +3,17 @@
 //! Opening lists directories and `stat`s files (no file is read except the first and the
 //! latest index of each stream), so 8,640 files open in a few tens of milliseconds
 //! (see BENCHMARKS.md).
+//!
+//! One bad file never breaks its stream. Names that are not `<unix_ms>_<track>` (a positive
+//! decimal millisecond prefix) are ignored; a file whose video index or packets cannot be read
+//! (missing, empty, corrupt) is "no video here": reads skip it, and a time in its span finds no
+//! frame rather than the previous file's last one. Opening reports what it sees from the
+//! listing and the files it reads as [`Archive::problems`]; a corrupt file elsewhere is found
+//! (and warned about once) when it is first read.
 
 use super::track_cache::TrackCache;
-use super::{FsvError, VIDEO_TRACK};
-use crate::rf1::{self, FileKind, Header, Packet, Track};
+use super::{FsvError, Problem, VIDEO_TRACK, stream_writer};
+use crate::rf1::{self, Codec, FileKind, Header, Packet, Track};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -20,6 +27,9 @@ pub struct FileInfo {
     pub tracks: Vec<String>,
     /// Size on disk of every track's index + packet file (includes crashed files' pre-allocation).
     pub bytes: u64,
+    /// The listing shows a `video` index with a non-empty packet file (whether they read is
+    /// known only once they are read).
+    pub has_video: bool,
 }
 
 impl FileInfo {
@@ -41,9 +51,9 @@ pub struct Stream {
     pub dir: PathBuf,
     /// Sorted by `start_ms`.
     pub files: Vec<FileInfo>,
-    /// Time base of the first file (µs).
+    /// Time base of the first file with video (µs).
     pub start_us: i64,
-    /// Time of the last frame (µs): latest file's time base + its longest track's duration.
+    /// Time of the last frame (µs): the latest readable file's time base + its video duration.
     pub end_us: i64,
     /// Parsed indexes of recently used files (shared by clones of this stream).
     pub tracks: Arc<TrackCache>,
@@ -89,20 +99,46 @@ impl Stream {
         Ok(self.tracks.open(&self.dir, &self.files[i].base, VIDEO_TRACK)?)
     }
 
+    /// Track `video` of file `i`, or `None` when it cannot be read (warned about once): reads
+    /// treat such a file as "no video here" instead of failing for the whole stream.
+    fn track(&self, i: usize) -> Option<Arc<Track>> {
+        self.tracks.open_or_skip(&self.dir, &self.files[i].base, VIDEO_TRACK)
+    }
+
+    /// Files of this stream found unreadable by reads so far (see [`Archive::problems`] for
+    /// what opening found).
+    pub fn problems(&self) -> Vec<Problem> {
+        self.tracks.problems()
+    }
+
+    /// The codec of the latest readable file (`None` when no file reads).
+    pub fn codec(&self) -> Option<Codec> {
+        (0..self.files.len()).rev().find_map(|i| self.track(i)).map(|t| t.header.codec)
+    }
+
     /// Time of the first entry after `t_us`, from the indexes alone (no packet is read): the
-    /// next frame, or the start of the next file after a gap. `None` past the end.
+    /// next frame, or the start of the next file after a gap (unreadable files are skipped
+    /// like a gap). `None` past the end.
     pub fn first_time_after(&self, t_us: i64) -> Result<Option<i64>, FsvError> {
         let first = self.files.partition_point(|f| f.start_ms * 1000 <= t_us).saturating_sub(1);
-        for i in first..self.files.len() {
-            let track = self.open_track(i)?;
-            let tb = track.header.time_base_us;
-            // Entries at or before t_us (tick times floor to µs, so compare in µs).
-            let n = track.entries.partition_point(|e| tb + rf1::us_from_ticks_floor(i64::from(e.pts_ticks)) <= t_us);
-            if let Some(e) = track.entries.get(n) {
-                return Ok(Some(tb + rf1::us_from_ticks_floor(i64::from(e.pts_ticks))));
-            }
+        Ok((first..self.files.len()).find_map(|i| self.track(i).and_then(|track| first_entry_after(&track, t_us))))
+    }
+
+    /// The start of the first file after `t_us` without readable video, when it comes before
+    /// the next frame: from there on [`gop_at`](Self::gop_at) finds no video, so whatever is
+    /// shown at `t_us` must not be shown past it. `None` when the next frame comes first.
+    pub fn no_video_after(&self, t_us: i64) -> Option<i64> {
+        let next = self.files.partition_point(|f| f.start_ms * 1000 <= t_us);
+        if let Some(i) = next.checked_sub(1)
+            && self.track(i).is_some_and(|track| first_entry_after(&track, t_us).is_some())
+        {
+            return None;
         }
-        Ok(None)
+        let file = self.files.get(next)?;
+        match self.track(next) {
+            Some(track) if !track.entries.is_empty() => None,
+            _ => Some(file.start_ms * 1000),
+        }
     }
 
     /// Files that may hold packets in `[start_us, end_us]` (format doc §2.4, with Tessera's
@@ -113,13 +149,14 @@ impl Stream {
         first..last.max(first)
     }
 
-    /// Packets with `start_us ≤ time ≤ end_us`, in file order. With `seek_key_frame`, the read
-    /// starts at the preceding keyframe (continuing into the previous file when needed).
+    /// Packets with `start_us ≤ time ≤ end_us`, in file order, skipping unreadable files. With
+    /// `seek_key_frame`, the read starts at the preceding keyframe (continuing into the
+    /// previous file when needed).
     pub fn read_range(&self, start_us: i64, end_us: i64, seek_key_frame: bool) -> Result<Vec<TimedPacket>, FsvError> {
         let mut out = Vec::new();
         let files = self.files_in_range(start_us, end_us);
         for i in files.clone() {
-            let track = self.open_track(i)?;
+            let Some(track) = self.track(i) else { continue };
             let tb = track.header.time_base_us;
             let start_ticks = rf1::ticks_from_us_ceil(start_us - tb);
             let end_ticks = rf1::ticks_from_us_ceil(end_us - tb + 1) - 1;
@@ -139,19 +176,22 @@ impl Stream {
     /// The group of pictures holding the frame displayed at `at_us` (the latest frame at or
     /// before it): packets from its keyframe access unit (SPS/PPS included, from the previous
     /// file if this one does not start on a keyframe) through the last access unit before
-    /// the next keyframe (continuing into the next file). `None` before the first frame.
+    /// the next keyframe (continuing into the next file). `None` before the first frame, and
+    /// in the span of a file without readable video (never the previous file's frame).
     /// Returns the packets and the index (in them) of the displayed frame's first packet.
     pub fn gop_at(&self, at_us: i64) -> Result<Option<(Vec<TimedPacket>, usize)>, FsvError> {
         let mut i = self.files.partition_point(|f| f.start_ms * 1000 <= at_us);
         let (mut track, mut target) = loop {
             let Some(file) = i.checked_sub(1) else { return Ok(None) };
-            let track = self.open_track(file)?;
+            let Some(track) = self.track(file).filter(|t| !t.entries.is_empty()) else { return Ok(None) };
             let end_ticks = rf1::ticks_from_us_ceil(at_us - track.header.time_base_us + 1) - 1;
             let n = track.entries.partition_point(|e| i64::from(e.pts_ticks) <= end_ticks);
             i = file;
             if let Some(t) = n.checked_sub(1) {
                 break (track, t);
             }
+            // Every frame of this file comes after `at_us` (its name is earlier than its first
+            // frame): the frame displayed is the previous file's last.
         };
         // The displayed frame: the first entry of the access unit holding `target`.
         let pts = track.entries[target].pts_ticks;
@@ -170,17 +210,21 @@ impl Stream {
             .position(|e| e.pts_ticks != pts && is_gop_start(e))
             .map_or(track.entries.len(), |j| target + j);
         packets.extend(timed(&track, start..end)?);
-        if end == track.entries.len() && i + 1 < self.files.len() {
-            track = self.open_track(i + 1)?;
+        if end == track.entries.len()
+            && i + 1 < self.files.len()
+            && let Some(next) = self.track(i + 1)
+        {
+            track = next;
             let stop = track.entries.iter().position(is_gop_start).unwrap_or(track.entries.len());
             packets.extend(timed(&track, 0..stop)?);
         }
         Ok(Some((packets, target_in_packets)))
     }
 
-    /// Packets of file `i` from its last keyframe access unit to its end.
+    /// Packets of file `i` from its last keyframe access unit to its end (none when the file
+    /// does not read).
     fn tail_from_last_key_frame(&self, i: usize) -> Result<Vec<TimedPacket>, FsvError> {
-        let track = self.open_track(i)?;
+        let Some(track) = self.track(i) else { return Ok(Vec::new()) };
         let Some(last) = track.entries.len().checked_sub(1) else { return Ok(Vec::new()) };
         let (start, found) = track.key_frame_start_at_or_before(last);
         if !found {
@@ -188,6 +232,14 @@ impl Stream {
         }
         timed(&track, start..track.entries.len())
     }
+}
+
+/// Time of the track's first entry after `t_us` (tick times floor to µs, so compare in µs).
+fn first_entry_after(track: &Track, t_us: i64) -> Option<i64> {
+    let tb = track.header.time_base_us;
+    let at = |e: &rf1::Entry| tb + rf1::us_from_ticks_floor(i64::from(e.pts_ticks));
+    let n = track.entries.partition_point(|e| at(e) <= t_us);
+    track.entries.get(n).map(at)
 }
 
 fn timed(track: &Track, range: std::ops::Range<usize>) -> Result<Vec<TimedPacket>, FsvError> {
@@ -204,26 +256,34 @@ fn timed(track: &Track, range: std::ops::Range<usize>) -> Result<Vec<TimedPacket
 pub struct Archive {
     pub root: PathBuf,
     pub streams: BTreeMap<String, Stream>,
-    /// Problems that did not stop the archive from opening (an unreadable latest file, …).
-    pub warnings: Vec<String>,
+    /// What opening worked around: ignored names, files without video, unreadable first or
+    /// latest files, unreadable stream directories, `.partial` files of imports. One per path.
+    pub problems: Vec<Problem>,
 }
 
 impl Archive {
-    /// Open `<root>/fsv`. The root must exist and contain an `fsv` directory.
+    /// Open `<root>/fsv`. The root must exist and contain an `fsv` directory. Reads only.
     pub fn open(root: &Path) -> Result<Self, FsvError> {
         let fsv = root.join("fsv");
         if !root.is_dir() {
             return Err(FsvError::invalid(root, "archive directory does not exist"));
         }
         let dirs = std::fs::read_dir(&fsv).map_err(|e| FsvError::invalid(&fsv, format!("not an fsv archive ({e})")))?;
-        let mut archive = Self { root: root.to_owned(), streams: BTreeMap::new(), warnings: Vec::new() };
+        let mut archive = Self { root: root.to_owned(), streams: BTreeMap::new(), problems: Vec::new() };
         for dir in dirs {
             let dir = dir.map_err(|e| FsvError::io(&fsv, e))?;
             if !dir.file_type().map_err(|e| FsvError::io(dir.path(), e))?.is_dir() {
                 continue;
             }
             let Ok(name) = dir.file_name().into_string() else { continue };
-            let files = list_files(&dir.path())?;
+            // An unreadable stream directory is that stream's problem, not the archive's.
+            let files = match list_files(&dir.path(), &mut archive.problems) {
+                Ok(files) => files,
+                Err(e) => {
+                    archive.problem(e.to_problem());
+                    continue;
+                }
+            };
             if files.is_empty() {
                 continue;
             }
@@ -257,71 +317,148 @@ impl Archive {
         })
     }
 
-    /// Stream start = first file's time base; end = the latest readable file's last frame.
+    /// Record a problem, once per path.
+    fn problem(&mut self, problem: Problem) {
+        if !self.problems.iter().any(|p| p.path == problem.path) {
+            self.problems.push(problem);
+        }
+    }
+
+    /// Stream start = the first file's time base; end = the latest file's last frame — of
+    /// files with video that read (the others are problems, never a start in 1969).
     fn fill_span(&mut self, stream: &mut Stream) {
-        let first = &stream.files[0];
-        stream.start_us = read_header(&stream.dir, first).map_or(first.start_ms * 1000, |h| h.time_base_us);
+        let mut start = None;
+        for file in stream.files.iter().filter(|f| f.has_video) {
+            match read_header(&stream.dir, file) {
+                Ok(header) => {
+                    start = Some(header.time_base_us);
+                    break;
+                }
+                Err(e) => self.problem(e.to_problem()),
+            }
+        }
+        stream.start_us = start.unwrap_or(stream.files[0].start_ms * 1000);
         stream.end_us = stream.start_us;
-        for file in stream.files.iter().rev() {
-            match file_end_us(&stream.dir, file) {
-                Ok(end) => {
-                    stream.end_us = end;
+        for file in stream.files.iter().rev().filter(|f| f.has_video) {
+            // Through the stream's cache: the player opens the latest file next.
+            match stream.tracks.open(&stream.dir, &file.base, VIDEO_TRACK) {
+                Ok(t) if t.entries.is_empty() => {} // nothing written yet
+                Ok(t) => {
+                    stream.end_us = t.header.time_base_us + rf1::us_from_ticks_floor(i64::from(t.duration_ticks()));
                     return;
                 }
-                Err(e) => self.warnings.push(format!("{e} (skipped when computing the end of stream {})", stream.name)),
+                Err(e) => self.problem(Problem::new(e.path(), e.problem())),
             }
         }
     }
 }
 
-/// Group `<unix_ms>_<track>.rf1i|rf1p` by prefix; a group counts only with an index.
-fn list_files(dir: &Path) -> Result<Vec<FileInfo>, FsvError> {
+/// `(start_ms, base, track)` of a `<unix_ms>_<track>.rf1i|.rf1p` name: a decimal prefix
+/// (ASCII digits only: no sign) of a positive millisecond count that fits µs in an `i64`, then
+/// a valid track name. `None` for anything else.
+pub fn parse_file_name(path: &Path) -> Option<(i64, String, String)> {
+    let stem = path.file_stem()?.to_str()?;
+    let (base, track) = stem.split_once('_')?;
+    if base.is_empty() || !base.bytes().all(|b| b.is_ascii_digit()) || !rf1::is_valid_track_name(track) {
+        return None;
+    }
+    let start_ms = base.parse::<i64>().ok().filter(|&ms| ms > 0 && ms <= i64::MAX / 1000)?;
+    Some((start_ms, base.to_owned(), track.to_owned()))
+}
+
+/// Group `<unix_ms>_<track>.rf1i|rf1p` by prefix; a group counts only with an index. What
+/// does not fit is added to `problems`.
+fn list_files(dir: &Path, problems: &mut Vec<Problem>) -> Result<Vec<FileInfo>, FsvError> {
+    #[derive(Default)]
     struct Group {
         base: String,
         tracks: Vec<String>,
+        /// Packet file sizes by track.
+        packets: BTreeMap<String, u64>,
         bytes: u64,
     }
     let mut groups: BTreeMap<i64, Group> = BTreeMap::new();
     for entry in std::fs::read_dir(dir).map_err(|e| FsvError::io(dir, e))? {
         let entry = entry.map_err(|e| FsvError::io(dir, e))?;
         let path = entry.path();
-        let ext = path.extension().and_then(|e| e.to_str());
-        if !matches!(ext, Some("rf1i" | "rf1p")) {
+        if let Some(problem) = stream_writer::partial_problem(&path) {
+            problems.push(problem);
             continue;
         }
-        let Some((base, track)) = rf1::split_track_file_name(&path) else { continue };
-        let Some(start_ms) = base.parse::<i64>().ok().filter(|&ms| ms != 0) else { continue };
-        let bytes = entry.metadata().map_err(|e| FsvError::io(&path, e))?.len();
-        let group = groups.entry(start_ms).or_insert_with(|| Group { base, tracks: Vec::new(), bytes: 0 });
+        let kind = match path.extension().and_then(|e| e.to_str()) {
+            Some("rf1i") => FileKind::Index,
+            Some("rf1p") => FileKind::Packets,
+            _ => continue,
+        };
+        let Some((start_ms, base, track)) = parse_file_name(&path) else {
+            problems.push(Problem::new(path, "not a <unix_ms>_<track> name (unix ms > 0): ignored"));
+            continue;
+        };
+        let bytes = match entry.metadata() {
+            Ok(meta) => meta.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue, // just deleted
+            Err(e) => {
+                problems.push(Problem::new(path, format!("{e}: ignored")));
+                continue;
+            }
+        };
+        let group = groups.entry(start_ms).or_insert_with(|| Group { base: base.clone(), ..Group::default() });
+        if group.base != base {
+            // `017_video` beside `17_video`: one start, two names.
+            problems.push(Problem::new(path, format!("same start as the {}_… files: ignored", group.base)));
+            continue;
+        }
         group.bytes += bytes;
-        if ext == Some("rf1i") {
-            group.tracks.push(track);
+        match kind {
+            FileKind::Index => group.tracks.push(track),
+            FileKind::Packets => {
+                group.packets.insert(track, bytes);
+            }
         }
     }
-    Ok(groups
-        .into_iter()
-        .filter(|(_, g)| !g.tracks.is_empty())
-        .map(|(start_ms, mut g)| {
-            g.tracks.sort();
-            FileInfo { start_ms, base: g.base, tracks: g.tracks, bytes: g.bytes }
-        })
-        .collect())
-}
-
-fn read_header(dir: &Path, file: &FileInfo) -> Result<Header, FsvError> {
-    let path = rf1::track_path(dir, &file.base, &file.tracks[0], FileKind::Index);
-    let mut bytes = [0u8; rf1::HEADER_SIZE];
-    std::fs::File::open(&path).and_then(|mut f| f.read_exact(&mut bytes)).map_err(|e| FsvError::io(&path, e))?;
-    Ok(Header::decode(&bytes, &path)?)
-}
-
-/// `time_base + duration` of the file's longest track (with crash recovery).
-fn file_end_us(dir: &Path, file: &FileInfo) -> Result<i64, FsvError> {
-    let mut end = None;
-    for track in &file.tracks {
-        let t = Track::open(dir, &file.base, track)?;
-        let e = t.header.time_base_us + rf1::us_from_ticks_floor(i64::from(t.duration_ticks()));
-        end = Some(end.map_or(e, |x: i64| x.max(e)));
+    let mut files = Vec::with_capacity(groups.len());
+    for (start_ms, mut g) in groups {
+        if g.tracks.is_empty() {
+            for track in g.packets.keys() {
+                let path = rf1::track_path(dir, &g.base, track, FileKind::Packets);
+                problems.push(Problem::new(path, "packet file without its index (.rf1i): ignored"));
+            }
+            continue;
+        }
+        g.tracks.sort();
+        let video_index = rf1::track_path(dir, &g.base, VIDEO_TRACK, FileKind::Index);
+        let has_video = if !g.tracks.iter().any(|t| t == VIDEO_TRACK) {
+            let path = rf1::track_path(dir, &g.base, &g.tracks[0], FileKind::Index);
+            problems.push(Problem::new(path, "no video track beside it: no video here"));
+            false
+        } else {
+            match g.packets.get(VIDEO_TRACK) {
+                None => {
+                    problems.push(Problem::new(video_index, "its packet file (.rf1p) is missing: no video here"));
+                    false
+                }
+                Some(0) => {
+                    let path = rf1::track_path(dir, &g.base, VIDEO_TRACK, FileKind::Packets);
+                    problems.push(Problem::new(path, "packet file is empty: no video here"));
+                    false
+                }
+                Some(_) => true,
+            }
+        };
+        files.push(FileInfo { start_ms, base: g.base, tracks: g.tracks, bytes: g.bytes, has_video });
     }
-    end.ok_or_else(|| FsvError::invalid(dir, "file has no tracks"))
+    Ok(files)
+}
+
+/// The video track's header.
+fn read_header(dir: &Path, file: &FileInfo) -> Result<Header, FsvError> {
+    let path = rf1::track_path(dir, &file.base, VIDEO_TRACK, FileKind::Index);
+    let mut bytes = [0u8; rf1::HEADER_SIZE];
+    match std::fs::File::open(&path).and_then(|mut f| f.read_exact(&mut bytes)) {
+        Ok(()) => Ok(Header::decode(&bytes, &path)?),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Err(FsvError::invalid(path, format!("shorter than the {}-byte rf1 header", rf1::HEADER_SIZE)))
+        }
+        Err(e) => Err(FsvError::io(path, e)),
+    }
 }

@@ -167,3 +167,145 @@ fn gop_at_a_keyframe_starts_at_that_keyframe() {
     assert_eq!(s.first_time_after(T0_US).expect("next"), Some(T0_US + 500_000));
     assert_eq!(s.first_time_after(T0_US + 19_500_000).expect("next"), None);
 }
+
+/// Path of file `i`'s video track of stream `s`.
+fn track_file(a: &Archive, s: &str, i: usize, kind: rf1::FileKind) -> std::path::PathBuf {
+    let s = a.stream(s).expect("stream");
+    rf1::track_path(&s.dir, &s.files[i].base, VIDEO_TRACK, kind)
+}
+
+#[test]
+fn a_bad_segment_is_skipped_without_poisoning_the_stream() {
+    // Four files of 1000 s at 1 fps, a keyframe every 4 s; file 1 loses its packets, the last
+    // one's index is garbage, and stray names sit beside them.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_stream(dir.path(), "s", T0_US, 4000, 1, 4);
+    let a = Archive::open(dir.path()).expect("open");
+    let starts: Vec<i64> = a.streams["s"].files.iter().map(|f| f.start_ms * 1000).collect();
+    assert_eq!(starts.len(), 4);
+    std::fs::remove_file(track_file(&a, "s", 1, rf1::FileKind::Packets)).expect("rm");
+    std::fs::write(track_file(&a, "s", 3, rf1::FileKind::Index), b"this is not an rf1 index").expect("write");
+    let sdir = dir.path().join("fsv/s");
+    for junk in ["-5_video.rf1i", "-5_video.rf1p", "+17_video.rf1i", "99999999999999999999_video.rf1i"] {
+        std::fs::write(sdir.join(junk), b"junk").expect("write");
+    }
+
+    let a = Archive::open(dir.path()).expect("open");
+    let s = a.stream("s").expect("stream");
+    assert_eq!(s.files.len(), 4, "only <unix_ms>_<track> names count");
+    assert_eq!(s.start_us, T0_US, "a stray -5_video.rf1i does not move the start to 1969");
+    assert_eq!(s.end_us, starts[3] - 1_000_000, "the end comes from the last readable file");
+
+    // Reads inside good files work; inside the bad files there is no video.
+    let (packets, target) = s.gop_at(T0_US + 10_500_000).expect("gop").expect("some");
+    assert_eq!(packets[target].time_us, T0_US + 10_000_000);
+    assert!(s.gop_at(starts[1] + 5_000_000).expect("gop").is_none(), "no video in the orphaned index's span");
+    let (packets, target) = s.gop_at(starts[2] + 6_000_000).expect("gop").expect("some");
+    assert_eq!(packets[target].time_us, starts[2] + 6_000_000);
+    assert!(s.gop_at(starts[3] + 5_000_000).expect("gop").is_none(), "no video in the corrupt file's span");
+    // Index-only lookups skip the bad file; range reads return the good files' packets.
+    assert_eq!(s.first_time_after(starts[1] - 1_000_000).expect("next"), Some(starts[2]));
+    assert_eq!(s.no_video_after(starts[1] - 1_000_000), Some(starts[1]), "a frame shown before it stops there");
+    assert_eq!(s.no_video_after(T0_US), None);
+    assert_eq!(s.no_video_after(starts[2] - 1), None, "the next file has video");
+    let all = s.read_range(T0_US, starts[3] + 1_000_000_000, false).expect("read");
+    assert!(!all.is_empty() && all.iter().all(|p| p.time_us < starts[1] || p.time_us >= starts[2]));
+    assert_eq!(s.codec().expect("codec"), rf1::Codec::H264, "the codec comes from a readable file");
+
+    // Opening lists what it worked around; reads list the files they could not read.
+    let problem = |name: &str| {
+        a.problems.iter().find(|p| p.path.file_name().is_some_and(|n| n == name)).map(|p| p.problem.as_str())
+    };
+    for junk in ["-5_video.rf1i", "-5_video.rf1p", "+17_video.rf1i", "99999999999999999999_video.rf1i"] {
+        assert!(problem(junk).is_some_and(|p| p.contains("ignored")), "{junk}: {:?}", a.problems);
+    }
+    let name = |i: usize, kind| track_file(&a, "s", i, kind).file_name().map(|n| n.to_string_lossy().into_owned());
+    let orphan = name(1, rf1::FileKind::Index).expect("name");
+    assert!(problem(&orphan).is_some_and(|p| p.contains("missing")), "{:?}", a.problems);
+    let corrupt = name(3, rf1::FileKind::Index).expect("name");
+    assert!(problem(&corrupt).is_some(), "{:?}", a.problems);
+    assert_eq!(a.problems.len(), 6, "{:?}", a.problems);
+    let read: Vec<_> = s.problems().into_iter().map(|p| p.path).collect();
+    assert_eq!(
+        read,
+        vec![track_file(&a, "s", 1, rf1::FileKind::Packets), track_file(&a, "s", 3, rf1::FileKind::Index)]
+    );
+}
+
+#[test]
+fn an_empty_packet_file_is_no_video_not_the_previous_frame() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_stream(dir.path(), "s", T0_US, 2500, 1, 4);
+    let a = Archive::open(dir.path()).expect("open");
+    let second = a.streams["s"].files[1].start_ms * 1000;
+    std::fs::write(track_file(&a, "s", 1, rf1::FileKind::Packets), b"").expect("truncate");
+    let a = Archive::open(dir.path()).expect("open");
+    let s = a.stream("s").expect("stream");
+    assert!(s.gop_at(second + 3_000_000).expect("gop").is_none());
+    assert!(s.gop_at(second - 2_000_000).expect("gop").is_some());
+}
+
+#[test]
+fn stale_partials_of_a_killed_import_are_removed_by_the_next_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sdir = dir.path().join("fsv/s");
+    std::fs::create_dir_all(&sdir).expect("mkdir");
+    // What a killed writer leaves: pre-allocated partial files nobody holds.
+    let base = (T0_US / 1000).to_string();
+    let index = sdir.join(format!("{base}_video.rf1i.partial"));
+    let packets = sdir.join(format!("{base}_video.rf1p.partial"));
+    let mut w = rf1::Writer::create(&index, &packets, rf1::Codec::H264, T0_US, 64, 48).expect("create");
+    w.write(&[rf1::NaluIn { pts_ticks: 0, flags: rf1::FLAG_KEY_FRAME, payload: &[0, 0, 1, 0x65, 1] }]).expect("write");
+    w.abandon();
+    std::fs::write(sdir.join("1600000000000_video.rf1p.partial"), vec![0u8; 4096]).expect("write");
+    let problems = Archive::open(dir.path()).expect("open").problems;
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems.iter().all(|p| p.problem.contains("interrupted")), "{problems:?}");
+
+    write_stream(dir.path(), "s", T0_US, 10, 1, 5);
+    let left: Vec<String> = std::fs::read_dir(&sdir)
+        .expect("dir")
+        .map(|e| e.expect("e").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".partial"))
+        .collect();
+    assert!(left.is_empty(), "stale partial files left: {left:?}");
+    let a = Archive::open(dir.path()).expect("open");
+    assert_eq!(
+        a.stream("s").expect("stream").read_range(T0_US, T0_US + 9_000_000, false).expect("read").len(),
+        10 + 2 * 2
+    );
+}
+
+#[test]
+fn a_running_import_keeps_its_partials() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut live = StreamWriter::new(dir.path(), "s", rf1::Codec::H264).expect("writer");
+    live.set_size(64, 48).expect("size");
+    let mut unit = AccessUnit { time_ns: T0_US * 1000, nalus: vec![] };
+    unit.push_h264(&[0x65, 0x88]);
+    live.write(unit).expect("write");
+    live.flush().expect("flush");
+    let partials = |dir: &Path| {
+        std::fs::read_dir(dir.join("fsv/s"))
+            .expect("dir")
+            .filter(|e| e.as_ref().expect("e").file_name().to_string_lossy().ends_with(".partial"))
+            .count()
+    };
+    assert_eq!(partials(dir.path()), 2);
+    let problems = Archive::open(dir.path()).expect("open").problems;
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems.iter().all(|p| p.problem.contains("running")), "{problems:?}");
+    // A second import of the stream starting now must leave the live one's files alone …
+    let mut other = StreamWriter::new(dir.path(), "s", rf1::Codec::H264).expect("second writer");
+    assert_eq!(partials(dir.path()), 2);
+    // … and refuse the same file name with a clear error.
+    let mut unit = AccessUnit { time_ns: T0_US * 1000, nalus: vec![] };
+    unit.push_h264(&[0x65, 0x88]);
+    other.write(unit).expect("buffered");
+    let err = other.flush().err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("another import"), "{err}");
+    drop(other);
+    assert_eq!(partials(dir.path()), 2);
+    assert_eq!(live.finish().expect("finish").len(), 2);
+    assert_eq!(partials(dir.path()), 0);
+}

@@ -1,5 +1,8 @@
 //! The fsv archive: `<root>/fsv/<stream>/<unix_ms>_<track>.rf1i|.rf1p`, compatible with cyclops
 //! (`pkg/videoformat/fsv`). See `README.md` beside this file.
+//!
+//! A bad file never breaks its stream: opening lists what it works around as [`Problem`]s, and
+//! reads skip files that cannot be read (see [`Stream`]).
 
 mod archive;
 mod import;
@@ -7,7 +10,7 @@ mod stream_writer;
 mod sweeper;
 mod track_cache;
 
-pub use archive::{Archive, FileInfo, Stream, StreamSummary, TimedPacket};
+pub use archive::{Archive, FileInfo, Stream, StreamSummary, TimedPacket, parse_file_name};
 pub use import::{FrameRate, ImportSummary, import_annex_b, import_h264};
 pub use stream_writer::{AccessUnit, ROLL_OVER_US, StreamWriter};
 pub use sweeper::{SweepReport, sweep};
@@ -36,6 +39,41 @@ impl FsvError {
     pub(crate) fn invalid(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
         Self::Invalid { path: path.into(), problem: problem.into() }
     }
+
+    /// The error as a [`Problem`] (the file and what is wrong with it).
+    pub fn to_problem(&self) -> Problem {
+        match self {
+            Self::Io { path, source } => Problem::new(path, source.to_string()),
+            Self::Rf1(e) => Problem::new(e.path(), e.problem()),
+            Self::Invalid { path, problem } => Problem::new(path, problem.clone()),
+        }
+    }
+}
+
+/// Something wrong in an archive that opening and reading work around: a name that is not
+/// `<unix_ms>_<track>`, an index without its packets, an unreadable file, a `.partial` file.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    #[serde(serialize_with = "lossy_path")]
+    pub path: PathBuf,
+    pub problem: String,
+}
+
+impl Problem {
+    pub fn new(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
+        Self { path: path.into(), problem: problem.into() }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.problem)
+    }
+}
+
+/// JSON needs UTF-8: a file name that is not is written with replacement characters.
+fn lossy_path<S: serde::Serializer>(path: &std::path::Path, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&path.to_string_lossy())
 }
 
 /// A stream name is one path component: not empty, no `/`, `\`, no `..`, no NUL, not `.`.

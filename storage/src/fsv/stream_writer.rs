@@ -1,10 +1,18 @@
 //! Writing one stream of an archive: rf1 files with cyclops' roll-over rule, written under a
 //! `.partial` name and renamed only by [`StreamWriter::finish`], so a failed or interrupted
 //! write never leaves a half-written archive file (the archive ignores other extensions).
+//!
+//! A killed writer still leaves its `.partial` files (pre-allocated: up to 1 GiB each). To
+//! tell them from a running writer's, a writer holds an exclusive advisory lock
+//! ([`File::try_lock`], `flock`) on each of its `.rf1i.partial` files until it publishes or
+//! removes them; the kernel drops the lock when the process dies. A partial index that can be
+//! locked is therefore stale, and [`StreamWriter::new`] removes it with its `.rf1p.partial`.
 
-use super::{FsvError, VIDEO_TRACK, validate_stream_name};
+use super::{FsvError, Problem, VIDEO_TRACK, validate_stream_name};
 use crate::h264;
 use crate::rf1::{self, Codec, FileKind, NaluIn, Writer};
+use std::fs::{File, TryLockError};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// A file rolls over once an access unit is more than 1000 s after the file's start.
@@ -50,6 +58,17 @@ struct OpenFile {
     start_us: i64,
     final_index: PathBuf,
     final_packets: PathBuf,
+    /// The lock on the `.rf1i.partial` file: this writer is alive.
+    lock: File,
+}
+
+/// A closed file still under its `.partial` names, locked until published or removed.
+struct ClosedFile {
+    partial_index: PathBuf,
+    partial_packets: PathBuf,
+    final_index: PathBuf,
+    final_packets: PathBuf,
+    _lock: File,
 }
 
 /// Writes access units into `<root>/fsv/<stream>/`, batching like cyclops' 1 MiB buffer.
@@ -59,18 +78,20 @@ pub struct StreamWriter {
     current: Option<OpenFile>,
     batch: Vec<AccessUnit>,
     batch_bytes: u64,
-    /// Closed files still under their `.partial` names: (partial, final) pairs.
-    closed: Vec<(PathBuf, PathBuf)>,
+    /// Closed files still under their `.partial` names.
+    closed: Vec<ClosedFile>,
     size: (u16, u16),
 }
 
 const BATCH_BYTES: u64 = 1 << 20;
 
 impl StreamWriter {
+    /// A writer for `stream`, after removing the stale `.partial` files of writers that died.
     pub fn new(root: &Path, stream: &str, codec: Codec) -> Result<Self, FsvError> {
         validate_stream_name(stream).map_err(|p| FsvError::invalid(root.join("fsv"), p))?;
         let dir = root.join("fsv").join(stream);
         std::fs::create_dir_all(&dir).map_err(|e| FsvError::io(&dir, e))?;
+        remove_stale_partials(&dir)?;
         Ok(Self { dir, codec, current: None, batch: Vec::new(), batch_bytes: 0, closed: Vec::new(), size: (0, 0) })
     }
 
@@ -146,25 +167,35 @@ impl StreamWriter {
                 return Err(FsvError::invalid(p, "already exists; refusing to overwrite an archive file"));
             }
         }
-        let writer = Writer::create(
-            &partial(&final_index),
-            &partial(&final_packets),
-            self.codec,
-            start_us,
-            self.size.0,
-            self.size.1,
-        )?;
-        self.current = Some(OpenFile { writer, start_us, final_index, final_packets });
+        let (partial_index, partial_packets) = (partial(&final_index), partial(&final_packets));
+        // Left by a writer that died after this writer started (or since the sweep in `new`)?
+        if partial_index.exists() && !remove_if_stale(&partial_index)? {
+            return Err(FsvError::invalid(partial_index, "another import of this stream is writing this file"));
+        }
+        let writer = Writer::create(&partial_index, &partial_packets, self.codec, start_us, self.size.0, self.size.1)
+            .map_err(|e| match e {
+            rf1::Rf1Error::Io { path, source } if source.kind() == std::io::ErrorKind::AlreadyExists => {
+                FsvError::invalid(path, "another import of this stream is writing this file")
+            }
+            e => e.into(),
+        })?;
+        let lock = lock_partial(&partial_index)?;
+        self.current = Some(OpenFile { writer, start_us, final_index, final_packets, lock });
         Ok(())
     }
 
     fn close_current(&mut self) -> Result<(), FsvError> {
         if let Some(f) = self.current.take() {
-            let index = f.writer.index_path().to_owned();
-            let packets = f.writer.packets_path().to_owned();
+            let partial_index = f.writer.index_path().to_owned();
+            let partial_packets = f.writer.packets_path().to_owned();
             f.writer.close()?;
-            self.closed.push((index, f.final_index));
-            self.closed.push((packets, f.final_packets));
+            self.closed.push(ClosedFile {
+                partial_index,
+                partial_packets,
+                final_index: f.final_index,
+                final_packets: f.final_packets,
+                _lock: f.lock,
+            });
         }
         Ok(())
     }
@@ -174,9 +205,14 @@ impl StreamWriter {
         self.flush()?;
         self.close_current()?;
         let mut published = Vec::new();
-        for (from, to) in std::mem::take(&mut self.closed) {
-            std::fs::rename(&from, &to).map_err(|e| FsvError::io(&to, e))?;
-            published.push(to);
+        while let Some(file) = self.closed.first() {
+            // Packets first: a reader never sees an index without its packets, and the
+            // index partial keeps this writer's lock until the file is complete.
+            for (from, to) in [(&file.partial_packets, &file.final_packets), (&file.partial_index, &file.final_index)] {
+                std::fs::rename(from, to).map_err(|e| FsvError::io(to, e))?;
+                published.push(to.clone());
+            }
+            self.closed.remove(0); // releases the lock
         }
         Ok(published)
     }
@@ -186,13 +222,15 @@ impl StreamWriter {
         self.remove_partials();
     }
 
+    /// Remove the partial files (packets first: the index carries the lock), then unlock.
     fn remove_partials(&mut self) {
         if let Some(f) = self.current.take() {
-            let _ = std::fs::remove_file(f.writer.index_path());
             let _ = std::fs::remove_file(f.writer.packets_path());
+            let _ = std::fs::remove_file(f.writer.index_path());
         }
-        for (from, _) in self.closed.drain(..) {
-            let _ = std::fs::remove_file(from);
+        for file in self.closed.drain(..) {
+            let _ = std::fs::remove_file(&file.partial_packets);
+            let _ = std::fs::remove_file(&file.partial_index);
         }
     }
 }
@@ -208,4 +246,106 @@ fn partial(path: &Path) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(".partial");
     PathBuf::from(s)
+}
+
+const INDEX_PARTIAL: &str = ".rf1i.partial";
+const PACKETS_PARTIAL: &str = ".rf1p.partial";
+
+/// The `.rf1i.partial` file a `.rf1i.partial` or `.rf1p.partial` file belongs to (`None` for
+/// other names).
+fn index_partial_of(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    if name.ends_with(INDEX_PARTIAL) {
+        return Some(path.to_owned());
+    }
+    let stem = name.strip_suffix(PACKETS_PARTIAL)?;
+    Some(path.with_file_name(format!("{stem}{INDEX_PARTIAL}")))
+}
+
+/// Lock a partial index this writer has just created, proving to other writers that it is
+/// alive. Fails when another process holds it, or when another writer's sweep removed the file
+/// between its creation and this lock (the file is then no longer the one at that name).
+fn lock_partial(path: &Path) -> Result<File, FsvError> {
+    let file = File::open(path).map_err(|e| FsvError::io(path, e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            return Err(FsvError::invalid(path, "another import of this stream is writing this file"));
+        }
+        Err(TryLockError::Error(e)) => return Err(FsvError::io(path, e)),
+    }
+    let held = file.metadata().map_err(|e| FsvError::io(path, e))?;
+    match std::fs::metadata(path) {
+        Ok(named) if (named.dev(), named.ino()) == (held.dev(), held.ino()) => Ok(file),
+        _ => Err(FsvError::invalid(path, "removed by another import while being created; try again")),
+    }
+}
+
+/// Remove the `.partial` files in `dir` whose writer is gone.
+fn remove_stale_partials(dir: &Path) -> Result<(), FsvError> {
+    for entry in std::fs::read_dir(dir).map_err(|e| FsvError::io(dir, e))? {
+        let path = entry.map_err(|e| FsvError::io(dir, e))?.path();
+        let Some(index) = index_partial_of(&path) else { continue };
+        if index == path {
+            remove_if_stale(&path)?; // a running writer's stays
+        } else if !index.exists() {
+            // Packets without their index: a writer creates the index first and removes
+            // (and renames) it last, so no live writer has this one.
+            remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Remove a partial index and its packets unless a writer holds the index's lock. Returns
+/// whether they are gone (false: a running writer's).
+fn remove_if_stale(index: &Path) -> Result<bool, FsvError> {
+    let file = match File::open(index) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        Err(e) => return Err(FsvError::io(index, e)),
+    };
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => return Ok(false),
+        Err(TryLockError::Error(e)) => return Err(FsvError::io(index, e)),
+    }
+    // Holding the lock: a writer starting now cannot take these names over before they go.
+    let name = index.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let packets =
+        index.with_file_name(format!("{}{PACKETS_PARTIAL}", name.strip_suffix(INDEX_PARTIAL).unwrap_or(name)));
+    remove_file(&packets)?;
+    remove_file(index)?;
+    tracing::info!("{}: removed the partial files of an interrupted import", index.display());
+    Ok(true)
+}
+
+fn remove_file(path: &Path) -> Result<(), FsvError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(FsvError::io(path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// What `Archive::open` reports about a `.rf1i.partial` / `.rf1p.partial` file (`None` for
+/// other names). Only looks: a shared lock probe, nothing written.
+pub(crate) fn partial_problem(path: &Path) -> Option<Problem> {
+    let index = index_partial_of(path)?;
+    let live = match File::open(&index) {
+        Ok(file) => match file.try_lock_shared() {
+            Ok(()) => Ok(false),
+            Err(TryLockError::WouldBlock) => Ok(true),
+            Err(TryLockError::Error(e)) => Err(e),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    };
+    Some(Problem::new(
+        path,
+        match live {
+            Ok(true) => "partial file of an import that is running".to_owned(),
+            Ok(false) => "partial file of an interrupted import (the next import of this stream removes it)".to_owned(),
+            Err(e) => format!("partial file of an import ({e})"),
+        },
+    ))
 }

@@ -5,8 +5,14 @@
 //! time they had when it was parsed: a file still being written (or repaired by a crash
 //! recovery elsewhere) is re-read, so readers during ingest see new frames. Checking costs two
 //! `stat`s (a few µs) against ~0.1–1 ms to read and parse an index.
+//!
+//! A file that cannot be opened (no packet file, a corrupt index) is never cached, so it cannot
+//! poison later reads; [`TrackCache::open_or_skip`] turns it into "no video here", warns once
+//! per file (again only after the file changes) and remembers it for [`TrackCache::problems`].
 
+use super::Problem;
 use crate::rf1::{FileKind, Rf1Error, Track, track_path};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -16,6 +22,9 @@ pub const TRACKS_PER_STREAM: usize = 8;
 
 /// Size and modification time of both files of a track.
 type Stamp = [(u64, Option<SystemTime>); 2];
+
+/// The same for a file that did not open: `None` for a file that is missing.
+type BadStamp = [Option<(u64, Option<SystemTime>)>; 2];
 
 #[derive(Debug)]
 struct Cached {
@@ -29,6 +38,9 @@ struct Cached {
 #[derive(Debug, Default)]
 pub struct TrackCache {
     inner: Mutex<(Vec<Cached>, u64)>,
+    /// Files found unreadable by index path: the stamps they had (a missing file has none) and
+    /// the problem. At most one entry per file of the stream.
+    bad: Mutex<HashMap<PathBuf, (BadStamp, Problem)>>,
 }
 
 fn stamp(path: &Path) -> Result<(u64, Option<SystemTime>), Rf1Error> {
@@ -63,6 +75,37 @@ impl TrackCache {
         }
         entries.push(Cached { index_path, stamp: now, track: opened.clone(), used: *tick });
         Ok(opened)
+    }
+
+    /// Like [`open`](Self::open), but a track that cannot be opened is `None` ("no video
+    /// here"): a warning is logged the first time, and again only once its files change.
+    pub fn open_or_skip(&self, dir: &Path, base: &str, track: &str) -> Option<Arc<Track>> {
+        let index_path = track_path(dir, base, track, FileKind::Index);
+        let result = self.open(dir, base, track);
+        let mut bad = self.bad.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match result {
+            Ok(opened) => {
+                bad.remove(&index_path);
+                Some(opened)
+            }
+            Err(e) => {
+                let packets_path = track_path(dir, base, track, FileKind::Packets);
+                let now: BadStamp = [stamp(&index_path).ok(), stamp(&packets_path).ok()];
+                if bad.get(&index_path).is_none_or(|(seen, _)| *seen != now) {
+                    tracing::warn!("{e} (skipped: no video in this file's time span)");
+                    bad.insert(index_path, (now, Problem::new(e.path(), e.problem())));
+                }
+                None
+            }
+        }
+    }
+
+    /// The files [`open_or_skip`](Self::open_or_skip) found unreadable (and has not read since).
+    pub fn problems(&self) -> Vec<Problem> {
+        let bad = self.bad.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut problems: Vec<Problem> = bad.values().map(|(_, p)| p.clone()).collect();
+        problems.sort_by(|a, b| a.path.cmp(&b.path));
+        problems
     }
 
     /// Tracks held now.
@@ -116,5 +159,32 @@ mod tests {
         let c = cache.open(&dir, &base, "video").unwrap();
         assert!(!Arc::ptr_eq(&a, &c));
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn an_unreadable_file_is_skipped_and_listed_without_poisoning_the_cache() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = write_file(tmp.path(), 3);
+        let base = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| crate::rf1::split_track_file_name(&e.unwrap().path()))
+            .next()
+            .unwrap()
+            .0;
+        let cache = TrackCache::default();
+        assert!(cache.open_or_skip(&dir, &base, "video").is_some());
+        let packets = track_path(&dir, &base, "video", FileKind::Packets);
+        let kept = std::fs::read(&packets).unwrap();
+        std::fs::remove_file(&packets).unwrap();
+        for _ in 0..3 {
+            assert!(cache.open_or_skip(&dir, &base, "video").is_none());
+        }
+        let problems = cache.problems();
+        assert_eq!(problems.len(), 1, "one problem per file: {problems:?}");
+        assert_eq!(problems[0].path, packets);
+        // The packets come back (a copy finished): the file reads again.
+        std::fs::write(&packets, kept).unwrap();
+        assert_eq!(cache.open_or_skip(&dir, &base, "video").map(|t| t.entries.len()), Some(3));
+        assert!(cache.problems().is_empty());
     }
 }

@@ -101,6 +101,21 @@ impl Rf1Error {
     pub(crate) fn format(path: &Path, problem: impl Into<String>) -> Self {
         Self::Format { path: path.to_owned(), problem: problem.into() }
     }
+
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Io { path, .. } | Self::Format { path, .. } | Self::Write { path, .. } => path,
+        }
+    }
+
+    /// The problem without the file name.
+    pub fn problem(&self) -> String {
+        match self {
+            Self::Io { source, .. } => source.to_string(),
+            Self::Format { problem, .. } | Self::Write { problem, .. } => problem.clone(),
+        }
+    }
 }
 
 #[cfg(test)]
