@@ -67,8 +67,22 @@ fn a_closed_pipe_ends_every_command_quietly() {
     )
     .unwrap();
     let i = input.to_str().unwrap();
+    // 20,000 events (~2 MB as text) for `events list`.
+    let tracks = tmp.path().join("tracks.jsonl");
+    let lines: Vec<String> = (0..20_000i64)
+        .map(|k| {
+            let t = 1_700_000_000_000 + k * 7000;
+            format!(r#"{{"camera":"cam-1","class":"person","first_ms":{t},"last_ms":{}}}"#, t + 5000)
+        })
+        .collect();
+    std::fs::write(&tracks, lines.join("\n")).unwrap();
+    assert_eq!(tessera_tests::tessera(&["events", "ingest", "--archive", a, tracks.to_str().unwrap()]).code, 0);
     let start = "1700000000000000";
-    let runs: [(&[&str], usize); 7] = [
+    let list = ["events", "list", "--archive", a, "--camera", "cam-1", "--from", "0", "--to", "9000000000000000"];
+    let list_json = ["events", "list", "--archive", a, "--camera", "cam-1", "--from", "0", "--to", "9000000000000000", "--json"];
+    let runs: [(&[&str], usize); 9] = [
+        (&list, 1),
+        (&list_json, 0),
         (&["rf1", "dump", idx], 1),
         (&["rf1", "dump", idx], 0),
         (&["rf1", "dump", idx, "--json"], 0),

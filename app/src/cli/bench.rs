@@ -52,9 +52,15 @@ pub enum BenchCommand {
         archive: std::path::PathBuf,
         #[arg(long, default_value_t = 600)]
         frames: usize,
+        /// Strips drawn (the archive's cameras, repeated).
+        #[arg(long, default_value_t = 8)]
+        strips: usize,
         #[arg(long)]
         json: bool,
     },
+    /// Fleet scale: N cameras × D days (real indexes, sparse packets, demo-density events);
+    /// archive open, tile requests, timeline with one strip per camera, peak memory.
+    Scale(super::bench_scale::ScaleArgs),
 }
 
 #[derive(Serialize, Debug)]
@@ -89,19 +95,22 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
             report(&super::bench_playback::bench_playback(&archive, &stream, seeks.max(20))?, json)
         }
         BenchCommand::MakeHd { dir, seconds, from } => super::bench_playback::make_hd(&dir, seconds.max(20), from),
-        BenchCommand::Timeline { archive, frames, json } => report(&bench_timeline(&archive, frames.max(2))?, json),
+        BenchCommand::Timeline { archive, frames, strips, json } => {
+            report(&bench_timeline(&archive, frames.max(2), strips.max(1))?, json)
+        }
+        BenchCommand::Scale(args) => super::bench_scale::run(&args),
     }
 }
 
-fn report(value: &(impl Serialize + std::fmt::Debug), json: bool) -> anyhow::Result<()> {
+pub(super) fn report(value: &(impl Serialize + std::fmt::Debug), json: bool) -> anyhow::Result<()> {
     if json {
         return crate::cli::print_json(value);
     }
-    println!("{value:#?}");
+    crate::cli::out!("{value:#?}")?;
     Ok(())
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0)
 }
 
@@ -253,14 +262,14 @@ fn bare_sqlite_inserts(events: &[tessera_storage::events::NewEvent]) -> anyhow::
 }
 
 #[derive(Serialize, Debug)]
-struct TimelineReport {
+pub(super) struct TimelineReport {
     frames: usize,
-    cpu_ms_p50: f64,
-    cpu_ms_p99: f64,
+    pub(super) cpu_ms_p50: f64,
+    pub(super) cpu_ms_p99: f64,
     gpu_upload_bytes_p99: u64,
     tiles_fetched: u64,
     /// Frames per second including the software renderer's GPU time (2000 × strips height).
-    fps_with_gpu: f64,
+    pub(super) fps_with_gpu: f64,
     /// Frames that needed no new tile, and the most heap allocations the planning thread
     /// made in any of them (taking in replies + planning; the counting allocator is the
     /// binary's, counted per thread).
@@ -270,14 +279,18 @@ struct TimelineReport {
     /// CPU + submit + waiting for the software renderer to finish the frame.
     frame_with_gpu_ms_p50: f64,
     frame_with_gpu_ms_p99: f64,
-    strips: usize,
+    pub(super) strips: usize,
     height_px: u32,
     adapter: String,
 }
 
-/// Scripted sweep: 1 min → 10 years → 1 min, anchored at the newest data, 8 strips, 2000 px,
-/// offscreen; tiles arrive from the tile-feed thread as in the app.
-fn bench_timeline(archive: &std::path::Path, frames: usize) -> anyhow::Result<TimelineReport> {
+/// Scripted sweep: 1 min → 10 years → 1 min, anchored at the newest data, `strips` strips,
+/// 2000 px, offscreen; tiles arrive from the tile-feed thread as in the app.
+pub(super) fn bench_timeline(
+    archive: &std::path::Path,
+    frames: usize,
+    strips: usize,
+) -> anyhow::Result<TimelineReport> {
     use crate::engine::tile_feed::TileFeed;
     use crate::timeline::{StripArea, TimeView, TimelineModel};
     use tessera_render::offscreen::{self, Headless, Target};
@@ -296,13 +309,13 @@ fn bench_timeline(archive: &std::path::Path, frames: usize) -> anyhow::Result<Ti
     if cameras.is_empty() {
         anyhow::bail!("{}: no events to draw (run `tessera demo` or `events ingest` first)", archive.display());
     }
-    // Eight strips: the archive's cameras, repeated when it has fewer (each strip is its own
-    // atlas source, so the load is that of eight cameras).
+    // `strips` strips: the archive's cameras, repeated when it has fewer (each strip is its own
+    // atlas source, so the load is that of that many cameras).
     let base = cameras.clone();
-    while cameras.len() < 8 {
+    while cameras.len() < strips {
         cameras.push(base[cameras.len() % base.len()].clone());
     }
-    cameras.truncate(8);
+    cameras.truncate(strips);
     let mut model = TimelineModel::new(TileFeed::start(archive.to_owned(), cameras.clone()));
     let hidden = std::collections::BTreeSet::<String>::new();
     while model.cameras.is_empty() && model.wait(std::time::Duration::from_secs(5)) {}
@@ -310,7 +323,8 @@ fn bench_timeline(archive: &std::path::Path, frames: usize) -> anyhow::Result<Ti
     let area =
         StripArea { x0: 0.0, y0: 0.0, width: 2000.0, row_height: 12.0, row_pitch: 15.0, header: 16.0, footer: 13.0 };
     let gpu = Headless::new().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut renderer = TimelineRenderer::new(&gpu.device, offscreen::TARGET_FORMAT, 2048, 16);
+    let mut renderer =
+        TimelineRenderer::new(&gpu.device, offscreen::TARGET_FORMAT, crate::ui::ATLAS_SLOTS, crate::ui::MAX_STRIPS);
     let rows: usize = model.cameras.iter().map(|c| c.rows.len()).sum();
     let height = ((rows as f32 * area.row_pitch + 8.0 * (area.header + area.footer)) as u32).max(600);
     let target = Target::new(&gpu.device, 2000, height);

@@ -57,7 +57,7 @@ pub fn run(command: EventsCommand) -> anyhow::Result<()> {
             if json {
                 return crate::cli::print_json(&summary);
             }
-            println!("ingested {} events into {}", summary.ingested, db.path().display());
+            crate::cli::out!("ingested {} events into {}", summary.ingested, db.path().display())?;
             Ok(())
         }
         EventsCommand::List { archive, camera, from, to, json } => {
@@ -69,14 +69,14 @@ pub fn run(command: EventsCommand) -> anyhow::Result<()> {
                 return crate::cli::print_json(&Listing { events });
             }
             for e in &events {
-                println!(
+                crate::cli::out!(
                     "{:>8} {} {:<10} {} → {}",
                     e.id,
                     e.camera,
                     e.class,
                     UnixMicros::from_millis(e.first_ms),
                     UnixMicros::from_millis(e.last_ms)
-                );
+                )?;
             }
             Ok(())
         }

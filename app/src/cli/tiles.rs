@@ -73,16 +73,16 @@ pub fn run(command: TilesCommand) -> anyhow::Result<()> {
             if json {
                 return crate::cli::print_json(&out);
             }
-            println!(
+            crate::cli::out!(
                 "{} level {} index {} from {} ({} s/bit)",
                 out.camera,
                 level,
                 index,
                 UnixMicros(out.start_s.saturating_mul(1_000_000)),
                 out.seconds_per_bit
-            );
+            )?;
             for (class, runs) in &out.classes {
-                println!("  {class}: {runs:?}");
+                crate::cli::out!("  {class}: {runs:?}")?;
             }
             Ok(())
         }
@@ -97,7 +97,7 @@ pub fn run(command: TilesCommand) -> anyhow::Result<()> {
                     &serde_json::json!({ "cameras": cameras.len(), "tiles": tiles, "seconds": secs }),
                 );
             }
-            println!("rebuilt {tiles} tiles of {} cameras in {secs:.2} s", cameras.len());
+            crate::cli::out!("rebuilt {tiles} tiles of {} cameras in {secs:.2} s", cameras.len())?;
             Ok(())
         }
     }
