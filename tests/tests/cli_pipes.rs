@@ -79,7 +79,8 @@ fn a_closed_pipe_ends_every_command_quietly() {
     assert_eq!(tessera_tests::tessera(&["events", "ingest", "--archive", a, tracks.to_str().unwrap()]).code, 0);
     let start = "1700000000000000";
     let list = ["events", "list", "--archive", a, "--camera", "cam-1", "--from", "0", "--to", "9000000000000000"];
-    let list_json = ["events", "list", "--archive", a, "--camera", "cam-1", "--from", "0", "--to", "9000000000000000", "--json"];
+    let list_json =
+        ["events", "list", "--archive", a, "--camera", "cam-1", "--from", "0", "--to", "9000000000000000", "--json"];
     let runs: [(&[&str], usize); 9] = [
         (&list, 1),
         (&list_json, 0),
