@@ -252,7 +252,7 @@ fn bare_sqlite_inserts(events: &[tessera_storage::events::NewEvent]) -> anyhow::
             "INSERT INTO event(camera, class, first_ms, last_ms, bucket, confidence, boxes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         for (e, (camera, class)) in events.iter().zip(&ids) {
-            let boxes = if e.boxes.is_empty() { None } else { serde_json::to_vec(&e.boxes).ok() };
+            let boxes = tessera_storage::events::boxes::encode(e.first_ms, &e.boxes);
             let bucket = tessera_storage::events::duration_bucket(e.first_ms, e.last_ms);
             insert.execute(rusqlite::params![camera, class, e.first_ms, e.last_ms, bucket, e.confidence, boxes])?;
         }

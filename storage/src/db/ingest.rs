@@ -36,6 +36,7 @@ struct CameraBatch {
 /// An open ingest transaction. Dropped without [`Ingest::commit`], it rolls back.
 pub struct Ingest<'a> {
     db: &'a EventDb,
+    insert: rusqlite::Statement<'a>,
     settled_until: i64,
     marks: TileMarks,
     cameras: FxHashMap<u32, CameraBatch>,
@@ -53,9 +54,11 @@ impl EventDb {
     /// Start an ingest (`BEGIN IMMEDIATE`: waits while another writer works). `now_s` is the
     /// clock that decides which tiles have settled.
     pub fn begin_ingest(&self, now_s: i64) -> Result<Ingest<'_>, DbError> {
+        let insert = self.events().insert_statement()?;
         self.file().conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| self.file().sql_error(e))?;
         Ok(Ingest {
             db: self,
+            insert,
             settled_until: now_s - SETTLE_EVENT_ROWS_S,
             marks: TileMarks::new(),
             cameras: FxHashMap::default(),
@@ -79,7 +82,7 @@ impl Ingest<'_> {
     /// [`Ingest::add`] for an event mirrored from a cyclops recording (keeps its id).
     pub fn add_with(&mut self, event: &NewEvent, cyclops_id: Option<i64>) -> Result<i64, DbError> {
         event.validate().map_err(|p| self.db.file().invalid(p))?;
-        let row = self.db.events().insert(event, cyclops_id)?;
+        let row = self.db.events().insert_with(&mut self.insert, event, cyclops_id)?;
         let cam = match self.cameras.entry(row.camera) {
             Entry::Occupied(o) => o.into_mut(),
             Entry::Vacant(v) => {

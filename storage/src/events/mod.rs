@@ -5,6 +5,7 @@
 //!
 //! - [`tables`]: schema, string interning, per-camera state (bounds, duration buckets).
 //! - [`store`]: inserting rows, listing events, spans for tiles.
+//! - [`boxes`]: the compact `boxes` column.
 //! - [`jsonl`]: parsing and validating `events ingest` input, errors naming the line.
 //!
 //! **Interval index.** A span query ("events overlapping `[a, b]`") must not be widened by
@@ -13,6 +14,7 @@
 //! buckets the camera has, each widened only by that bucket's longest possible duration
 //! (< 2× the durations it holds). Inserts stay one B-tree index (an R*Tree costs several).
 
+pub mod boxes;
 pub mod jsonl;
 pub mod store;
 pub mod tables;

@@ -39,23 +39,33 @@ fn buckets_of(mask: i64) -> impl Iterator<Item = u32> {
     (0..63u32).filter(move |b| mask >> b & 1 == 1)
 }
 
-impl Events<'_> {
-    /// Insert one validated event row (the caller keeps the camera state and tiles current).
-    pub fn insert(&self, e: &NewEvent, cyclops_id: Option<i64>) -> Result<Inserted, DbError> {
-        let camera = self.intern(&e.camera)?;
-        let class = self.intern(&e.class)?;
-        self.add_camera_class(camera, class)?;
-        let boxes = if e.boxes.is_empty() { None } else { serde_json::to_vec(&e.boxes).ok() };
-        let bucket = duration_bucket(e.first_ms, e.last_ms);
+impl<'a> Events<'a> {
+    /// The statement [`Events::insert_with`] runs (prepared once per ingest).
+    pub fn insert_statement(&self) -> Result<rusqlite::Statement<'a>, DbError> {
         self.file
             .conn
-            .prepare_cached(
+            .prepare(
                 "INSERT INTO event(camera, class, first_ms, last_ms, bucket, confidence, boxes, cyclops_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
-            .and_then(|mut s| {
-                s.execute(params![camera, class, e.first_ms, e.last_ms, bucket, e.confidence, boxes, cyclops_id])
-            })
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Insert one validated event row with `statement` from [`Events::insert_statement`]
+    /// (the caller keeps the camera state and tiles current).
+    pub fn insert_with(
+        &self,
+        statement: &mut rusqlite::Statement<'_>,
+        e: &NewEvent,
+        cyclops_id: Option<i64>,
+    ) -> Result<Inserted, DbError> {
+        let camera = self.intern(&e.camera)?;
+        let class = self.intern(&e.class)?;
+        self.add_camera_class(camera, class)?;
+        let boxes = super::boxes::encode(e.first_ms, &e.boxes);
+        let bucket = duration_bucket(e.first_ms, e.last_ms);
+        statement
+            .execute(params![camera, class, e.first_ms, e.last_ms, bucket, e.confidence, boxes, cyclops_id])
             .map_err(|err| self.sql(err))?;
         let id = self.file.conn.last_insert_rowid();
         Ok(Inserted { id, camera, span: Span { class, first_ms: e.first_ms, last_ms: e.last_ms }, bucket })

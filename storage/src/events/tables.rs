@@ -3,8 +3,8 @@
 use super::MAX_CLASSES_PER_CAMERA;
 use crate::sqlite::{DbError, SqliteFile};
 use rusqlite::{OptionalExtension, params};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 
 /// The event tables as a fresh database gets them (schema version 2).
 pub const SCHEMA: &str = "
