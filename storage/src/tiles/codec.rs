@@ -71,7 +71,7 @@ pub fn onoff_encode(bytes: &[u8], nbits: usize) -> Option<Vec<u8>> {
 fn run_end(bytes: &[u8], nbits: usize, mut i: usize, state: bool) -> usize {
     let fill = if state { u64::MAX } else { 0 };
     while i < nbits {
-        if i % 64 == 0
+        if i.is_multiple_of(64)
             && i + 64 <= nbits
             && let Some(chunk) = bytes.get(i / 8..i / 8 + 8)
         {
