@@ -20,6 +20,9 @@ pub enum BenchCommand {
         /// Tile requests to time (warm and cold each).
         #[arg(long, default_value_t = 2000)]
         requests: usize,
+        /// Tracks without their boxes (class and times only).
+        #[arg(long)]
+        no_boxes: bool,
         #[arg(long)]
         json: bool,
     },
@@ -66,6 +69,7 @@ pub enum BenchCommand {
 #[derive(Serialize, Debug)]
 struct TilesReport {
     cameras: usize,
+    boxes_per_event: f64,
     days: f64,
     events: usize,
     /// `EventDb::insert_events`: rows + tile upkeep in one transaction.
@@ -90,7 +94,9 @@ struct TilesReport {
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
-        BenchCommand::Tiles { days, cameras, requests, json } => report(&bench_tiles(days, cameras, requests)?, json),
+        BenchCommand::Tiles { days, cameras, requests, no_boxes, json } => {
+            report(&bench_tiles(days, cameras, requests, no_boxes)?, json)
+        }
         BenchCommand::Playback { archive, stream, seeks, json } => {
             report(&super::bench_playback::bench_playback(&archive, &stream, seeks.max(20))?, json)
         }
@@ -114,11 +120,14 @@ pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0)
 }
 
-fn bench_tiles(days: f64, cameras: usize, requests: usize) -> anyhow::Result<TilesReport> {
+fn bench_tiles(days: f64, cameras: usize, requests: usize, no_boxes: bool) -> anyhow::Result<TilesReport> {
     let now_s = UnixMicros::now().secs_floor();
     let end_us = now_s * 1_000_000;
     let from_us = end_us - (days * 86_400e6) as i64;
-    let events: Vec<_> = (1..=cameras).flat_map(|c| crate::demo::demo_events(c, from_us, end_us)).collect();
+    let mut events: Vec<_> = (1..=cameras).flat_map(|c| crate::demo::demo_events(c, from_us, end_us)).collect();
+    if no_boxes {
+        events.iter_mut().for_each(|e| e.boxes.clear());
+    }
     let dir = tempfile::tempdir()?;
     let db = EventDb::open_write(dir.path())?;
     let started = Instant::now();
@@ -188,6 +197,7 @@ fn bench_tiles(days: f64, cameras: usize, requests: usize) -> anyhow::Result<Til
     cold.sort_by(f64::total_cmp);
     Ok(TilesReport {
         cameras,
+        boxes_per_event: events.iter().map(|e| e.boxes.len()).sum::<usize>() as f64 / events.len().max(1) as f64,
         days,
         events: events.len(),
         ingest_events_per_s: events.len() as f64 / ingest_s,

@@ -13,7 +13,7 @@ use crate::events::NewEvent;
 use crate::sqlite::DbError;
 use crate::tiles::TileMarks;
 use crate::tiles::upkeep::{self, MAX_MARKED_TILES, SETTLE_EVENT_ROWS_S, ms_to_s};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::hash_map::Entry;
 
 /// What an ingest stored.
@@ -40,6 +40,8 @@ pub struct Ingest<'a> {
     settled_until: i64,
     marks: TileMarks,
     cameras: FxHashMap<u32, CameraBatch>,
+    /// Cameras without any stored tile (their first flush writes without reading).
+    empty_cameras: FxHashSet<u32>,
     summary: IngestSummary,
     open: bool,
 }
@@ -62,6 +64,7 @@ impl EventDb {
             settled_until: now_s - SETTLE_EVENT_ROWS_S,
             marks: TileMarks::new(),
             cameras: FxHashMap::default(),
+            empty_cameras: FxHashSet::default(),
             summary: IngestSummary::default(),
             open: true,
         })
@@ -87,6 +90,9 @@ impl Ingest<'_> {
             Entry::Occupied(o) => o.into_mut(),
             Entry::Vacant(v) => {
                 let built_until = built_until(self.db, row.camera, self.settled_until)?;
+                if !self.db.tiles().has_any(row.camera)? {
+                    self.empty_cameras.insert(row.camera);
+                }
                 v.insert(CameraBatch { built_until, first_ms: i64::MAX, last_ms: i64::MIN, buckets: 0 })
             }
         };
@@ -96,7 +102,7 @@ impl Ingest<'_> {
         let until = cam.built_until;
         self.marks.mark(row.camera, row.span.class, ms_to_s(row.span.first_ms), ms_to_s(row.span.last_ms), until);
         if self.marks.len() >= MAX_MARKED_TILES {
-            upkeep::flush(&self.db.tiles(), &mut self.marks)?;
+            upkeep::flush(&self.db.tiles(), &mut self.marks, &mut self.empty_cameras)?;
         }
         self.summary.ingested += 1;
         self.summary.first_id.get_or_insert(row.id);
@@ -113,11 +119,18 @@ impl Ingest<'_> {
                 events.extend_camera_state(camera, c.first_ms, c.last_ms, c.buckets)?;
             }
         }
-        upkeep::flush(&tiles, &mut self.marks)?;
+        let started = std::time::Instant::now();
+        let marked = self.marks.len();
+        upkeep::flush(&tiles, &mut self.marks, &mut self.empty_cameras)?;
+        let flushed = started.elapsed();
         // Every camera's tiles settle with time, not only those of cameras in this batch.
         for (camera, _) in events.cameras()? {
             upkeep::advance(&tiles, &events, camera, self.settled_until)?;
         }
+        tracing::debug!(
+            "ingest commit: {marked} marked tiles OR-ed in {flushed:?}, watermarks moved in {:?}",
+            started.elapsed() - flushed
+        );
         self.db.file().conn.execute_batch("COMMIT").map_err(|e| self.db.file().sql_error(e))?;
         self.open = false;
         Ok(self.summary)

@@ -65,28 +65,23 @@ pub fn onoff_encode(bytes: &[u8], nbits: usize) -> Option<Vec<u8>> {
     Some(nibbles.chunks(2).map(|p| p[0] | p.get(1).map_or(0, |h| h << 4)).collect())
 }
 
-/// First bit at or after `i` (LSB-first) that is not `state`, or `nbits`. Whole 64-bit words
-/// of `state` are skipped at once: a sparse line is a handful of word compares, not 1024
-/// bit tests (tile encoding was a tenth of ingest time bit by bit).
+/// First bit at or after `i` (LSB-first) that is not `state`, or `nbits`: one word compare
+/// and a trailing-zero count per 64 bits, so a line costs its number of runs, not 1024 bit
+/// tests (tile encoding was a tenth of ingest time bit by bit).
 fn run_end(bytes: &[u8], nbits: usize, mut i: usize, state: bool) -> usize {
     let fill = if state { u64::MAX } else { 0 };
     while i < nbits {
-        if i.is_multiple_of(64)
-            && i + 64 <= nbits
-            && let Some(chunk) = bytes.get(i / 8..i / 8 + 8)
-        {
-            let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-            if word == fill {
-                i += 64;
-                continue;
-            }
-            // The first differing bit of this word ends the run.
-            return i + (word ^ fill).trailing_zeros() as usize;
+        let w = i / 64;
+        let mut word = [0u8; 8];
+        if let Some(chunk) = bytes.get(w * 8..) {
+            let n = chunk.len().min(8);
+            word[..n].copy_from_slice(&chunk[..n]);
         }
-        if (bytes[i / 8] >> (i % 8) & 1 == 1) != state {
-            return i;
+        let diff = (u64::from_le_bytes(word) ^ fill) >> (i % 64);
+        if diff != 0 {
+            return (i + diff.trailing_zeros() as usize).min(nbits);
         }
-        i += 1;
+        i = (w + 1) * 64;
     }
     nbits
 }

@@ -151,6 +151,15 @@ impl<'a> TileStore<'a> {
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }
 
+    /// Whether a camera has any stored tile.
+    pub fn has_any(&self, camera: u32) -> Result<bool, DbError> {
+        self.file
+            .conn
+            .prepare_cached("SELECT 1 FROM tile WHERE camera = ?1 LIMIT 1")
+            .and_then(|mut s| s.exists([camera]))
+            .map_err(|e| self.sql(e))
+    }
+
     /// Number of stored tiles of a camera.
     pub fn count(&self, camera: u32) -> Result<usize, DbError> {
         self.file

@@ -14,6 +14,7 @@ use super::marks::TileMarks;
 use super::store::TileStore;
 use super::{EventSource, Tile};
 use crate::sqlite::DbError;
+use rustc_hash::FxHashSet;
 use std::collections::{BTreeSet, HashMap};
 
 /// Settle time for tiles built from flushed event rows: cyclops writes an event up to
@@ -30,10 +31,16 @@ pub(crate) fn ms_to_s(ms: i64) -> i64 {
     ms.div_euclid(1000)
 }
 
-/// OR every marked tile into the store.
-pub fn flush(store: &TileStore, marks: &mut TileMarks) -> Result<(), DbError> {
-    for (camera, key, tile) in marks.take() {
-        store.or_into(camera, key, &tile)?;
+/// OR every marked tile into the store. Cameras in `empty` have no stored tile yet: theirs
+/// are written without reading first (a fresh camera's first flush costs one write a tile);
+/// they leave the set once flushed.
+pub fn flush(store: &TileStore, marks: &mut TileMarks, empty: &mut FxHashSet<u32>) -> Result<(), DbError> {
+    let tiles = marks.take();
+    for (camera, key, tile) in &tiles {
+        if empty.contains(camera) { store.store(*camera, *key, tile)? } else { store.or_into(*camera, *key, tile)? }
+    }
+    for (camera, _, _) in &tiles {
+        empty.remove(camera);
     }
     Ok(())
 }
@@ -42,11 +49,15 @@ pub fn flush(store: &TileStore, marks: &mut TileMarks) -> Result<(), DbError> {
 /// of them yet), and set the watermark there.
 pub fn build_all(store: &TileStore, events: &dyn EventSource, camera: u32, until_s: i64) -> Result<(), DbError> {
     let mut marks = TileMarks::new();
+    let mut empty = FxHashSet::default();
+    if !store.has_any(camera)? {
+        empty.insert(camera);
+    }
     events.for_each_span(camera, &mut |s| {
         marks.mark(camera, s.class, ms_to_s(s.first_ms), ms_to_s(s.last_ms), until_s);
-        if marks.len() >= MAX_MARKED_TILES { flush(store, &mut marks) } else { Ok(()) }
+        if marks.len() >= MAX_MARKED_TILES { flush(store, &mut marks, &mut empty) } else { Ok(()) }
     })?;
-    flush(store, &mut marks)?;
+    flush(store, &mut marks, &mut empty)?;
     store.set_built_until(camera, Some(until_s))
 }
 
