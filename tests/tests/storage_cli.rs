@@ -413,3 +413,34 @@ fn corruption_is_an_error_naming_the_file() {
         list.assert_clean_error("tessera.sqlite");
     }
 }
+
+/// A killed ingest leaves nothing of its file and nothing in the way: the archive reads as
+/// before and the next ingest succeeds.
+#[test]
+fn a_killed_ingest_stores_nothing_and_blocks_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    std::fs::create_dir(&archive).unwrap();
+    let a = archive.to_str().unwrap();
+    let seed = tmp.path().join("seed.jsonl");
+    write_tracks(&seed, 8, 0);
+    assert_eq!(tessera(&["events", "ingest", "--archive", a, seed.to_str().unwrap()]).code, 0);
+    let big = tmp.path().join("big.jsonl");
+    write_tracks(&big, 400_000, 100_000);
+    let mut child = Command::new(tessera_bin())
+        .args(["events", "ingest", "--archive", a, big.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let still_running = child.try_wait().unwrap().is_none();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let total = |a: &str| (0..4).map(|c| count_events(a, &format!("cam-{c}"))).sum::<usize>();
+    if still_running {
+        assert_eq!(total(a), 8, "a killed ingest stored part of its file");
+    }
+    assert_eq!(tessera(&["events", "ingest", "--archive", a, seed.to_str().unwrap()]).code, 0);
+    assert_eq!(total(a), if still_running { 16 } else { 400_016 });
+}
