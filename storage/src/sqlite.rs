@@ -5,12 +5,15 @@
 //!   `query_only`, so a reading command cannot change a byte of the file (no schema set-up, no
 //!   `user_version`, no header change). In WAL mode readers proceed while a writer works.
 //! - **Media nobody can write** (a `chmod -R a-w` copy, a mode-444 file): opened with
-//!   `immutable=1`, so SQLite creates no `-wal`/`-shm` beside the file. When a non-empty
-//!   `-wal` is there its frames hold committed data, so the file is opened normally instead.
+//!   `immutable=1`, so SQLite creates no `-wal`/`-shm` beside the file. A file that another
+//!   user may be writing (a write bit set, or a `-wal` holding frames) is read through SQLite's
+//!   locks instead, falling back to immutable only when no `-shm` exists or can be made (then
+//!   no one is writing it).
 //! - **Writers wait their turn**: a second writer waits for the first (with a progress line
 //!   every few seconds) instead of failing after a fixed timeout.
 
 use rusqlite::{Connection, OpenFlags};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -102,20 +105,35 @@ impl SqliteFile {
 
     /// Open an existing file for reading only (see the module doc for the modes).
     pub fn open_read(path: &Path) -> Result<Self, DbError> {
-        let sql = |error| DbError::Sqlite { path: path.to_owned(), error };
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let anyone_writing = may_write(path) && may_write(dir);
+        let we_may_write = may_write(path) && may_write(dir);
+        // Someone else (a recorder running as another user) may be writing when the file has
+        // a write bit or its -wal holds frames: read through SQLite's locks then.
+        let someone_may_write = std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o222 != 0);
         let wal_has_data = std::fs::metadata(wal_path(path)).is_ok_and(|m| m.len() > 0);
-        let access = if anyone_writing || wal_has_data { Access::Read } else { Access::Immutable };
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-        let conn = match access {
-            Access::Immutable => Connection::open_with_flags(file_uri(path, true), flags),
-            _ => Connection::open_with_flags(file_uri(path, false), flags),
+        if we_may_write || someone_may_write || wal_has_data {
+            match Self::open_read_as(path, Access::Read) {
+                Ok(file) => return Ok(file),
+                // No -shm and no right to create one: nobody is writing it now.
+                Err(e) if !we_may_write && !wal_has_data => {
+                    tracing::debug!("{e}; reading {} as immutable", path.display());
+                }
+                Err(e) => return Err(e),
+            }
         }
-        .map_err(sql)?;
+        Self::open_read_as(path, Access::Immutable)
+    }
+
+    /// Open read-only (`Access::Read`) or immutable, and probe that the file reads.
+    fn open_read_as(path: &Path, access: Access) -> Result<Self, DbError> {
+        let sql = |error| DbError::Sqlite { path: path.to_owned(), error };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(file_uri(path, access == Access::Immutable), flags).map_err(sql)?;
         conn.busy_timeout(READER_BUSY_TIMEOUT).map_err(sql)?;
         conn.execute_batch("PRAGMA query_only=ON; PRAGMA cell_size_check=ON;").map_err(sql)?;
-        Ok(Self { conn, path: path.to_owned(), access })
+        let file = Self { conn, path: path.to_owned(), access };
+        file.user_version()?; // opening is lazy: this is where a missing -shm shows
+        Ok(file)
     }
 
     /// A private in-memory database (tests, benchmarks, mirrors of read-only recordings).
