@@ -13,7 +13,7 @@ pub struct FrameArgs {
     pub archive: PathBuf,
     #[arg(long)]
     pub stream: String,
-    #[arg(long, value_parser = crate::cli::parse_time)]
+    #[arg(long)]
     pub at: UnixMicros,
     /// `.yuv` = raw I420 (Y, U, V planes, no padding); otherwise PNG.
     #[arg(long)]

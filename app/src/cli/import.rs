@@ -21,7 +21,7 @@ pub struct ImportArgs {
     #[arg(long)]
     stream: String,
     /// Time of the first frame: RFC 3339 or unix µs.
-    #[arg(long, value_parser = crate::cli::parse_time)]
+    #[arg(long)]
     start: UnixMicros,
     /// Frames per second: F (e.g. 25, 29.97) or N/D (e.g. 30000/1001).
     #[arg(long, value_parser = FrameRate::parse)]

@@ -30,7 +30,6 @@ mod tiles;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tessera_storage::UnixMicros;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -72,11 +71,6 @@ pub enum Command {
     Bench(bench::BenchCommand),
     /// Write a synthetic demo archive (real H.264), then open the GUI on it.
     Demo(crate::demo::DemoArgs),
-}
-
-/// Parse a command-line time: RFC 3339 or an integer of unix microseconds.
-pub fn parse_time(text: &str) -> Result<UnixMicros, String> {
-    UnixMicros::parse(text).map_err(|e| e.to_string())
 }
 
 pub fn main() -> ExitCode {
