@@ -66,6 +66,7 @@ fn a_directory_without_an_archive_is_refused_and_left_unchanged() {
     tessera(&["events", "list", "--archive", a, "--camera", "cam-1", "--from", "0", "--to", "1"]).assert_clean_error(a);
     tessera(&["tiles", "get", "--archive", a, "--camera", "cam-1", "--level", "3", "--index", "5"])
         .assert_clean_error(a);
+    tessera(&["tiles", "rebuild", "--archive", a]).assert_clean_error(a);
     assert_eq!(snapshot(tmp.path()), before);
     assert_eq!(files_under(tmp.path()).len(), 1);
 }

@@ -88,6 +88,8 @@ pub fn run(command: TilesCommand) -> anyhow::Result<()> {
         }
         TilesCommand::Rebuild { archive, json } => {
             let started = Instant::now();
+            // Rebuilding derives tiles; it must not turn a stray directory into an archive.
+            tessera_storage::db::require_archive(&archive)?;
             let db = EventDb::open_write(&archive)?;
             let cameras = db.rebuild_tiles(UnixMicros::now().secs_floor())?;
             let tiles: usize = cameras.iter().map(|c| c.1).sum();

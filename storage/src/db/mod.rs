@@ -48,6 +48,27 @@ fn not_a_dir(root: &Path) -> DbError {
     DbError::Invalid { path: root.to_owned(), problem: "archive directory does not exist".into() }
 }
 
+fn not_an_archive(root: &Path) -> DbError {
+    DbError::Invalid {
+        path: root.to_owned(),
+        problem: format!("not a Tessera archive (no {DB_FILE}, fsv/ or {})", cyclops::CYCLOPS_DB),
+    }
+}
+
+/// Whether `root` holds an archive: Tessera's database, an `fsv/` directory or a cyclops
+/// recording. Commands that would otherwise create one by accident (`tiles rebuild`) ask.
+pub fn is_archive(root: &Path) -> bool {
+    root.join(DB_FILE).is_file() || root.join("fsv").is_dir() || root.join(cyclops::CYCLOPS_DB).is_file()
+}
+
+/// Refuse a directory that holds no archive, naming it.
+pub fn require_archive(root: &Path) -> Result<(), DbError> {
+    if !root.is_dir() {
+        return Err(not_a_dir(root));
+    }
+    if is_archive(root) { Ok(()) } else { Err(not_an_archive(root)) }
+}
+
 /// Whether this process may create and write `tessera.sqlite` in `root`.
 fn may_write_db(root: &Path) -> bool {
     let writable = |p: &Path| rustix::fs::access(p, rustix::fs::Access::WRITE_OK).is_ok();
@@ -72,10 +93,7 @@ impl EventDb {
             if root.join("fsv").is_dir() {
                 return Self::open_in_memory(); // an archive without events yet
             }
-            return Err(DbError::Invalid {
-                path: root.to_owned(),
-                problem: format!("not a Tessera archive (no {DB_FILE}, fsv/ or {})", cyclops::CYCLOPS_DB),
-            });
+            return Err(not_an_archive(root));
         }
         let file = SqliteFile::open_read(&path)?;
         let version = file.user_version()?;
