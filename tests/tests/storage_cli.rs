@@ -26,8 +26,9 @@ fn write_tracks(path: &Path, n: usize, offset_s: i64) {
     }
 }
 
-fn count_events(archive: &str, camera: &str) -> usize {
-    let run = tessera(&[
+/// `events list` of a camera over all time, as JSON.
+fn list_all(archive: &str, camera: &str) -> tessera_tests::Run {
+    tessera(&[
         "events",
         "list",
         "--archive",
@@ -39,7 +40,11 @@ fn count_events(archive: &str, camera: &str) -> usize {
         "--to",
         "9000000000000000",
         "--json",
-    ]);
+    ])
+}
+
+fn count_events(archive: &str, camera: &str) -> usize {
+    let run = list_all(archive, camera);
     assert_eq!(run.code, 0, "{run:?}");
     run.json()["events"].as_array().unwrap().len()
 }
@@ -107,19 +112,7 @@ fn readers_and_a_second_writer_during_a_long_ingest() {
     let tile_index = ((T / 1024) >> 4).to_string();
     while first.try_wait().unwrap().is_none() {
         let started = Instant::now();
-        let list = tessera(&[
-            "events",
-            "list",
-            "--archive",
-            a,
-            "--camera",
-            "cam-1",
-            "--from",
-            "0",
-            "--to",
-            "9000000000000000",
-            "--json",
-        ]);
+        let list = list_all(a, "cam-1");
         let tiles = tessera(&[
             "tiles",
             "get",
@@ -409,19 +402,7 @@ fn corruption_is_an_error_naming_the_file() {
         *b = (i as u8).wrapping_mul(151).wrapping_add(7);
     }
     std::fs::write(&db, bytes).unwrap();
-    let list = tessera(&[
-        "events",
-        "list",
-        "--archive",
-        a,
-        "--camera",
-        "cam-1",
-        "--from",
-        "0",
-        "--to",
-        "9000000000000000",
-        "--json",
-    ]);
+    let list = list_all(a, "cam-1");
     if list.code == 0 {
         // The garbage hit pages this query does not read: the answer must still be whole.
         assert_eq!(list.json()["events"].as_array().unwrap().len(), 5000, "{list:?}");

@@ -137,16 +137,21 @@ mod tests {
         root.join("fsv").join("s")
     }
 
-    #[test]
-    fn reuses_until_the_file_changes_and_stays_bounded() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = write_file(tmp.path(), 3);
-        let base = std::fs::read_dir(&dir)
+    /// The `<unix_ms>` base of the first track file in `dir`.
+    fn first_base(dir: &Path) -> String {
+        std::fs::read_dir(dir)
             .unwrap()
             .filter_map(|e| crate::rf1::split_track_file_name(&e.unwrap().path()))
             .next()
             .unwrap()
-            .0;
+            .0
+    }
+
+    #[test]
+    fn reuses_until_the_file_changes_and_stays_bounded() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = write_file(tmp.path(), 3);
+        let base = first_base(&dir);
         let cache = TrackCache::default();
         let a = cache.open(&dir, &base, "video").unwrap();
         let b = cache.open(&dir, &base, "video").unwrap();
@@ -165,12 +170,7 @@ mod tests {
     fn an_unreadable_file_is_skipped_and_listed_without_poisoning_the_cache() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = write_file(tmp.path(), 3);
-        let base = std::fs::read_dir(&dir)
-            .unwrap()
-            .filter_map(|e| crate::rf1::split_track_file_name(&e.unwrap().path()))
-            .next()
-            .unwrap()
-            .0;
+        let base = first_base(&dir);
         let cache = TrackCache::default();
         assert!(cache.open_or_skip(&dir, &base, "video").is_some());
         let packets = track_path(&dir, &base, "video", FileKind::Packets);
