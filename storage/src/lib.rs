@@ -8,11 +8,13 @@
 //! - [`sqlite`]: how `tessera.sqlite` is opened (readers never write) and its errors.
 //! - [`events`]: the event tables; [`tiles`]: the tile tables and tile rules; [`db`], above
 //!   both: the archive's event database, ingest = insert + tile upkeep, cyclops mirroring.
+//! - [`feder`]: flight trajectories in a feder store (read-only), queries and the sidecar index.
 //!
 //! This crate has no GUI dependencies (see docs/ARCHITECTURE.md).
 
 pub mod db;
 pub mod events;
+pub mod feder;
 pub mod fsv;
 pub mod h264;
 pub mod h265;

@@ -1,0 +1,537 @@
+//! The sidecar: Tessera's own derived index of a feder store, in a separate SQLite file
+//! (`{root}/tessera-traj-index.sqlite`, or under the user's cache directory when the store is
+//! read-only). feder files are never written. `tessera traj index` builds it incrementally:
+//! a day file is re-indexed only when its fingerprint (size and mtime of the file and its
+//! `-wal`) changed, and a query uses the sidecar only for days whose fingerprint still holds,
+//! reading the feder file directly otherwise, so results never depend on it.
+//!
+//! Per day it holds:
+//! - `traj`: each trajectory's metadata and exact extent (feder's R-tree is float32);
+//! - `cell`: a space-time grid (1 h × 0.25° × 0.25°, plus one all-space cell per hour) whose
+//!   cells hold `roaring` bitmaps of the trajectory ids with a point there;
+//! - `run`: each trajectory's points in runs of [`RUN_POINTS`] raw records with their time
+//!   range and float64 lat/lon box;
+//! - `broken`: trajectories whose blob cannot be decoded, with their R-tree extent, so a query
+//!   warns about exactly the ones the direct path would.
+//!
+//! It answers `filter_waypoints` queries (what the player's overlay and camera-sized queries
+//! ask): only trajectories with a point in a cell the window touches are candidates, and of
+//! those only the runs overlapping the window are read. Other queries read the day files.
+
+use super::engine::{Trajectory, Worked, id_array, read_header};
+use super::points::{self, Point, RECORD_BYTES, Records};
+use super::query::{Extent, Query};
+use super::store::{FederError, FederStore, day_name, open_read_only};
+use roaring::RoaringBitmap;
+use rusqlite::{Connection, ToSql, params};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// Points per run.
+pub const RUN_POINTS: usize = 32;
+/// Grid cells per degree of latitude and longitude.
+const CELLS_PER_DEG: f64 = 4.0;
+/// The `lat_cell`/`lon_cell` of a whole hour's all-space cell.
+const ALL_SPACE: i64 = 1 << 40;
+/// More cells than this in one query: use the hours' all-space cells instead.
+const MAX_QUERY_CELLS: i64 = 20_000;
+const SCHEMA_VERSION: i64 = 1;
+const FILE_NAME: &str = "tessera-traj-index.sqlite";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS day_file (
+  day INTEGER PRIMARY KEY, fingerprint TEXT NOT NULL, n_traj INTEGER NOT NULL, n_points INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS traj (
+  day INTEGER NOT NULL, id INTEGER NOT NULL, source INTEGER NOT NULL, source_id TEXT NOT NULL,
+  callsign TEXT NOT NULL, orig TEXT, dest TEXT,
+  min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, min_lat REAL NOT NULL, max_lat REAL NOT NULL,
+  min_lon REAL NOT NULL, max_lon REAL NOT NULL, min_alt REAL NOT NULL, max_alt REAL NOT NULL,
+  n_points INTEGER NOT NULL,
+  PRIMARY KEY (day, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cell (
+  day INTEGER NOT NULL, hour INTEGER NOT NULL, lat_cell INTEGER NOT NULL, lon_cell INTEGER NOT NULL,
+  ids BLOB NOT NULL,
+  PRIMARY KEY (day, hour, lat_cell, lon_cell)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS run (
+  day INTEGER NOT NULL, id INTEGER NOT NULL, seq INTEGER NOT NULL,
+  min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, min_lat REAL NOT NULL, max_lat REAL NOT NULL,
+  min_lon REAL NOT NULL, max_lon REAL NOT NULL, points BLOB NOT NULL,
+  PRIMARY KEY (day, id, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS broken (
+  day INTEGER NOT NULL, id INTEGER NOT NULL, source INTEGER NOT NULL, source_id TEXT NOT NULL,
+  callsign TEXT NOT NULL, orig TEXT, dest TEXT, problem TEXT NOT NULL,
+  min_timestamp REAL, max_timestamp REAL, min_latitude REAL, max_latitude REAL,
+  min_longitude REAL, max_longitude REAL, min_altitude REAL, max_altitude REAL,
+  PRIMARY KEY (day, id)) WITHOUT ROWID;
+";
+
+/// An existing sidecar, with the fingerprints of the days it indexed.
+#[derive(Debug)]
+pub struct Sidecar {
+    path: PathBuf,
+    fingerprints: HashMap<i64, String>,
+}
+
+/// Where the sidecar of `store` lives: beside the day files when the store is writable, else
+/// in the user's cache directory (named by a hash of the store's canonical path).
+pub fn locations(store: &FederStore) -> [PathBuf; 2] {
+    let root = store.root();
+    let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let hash = canonical.as_os_str().as_encoded_bytes().iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3) // FNV-1a
+    });
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("tessera")
+        .join(format!("traj-index-{hash:016x}.sqlite"));
+    [root.join(FILE_NAME), cache]
+}
+
+/// A day file's fingerprint: size and modification time of it and of its `-wal`.
+pub fn fingerprint(path: &Path) -> Option<String> {
+    let stamp = |p: &Path| {
+        std::fs::metadata(p).ok().map(|m| {
+            let mtime = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            format!("{}@{}", m.len(), mtime.map_or(0, |d| d.as_nanos()))
+        })
+    };
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    Some(format!("{}+{}", stamp(path)?, stamp(Path::new(&wal)).unwrap_or_default()))
+}
+
+impl Sidecar {
+    /// The sidecar of `store`, if one was built (and is of this version).
+    pub fn open(store: &FederStore) -> Result<Option<Sidecar>, FederError> {
+        for path in locations(store) {
+            if path.is_file() {
+                return Self::open_at(&path).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    fn open_at(path: &Path) -> Result<Sidecar, FederError> {
+        let conn = open_read_only(path, false)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(FederError::sqlite(path))?;
+        let mut fingerprints = HashMap::new();
+        if version == SCHEMA_VERSION {
+            let mut stmt = conn.prepare("SELECT day, fingerprint FROM day_file").map_err(FederError::sqlite(path))?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(FederError::sqlite(path))?;
+            for row in rows {
+                let (day, fp) = row.map_err(FederError::sqlite(path))?;
+                fingerprints.insert(day, fp);
+            }
+        }
+        Ok(Sidecar { path: path.to_path_buf(), fingerprints })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A read connection.
+    pub(crate) fn connect(&self) -> Result<Connection, FederError> {
+        open_read_only(&self.path, false)
+    }
+
+    /// Whether the sidecar indexed this day file as it is now.
+    pub fn is_fresh(&self, day: i64, day_path: &Path) -> bool {
+        self.fingerprints.get(&day).is_some_and(|fp| fingerprint(day_path).as_deref() == Some(fp))
+    }
+
+    /// Whether the sidecar can answer `q` (see the module docs).
+    pub fn answers(q: &Query) -> bool {
+        q.filter_waypoints
+    }
+
+    /// Candidate ids of a day: trajectories with a point in a cell the query's window and box
+    /// touch, plus broken ones the R-tree would have offered.
+    pub(crate) fn candidates(&self, conn: &Connection, day: i64, q: &Query) -> Result<Vec<i64>, FederError> {
+        let path = &self.path;
+        let (h1, h2) = (q.from.div_euclid(3600), q.to.div_euclid(3600));
+        let b = &q.bounds;
+        let cell = |deg: f64| (deg * CELLS_PER_DEG).floor() as i64;
+        let (lat1, lat2) = (cell(b.min_lat.unwrap_or(-90.0)), cell(b.max_lat.unwrap_or(90.0)));
+        let (lon1, lon2) = (cell(b.min_lon.unwrap_or(-180.0)), cell(b.max_lon.unwrap_or(180.0)));
+        let n_cells = (h2 - h1 + 1).saturating_mul(lat2 - lat1 + 1).saturating_mul(lon2 - lon1 + 1);
+        let spatial = q.space.is_some()
+            && (b.min_lat.is_some() || b.max_lat.is_some() || b.min_lon.is_some() || b.max_lon.is_some());
+        let (lat1, lat2, lon1, lon2) = if spatial && n_cells <= MAX_QUERY_CELLS {
+            (lat1, lat2, lon1, lon2)
+        } else {
+            (ALL_SPACE, ALL_SPACE, ALL_SPACE, ALL_SPACE)
+        };
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT ids FROM cell WHERE day = ?1 AND hour BETWEEN ?2 AND ?3 \
+                 AND lat_cell BETWEEN ?4 AND ?5 AND lon_cell BETWEEN ?6 AND ?7",
+            )
+            .map_err(FederError::sqlite(path))?;
+        let mut ids = RoaringBitmap::new();
+        let mut rows = stmt.query(params![day, h1, h2, lat1, lat2, lon1, lon2]).map_err(FederError::sqlite(path))?;
+        while let Some(row) = rows.next().map_err(FederError::sqlite(path))? {
+            let blob = row.get_ref(0).and_then(|v| Ok(v.as_blob()?)).map_err(FederError::sqlite(path))?;
+            let cell = RoaringBitmap::deserialize_from(blob).map_err(|e| FederError::Invalid {
+                path: path.clone(),
+                problem: format!("grid cell of day {day}: {e}"),
+            })?;
+            ids |= cell;
+        }
+        let mut out: Vec<i64> = ids.iter().map(i64::from).collect();
+        // Broken trajectories, chosen by the same widened R-tree predicate as the direct path.
+        let (sql, mut params) = q.rtree_sql("broken");
+        params.push(day as f64);
+        let mut stmt = conn.prepare_cached(&format!("{sql} AND day = ?")).map_err(FederError::sqlite(path))?;
+        let broken = stmt
+            .query_map(rusqlite::params_from_iter(params), |r| r.get::<_, i64>(0))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(FederError::sqlite(path))?;
+        out.extend(broken);
+        Ok(out)
+    }
+
+    /// Check candidates of a day against `q` from their extents and the runs they need.
+    pub(crate) fn scan(
+        &self,
+        conn: &Connection,
+        day: i64,
+        day_path: &Path,
+        ids: &[i64],
+        q: &Query,
+        w: &mut Worked,
+    ) -> Result<(), FederError> {
+        let path = &self.path;
+        let sqlite = FederError::sqlite;
+        let (meta_sql, meta_params) = q.metadata_sql();
+        let array = id_array(ids);
+        let params: Vec<&dyn ToSql> = [&day as &dyn ToSql, &array as &dyn ToSql]
+            .into_iter()
+            .chain(meta_params.iter().map(|v| v as &dyn ToSql))
+            .collect();
+
+        // Broken ones first: the same warning as the direct path.
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT id, source, source_id, callsign, orig, dest, problem FROM broken WHERE day = ?1 AND id IN rarray(?2){meta_sql}"
+            ))
+            .map_err(sqlite(path))?;
+        let mut rows = stmt.query(params.as_slice()).map_err(sqlite(path))?;
+        while let Some(row) = rows.next().map_err(sqlite(path))? {
+            let t = read_header(row, day).map_err(sqlite(path))?;
+            let problem: String = row.get(6).map_err(sqlite(path))?;
+            w.warnings.push(broken_warning(day_path, &t, &problem));
+        }
+
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT id, source, source_id, callsign, orig, dest, \
+                 min_ts, max_ts, min_lat, max_lat, min_lon, max_lon, min_alt, max_alt \
+                 FROM traj WHERE day = ?1 AND id IN rarray(?2){meta_sql}"
+            ))
+            .map_err(sqlite(path))?;
+        let mut runs = conn
+            .prepare_cached(
+                "SELECT points FROM run WHERE day = ?1 AND id = ?2 AND max_ts >= ?3 AND min_ts <= ?4 \
+                 AND max_lat >= ?5 AND min_lat <= ?6 AND max_lon >= ?7 AND min_lon <= ?8 ORDER BY seq",
+            )
+            .map_err(sqlite(path))?;
+        let b = &q.bounds;
+        let box_ = [
+            b.min_lat.filter(|_| q.space.is_some()).unwrap_or(f64::NEG_INFINITY),
+            b.max_lat.filter(|_| q.space.is_some()).unwrap_or(f64::INFINITY),
+            b.min_lon.filter(|_| q.space.is_some()).unwrap_or(f64::NEG_INFINITY),
+            b.max_lon.filter(|_| q.space.is_some()).unwrap_or(f64::INFINITY),
+        ];
+        let mut rows = stmt.query(params.as_slice()).map_err(sqlite(path))?;
+        while let Some(row) = rows.next().map_err(sqlite(path))? {
+            let header = read_header(row, day).map_err(sqlite(path))?;
+            let extent = read_extent(row, 6).map_err(sqlite(path))?;
+            if !q.extent_matches(&extent) {
+                continue;
+            }
+            let mut kept: Vec<Point> = Vec::new();
+            let mut run_rows = runs
+                .query(params![day, header.id, q.from, q.to, box_[0], box_[1], box_[2], box_[3]])
+                .map_err(sqlite(path))?;
+            while let Some(run) = run_rows.next().map_err(sqlite(path))? {
+                let bytes = run.get_ref(0).and_then(|v| Ok(v.as_blob()?)).map_err(sqlite(path))?;
+                let records = Records::from_raw(bytes).ok_or_else(|| FederError::Invalid {
+                    path: path.clone(),
+                    problem: format!("run of trajectory {} (day {day}) is not whole records", header.id),
+                })?;
+                w.points_read += records.len();
+                records.select(
+                    |t, lat, lon| {
+                        let t = i64::from(t);
+                        t >= q.from && t <= q.to && q.lat_lon_in_space(lat, lon)
+                    },
+                    &mut kept,
+                );
+            }
+            if q.filters_altitude() {
+                kept.retain(|p| q.point_in_space(p));
+            }
+            if !kept.is_empty() {
+                w.trajectories.push(Trajectory { points: kept, ..header });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The warning for a trajectory whose blob cannot be decoded (the same on both paths).
+pub(crate) fn broken_warning(day_path: &Path, t: &Trajectory, problem: &str) -> String {
+    format!("{}: trajectory {} (source_id {}): {problem}", day_path.display(), t.id, t.source_id)
+}
+
+fn read_extent(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Extent> {
+    Ok(Extent {
+        min_ts: row.get(at)?,
+        max_ts: row.get(at + 1)?,
+        min_lat: row.get(at + 2)?,
+        max_lat: row.get(at + 3)?,
+        min_lon: row.get(at + 4)?,
+        max_lon: row.get(at + 5)?,
+        min_alt: row.get(at + 6)?,
+        max_alt: row.get(at + 7)?,
+    })
+}
+
+/// What `traj index` did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct IndexReport {
+    pub sidecar: PathBuf,
+    pub day_files: usize,
+    pub indexed: usize,
+    pub unchanged: usize,
+    pub trajectories: u64,
+    pub points: u64,
+    pub broken: u64,
+    pub seconds: f64,
+}
+
+/// Build or refresh the sidecar of `store`: index every day file whose fingerprint changed,
+/// drop days whose file is gone. `progress` hears about each day file as it is done.
+pub fn build(store: &FederStore, mut progress: impl FnMut(&str)) -> Result<IndexReport, FederError> {
+    let started = std::time::Instant::now();
+    let [beside, cache] = locations(store);
+    let path = if beside.is_file() || rustix::fs::access(store.root(), rustix::fs::Access::WRITE_OK).is_ok() {
+        beside
+    } else {
+        if let Some(dir) = cache.parent() {
+            std::fs::create_dir_all(dir).map_err(|error| FederError::Io { path: dir.to_path_buf(), error })?;
+        }
+        cache
+    };
+    let mut conn = Connection::open(&path).map_err(FederError::sqlite(&path))?;
+    let sqlite = FederError::sqlite;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;").map_err(sqlite(&path))?;
+    conn.busy_timeout(std::time::Duration::from_secs(60)).map_err(sqlite(&path))?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(sqlite(&path))?;
+    if version != SCHEMA_VERSION {
+        conn.execute_batch(
+            "DROP TABLE IF EXISTS day_file; DROP TABLE IF EXISTS traj; DROP TABLE IF EXISTS cell;
+             DROP TABLE IF EXISTS run; DROP TABLE IF EXISTS broken;",
+        )
+        .map_err(sqlite(&path))?;
+    }
+    conn.execute_batch(SCHEMA).map_err(sqlite(&path))?;
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(sqlite(&path))?;
+
+    let known: HashMap<i64, String> = {
+        let mut stmt = conn.prepare("SELECT day, fingerprint FROM day_file").map_err(sqlite(&path))?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect::<Result<_, _>>())
+            .map_err(sqlite(&path))?
+    };
+    let days = store.day_files()?;
+    let mut report = IndexReport { sidecar: path.clone(), day_files: days.len(), ..IndexReport::default() };
+    let present: std::collections::HashSet<i64> = days.iter().map(|(d, _)| *d).collect();
+    for (&day, _) in known.iter().filter(|(d, _)| !present.contains(d)) {
+        let tx = conn.transaction().map_err(sqlite(&path))?;
+        delete_day(&tx, day).map_err(sqlite(&path))?;
+        tx.commit().map_err(sqlite(&path))?;
+    }
+    for (i, (day, day_path)) in days.iter().enumerate() {
+        let Some(fp) = fingerprint(day_path) else { continue };
+        if known.get(day) == Some(&fp) {
+            report.unchanged += 1;
+            continue;
+        }
+        let day_started = std::time::Instant::now();
+        let day_index = index_day(store, *day, day_path)?;
+        let tx = conn.transaction().map_err(sqlite(&path))?;
+        delete_day(&tx, *day).map_err(sqlite(&path))?;
+        day_index.write(&tx, *day, &fp).map_err(sqlite(&path))?;
+        tx.commit().map_err(sqlite(&path))?;
+        report.indexed += 1;
+        report.trajectories += day_index.n_traj;
+        report.points += day_index.n_points;
+        report.broken += day_index.broken.len() as u64;
+        progress(&format!(
+            "indexed {} ({}/{}): {} trajectories, {} points, {:.1} s",
+            day_name(*day),
+            i + 1,
+            days.len(),
+            day_index.n_traj,
+            day_index.n_points,
+            day_started.elapsed().as_secs_f64()
+        ));
+    }
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").map_err(sqlite(&path))?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+fn delete_day(conn: &Connection, day: i64) -> rusqlite::Result<()> {
+    for table in ["day_file", "traj", "cell", "run", "broken"] {
+        conn.execute(&format!("DELETE FROM {table} WHERE day = ?1"), [day])?;
+    }
+    Ok(())
+}
+
+/// One day file's index, built in memory before it is written.
+#[derive(Default)]
+struct DayIndex {
+    trajs: Vec<(Trajectory, Extent, usize)>,
+    runs: Vec<(i64, usize, Extent, Vec<u8>)>,
+    cells: BTreeMap<(i64, i64, i64), RoaringBitmap>,
+    broken: Vec<(Trajectory, String, [Option<f64>; 8])>,
+    n_traj: u64,
+    n_points: u64,
+}
+
+fn index_day(store: &FederStore, day: i64, day_path: &Path) -> Result<DayIndex, FederError> {
+    let conn = store.open_day(day, day_path)?;
+    let sqlite = FederError::sqlite;
+    let mut stmt = conn
+        .prepare(
+            "SELECT t.id, t.source, t.source_id, t.callsign, t.orig, t.dest, t.points, \
+             i.min_timestamp, i.max_timestamp, i.min_latitude, i.max_latitude, \
+             i.min_longitude, i.max_longitude, i.min_altitude, i.max_altitude \
+             FROM trajectories t LEFT JOIN trajectory_index i ON i.id = t.id",
+        )
+        .map_err(sqlite(day_path))?;
+    let mut rows = stmt.query([]).map_err(sqlite(day_path))?;
+    let mut index = DayIndex::default();
+    let mut scratch = Vec::new();
+    while let Some(row) = rows.next().map_err(sqlite(day_path))? {
+        let header = read_header(row, day).map_err(sqlite(day_path))?;
+        let blob = row.get_ref(6).and_then(|v| Ok(v.as_blob()?)).map_err(sqlite(day_path))?;
+        let decoded = points::payload(blob, &mut scratch)
+            .map(|r| r.points().collect::<Vec<Point>>())
+            .map_err(|e| e.to_string())
+            .and_then(|pts| if u32::try_from(header.id).is_ok() { Ok(pts) } else { Err("id beyond 2^32".to_string()) });
+        index.n_traj += 1;
+        match decoded {
+            Err(problem) => {
+                let mut rtree = [None; 8];
+                for (k, slot) in rtree.iter_mut().enumerate() {
+                    *slot = row.get(7 + k).map_err(sqlite(day_path))?;
+                }
+                index.broken.push((header, problem, rtree));
+            }
+            Ok(pts) => {
+                let Some(extent) = Extent::of(pts.iter().copied()) else { continue };
+                index.n_points += pts.len() as u64;
+                let id = header.id as u32; // checked above
+                for p in &pts {
+                    let hour = i64::from(p.time).div_euclid(3600);
+                    let cell = |deg: f64| (deg * CELLS_PER_DEG).floor() as i64;
+                    index.cells.entry((hour, cell(p.lat), cell(p.lon))).or_default().insert(id);
+                    index.cells.entry((hour, ALL_SPACE, ALL_SPACE)).or_default().insert(id);
+                }
+                for (seq, run) in pts.chunks(RUN_POINTS).enumerate() {
+                    let Some(run_extent) = Extent::of(run.iter().copied()) else { continue };
+                    let mut bytes = Vec::with_capacity(run.len() * RECORD_BYTES);
+                    points::encode_raw(run, &mut bytes, false);
+                    index.runs.push((header.id, seq, run_extent, bytes));
+                }
+                index.trajs.push((header, extent, pts.len()));
+            }
+        }
+    }
+    Ok(index)
+}
+
+impl DayIndex {
+    fn write(&self, conn: &Connection, day: i64, fingerprint: &str) -> rusqlite::Result<()> {
+        conn.execute(
+            "INSERT INTO day_file (day, fingerprint, n_traj, n_points) VALUES (?1, ?2, ?3, ?4)",
+            params![day, fingerprint, self.n_traj as i64, self.n_points as i64],
+        )?;
+        let mut traj = conn.prepare(
+            "INSERT INTO traj VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        )?;
+        for (t, e, n) in &self.trajs {
+            let n = *n as i64;
+            traj.execute(params![
+                day,
+                t.id,
+                t.source,
+                t.source_id,
+                t.callsign,
+                t.orig,
+                t.dest,
+                e.min_ts,
+                e.max_ts,
+                e.min_lat,
+                e.max_lat,
+                e.min_lon,
+                e.max_lon,
+                e.min_alt,
+                e.max_alt,
+                n
+            ])?;
+        }
+        let mut run = conn.prepare("INSERT INTO run VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?;
+        for (id, seq, e, bytes) in &self.runs {
+            run.execute(params![
+                day,
+                id,
+                *seq as i64,
+                e.min_ts,
+                e.max_ts,
+                e.min_lat,
+                e.max_lat,
+                e.min_lon,
+                e.max_lon,
+                bytes
+            ])?;
+        }
+        let mut cell = conn.prepare("INSERT INTO cell VALUES (?1, ?2, ?3, ?4, ?5)")?;
+        let mut bytes = Vec::new();
+        for ((hour, lat, lon), ids) in &self.cells {
+            bytes.clear();
+            ids.serialize_into(&mut bytes).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            cell.execute(params![day, hour, lat, lon, bytes])?;
+        }
+        let mut broken = conn.prepare(
+            "INSERT INTO broken VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        )?;
+        for (t, problem, r) in &self.broken {
+            broken.execute(params![
+                day,
+                t.id,
+                t.source,
+                t.source_id,
+                t.callsign,
+                t.orig,
+                t.dest,
+                problem,
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7]
+            ])?;
+        }
+        Ok(())
+    }
+}
