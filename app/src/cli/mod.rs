@@ -26,6 +26,7 @@ mod import;
 mod render_timeline;
 mod rf1;
 mod tiles;
+mod traj;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -66,6 +67,9 @@ pub enum Command {
     Frame(frame::FrameArgs),
     /// Render timeline strips offscreen to a PNG (same wgpu pipeline as the app).
     RenderTimeline(render_timeline::RenderTimelineArgs),
+    /// Flight trajectories from a feder store: query, index, project onto a camera.
+    #[command(subcommand)]
+    Traj(traj::TrajCommand),
     /// Benchmarks with end-to-end figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -96,6 +100,7 @@ pub fn main() -> ExitCode {
         Some(Command::Archive(c)) => archive::run(c),
         Some(Command::Events(c)) => events::run(c),
         Some(Command::Tiles(c)) => tiles::run(c),
+        Some(Command::Traj(c)) => traj::run(c),
         Some(Command::Frame(args)) => frame::run(args),
         Some(Command::RenderTimeline(args)) => render_timeline::run(args),
         Some(Command::Bench(c)) => bench::run(c),

@@ -10,7 +10,9 @@
 //! - `cell`: a space-time grid (1 h × 0.25° × 0.25°, plus one all-space cell per hour) whose
 //!   cells hold `roaring` bitmaps of the trajectory ids with a point there;
 //! - `run`: each trajectory's points in runs of [`RUN_POINTS`] raw records with their time
-//!   range and float64 lat/lon box;
+//!   range and float64 lat/lon box (LZ4 block compressed), keyed by [`run_key`] so one trajectory's runs are one
+//!   rowid range (a rowid table: a WITHOUT ROWID row of 1.4 KB would spill to an overflow
+//!   page and double the file);
 //! - `broken`: trajectories whose blob cannot be decoded, with their R-tree extent, so a query
 //!   warns about exactly the ones the direct path would.
 //!
@@ -33,9 +35,9 @@ pub const RUN_POINTS: usize = 32;
 const CELLS_PER_DEG: f64 = 4.0;
 /// The `lat_cell`/`lon_cell` of a whole hour's all-space cell.
 const ALL_SPACE: i64 = 1 << 40;
-/// More cells than this in one query: use the hours' all-space cells instead.
-const MAX_QUERY_CELLS: i64 = 20_000;
-const SCHEMA_VERSION: i64 = 1;
+/// More (hour, latitude row) seeks than this in one query: use the hours' all-space cells.
+const MAX_QUERY_SEEKS: i64 = 4096;
+const SCHEMA_VERSION: i64 = 3;
 const FILE_NAME: &str = "tessera-traj-index.sqlite";
 
 const SCHEMA: &str = "
@@ -53,10 +55,9 @@ CREATE TABLE IF NOT EXISTS cell (
   ids BLOB NOT NULL,
   PRIMARY KEY (day, hour, lat_cell, lon_cell)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS run (
-  day INTEGER NOT NULL, id INTEGER NOT NULL, seq INTEGER NOT NULL,
+  key INTEGER PRIMARY KEY,
   min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, min_lat REAL NOT NULL, max_lat REAL NOT NULL,
-  min_lon REAL NOT NULL, max_lon REAL NOT NULL, points BLOB NOT NULL,
-  PRIMARY KEY (day, id, seq)) WITHOUT ROWID;
+  min_lon REAL NOT NULL, max_lon REAL NOT NULL, points BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS broken (
   day INTEGER NOT NULL, id INTEGER NOT NULL, source INTEGER NOT NULL, source_id TEXT NOT NULL,
   callsign TEXT NOT NULL, orig TEXT, dest TEXT, problem TEXT NOT NULL,
@@ -156,29 +157,34 @@ impl Sidecar {
         let cell = |deg: f64| (deg * CELLS_PER_DEG).floor() as i64;
         let (lat1, lat2) = (cell(b.min_lat.unwrap_or(-90.0)), cell(b.max_lat.unwrap_or(90.0)));
         let (lon1, lon2) = (cell(b.min_lon.unwrap_or(-180.0)), cell(b.max_lon.unwrap_or(180.0)));
-        let n_cells = (h2 - h1 + 1).saturating_mul(lat2 - lat1 + 1).saturating_mul(lon2 - lon1 + 1);
+        let seeks = (h2 - h1 + 1).saturating_mul(lat2 - lat1 + 1);
         let spatial = q.space.is_some()
             && (b.min_lat.is_some() || b.max_lat.is_some() || b.min_lon.is_some() || b.max_lon.is_some());
-        let (lat1, lat2, lon1, lon2) = if spatial && n_cells <= MAX_QUERY_CELLS {
+        let (lat1, lat2, lon1, lon2) = if spatial && seeks <= MAX_QUERY_SEEKS {
             (lat1, lat2, lon1, lon2)
         } else {
             (ALL_SPACE, ALL_SPACE, ALL_SPACE, ALL_SPACE)
         };
+        // One index seek per (hour, latitude row): only the key's last column is a range.
         let mut stmt = conn
             .prepare_cached(
-                "SELECT ids FROM cell WHERE day = ?1 AND hour BETWEEN ?2 AND ?3 \
-                 AND lat_cell BETWEEN ?4 AND ?5 AND lon_cell BETWEEN ?6 AND ?7",
+                "SELECT ids FROM cell WHERE day = ?1 AND hour = ?2 AND lat_cell = ?3 AND lon_cell BETWEEN ?4 AND ?5",
             )
             .map_err(FederError::sqlite(path))?;
         let mut ids = RoaringBitmap::new();
-        let mut rows = stmt.query(params![day, h1, h2, lat1, lat2, lon1, lon2]).map_err(FederError::sqlite(path))?;
-        while let Some(row) = rows.next().map_err(FederError::sqlite(path))? {
-            let blob = row.get_ref(0).and_then(|v| Ok(v.as_blob()?)).map_err(FederError::sqlite(path))?;
-            let cell = RoaringBitmap::deserialize_from(blob).map_err(|e| FederError::Invalid {
-                path: path.clone(),
-                problem: format!("grid cell of day {day}: {e}"),
-            })?;
-            ids |= cell;
+        for hour in h1..=h2 {
+            for lat_cell in lat1..=lat2 {
+                let mut rows =
+                    stmt.query(params![day, hour, lat_cell, lon1, lon2]).map_err(FederError::sqlite(path))?;
+                while let Some(row) = rows.next().map_err(FederError::sqlite(path))? {
+                    let blob = row.get_ref(0).and_then(|v| Ok(v.as_blob()?)).map_err(FederError::sqlite(path))?;
+                    let cell = RoaringBitmap::deserialize_from(blob).map_err(|e| FederError::Invalid {
+                        path: path.clone(),
+                        problem: format!("grid cell of day {day}: {e}"),
+                    })?;
+                    ids |= cell;
+                }
+            }
         }
         let mut out: Vec<i64> = ids.iter().map(i64::from).collect();
         // Broken trajectories, chosen by the same widened R-tree predicate as the direct path.
@@ -225,19 +231,8 @@ impl Sidecar {
             w.warnings.push(broken_warning(day_path, &t, &problem));
         }
 
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT id, source, source_id, callsign, orig, dest, \
-                 min_ts, max_ts, min_lat, max_lat, min_lon, max_lon, min_alt, max_alt \
-                 FROM traj WHERE day = ?1 AND id IN rarray(?2){meta_sql}"
-            ))
-            .map_err(sqlite(path))?;
-        let mut runs = conn
-            .prepare_cached(
-                "SELECT points FROM run WHERE day = ?1 AND id = ?2 AND max_ts >= ?3 AND min_ts <= ?4 \
-                 AND max_lat >= ?5 AND min_lat <= ?6 AND max_lon >= ?7 AND min_lon <= ?8 ORDER BY seq",
-            )
-            .map_err(sqlite(path))?;
+        // The runs of every candidate that overlap the window and box, in one statement (a
+        // rowid range per candidate), checked record by record.
         let b = &q.bounds;
         let box_ = [
             b.min_lat.filter(|_| q.space.is_some()).unwrap_or(f64::NEG_INFINITY),
@@ -245,41 +240,87 @@ impl Sidecar {
             b.min_lon.filter(|_| q.space.is_some()).unwrap_or(f64::NEG_INFINITY),
             b.max_lon.filter(|_| q.space.is_some()).unwrap_or(f64::INFINITY),
         ];
+        let first_keys: Vec<i64> = ids.iter().map(|&id| run_key(day, id, 0)).collect();
+        let mut runs = conn
+            .prepare_cached(
+                "SELECT r.key, r.points FROM rarray(?1) AS a CROSS JOIN run AS r \
+                 ON r.key BETWEEN a.value AND a.value + 2047 \
+                 WHERE r.max_ts >= ?2 AND r.min_ts <= ?3 \
+                 AND r.max_lat >= ?4 AND r.min_lat <= ?5 AND r.max_lon >= ?6 AND r.min_lon <= ?7 ORDER BY r.key",
+            )
+            .map_err(sqlite(path))?;
+        let mut kept: HashMap<i64, Vec<Point>> = HashMap::new();
+        let mut scratch = Vec::with_capacity(RUN_POINTS * RECORD_BYTES);
+        let mut rows = runs
+            .query(params![id_array(&first_keys), q.from, q.to, box_[0], box_[1], box_[2], box_[3]])
+            .map_err(sqlite(path))?;
+        while let Some(run) = rows.next().map_err(sqlite(path))? {
+            let key: i64 = run.get(0).map_err(sqlite(path))?;
+            let id = (key >> 11) & 0x7fff_ffff;
+            let packed = run.get_ref(1).and_then(|v| Ok(v.as_blob()?)).map_err(sqlite(path))?;
+            let corrupt = || FederError::Invalid {
+                path: path.clone(),
+                problem: format!("run of trajectory {id} (day {day}) is corrupt; run `tessera traj index` again"),
+            };
+            // `compress_prepend_size`: a u32le size, then the block.
+            let size = packed.first_chunk::<4>().map(|b| u32::from_le_bytes(*b) as usize).ok_or_else(corrupt)?;
+            if size > RUN_POINTS * RECORD_BYTES {
+                return Err(corrupt());
+            }
+            scratch.clear();
+            scratch.resize(size, 0);
+            let written = lz4_flex::block::decompress_into(&packed[4..], &mut scratch).map_err(|_| corrupt())?;
+            let records = Records::from_raw(&scratch[..written]).filter(|_| written == size).ok_or_else(corrupt)?;
+            w.points_read += records.len();
+            let points = kept.entry(id).or_default();
+            records.select(
+                |t, lat, lon| {
+                    let t = i64::from(t);
+                    t >= q.from && t <= q.to && q.lat_lon_in_space(lat, lon)
+                },
+                points,
+            );
+            if q.filters_altitude() {
+                points.retain(|p| q.point_in_space(p));
+            }
+        }
+        kept.retain(|_, points| !points.is_empty());
+        if kept.is_empty() {
+            return Ok(());
+        }
+
+        // Metadata and the exact extent of those with points left.
+        let with_points: Vec<i64> = kept.keys().copied().collect();
+        let with_points = id_array(&with_points);
+        let params: Vec<&dyn ToSql> = [&day as &dyn ToSql, &with_points as &dyn ToSql]
+            .into_iter()
+            .chain(meta_params.iter().map(|v| v as &dyn ToSql))
+            .collect();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT id, source, source_id, callsign, orig, dest, \
+                 min_ts, max_ts, min_lat, max_lat, min_lon, max_lon, min_alt, max_alt \
+                 FROM traj WHERE day = ?1 AND id IN rarray(?2){meta_sql}"
+            ))
+            .map_err(sqlite(path))?;
         let mut rows = stmt.query(params.as_slice()).map_err(sqlite(path))?;
         while let Some(row) = rows.next().map_err(sqlite(path))? {
             let header = read_header(row, day).map_err(sqlite(path))?;
             let extent = read_extent(row, 6).map_err(sqlite(path))?;
-            if !q.extent_matches(&extent) {
-                continue;
-            }
-            let mut kept: Vec<Point> = Vec::new();
-            let mut run_rows = runs
-                .query(params![day, header.id, q.from, q.to, box_[0], box_[1], box_[2], box_[3]])
-                .map_err(sqlite(path))?;
-            while let Some(run) = run_rows.next().map_err(sqlite(path))? {
-                let bytes = run.get_ref(0).and_then(|v| Ok(v.as_blob()?)).map_err(sqlite(path))?;
-                let records = Records::from_raw(bytes).ok_or_else(|| FederError::Invalid {
-                    path: path.clone(),
-                    problem: format!("run of trajectory {} (day {day}) is not whole records", header.id),
-                })?;
-                w.points_read += records.len();
-                records.select(
-                    |t, lat, lon| {
-                        let t = i64::from(t);
-                        t >= q.from && t <= q.to && q.lat_lon_in_space(lat, lon)
-                    },
-                    &mut kept,
-                );
-            }
-            if q.filters_altitude() {
-                kept.retain(|p| q.point_in_space(p));
-            }
-            if !kept.is_empty() {
-                w.trajectories.push(Trajectory { points: kept, ..header });
+            if q.extent_matches(&extent)
+                && let Some(points) = kept.remove(&header.id)
+            {
+                w.trajectories.push(Trajectory { points, ..header });
             }
         }
         Ok(())
     }
+}
+
+/// The rowid of run `seq` of trajectory `id` in a day file: `day` (since 1970, < 2^20),
+/// `id` (< 2^31) and `seq` (< 2^11 runs of 32 cover 65 535 points) packed.
+pub fn run_key(day: i64, id: i64, seq: i64) -> i64 {
+    ((day & 0xf_ffff) << 42) | ((id & 0x7fff_ffff) << 11) | (seq & 0x7ff)
 }
 
 /// The warning for a trajectory whose blob cannot be decoded (the same on both paths).
@@ -328,7 +369,9 @@ pub fn build(store: &FederStore, mut progress: impl FnMut(&str)) -> Result<Index
     };
     let mut conn = Connection::open(&path).map_err(FederError::sqlite(&path))?;
     let sqlite = FederError::sqlite;
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;").map_err(sqlite(&path))?;
+    // 16 KiB pages: runs of ~1 KiB pack densely (4 KiB pages left a third empty).
+    conn.execute_batch("PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+        .map_err(sqlite(&path))?;
     conn.busy_timeout(std::time::Duration::from_secs(60)).map_err(sqlite(&path))?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(sqlite(&path))?;
     if version != SCHEMA_VERSION {
@@ -387,9 +430,13 @@ pub fn build(store: &FederStore, mut progress: impl FnMut(&str)) -> Result<Index
 }
 
 fn delete_day(conn: &Connection, day: i64) -> rusqlite::Result<()> {
-    for table in ["day_file", "traj", "cell", "run", "broken"] {
+    for table in ["day_file", "traj", "cell", "broken"] {
         conn.execute(&format!("DELETE FROM {table} WHERE day = ?1"), [day])?;
     }
+    conn.execute(
+        "DELETE FROM run WHERE key BETWEEN ?1 AND ?2",
+        [run_key(day, 0, 0), run_key(day, 0x7fff_ffff, 0x7ff)],
+    )?;
     Ok(())
 }
 
@@ -448,7 +495,7 @@ fn index_day(store: &FederStore, day: i64, day_path: &Path) -> Result<DayIndex, 
                     let Some(run_extent) = Extent::of(run.iter().copied()) else { continue };
                     let mut bytes = Vec::with_capacity(run.len() * RECORD_BYTES);
                     points::encode_raw(run, &mut bytes, false);
-                    index.runs.push((header.id, seq, run_extent, bytes));
+                    index.runs.push((header.id, seq, run_extent, lz4_flex::block::compress_prepend_size(&bytes)));
                 }
                 index.trajs.push((header, extent, pts.len()));
             }
@@ -487,20 +534,10 @@ impl DayIndex {
                 n
             ])?;
         }
-        let mut run = conn.prepare("INSERT INTO run VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?;
+        let mut run = conn.prepare("INSERT INTO run VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;
         for (id, seq, e, bytes) in &self.runs {
-            run.execute(params![
-                day,
-                id,
-                *seq as i64,
-                e.min_ts,
-                e.max_ts,
-                e.min_lat,
-                e.max_lat,
-                e.min_lon,
-                e.max_lon,
-                bytes
-            ])?;
+            let key = run_key(day, *id, *seq as i64);
+            run.execute(params![key, e.min_ts, e.max_ts, e.min_lat, e.max_lat, e.min_lon, e.max_lon, bytes])?;
         }
         let mut cell = conn.prepare("INSERT INTO cell VALUES (?1, ?2, ?3, ?4, ?5)")?;
         let mut bytes = Vec::new();
