@@ -108,6 +108,36 @@ impl Camera {
     }
 }
 
+/// The demo's sky camera: on a Boston rooftop, looking south-west down the New York corridor
+/// at 25° elevation, a 1920×1080 wide lens.
+pub const DEMO_CAMERA_TOML: &str = "\
+# A sky-facing camera (Tessera demo). Angles in degrees, heights in metres (WGS-84).
+lat_deg = 42.3601
+lon_deg = -71.0589
+height_m = 60.0
+yaw_deg = 240.0
+pitch_deg = 25.0
+roll_deg = 0.0
+width = 1920
+height = 1080
+fx = 1100.0
+fy = 1100.0
+cx = 960.0
+cy = 540.0
+k1 = -0.12
+k2 = 0.03
+p1 = 0.0
+p2 = 0.0
+k3 = 0.0
+clock_offset_s = 0.0
+max_range_m = 60000.0
+";
+
+/// [`DEMO_CAMERA_TOML`], parsed.
+pub fn demo_camera() -> Camera {
+    Camera::parse(DEMO_CAMERA_TOML).expect("the demo camera file is valid")
+}
+
 /// ECEF coordinates of a geodetic position (degrees, metres above the ellipsoid).
 pub fn ecef(lat_deg: f64, lon_deg: f64, height_m: f64) -> [f64; 3] {
     let (sin_lat, cos_lat) = lat_deg.to_radians().sin_cos();
@@ -227,6 +257,7 @@ pub fn position_at(points: &[Point], t: f64) -> Option<Position> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use tessera_storage::feder::MISSING;
@@ -257,7 +288,8 @@ mod tests {
     fn bad_camera_files_name_the_field() {
         let err = Camera::parse("lat_deg = 1.0").unwrap_err().to_string();
         assert!(err.contains("missing field"), "{err}");
-        let err = Camera::parse(&"lat_deg = 95.0\nlon_deg = 0.0\nheight_m = 0.0\nyaw_deg = 0.0\npitch_deg = 0.0\nwidth = 1\nheight = 1\nfx = 1.0\nfy = 1.0\ncx = 0.0\ncy = 0.0\nmax_range_m = 1.0\n".to_string()).unwrap_err().to_string();
+        let polar = DEMO_CAMERA_TOML.replace("lat_deg = 42.3601", "lat_deg = 95.0");
+        let err = Camera::parse(&polar).unwrap_err().to_string();
         assert!(err.contains("lat_deg"), "{err}");
         let err = Camera::parse("lat_deg = 1.0\nbogus = 2").unwrap_err().to_string();
         assert!(err.contains("bogus"), "{err}");
@@ -283,5 +315,41 @@ mod tests {
         assert_eq!(at(110.0).unwrap().height_m, 3000.0 * 0.3048); // alt_gnss wins
         assert_eq!(at(120.0), None, "a bracketing point without height drops the aircraft");
         assert_eq!(at(130.5), None);
+    }
+}
+
+/// Against `tests/fixtures/projection/golden.json`, computed independently by
+/// `scripts/projection_golden.py` (pyproj for ECEF, an Euler-angle rotation matrix and
+/// OpenCV's `projectPoints` for the lens).
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod golden {
+    use super::*;
+
+    #[test]
+    fn projection_matches_an_independent_implementation_to_a_hundredth_of_a_pixel() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/projection");
+        let text = std::fs::read_to_string(dir.join("golden.json")).unwrap();
+        let cases: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        assert!(cases.len() >= 100);
+        let mut in_frame = 0;
+        for case in &cases {
+            let camera = Camera::load(&dir.join(case["camera"].as_str().unwrap())).unwrap();
+            let f = |k: &str| case[k].as_f64().unwrap();
+            let p = Projector::new(&camera).project(f("lat"), f("lon"), f("height_m"));
+            assert!((p.range_m - f("range_m")).abs() < 1e-6 * f("range_m").max(1.0), "{case}");
+            assert_eq!(p.in_front, case["in_front"].as_bool().unwrap(), "{case}");
+            match p.pixel {
+                None => assert!(case["u"].is_null() && case["v"].is_null(), "{case}"),
+                Some((u, v)) => {
+                    // 0.01 px, or relative for the far-off-image points the polynomial throws
+                    // to 1e15 px (float rounding scales with the value there).
+                    let close = |a: f64, b: f64| (a - b).abs() <= 0.01_f64.max(1e-9 * b.abs());
+                    assert!(close(u, f("u")) && close(v, f("v")), "({u}, {v}) vs {case}");
+                    in_frame += usize::from(p.in_frame);
+                }
+            }
+        }
+        assert!(in_frame >= 30, "the goldens exercise the picture: {in_frame}");
     }
 }

@@ -64,6 +64,17 @@ pub enum BenchCommand {
     /// Fleet scale: N cameras × D days (real indexes, sparse packets, demo-density events);
     /// archive open, tile requests, timeline with one strip per camera, peak memory.
     Scale(super::bench_scale::ScaleArgs),
+    /// Aircraft positions and projection at one instant (what `traj project` and the player's
+    /// overlay run per frame) for N airborne aircraft.
+    Project {
+        #[arg(long, default_value_t = 10_000)]
+        aircraft: usize,
+        /// Camera file (default: the demo's sky camera).
+        #[arg(long)]
+        camera: Option<std::path::PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Serialize, Debug)]
@@ -105,6 +116,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
             report(&bench_timeline(&archive, frames.max(2), strips.max(1))?, json)
         }
         BenchCommand::Scale(args) => super::bench_scale::run(&args),
+        BenchCommand::Project { aircraft, camera, json } => super::traj::bench_project(aircraft, camera, json),
     }
 }
 

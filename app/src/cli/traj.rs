@@ -432,3 +432,85 @@ fn synth(store: PathBuf, from: f64, days: u32, flights: usize, seed: u64) -> any
     }
     Ok(())
 }
+
+/// `tessera bench project`: positions (interpolation) and projection of `n` aircraft at one
+/// instant through [`position_at`] and [`Projector::project`], as [`aircraft_at`] runs them.
+pub fn bench_project(n: usize, camera: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
+    let camera = match camera {
+        Some(path) => Camera::load(&path)?,
+        None => crate::sky::demo_camera(),
+    };
+    let projector = Projector::new(&camera);
+    // n flights through the region, each airborne at `at`.
+    let mut rng = feder::synth::Rng::new(7);
+    let at = 1_747_944_000.5;
+    let day = (at as i64).div_euclid(86_400);
+    let flights: Vec<Vec<Point>> = (0..n)
+        .map(|i| {
+            let from = ("A", camera.lat_deg + rng.range(-3.0, 3.0), camera.lon_deg + rng.range(-4.0, 4.0));
+            let to = ("B", camera.lat_deg + rng.range(-3.0, 3.0), camera.lon_deg + rng.range(-4.0, 4.0));
+            let departs = at as i64 - 600 - rng.below(600) as i64;
+            feder::synth::flight(&mut rng, day, i, from, to, departs).points
+        })
+        .collect();
+    let runs = 200;
+    let (mut times, mut project_times) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    let mut in_frame = 0;
+    let mut positions = Vec::with_capacity(n);
+    for _ in 0..runs {
+        // Positions at the instant (interpolation between the bracketing points)…
+        let started = Instant::now();
+        positions.clear();
+        positions.extend(flights.iter().filter_map(|points| position_at(points, at)));
+        let positioned = started.elapsed();
+        // …and their projection.
+        let mut frame = 0usize;
+        for pos in &positions {
+            let p = projector.project(pos.lat, pos.lon, pos.height_m);
+            frame += usize::from(p.in_frame && p.range_m <= camera.max_range_m);
+        }
+        let total = started.elapsed();
+        times.push(total.as_secs_f64() * 1e3);
+        project_times.push((total - positioned).as_secs_f64() * 1e3);
+        in_frame = std::hint::black_box(frame);
+    }
+    let positioned = positions.len();
+    times.sort_by(f64::total_cmp);
+    project_times.sort_by(f64::total_cmp);
+    #[derive(Serialize)]
+    struct BenchJson {
+        aircraft: usize,
+        positioned: usize,
+        in_frame: usize,
+        runs: usize,
+        median_ms: f64,
+        min_ms: f64,
+        p99_ms: f64,
+        project_median_ms: f64,
+        project_p99_ms: f64,
+    }
+    let report = BenchJson {
+        aircraft: n,
+        positioned,
+        in_frame,
+        runs,
+        median_ms: times[runs / 2],
+        min_ms: times[0],
+        p99_ms: times[runs * 99 / 100],
+        project_median_ms: project_times[runs / 2],
+        project_p99_ms: project_times[runs * 99 / 100],
+    };
+    if json {
+        return print_json(&report);
+    }
+    out!(
+        "{} aircraft ({} positioned, {} in frame): median {:.3} ms (projection {:.3} ms), p99 {:.3} ms",
+        report.aircraft,
+        report.positioned,
+        report.in_frame,
+        report.median_ms,
+        report.project_median_ms,
+        report.p99_ms
+    )?;
+    Ok(())
+}

@@ -181,6 +181,7 @@ pub fn encode_raw(points: &[Point], out: &mut Vec<u8>, with_count: bool) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -138,6 +138,7 @@ fn parse_day_file_name(name: &str) -> Option<i64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

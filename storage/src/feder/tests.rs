@@ -3,6 +3,8 @@
 //! answer with and without the sidecar, on stores built around window edges, day boundaries,
 //! missing values and duplicate times.
 
+#![allow(clippy::unwrap_used)]
+
 use super::engine::{Connections, RunOptions, Trajectory, run};
 use super::points::{self, MISSING, Point};
 use super::query::{Bounds, Query, SpaceOp, TextMatch, TimeOp, evaluate};
@@ -54,7 +56,7 @@ fn traj(n: usize, callsign: &str, points: Vec<Point>) -> NewTrajectory {
         source: 1 + (n % 2) as i64,
         source_id: format!("F{n:03}"),
         transponder_id: None,
-        orig: (n % 3 != 0).then(|| ["KBOS", "KJFK"][n % 2].to_string()),
+        orig: (!n.is_multiple_of(3)).then(|| ["KBOS", "KJFK"][n % 2].to_string()),
         dest: Some("KLAX".into()),
         callsign: callsign.to_string(),
         aircraft_type: None,
