@@ -24,6 +24,7 @@ fn steady_state_planning_allocates_nothing() {
         end: Some(tessera_storage::UnixMicros(END_US)),
         event_days: 2.0,
         no_gui: true,
+        no_sky: true,
     };
     write_demo(tmp.path(), &args).expect("demo");
     let cameras = vec!["cam-1".to_owned(), "cam-2".to_owned()];

@@ -30,6 +30,7 @@ fn demo_app(dir: &std::path::Path) -> TesseraApp {
         end: Some(tessera_storage::UnixMicros(END_US)),
         event_days: 2.0,
         no_gui: true,
+        no_sky: true,
     };
     write_demo(dir, &args).expect("demo");
     let mut app = TesseraApp::new(Some(dir.to_owned()));

@@ -19,6 +19,7 @@ fn demo(dir: &std::path::Path, hours: f64) {
         end: Some(tessera_storage::UnixMicros(END_US)),
         event_days: 0.0,
         no_gui: true,
+        no_sky: true,
     };
     write_demo(dir, &args).expect("demo");
 }

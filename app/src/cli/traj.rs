@@ -38,6 +38,17 @@ pub enum TrajCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Tie a stream to a sky camera and a feder store: the player draws aircraft over it.
+    Attach {
+        #[arg(long)]
+        archive: PathBuf,
+        #[arg(long)]
+        stream: String,
+        #[arg(long)]
+        camera: PathBuf,
+        #[arg(long)]
+        store: PathBuf,
+    },
     /// Write synthetic traffic in feder's format (benchmark and demo data).
     Synth {
         #[arg(long)]
@@ -220,6 +231,7 @@ pub fn run(command: TrajCommand) -> anyhow::Result<()> {
         TrajCommand::Index { store, json } => index(store, json),
         TrajCommand::Project { store, camera, at, no_sidecar, json } => project(store, camera, at, no_sidecar, json),
         TrajCommand::Synth { store, from, days, flights, seed } => synth(store, from, days, flights, seed),
+        TrajCommand::Attach { archive, stream, camera, store } => attach(&archive, &stream, &camera, &store),
     }
 }
 
@@ -412,6 +424,27 @@ fn project(store: PathBuf, camera: PathBuf, at: f64, no_sidecar: bool, json: boo
         serde_json::Number::from_f64(at).unwrap_or_else(|| serde_json::Number::from(0))
     };
     print_json(&ProjectJson { at_s, aircraft, warnings })
+}
+
+fn attach(
+    archive: &std::path::Path,
+    stream: &str,
+    camera: &std::path::Path,
+    store: &std::path::Path,
+) -> anyhow::Result<()> {
+    tessera_storage::db::require_archive(archive)?;
+    let listing = tessera_storage::fsv::Archive::open(archive)?;
+    if !listing.streams.contains_key(stream) {
+        let known: Vec<&str> = listing.streams.keys().map(String::as_str).collect();
+        anyhow::bail!("{}: no stream {stream:?} (streams: {})", archive.display(), known.join(", "));
+    }
+    Camera::load(camera)?;
+    let camera_toml = std::fs::read_to_string(camera).map_err(|e| anyhow::anyhow!("{}: {e}", camera.display()))?;
+    let store = FederStore::open(store)?.root().canonicalize()?;
+    let db = tessera_storage::EventDb::open_write(archive)?;
+    db.set_sky_link(stream, &tessera_storage::db::SkyLinkText { camera_toml, store: store.clone() })?;
+    out!("{stream}: sky camera {} over {}", camera.display(), store.display())?;
+    Ok(())
 }
 
 fn synth(store: PathBuf, from: f64, days: u32, flights: usize, seed: u64) -> anyhow::Result<()> {

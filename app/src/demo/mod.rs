@@ -41,6 +41,9 @@ pub struct DemoArgs {
     /// Write the archive only; do not open the GUI.
     #[arg(long)]
     pub no_gui: bool,
+    /// No air traffic and no sky camera (`cam-1-HD` is tied to one by default).
+    #[arg(long)]
+    pub no_sky: bool,
 }
 
 /// Marker file that makes a directory safe to replace.
@@ -106,6 +109,9 @@ pub fn write_demo(dir: &Path, args: &DemoArgs) -> anyhow::Result<DemoSummary> {
         bytes += r?;
     }
     let events = write_events(dir, args, start_us + slots * clip_us)?;
+    if !args.no_sky {
+        write_sky(dir, start_us, start_us + slots * clip_us)?;
+    }
     std::fs::write(
         dir.join(MARKER),
         format!("{{\"start_us\":{start_us},\"end_us\":{}}}\n", start_us + slots * clip_us),
@@ -157,6 +163,45 @@ fn write_events(dir: &Path, args: &DemoArgs, end_us: i64) -> anyhow::Result<usiz
     let db = EventDb::open_write(dir)?;
     db.insert_events(&events, tessera_storage::UnixMicros::now().secs_floor())?;
     Ok(events.len())
+}
+
+/// Departures per day of the demo's synthetic air traffic (a few aircraft in the sky camera's
+/// view at most moments).
+pub const DEMO_FLIGHTS_PER_DAY: usize = 3000;
+/// The demo's feder store and sky camera file, inside the demo archive.
+pub const DEMO_STORE: &str = "flights";
+pub const DEMO_CAMERA_FILE: &str = "sky-camera.toml";
+
+/// Synthetic traffic over the recording in feder's format (`<dir>/flights`, sidecar index
+/// built), and `cam-1-HD` tied to a sky-facing camera over Boston, so the player draws
+/// aircraft on first start.
+fn write_sky(dir: &Path, start_us: i64, end_us: i64) -> anyhow::Result<()> {
+    use tessera_storage::feder;
+    let root = dir.join(DEMO_STORE);
+    std::fs::create_dir_all(&root).with_context(|| format!("{}: cannot create", root.display()))?;
+    let store = feder::FederStore::open(&root)?;
+    // From the day before (flights still airborne after midnight) to the last day.
+    for day in start_us.div_euclid(86_400_000_000) - 1..=end_us.div_euclid(86_400_000_000) {
+        let mut traffic = feder::synth::day_of_traffic(day, DEMO_FLIGHTS_PER_DAY, 1);
+        // Only flights airborne during the recording.
+        let (from_s, to_s) = (start_us / 1_000_000, end_us / 1_000_000);
+        traffic.retain(|t| {
+            t.points.first().is_some_and(|p| i64::from(p.time) <= to_s)
+                && t.points.last().is_some_and(|p| i64::from(p.time) >= from_s)
+        });
+        feder::writer::write(&store, &traffic)?;
+    }
+    feder::sidecar::build(&store, |_| {})?;
+    let camera = dir.join(DEMO_CAMERA_FILE);
+    std::fs::write(&camera, crate::sky::DEMO_CAMERA_TOML)
+        .with_context(|| format!("{}: cannot write", camera.display()))?;
+    let db = EventDb::open_write(dir)?;
+    let link = tessera_storage::db::SkyLinkText {
+        camera_toml: crate::sky::DEMO_CAMERA_TOML.to_string(),
+        store: root.canonicalize()?,
+    };
+    db.set_sky_link("cam-1-HD", &link)?;
+    Ok(())
 }
 
 fn prepare_dir(dir: &Path) -> anyhow::Result<()> {

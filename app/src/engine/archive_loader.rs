@@ -10,6 +10,9 @@ use tessera_storage::EventDb;
 use tessera_storage::events::camera_of_stream;
 use tessera_storage::fsv::{Archive, Stream, StreamSummary};
 
+use super::sky_feed::SkyLink;
+use crate::sky::Camera;
+
 /// What the timeline shows about one camera besides its event rows.
 #[derive(Clone, Debug, Default)]
 pub struct CameraTrack {
@@ -25,6 +28,10 @@ pub struct ArchiveSnapshot {
     pub tracks: Vec<CameraTrack>,
     /// Earliest and latest data (video or events), µs.
     pub bounds: (i64, i64),
+    /// Streams tied to a sky camera (`tessera traj attach`).
+    pub sky: BTreeMap<String, SkyLink>,
+    /// Problems worth a toast that did not stop the archive from opening.
+    pub warnings: Vec<String>,
 }
 
 /// One load in flight; dropping it abandons the answer (the thread finishes and exits).
@@ -88,6 +95,20 @@ pub fn load_snapshot(path: &Path) -> Result<ArchiveSnapshot, String> {
         let now = tessera_storage::UnixMicros::now().0;
         bounds = (now - 86_400_000_000, now);
     }
+    let mut sky = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for name in archive.streams.keys() {
+        match db.sky_link(name) {
+            Ok(None) => {}
+            Ok(Some(link)) => match Camera::parse(&link.camera_toml) {
+                Ok(camera) => {
+                    sky.insert(name.clone(), SkyLink { camera, store: link.store });
+                }
+                Err(e) => warnings.push(format!("{name}: sky camera: {e}")),
+            },
+            Err(e) => warnings.push(e.to_string()),
+        }
+    }
     let tracks = video
         .into_iter()
         .map(|(camera, mut spans)| {
@@ -95,5 +116,5 @@ pub fn load_snapshot(path: &Path) -> Result<ArchiveSnapshot, String> {
             CameraTrack { camera, video: spans }
         })
         .collect();
-    Ok(ArchiveSnapshot { streams, tracks, bounds })
+    Ok(ArchiveSnapshot { streams, tracks, bounds, sky, warnings })
 }

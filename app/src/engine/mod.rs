@@ -5,6 +5,7 @@
 //! - [`decoder`]: the video decoder trait and its openh264 backend.
 //! - [`playback`]: frames by time, GOP decoding and the decoded-GOP cache.
 //! - [`player`]: the per-stream player thread (seek, scrub, step, play at a speed).
+//! - [`sky_feed`]: aircraft for the overlay of a sky-facing camera (feder queries, cached).
 
 pub mod archive_loader;
 pub mod decoder;
@@ -12,4 +13,5 @@ pub mod decoder;
 pub mod ffmpeg_decoder;
 pub mod playback;
 pub mod player;
+pub mod sky_feed;
 pub mod tile_feed;

@@ -3,13 +3,16 @@
 //! tiles by the tile feed, and the folder dialog runs on its own thread.
 
 use super::player_panel::PlayerPanel;
+use super::sky_overlay::SkyOverlay;
 use super::timeline_panel::TimelinePanel;
 use super::toasts::Toasts;
 use crate::engine::archive_loader::ArchiveLoader;
 use crate::engine::player::{Player, PlayerCommand};
+use crate::engine::sky_feed::SkyLink;
 use crate::timeline::TimeView;
 use crate::timeline::ticks::Clock;
 use crossbeam_channel::{Receiver, bounded};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tessera_storage::fsv::StreamSummary;
@@ -21,9 +24,21 @@ pub const DIALOG_FAILED_WITHIN: Duration = Duration::from_millis(500);
 /// What the UI knows about the archive.
 pub enum ArchiveState {
     None,
-    Loading { loader: ArchiveLoader },
-    Open { path: PathBuf, streams: Vec<StreamSummary>, timeline: Box<TimelinePanel>, player: Option<Box<PlayerPanel>> },
-    Failed { path: PathBuf, error: String },
+    Loading {
+        loader: ArchiveLoader,
+    },
+    Open {
+        path: PathBuf,
+        streams: Vec<StreamSummary>,
+        timeline: Box<TimelinePanel>,
+        player: Option<Box<PlayerPanel>>,
+        /// Streams tied to a sky camera: their player draws aircraft.
+        sky: BTreeMap<String, SkyLink>,
+    },
+    Failed {
+        path: PathBuf,
+        error: String,
+    },
 }
 
 impl std::fmt::Debug for ArchiveState {
@@ -140,9 +155,19 @@ impl TesseraApp {
                 timeline.clock = self.clock;
                 timeline.now_override_us = self.pinned_now_us;
                 // Play the first HD stream (else the first stream) until the user picks one.
-                let stream = snapshot.streams.iter().find(|s| s.name.ends_with("-HD")).or(snapshot.streams.first());
-                let player = stream.and_then(|s| self.start_player(&path, &s.name));
-                ArchiveState::Open { path, streams: snapshot.streams, timeline, player }
+                for warning in &snapshot.warnings {
+                    self.toasts.error(format!("{}", path.display()), warning.clone());
+                }
+                // Play the first stream with a sky camera, else the first HD stream, else the
+                // first stream, until the user picks one.
+                let stream = snapshot
+                    .streams
+                    .iter()
+                    .find(|s| snapshot.sky.contains_key(&s.name))
+                    .or_else(|| snapshot.streams.iter().find(|s| s.name.ends_with("-HD")))
+                    .or(snapshot.streams.first());
+                let player = stream.and_then(|s| self.start_player(&path, &s.name, snapshot.sky.get(&s.name)));
+                ArchiveState::Open { path, streams: snapshot.streams, timeline, player, sky: snapshot.sky }
             }
             Err(error) => {
                 self.toasts.error(format!("Cannot open {}", path.display()), error.clone());
@@ -152,9 +177,23 @@ impl TesseraApp {
     }
 
     /// A player panel for `stream` (its thread opens the stream; failures become toasts).
-    fn start_player(&mut self, path: &std::path::Path, stream: &str) -> Option<Box<PlayerPanel>> {
+    fn start_player(
+        &mut self,
+        path: &std::path::Path,
+        stream: &str,
+        sky: Option<&SkyLink>,
+    ) -> Option<Box<PlayerPanel>> {
         match Player::start(path.to_owned(), stream.to_owned()) {
-            Ok(p) => Some(Box::new(PlayerPanel::new(p))),
+            Ok(p) => {
+                let mut panel = PlayerPanel::new(p);
+                if let Some(link) = sky {
+                    match SkyOverlay::start(link.clone()) {
+                        Ok(overlay) => panel.sky = Some(overlay),
+                        Err(e) => self.toasts.error(format!("{stream}: no aircraft overlay"), e),
+                    }
+                }
+                Some(Box::new(panel))
+            }
             Err(e) => {
                 self.toasts.error(format!("Cannot play {stream}"), format!("{e:#}"));
                 None
@@ -225,9 +264,9 @@ impl TesseraApp {
     /// Switch the player to `name` at the playhead; a playing player plays on at the same
     /// speed and direction.
     fn select_stream(&mut self, name: &str) {
-        let ArchiveState::Open { path, .. } = &self.archive else { return };
-        let path = path.clone();
-        let Some(mut panel) = self.start_player(&path, name) else { return };
+        let ArchiveState::Open { path, sky, .. } = &self.archive else { return };
+        let (path, link) = (path.clone(), sky.get(name).cloned());
+        let Some(mut panel) = self.start_player(&path, name, link.as_ref()) else { return };
         let ArchiveState::Open { timeline, player, .. } = &mut self.archive else { return };
         if let Some(old) = player.as_deref() {
             panel.speed = old.speed;
@@ -278,6 +317,14 @@ impl TesseraApp {
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         let mut new_commands = Vec::new();
         let clock = self.clock;
+        if let ArchiveState::Open { player: Some(player), .. } = &mut self.archive
+            && let Some(overlay) = &player.sky
+        {
+            egui::Panel::right("aircraft")
+                .resizable(true)
+                .default_size(240.0)
+                .show(ui, |ui| new_commands.extend(overlay.list_ui(ui)));
+        }
         egui::CentralPanel::default().show(ui, |ui| match &mut self.archive {
             ArchiveState::None => {
                 ui.label("No archive open. Use “Open archive…”, type a folder above, or pass one on the command line.");
@@ -292,7 +339,7 @@ impl TesseraApp {
             ArchiveState::Failed { path, error } => {
                 ui.colored_label(egui::Color32::LIGHT_RED, format!("Cannot open {}: {error}", path.display()));
             }
-            ArchiveState::Open { path, streams, timeline, player } => {
+            ArchiveState::Open { path, streams, timeline, player, .. } => {
                 ui.label(format!("{}", path.display()));
                 if let Some(player) = player {
                     new_commands.extend(player.ui(ui, &timeline.view, timeline.playhead_us, clock));

@@ -7,6 +7,7 @@
 //! where nothing was recorded — never an old frame under its old timestamp as if current.
 
 use super::app::Command;
+use super::sky_overlay::SkyOverlay;
 use crate::engine::decoder::ColorMatrix;
 use crate::engine::player::{Picture, Player, PlayerCommand, PlayerFrame};
 use crate::timeline::TimeView;
@@ -38,6 +39,8 @@ pub struct PlayerPanel {
     /// When the newest request went out with no frame yet (spinner timing).
     pub waiting_since: Option<Instant>,
     pub notice: Option<String>,
+    /// Aircraft over the picture (a stream tied to a sky camera).
+    pub sky: Option<SkyOverlay>,
 }
 
 impl PlayerPanel {
@@ -54,6 +57,7 @@ impl PlayerPanel {
             expect_playing: None,
             waiting_since: None,
             notice: None,
+            sky: None,
         }
     }
 
@@ -161,6 +165,15 @@ impl PlayerPanel {
                 viewport_px,
             };
             ui.painter().add(egui_wgpu::Callback::new_paint_callback(rect, callback));
+            if let Some(sky) = &mut self.sky
+                && self.no_video_at.is_none()
+            {
+                let picture =
+                    Rect::from_min_max(egui::pos2(pic[0] / ppp, pic[1] / ppp), egui::pos2(pic[2] / ppp, pic[3] / ppp));
+                if let Some(e) = sky.paint(ui, picture, shown.frame.time_us) {
+                    commands.push(Command::Error { title: format!("{}: aircraft", self.player.stream), detail: e });
+                }
+            }
         }
         let inner = rect.shrink(6.0);
         let center = Rect::from_center_size(rect.center(), Vec2::new(rect.width(), 24.0));

@@ -25,6 +25,7 @@ pub fn demo_dir(name: &str, hours: f64) -> std::path::PathBuf {
         end: Some(tessera_storage::UnixMicros(DEMO_END_US)),
         event_days: 2.0,
         no_gui: true,
+        no_sky: true,
     };
     write_demo(&dir, &args).expect("demo");
     dir

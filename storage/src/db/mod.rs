@@ -32,6 +32,18 @@ pub const SCHEMA_VERSION: i64 = 2;
 
 const KV_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT);";
 
+/// A stream's sky camera as stored (`kv` key `sky/<stream>`): the camera file's TOML text
+/// (kept in the archive, so moving the camera file does not break it) and the feder store.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SkyLinkText {
+    pub camera_toml: String,
+    pub store: std::path::PathBuf,
+}
+
+fn sky_key(stream: &str) -> String {
+    format!("sky/{stream}")
+}
+
 /// The event and tile database of one archive.
 pub struct EventDb {
     file: SqliteFile,
@@ -284,6 +296,30 @@ impl EventDb {
 
     pub(crate) fn event_cache(&self) -> &EventCache {
         &self.cache
+    }
+
+    /// The sky camera tied to `stream` (`tessera traj attach`), if any: the camera file's
+    /// text and the feder store's path, as stored.
+    pub fn sky_link(&self, stream: &str) -> Result<Option<SkyLinkText>, DbError> {
+        let Some(json) = self.kv_if_present(&sky_key(stream))? else { return Ok(None) };
+        serde_json::from_str(&json).map(Some).map_err(|e| self.file.invalid(format!("sky link of {stream}: {e}")))
+    }
+
+    /// Tie a sky camera and a feder store to `stream` (writers only).
+    pub fn set_sky_link(&self, stream: &str, link: &SkyLinkText) -> Result<(), DbError> {
+        let json = serde_json::to_string(link).map_err(|e| self.file.invalid(e.to_string()))?;
+        self.set_kv(&sky_key(stream), &json)
+    }
+
+    /// A key's value; `None` also when the file has no `kv` table (an archive a reader opened
+    /// before any writer set it up).
+    fn kv_if_present(&self, key: &str) -> Result<Option<String>, DbError> {
+        let has_kv: bool = self
+            .file
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'kv'", [], |r| r.get(0))
+            .map_err(|e| self.file.sql_error(e))?;
+        if has_kv { self.kv(key) } else { Ok(None) }
     }
 
     pub(crate) fn kv(&self, key: &str) -> Result<Option<String>, DbError> {

@@ -1,0 +1,149 @@
+//! Aircraft over the video of a sky-facing camera: markers with callsign, altitude and range,
+//! each with its last minute of track, projected at the displayed picture's time (UTC = video
+//! time + the camera's `clock_offset_s`); and the Aircraft list beside the player, which jumps
+//! to when an aircraft enters the frame. Data comes from [`SkyFeed`]; nothing here waits.
+
+use super::app::Command;
+use crate::engine::sky_feed::{Aircraft, SkyFeed, SkyLink};
+use egui::{Color32, FontId, Pos2, Rect, RichText, Stroke};
+
+/// The overlay of one player.
+pub struct SkyOverlay {
+    pub feed: SkyFeed,
+    /// The displayed picture's UTC time and the aircraft then.
+    pub at_utc: Option<f64>,
+    pub aircraft: Vec<Aircraft>,
+    /// A picture has been shown (so traffic is being fetched).
+    painted: bool,
+}
+
+const MARKER: Color32 = Color32::from_rgb(255, 210, 60);
+const TRACK: Color32 = Color32::from_rgba_premultiplied(255, 210, 60, 150);
+
+impl SkyOverlay {
+    pub fn start(link: SkyLink) -> Result<Self, String> {
+        Ok(SkyOverlay { feed: SkyFeed::start(link)?, at_utc: None, aircraft: Vec::new(), painted: false })
+    }
+
+    /// Video time (µs) → UTC seconds.
+    pub fn utc_of(&self, video_us: i64) -> f64 {
+        video_us as f64 / 1e6 + self.feed.projector.camera().clock_offset_s
+    }
+
+    /// UTC seconds → video time (µs).
+    pub fn video_us_of(&self, utc: f64) -> i64 {
+        ((utc - self.feed.projector.camera().clock_offset_s) * 1e6).round() as i64
+    }
+
+    /// Update for the displayed picture at `video_us` and draw over `picture` (the letterboxed
+    /// picture in points). Returns an error to show, once.
+    pub fn paint(&mut self, ui: &egui::Ui, picture: Rect, video_us: i64) -> Option<String> {
+        self.painted = true;
+        let error = self.feed.poll();
+        let t = self.utc_of(video_us);
+        self.feed.want(t);
+        if let Some(aircraft) = self.feed.aircraft_at(t) {
+            self.aircraft = aircraft;
+            self.at_utc = Some(t);
+        } else {
+            ui.ctx().request_repaint_after(std::time::Duration::from_millis(30));
+        }
+        let camera = self.feed.projector.camera();
+        let (sx, sy) = (picture.width() / camera.width as f32, picture.height() / camera.height as f32);
+        let to_screen = |(u, v): (f64, f64)| Pos2::new(picture.left() + u as f32 * sx, picture.top() + v as f32 * sy);
+        let painter = ui.painter().with_clip_rect(picture);
+        for a in self.aircraft.iter().filter(|a| a.projection.in_frame) {
+            let Some(pixel) = a.projection.pixel else { continue };
+            let at = to_screen(pixel);
+            let track: Vec<Pos2> = a.track.iter().copied().map(to_screen).collect();
+            if track.len() >= 2 {
+                painter.line(track, Stroke::new(1.5, TRACK));
+            }
+            painter.circle_stroke(at, 7.0, Stroke::new(2.0, MARKER));
+            let label = format!(
+                "{}\n{:.0} ft · {:.1} km",
+                a.callsign,
+                a.position.height_m / 0.3048,
+                a.projection.range_m / 1000.0
+            );
+            let galley = painter.layout_no_wrap(label, FontId::proportional(12.0), MARKER);
+            let text_at = at + egui::vec2(10.0, -8.0);
+            painter.rect_filled(
+                Rect::from_min_size(text_at, galley.size()).expand(2.0),
+                2.0,
+                Color32::from_black_alpha(150),
+            );
+            painter.galley(text_at, galley, MARKER);
+        }
+        error
+    }
+
+    /// The Aircraft list: who is in view now, then who else is within range; a click jumps to
+    /// when that aircraft enters the frame.
+    pub fn list_ui(&self, ui: &mut egui::Ui) -> Vec<Command> {
+        let mut commands = Vec::new();
+        ui.heading("Aircraft");
+        let Some(t) = self.at_utc else {
+            if self.painted {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("loading traffic…");
+                });
+            } else {
+                ui.label("Aircraft in the camera's view appear here and over the picture.");
+            }
+            return commands;
+        };
+        let in_view = self.aircraft.iter().filter(|a| a.projection.in_frame).count();
+        ui.label(format!("{in_view} in view, {} within range", self.aircraft.len()));
+        if let Some(e) = &self.feed.error {
+            ui.colored_label(Color32::LIGHT_RED, e);
+        }
+        ui.separator();
+        let (visible, others): (Vec<&Aircraft>, Vec<&Aircraft>) =
+            self.aircraft.iter().partition(|a| a.projection.in_frame);
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            for a in visible.into_iter().chain(others) {
+                ui.horizontal(|ui| {
+                    let state = if a.projection.in_frame {
+                        RichText::new("in view").color(MARKER)
+                    } else if a.projection.in_front {
+                        RichText::new("out of frame").weak()
+                    } else {
+                        RichText::new("behind").weak()
+                    };
+                    ui.label(RichText::new(&a.callsign).strong());
+                    ui.label(state);
+                });
+                ui.label(
+                    RichText::new(format!(
+                        "{:.0} ft · {:.1} km · {}",
+                        a.position.height_m / 0.3048,
+                        a.projection.range_m / 1000.0,
+                        a.source_id
+                    ))
+                    .small(),
+                );
+                match a.enters_frame_at {
+                    Some(enter) => {
+                        let label = if (enter - t).abs() < 1.0 {
+                            "entered now".to_string()
+                        } else if enter < t {
+                            format!("entered {:.0} s ago", t - enter)
+                        } else {
+                            format!("enters in {:.0} s", enter - t)
+                        };
+                        if ui.small_button(label).on_hover_text("Show the moment it enters the frame").clicked() {
+                            commands.push(Command::SeekTo(self.video_us_of(enter)));
+                        }
+                    }
+                    None => {
+                        ui.label(RichText::new("not in frame in this window").small().weak());
+                    }
+                }
+                ui.add_space(4.0);
+            }
+        });
+        commands
+    }
+}

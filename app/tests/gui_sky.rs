@@ -1,0 +1,93 @@
+//! The aircraft overlay as a user meets it: the demo's `cam-1-HD` is tied to a sky camera, so
+//! on first start the player plays it with the Aircraft list beside it; at a moment with
+//! traffic in view, markers are drawn over the picture and the list names them; a click on an
+//! aircraft's button jumps to when it enters the frame.
+
+mod common;
+
+use common::{DEMO_END_US, app_on, harness, player, settle, wait_until};
+use egui::Vec2;
+use egui_kittest::kittest::{NodeT, Queryable};
+use tessera::demo::{DemoArgs, write_demo};
+use tessera::engine::sky_feed::{SkyFeed, SkyLink};
+use tessera::ui::{ArchiveState, Command};
+
+/// A moment of the recording with an aircraft in the demo camera's frame (asked of the same
+/// feed the overlay uses), and that aircraft.
+fn moment_with_traffic(dir: &std::path::Path, from_us: i64, to_us: i64) -> (i64, String) {
+    let link = SkyLink { camera: tessera::sky::demo_camera(), store: dir.join(tessera::demo::DEMO_STORE) };
+    let mut feed = SkyFeed::start(link).unwrap();
+    let mut t = from_us as f64 / 1e6 + 60.0;
+    while t < to_us as f64 / 1e6 - 60.0 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            feed.poll();
+            feed.want(t);
+            if !feed.loading(t) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the sky feed answers");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let aircraft = feed.aircraft_at(t).unwrap();
+        if let Some(a) = aircraft.iter().find(|a| a.projection.in_frame) {
+            return ((t * 1e6) as i64, a.callsign.clone());
+        }
+        t += 30.0;
+    }
+    panic!("no aircraft in the demo camera's view during the recording");
+}
+
+#[test]
+fn aircraft_are_drawn_listed_and_jumped_to() {
+    let dir = std::env::temp_dir().join("tessera-gui-sky");
+    let _ = std::fs::remove_dir_all(&dir);
+    let args = DemoArgs {
+        dir: None,
+        hours: 0.3,
+        cameras: 1,
+        end: Some(tessera_storage::UnixMicros(DEMO_END_US)),
+        event_days: 1.0,
+        no_gui: true,
+        no_sky: false,
+    };
+    let summary = write_demo(&dir, &args).unwrap();
+    let (at_us, callsign) = moment_with_traffic(&dir, summary.start_us, summary.end_us);
+
+    let mut h = harness(app_on(dir), Vec2::new(1300.0, 900.0));
+    settle(&mut h);
+    assert!(player(&h).sky.is_some(), "cam-1-HD plays with its sky camera");
+    h.get_by_label("Aircraft"); // the list beside the player
+    h.state_mut().push(Command::SeekTo(at_us));
+    h.run_steps(1);
+    wait_until(&mut h, "aircraft at the picture's time", |app| match &app.archive {
+        ArchiveState::Open { player: Some(p), .. } => {
+            p.sky.as_ref().is_some_and(|s| s.at_utc.is_some() && s.aircraft.iter().any(|a| a.callsign == callsign))
+        }
+        _ => false,
+    });
+    h.run_steps(2);
+    let in_view = h.query_all_by_label(&callsign).count();
+    assert!(in_view >= 1, "{callsign} is named in the list");
+    assert!(h.query_all_by_label_contains("in view").count() >= 2, "the summary and the aircraft say so");
+
+    // Jump to when an aircraft enters the frame: the playhead goes there.
+    let overlay = player(&h).sky.as_ref().unwrap();
+    // The list's order: those in view first, then the rest (each by range).
+    let (visible, others): (Vec<_>, Vec<_>) = overlay.aircraft.iter().partition(|a| a.projection.in_frame);
+    let target =
+        visible.into_iter().chain(others).find_map(|a| a.enters_frame_at).expect("an aircraft enters the frame");
+    let target_us = overlay.video_us_of(target);
+    let buttons: Vec<_> = h
+        .query_all_by_label_contains("ent")
+        .filter(|n| n.accesskit_node().role() == egui::accesskit::Role::Button)
+        .collect();
+    assert!(!buttons.is_empty(), "entered/enters buttons");
+    buttons[0].click();
+    h.run_steps(2);
+    let playhead = match &h.state().archive {
+        ArchiveState::Open { timeline, .. } => timeline.playhead_us.unwrap(),
+        _ => panic!("archive closed"),
+    };
+    assert!((playhead - target_us).abs() < 2_000_000, "jumped to {playhead}, wanted {target_us}");
+}
