@@ -3,6 +3,8 @@
 //! traffic in view, markers are drawn over the picture and the list names them; a click on an
 //! aircraft's button jumps to when it enters the frame.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{DEMO_END_US, app_on, harness, player, settle, wait_until};
