@@ -210,3 +210,29 @@ fn bad_input_is_one_line_naming_the_problem() {
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].as_str().unwrap().contains("trajectory 1 (source_id"), "{warnings:?}");
 }
+
+#[test]
+fn attach_ties_a_stream_to_a_sky_camera() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = synth_days(dir.path(), 5, false);
+    let archive = dir.path().join("archive");
+    let a = archive.to_str().unwrap();
+    let run = tessera(&["demo", "--dir", a, "--hours", "0.05", "--cameras", "1", "--no-gui", "--no-sky"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let camera = dir.path().join("sky.toml");
+    std::fs::write(&camera, tessera::sky::DEMO_CAMERA_TOML).unwrap();
+    let cam = camera.to_str().unwrap();
+    let run = tessera(&["traj", "attach", "--archive", a, "--stream", "cam-1-HD", "--camera", cam, "--store", &store]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let db = tessera_storage::EventDb::open_read(&archive).unwrap();
+    let link = db.sky_link("cam-1-HD").unwrap().expect("stored");
+    assert_eq!(link.camera_toml, tessera::sky::DEMO_CAMERA_TOML);
+    assert_eq!(link.store, Path::new(&store).canonicalize().unwrap());
+    assert_eq!(db.sky_link("cam-2-HD").unwrap(), None);
+    tessera(&["traj", "attach", "--archive", a, "--stream", "nope", "--camera", cam, "--store", &store])
+        .assert_clean_error("no stream \"nope\"");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "lat_deg = \"north\"\n").unwrap();
+    tessera(&["traj", "attach", "--archive", a, "--stream", "cam-1-HD", "--camera", bad.to_str().unwrap(), "--store", &store])
+        .assert_clean_error("bad.toml");
+}

@@ -29,6 +29,8 @@ use rusqlite::{Connection, ToSql, params};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+/// Seconds per time slot of the grid (the `hour` column counts slots).
+const SLOT_S: i64 = 600;
 /// Points per run.
 pub const RUN_POINTS: usize = 32;
 /// Grid cells per degree of latitude and longitude.
@@ -37,7 +39,7 @@ const CELLS_PER_DEG: f64 = 4.0;
 const ALL_SPACE: i64 = 1 << 40;
 /// More (hour, latitude row) seeks than this in one query: use the hours' all-space cells.
 const MAX_QUERY_SEEKS: i64 = 4096;
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 const FILE_NAME: &str = "tessera-traj-index.sqlite";
 
 const SCHEMA: &str = "
@@ -152,7 +154,7 @@ impl Sidecar {
     /// touch, plus broken ones the R-tree would have offered.
     pub(crate) fn candidates(&self, conn: &Connection, day: i64, q: &Query) -> Result<Vec<i64>, FederError> {
         let path = &self.path;
-        let (h1, h2) = (q.from.div_euclid(3600), q.to.div_euclid(3600));
+        let (h1, h2) = (q.from.div_euclid(SLOT_S), q.to.div_euclid(SLOT_S));
         let b = &q.bounds;
         let cell = |deg: f64| (deg * CELLS_PER_DEG).floor() as i64;
         let (lat1, lat2) = (cell(b.min_lat.unwrap_or(-90.0)), cell(b.max_lat.unwrap_or(90.0)));
@@ -486,7 +488,7 @@ fn index_day(store: &FederStore, day: i64, day_path: &Path) -> Result<DayIndex, 
                 index.n_points += pts.len() as u64;
                 let id = header.id as u32; // checked above
                 for p in &pts {
-                    let hour = i64::from(p.time).div_euclid(3600);
+                    let hour = i64::from(p.time).div_euclid(SLOT_S);
                     let cell = |deg: f64| (deg * CELLS_PER_DEG).floor() as i64;
                     index.cells.entry((hour, cell(p.lat), cell(p.lon))).or_default().insert(id);
                     index.cells.entry((hour, ALL_SPACE, ALL_SPACE)).or_default().insert(id);
