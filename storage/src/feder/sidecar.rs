@@ -9,8 +9,9 @@
 //! - `traj`: each trajectory's metadata and exact extent (feder's R-tree is float32);
 //! - `cell`: a space-time grid (1 h × 0.25° × 0.25°, plus one all-space cell per hour) whose
 //!   cells hold `roaring` bitmaps of the trajectory ids with a point there;
-//! - `run`: each trajectory's points in runs of [`RUN_POINTS`] raw records with their time
-//!   range and float64 lat/lon box (LZ4 block compressed), keyed by [`run_key`] so one trajectory's runs are one
+//! - `run`: each trajectory's points per 10-minute slot as raw records with their time range
+//!   and float64 lat/lon box (LZ4 block compressed), keyed by [`run_key`] so the runs of a
+//!   trajectory over a window are one
 //!   rowid range (a rowid table: a WITHOUT ROWID row of 1.4 KB would spill to an overflow
 //!   page and double the file);
 //! - `broken`: trajectories whose blob cannot be decoded, with their R-tree extent, so a query
@@ -31,16 +32,22 @@ use std::path::{Path, PathBuf};
 
 /// Seconds per time slot of the grid (the `hour` column counts slots).
 const SLOT_S: i64 = 600;
-/// Points per run.
-pub const RUN_POINTS: usize = 32;
+/// Slots per UTC day; a run's `seq` is its slot counted from the start of its file's day.
+const SLOTS_PER_DAY: i64 = 86_400 / SLOT_S;
+/// Runs a trajectory may have (11 bits of the key): 14 days of slots.
+const MAX_SEQ: i64 = 0x7ff;
+/// The most bytes a run decompresses to (a blob holds at most 65 535 points).
+const MAX_RUN_BYTES: usize = 65_535 * RECORD_BYTES;
 /// Grid cells per degree of latitude and longitude.
 const CELLS_PER_DEG: f64 = 4.0;
 /// The `lat_cell`/`lon_cell` of a whole hour's all-space cell.
 const ALL_SPACE: i64 = 1 << 40;
 /// More (hour, latitude row) seeks than this in one query: use the hours' all-space cells.
 const MAX_QUERY_SEEKS: i64 = 4096;
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 const FILE_NAME: &str = "tessera-traj-index.sqlite";
+/// Fingerprint prefix of a day the sidecar cannot answer for (queries read its file).
+const UNUSABLE: &str = "!";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS day_file (
@@ -125,7 +132,10 @@ impl Sidecar {
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(FederError::sqlite(path))?;
             for row in rows {
                 let (day, fp) = row.map_err(FederError::sqlite(path))?;
-                fingerprints.insert(day, fp);
+                let fp: String = fp;
+                if !fp.starts_with(UNUSABLE) {
+                    fingerprints.insert(day, fp);
+                }
             }
         }
         Ok(Sidecar { path: path.to_path_buf(), fingerprints })
@@ -242,19 +252,27 @@ impl Sidecar {
             b.min_lon.filter(|_| q.space.is_some()).unwrap_or(f64::NEG_INFINITY),
             b.max_lon.filter(|_| q.space.is_some()).unwrap_or(f64::INFINITY),
         ];
-        let first_keys: Vec<i64> = ids.iter().map(|&id| run_key(day, id, 0)).collect();
+        // The slots of the window, counted from the day's start: the same key range per
+        // candidate, so one statement reads exactly the runs the window needs.
+        let first_slot = (q.from.div_euclid(SLOT_S) - day * SLOTS_PER_DAY).max(0);
+        let last_slot = (q.to.div_euclid(SLOT_S) - day * SLOTS_PER_DAY).min(MAX_SEQ);
+        if first_slot > last_slot {
+            return Ok(());
+        }
+        let first_keys: Vec<i64> = ids.iter().map(|&id| run_key(day, id, first_slot)).collect();
         let mut runs = conn
             .prepare_cached(
                 "SELECT r.key, r.points FROM rarray(?1) AS a CROSS JOIN run AS r \
-                 ON r.key BETWEEN a.value AND a.value + 2047 \
+                 ON r.key BETWEEN a.value AND a.value + ?8 \
                  WHERE r.max_ts >= ?2 AND r.min_ts <= ?3 \
                  AND r.max_lat >= ?4 AND r.min_lat <= ?5 AND r.max_lon >= ?6 AND r.min_lon <= ?7 ORDER BY r.key",
             )
             .map_err(sqlite(path))?;
         let mut kept: HashMap<i64, Vec<Point>> = HashMap::new();
-        let mut scratch = Vec::with_capacity(RUN_POINTS * RECORD_BYTES);
+        let mut scratch = Vec::new();
+        let span = last_slot - first_slot;
         let mut rows = runs
-            .query(params![id_array(&first_keys), q.from, q.to, box_[0], box_[1], box_[2], box_[3]])
+            .query(params![id_array(&first_keys), q.from, q.to, box_[0], box_[1], box_[2], box_[3], span])
             .map_err(sqlite(path))?;
         while let Some(run) = rows.next().map_err(sqlite(path))? {
             let key: i64 = run.get(0).map_err(sqlite(path))?;
@@ -266,7 +284,7 @@ impl Sidecar {
             };
             // `compress_prepend_size`: a u32le size, then the block.
             let size = packed.first_chunk::<4>().map(|b| u32::from_le_bytes(*b) as usize).ok_or_else(corrupt)?;
-            if size > RUN_POINTS * RECORD_BYTES {
+            if size > MAX_RUN_BYTES {
                 return Err(corrupt());
             }
             scratch.clear();
@@ -319,8 +337,8 @@ impl Sidecar {
     }
 }
 
-/// The rowid of run `seq` of trajectory `id` in a day file: `day` (since 1970, < 2^20),
-/// `id` (< 2^31) and `seq` (< 2^11 runs of 32 cover 65 535 points) packed.
+/// The rowid of run `seq` (the slot counted from the day's start) of trajectory `id` in a day
+/// file: `day` (since 1970, < 2^20), `id` (< 2^31) and `seq` (< 2^11) packed.
 pub fn run_key(day: i64, id: i64, seq: i64) -> i64 {
     ((day & 0xf_ffff) << 42) | ((id & 0x7fff_ffff) << 11) | (seq & 0x7ff)
 }
@@ -402,15 +420,23 @@ pub fn build(store: &FederStore, mut progress: impl FnMut(&str)) -> Result<Index
     }
     for (i, (day, day_path)) in days.iter().enumerate() {
         let Some(fp) = fingerprint(day_path) else { continue };
-        if known.get(day) == Some(&fp) {
+        let unusable = format!("{UNUSABLE}{fp}");
+        if known.get(day).is_some_and(|k| *k == fp || *k == unusable) {
             report.unchanged += 1;
             continue;
         }
         let day_started = std::time::Instant::now();
-        let day_index = index_day(store, *day, day_path)?;
+        let mut day_index = index_day(store, *day, day_path)?;
         let tx = conn.transaction().map_err(sqlite(&path))?;
         delete_day(&tx, *day).map_err(sqlite(&path))?;
-        day_index.write(&tx, *day, &fp).map_err(sqlite(&path))?;
+        if let Some(why) = &day_index.unindexable {
+            // Remember the file (so it is not re-read every time) but answer it directly.
+            progress(&format!("{}: read directly by queries: {why}", day_name(*day)));
+            day_index = DayIndex { n_traj: day_index.n_traj, n_points: day_index.n_points, ..DayIndex::default() };
+            day_index.write(&tx, *day, &unusable).map_err(sqlite(&path))?;
+        } else {
+            day_index.write(&tx, *day, &fp).map_err(sqlite(&path))?;
+        }
         tx.commit().map_err(sqlite(&path))?;
         report.indexed += 1;
         report.trajectories += day_index.n_traj;
@@ -451,6 +477,8 @@ struct DayIndex {
     broken: Vec<(Trajectory, String, [Option<f64>; 8])>,
     n_traj: u64,
     n_points: u64,
+    /// Why the sidecar cannot answer for this day (then it is read directly).
+    unindexable: Option<String>,
 }
 
 fn index_day(store: &FederStore, day: i64, day_path: &Path) -> Result<DayIndex, FederError> {
@@ -493,10 +521,20 @@ fn index_day(store: &FederStore, day: i64, day_path: &Path) -> Result<DayIndex, 
                     index.cells.entry((hour, cell(p.lat), cell(p.lon))).or_default().insert(id);
                     index.cells.entry((hour, ALL_SPACE, ALL_SPACE)).or_default().insert(id);
                 }
-                for (seq, run) in pts.chunks(RUN_POINTS).enumerate() {
+                // Runs are slots: time-ordered points within the key's reach, else the day
+                // is left to the direct path.
+                let slot_of = |p: &Point| i64::from(p.time).div_euclid(SLOT_S) - day * SLOTS_PER_DAY;
+                if pts.windows(2).any(|w| w[1].time < w[0].time)
+                    || pts.iter().any(|p| !(0..=MAX_SEQ).contains(&slot_of(p)))
+                {
+                    index.unindexable =
+                        Some(format!("trajectory {} has points out of order or far from its day", header.id));
+                }
+                for run in pts.chunk_by(|a, b| slot_of(a) == slot_of(b)) {
                     let Some(run_extent) = Extent::of(run.iter().copied()) else { continue };
                     let mut bytes = Vec::with_capacity(run.len() * RECORD_BYTES);
                     points::encode_raw(run, &mut bytes, false);
+                    let seq = slot_of(&run[0]).clamp(0, MAX_SEQ) as usize;
                     index.runs.push((header.id, seq, run_extent, lz4_flex::block::compress_prepend_size(&bytes)));
                 }
                 index.trajs.push((header, extent, pts.len()));

@@ -236,3 +236,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_day_the_sidecar_cannot_slot_is_read_directly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FederStore::open(dir.path()).unwrap();
+    // Points out of time order: the sidecar's slot runs would reorder them.
+    let pts =
+        vec![point(T0 + 60, 42.0, -71.0, 1000.0), point(T0, 42.1, -71.0, 1000.0), point(T0 + 30, 42.2, -71.0, 1000.0)];
+    write(&store, &[traj(1, "DAL1", pts)]).unwrap();
+    let mut lines = Vec::new();
+    sidecar::build(&store, |l| lines.push(l.to_string())).unwrap();
+    assert!(lines.iter().any(|l| l.contains("read directly")), "{lines:?}");
+    let s = Sidecar::open(&store).unwrap().unwrap();
+    let q = Query { from: T0, to: T0 + 600, filter_waypoints: true, ..Query::default() };
+    let out = run(&store, &Connections::default(), Some(&s), &q, RunOptions::default()).unwrap();
+    assert_eq!(out.stats.sidecar_days, 0);
+    assert_eq!(out.trajectories, oracle(&store, &q));
+    assert_eq!(out.trajectories[0].points.len(), 3);
+    let again = sidecar::build(&store, |_| {}).unwrap();
+    assert_eq!((again.indexed, again.unchanged), (0, 1), "remembered, not re-read");
+}
