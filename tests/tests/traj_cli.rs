@@ -233,6 +233,17 @@ fn attach_ties_a_stream_to_a_sky_camera() {
         .assert_clean_error("no stream \"nope\"");
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "lat_deg = \"north\"\n").unwrap();
-    tessera(&["traj", "attach", "--archive", a, "--stream", "cam-1-HD", "--camera", bad.to_str().unwrap(), "--store", &store])
-        .assert_clean_error("bad.toml");
+    tessera(&[
+        "traj",
+        "attach",
+        "--archive",
+        a,
+        "--stream",
+        "cam-1-HD",
+        "--camera",
+        bad.to_str().unwrap(),
+        "--store",
+        &store,
+    ])
+    .assert_clean_error("bad.toml");
 }
