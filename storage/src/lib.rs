@@ -8,6 +8,7 @@
 //! - [`sqlite`]: how `tessera.sqlite` is opened (readers never write) and its errors.
 //! - [`events`]: the event tables; [`tiles`]: the tile tables and tile rules; [`db`], above
 //!   both: the archive's event database, ingest = insert + tile upkeep, cyclops mirroring.
+//! - [`observations`]: labelling projects' frames files, catalog and observation table.
 //! - [`feder`]: flight trajectories in a feder store (read-only), queries and the sidecar index.
 //!
 //! This crate has no GUI dependencies (see docs/ARCHITECTURE.md).
@@ -18,6 +19,7 @@ pub mod feder;
 pub mod fsv;
 pub mod h264;
 pub mod h265;
+pub mod observations;
 pub mod rf1;
 pub mod sqlite;
 pub mod tiles;

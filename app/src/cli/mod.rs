@@ -20,8 +20,10 @@ mod archive;
 mod bench;
 mod bench_playback;
 mod bench_scale;
+mod catalog;
 mod events;
 mod frame;
+mod hypertable;
 mod import;
 mod render_timeline;
 mod rf1;
@@ -67,6 +69,12 @@ pub enum Command {
     Frame(frame::FrameArgs),
     /// Render timeline strips offscreen to a PNG (same wgpu pipeline as the app).
     RenderTimeline(render_timeline::RenderTimelineArgs),
+    /// Labelling projects and their classifications.
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCommand),
+    /// The observation table of labelling projects: populate, status, query.
+    #[command(subcommand)]
+    Hypertable(hypertable::HypertableCommand),
     /// Flight trajectories from a feder store: query, index, project onto a camera.
     #[command(subcommand)]
     Traj(traj::TrajCommand),
@@ -101,6 +109,8 @@ pub fn main() -> ExitCode {
         Some(Command::Events(c)) => events::run(c),
         Some(Command::Tiles(c)) => tiles::run(c),
         Some(Command::Traj(c)) => traj::run(c),
+        Some(Command::Catalog(c)) => catalog::run(c),
+        Some(Command::Hypertable(c)) => hypertable::run(c),
         Some(Command::Frame(args)) => frame::run(args),
         Some(Command::RenderTimeline(args)) => render_timeline::run(args),
         Some(Command::Bench(c)) => bench::run(c),
@@ -110,6 +120,10 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // The reader of our output is gone (`| head`): done, like other Unix tools.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<hypertable::Refused>().is_some() => {
+            eprintln!("error: {e}");
+            ExitCode::from(3)
+        }
         Err(e) => {
             // One line: the context chain joined with ": ".
             eprintln!("error: {}", format!("{e:#}").replace('\n', " "));

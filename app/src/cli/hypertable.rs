@@ -1,0 +1,274 @@
+//! `tessera hypertable populate|status|query`: the observation table of labelling projects.
+//!
+//! The embedded backend (SQLite files in the catalog directory) is the default; every
+//! subcommand takes `--database URL` (or `TESSERA_DATABASE_URL`) for a server backend.
+//! `populate` without `--sync` claims the projects, then hands the run to a detached
+//! background process (`populate --worker`) and returns; `status` shows its progress.
+
+use crate::cli::print_json;
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+use std::time::Instant;
+use tessera_storage::UnixMicros;
+use tessera_storage::observations::{Catalog, CatalogError, ObservationQuery, ObservationTable, Rate};
+
+#[derive(Args, Debug, Clone)]
+pub struct DatabaseArg {
+    /// The observation table's database (default: embedded SQLite in the catalog directory).
+    #[arg(long, env = "TESSERA_DATABASE_URL")]
+    database: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HypertableCommand {
+    /// Rebuild projects' observation rows from their frames files at a target rate.
+    Populate {
+        #[arg(long)]
+        catalog: PathBuf,
+        #[arg(long, conflicts_with = "all_projects", required_unless_present = "all_projects")]
+        project: Option<i64>,
+        #[arg(long)]
+        all_projects: bool,
+        /// Target frame rate (a decimal like 29.97 or a fraction like 30000/1001).
+        #[arg(long, default_value = "1")]
+        fps: Rate,
+        /// Run here and now instead of in a background process.
+        #[arg(long)]
+        sync: bool,
+        /// Clear a stale claim (its populator died) before claiming.
+        #[arg(long)]
+        reset: bool,
+        /// Internal: the background worker of an already-claimed run.
+        #[arg(long, hide = true)]
+        worker: bool,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Population state of every project.
+    Status {
+        #[arg(long)]
+        catalog: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Observation rows of a ready project.
+    Query {
+        #[arg(long)]
+        catalog: PathBuf,
+        #[arg(long)]
+        project: i64,
+        #[arg(long)]
+        classification: Option<i64>,
+        /// UTC (RFC 3339 or unix µs) of the frames.
+        #[arg(long, allow_hyphen_values = true)]
+        from: Option<UnixMicros>,
+        #[arg(long, allow_hyphen_values = true)]
+        to: Option<UnixMicros>,
+        #[arg(long)]
+        label: Option<String>,
+        /// Boxes overlapping the region x,y,w,h (pixels).
+        #[arg(long, value_parser = parse_region)]
+        bbox: Option<[f64; 4]>,
+        #[command(flatten)]
+        database: DatabaseArg,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_region(text: &str) -> Result<[f64; 4], String> {
+    let v: Vec<f64> = text
+        .split(',')
+        .map(|s| s.trim().parse::<f64>().map_err(|_| format!("{s:?} is not a number")))
+        .collect::<Result<_, _>>()?;
+    match v[..] {
+        [x, y, w, h] if w >= 0.0 && h >= 0.0 => Ok([x, y, w, h]),
+        _ => Err("expected x,y,w,h with w, h ≥ 0".into()),
+    }
+}
+
+/// A targeted project is being populated: exit code 3.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+fn embedded_only(database: &DatabaseArg) -> anyhow::Result<()> {
+    match &database.database {
+        None => Ok(()),
+        Some(url) if url.is_empty() || url.starts_with("sqlite:") => Ok(()),
+        Some(url) => anyhow::bail!(
+            "--database {url}: this Tessera has only the embedded SQLite backend (PostgreSQL is not built yet)"
+        ),
+    }
+}
+
+fn refused(e: CatalogError) -> anyhow::Error {
+    match e {
+        CatalogError::Busy(message) => Refused(message).into(),
+        other => other.into(),
+    }
+}
+
+pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
+    match command {
+        HypertableCommand::Populate { catalog, project, all_projects, fps, sync, reset, worker, database } => {
+            embedded_only(&database)?;
+            let mut cat = Catalog::open(&catalog, false)?;
+            let projects = if all_projects { cat.project_ids()? } else { project.into_iter().collect() };
+            let fps_text = fps.to_string();
+            if !worker {
+                cat.claim(&projects, &fps_text, reset).map_err(refused)?;
+            }
+            if !sync && !worker {
+                return spawn_worker(&cat, &catalog, &projects, &fps_text);
+            }
+            for &p in &projects {
+                if worker {
+                    cat.set_worker(p, std::process::id())?;
+                }
+                populate_one(&cat, &catalog, p, fps, !worker)?;
+            }
+            Ok(())
+        }
+        HypertableCommand::Status { catalog, database, json } => {
+            embedded_only(&database)?;
+            let cat = Catalog::open(&catalog, false)?;
+            let states = cat.states()?;
+            if json {
+                let projects: Vec<serde_json::Value> = states
+                    .iter()
+                    .map(|s| {
+                        serde_json::json!({
+                            "id": s.id, "name": s.name, "status": s.status, "fps": s.fps.parse::<f64>().ok().or_else(|| s.fps.parse::<Rate>().ok().map(Rate::as_f64)),
+                            "rows": s.rows, "progress": s.progress, "error": s.error, "stale": s.stale,
+                            "started_at_ms": s.started_at_ms, "finished_at_ms": s.finished_at_ms, "heartbeat_at_ms": s.heartbeat_at_ms,
+                        })
+                    })
+                    .collect();
+                return print_json(&serde_json::json!({ "projects": projects }));
+            }
+            for s in &states {
+                out!(
+                    "{}\t{}\t{}\t{} fps\t{} rows\t{:.0}%{}",
+                    s.id,
+                    s.name,
+                    s.status,
+                    s.fps,
+                    s.rows,
+                    s.progress * 100.0,
+                    s.error.as_deref().map(|e| format!("\t{e}")).unwrap_or_default()
+                )?;
+            }
+            Ok(())
+        }
+        HypertableCommand::Query { catalog, project, classification, from, to, label, bbox, database, json } => {
+            embedded_only(&database)?;
+            let cat = Catalog::open(&catalog, false)?;
+            let state = cat.states()?.into_iter().find(|s| s.id == project);
+            match state {
+                None => anyhow::bail!("{}: no project {project}", catalog.display()),
+                Some(s) if s.status != "ready" => anyhow::bail!(
+                    "project {project} is {}, not ready (its rows are used only when ready; run `tessera hypertable populate`)",
+                    s.status
+                ),
+                Some(_) => {}
+            }
+            let table = ObservationTable::open(&catalog)?;
+            let q = ObservationQuery {
+                project,
+                classification,
+                from_us: from.map(|t| t.0),
+                to_us: to.map(|t| t.0),
+                label,
+                bbox,
+            };
+            let rows = table.query(&q)?;
+            if json {
+                return print_json(&serde_json::json!({ "rows": rows }));
+            }
+            for r in &rows {
+                out!("{}\t{}\t{}\t{}\t{:?}", r.classification, r.frame_index, r.t_us, r.label, r.bbox)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Populate one claimed project here, with a progress line on a terminal.
+fn populate_one(cat: &Catalog, dir: &std::path::Path, project: i64, fps: Rate, show: bool) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let result = ObservationTable::open(dir).and_then(|mut table| {
+        table.populate(cat, project, fps, |rows, fraction| {
+            if show {
+                eprint!("\rproject {project}: {:>3.0}% {rows} rows", fraction * 100.0);
+            }
+        })
+    });
+    if show {
+        eprintln!();
+    }
+    match result {
+        Ok(rows) => {
+            cat.finish(project, Ok(rows))?;
+            let secs = started.elapsed().as_secs_f64();
+            if show {
+                eprintln!(
+                    "project {project}: ready, {rows} rows in {secs:.2} s ({:.0} rows/s)",
+                    rows as f64 / secs.max(1e-9)
+                );
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let message = e.to_string();
+            cat.finish(project, Err(message.clone()))?;
+            anyhow::bail!("project {project}: {message}")
+        }
+    }
+}
+
+/// Start the detached background worker for claimed projects and hand it the claims.
+fn spawn_worker(cat: &Catalog, dir: &std::path::Path, projects: &[i64], fps: &str) -> anyhow::Result<()> {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe()?;
+    let mut command = std::process::Command::new(exe);
+    command.args(["hypertable", "populate", "--catalog"]).arg(dir).args(["--fps", fps, "--worker"]);
+    match projects {
+        [one] => command.args(["--project", &one.to_string()]),
+        _ => command.arg("--all-projects"), // the same set: it was just claimed whole
+    };
+    let spawned = command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0) // not killed with our terminal's process group
+        .spawn();
+    match spawned {
+        Ok(child) => {
+            for &p in projects {
+                cat.set_worker(p, child.id())?;
+            }
+            out!(
+                "populating {} project(s) in the background (pid {}); `tessera hypertable status` shows progress",
+                projects.len(),
+                child.id()
+            )?;
+            Ok(())
+        }
+        Err(e) => {
+            for &p in projects {
+                cat.finish(p, Err(format!("cannot start the background populator: {e}")))?;
+            }
+            anyhow::bail!("cannot start the background populator: {e}")
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Frame observations of labelling projects.
+//!
+//! - [`frames`]: frames msgpack files (the durable source of truth), streamed.
+//! - [`rate`]: exact downsampling to a target frame rate.
+//! - [`catalog`]: projects, classifications and population state (`catalog.sqlite`).
+//! - [`table`]: the derived observation table, embedded backend (`observations.sqlite`):
+//!   populate (replace a project's rows) and query.
+
+pub mod catalog;
+pub mod frames;
+pub mod rate;
+pub mod table;
+
+pub use catalog::{Catalog, CatalogError, Manifest, ProjectState};
+pub use frames::{FrameObject, FrameRecord, FramesHeader, FramesReader, write_frames};
+pub use rate::{Downsampler, Rate};
+pub use table::{Observation, ObservationQuery, ObservationTable};

@@ -1,0 +1,293 @@
+//! The observation table, embedded backend: `<catalog>/observations.sqlite`, one row per
+//! object of every kept frame, derived from the frames files and rebuilt by `populate`.
+//! Readers use a project's rows only while the catalog says it is `ready`.
+//!
+//! A project is replaced in one transaction (delete its rows, insert the new ones through one
+//! prepared statement): a populator that dies mid-run leaves the previous rows untouched.
+
+use super::catalog::{Catalog, CatalogError, Classification};
+use super::frames::{FrameObject, FrameRecord, FramesHeader, FramesReader};
+use super::rate::{Downsampler, Rate};
+use crate::sqlite::DbError;
+use rusqlite::{Connection, params};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub const TABLE_FILE: &str = "observations.sqlite";
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS frame_observation (
+  project_id INTEGER NOT NULL,
+  classification_id INTEGER NOT NULL,
+  video_id INTEGER NOT NULL,
+  frame_time INTEGER NOT NULL,
+  t_us INTEGER NOT NULL,
+  frame_index INTEGER NOT NULL,
+  obj_index INTEGER NOT NULL,
+  track_id INTEGER,
+  label TEXT NOT NULL,
+  confidence REAL,
+  bbox_x REAL NOT NULL, bbox_y REAL NOT NULL, bbox_w REAL NOT NULL, bbox_h REAL NOT NULL,
+  flags INTEGER NOT NULL DEFAULT 0,
+  attrs TEXT,
+  PRIMARY KEY (project_id, classification_id, frame_time, frame_index, obj_index)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS frame_observation_label ON frame_observation (project_id, label, frame_time);
+";
+
+/// One observation row as queries return it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Observation {
+    pub classification: i64,
+    pub frame_index: i64,
+    /// µs since the classification's video start.
+    pub t_us: i64,
+    pub track_id: Option<i64>,
+    pub label: String,
+    pub confidence: Option<f64>,
+    /// `x, y, w, h` in pixels.
+    pub bbox: [f64; 4],
+}
+
+/// A query over one project's rows.
+#[derive(Clone, Debug, Default)]
+pub struct ObservationQuery {
+    pub project: i64,
+    pub classification: Option<i64>,
+    /// UTC µs, inclusive.
+    pub from_us: Option<i64>,
+    pub to_us: Option<i64>,
+    pub label: Option<String>,
+    /// Boxes overlapping this region `x, y, w, h`.
+    pub bbox: Option<[f64; 4]>,
+}
+
+/// The embedded observation table of a catalog directory.
+#[derive(Debug)]
+pub struct ObservationTable {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl ObservationTable {
+    pub fn open(dir: &Path) -> Result<Self, CatalogError> {
+        let path = dir.join(TABLE_FILE);
+        let sql = |error| CatalogError::Db(DbError::Sqlite { path: path.clone(), error });
+        let conn = Connection::open(&path).map_err(sql)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;")
+            .map_err(sql)?;
+        conn.execute_batch(SCHEMA).map_err(sql)?;
+        Ok(ObservationTable { conn, path })
+    }
+
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> CatalogError + '_ {
+        |error| CatalogError::Db(DbError::Sqlite { path: self.path.clone(), error })
+    }
+
+    /// Replace `project`'s rows from its classifications' frames files, downsampled to
+    /// `rate`; heartbeats go to the catalog. Returns the rows written.
+    pub fn populate(
+        &mut self,
+        catalog: &Catalog,
+        project: i64,
+        rate: Rate,
+        mut progress: impl FnMut(i64, f64),
+    ) -> Result<i64, CatalogError> {
+        let classifications = catalog.classifications(project)?;
+        let total_bytes: u64 =
+            classifications.iter().map(|c| std::fs::metadata(&c.frames).map_or(0, |m| m.len())).sum();
+        let path = self.path.clone();
+        let sql = |error| CatalogError::Db(DbError::Sqlite { path: path.clone(), error });
+        let tx = self.conn.transaction().map_err(sql)?;
+        tx.execute("DELETE FROM frame_observation WHERE project_id = ?1", [project]).map_err(sql)?;
+        let mut rows = 0i64;
+        let mut done_bytes = 0u64;
+        let mut last_beat = Instant::now();
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO frame_observation (project_id, classification_id, video_id, frame_time, t_us, \
+                     frame_index, obj_index, track_id, label, confidence, bbox_x, bbox_y, bbox_w, bbox_h, flags, attrs) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                )
+                .map_err(sql)?;
+            for c in &classifications {
+                let mut add = |header: &FramesHeader, record: &FrameRecord| -> Result<(), CatalogError> {
+                    let frame_time = header.start_utc_us.saturating_add(record.t_us);
+                    for (k, o) in record.o.iter().enumerate() {
+                        let label = &header.labels[usize::from(o.c)]; // checked by the reader
+                        let attrs = o.a.as_ref().map(|a| serde_json::Value::Object(a.clone()).to_string());
+                        insert
+                            .execute(params![
+                                project,
+                                c.id,
+                                header.video_id,
+                                frame_time,
+                                record.t_us,
+                                record.i,
+                                k as i64,
+                                o.tid,
+                                label,
+                                o.s,
+                                o.b[0],
+                                o.b[1],
+                                o.b[2],
+                                o.b[3],
+                                o.f,
+                                attrs
+                            ])
+                            .map_err(sql)?;
+                        rows += 1;
+                    }
+                    if last_beat.elapsed() >= HEARTBEAT_EVERY {
+                        last_beat = Instant::now();
+                        let fraction = if total_bytes == 0 { 0.0 } else { done_bytes as f64 / total_bytes as f64 };
+                        catalog.heartbeat(project, rows, fraction.min(1.0))?;
+                        progress(rows, fraction);
+                    }
+                    Ok(())
+                };
+                match open_frames(c)? {
+                    Frames::File(mut reader) => {
+                        let header = reader.header.clone();
+                        let mut keep = Downsampler::new(rate);
+                        while let Some(record) =
+                            reader.next_record().map_err(|e| CatalogError::Invalid(e.to_string()))?
+                        {
+                            if keep.keep(record.t_us) {
+                                add(&header, &record)?;
+                            }
+                        }
+                    }
+                    Frames::Image(header, record) => add(&header, &record)?,
+                }
+                done_bytes += std::fs::metadata(&c.frames).map_or(0, |m| m.len());
+            }
+        }
+        tx.commit().map_err(sql)?;
+        progress(rows, 1.0);
+        Ok(rows)
+    }
+
+    /// Rows of a project (which the caller has checked is ready), in time order.
+    pub fn query(&self, q: &ObservationQuery) -> Result<Vec<Observation>, CatalogError> {
+        let mut sql = String::from(
+            "SELECT classification_id, frame_index, t_us, track_id, label, confidence, bbox_x, bbox_y, bbox_w, bbox_h \
+             FROM frame_observation WHERE project_id = ?",
+        );
+        let mut values: Vec<rusqlite::types::Value> = vec![q.project.into()];
+        let mut add = |cond: &str, v: rusqlite::types::Value| {
+            sql.push_str(cond);
+            values.push(v);
+        };
+        if let Some(c) = q.classification {
+            add(" AND classification_id = ?", c.into());
+        }
+        if let Some(t) = q.from_us {
+            add(" AND frame_time >= ?", t.into());
+        }
+        if let Some(t) = q.to_us {
+            add(" AND frame_time <= ?", t.into());
+        }
+        if let Some(l) = &q.label {
+            add(" AND label = ?", l.clone().into());
+        }
+        if let Some([x, y, w, h]) = q.bbox {
+            // Overlap: the box starts before the region ends and ends after it starts.
+            add(" AND bbox_x < ?", (x + w).into());
+            add(" AND bbox_x + bbox_w > ?", x.into());
+            add(" AND bbox_y < ?", (y + h).into());
+            add(" AND bbox_y + bbox_h > ?", y.into());
+        }
+        sql.push_str(" ORDER BY frame_time, classification_id, frame_index, obj_index");
+        let mut stmt = self.conn.prepare(&sql).map_err(self.sql())?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(values), |r| {
+                Ok(Observation {
+                    classification: r.get(0)?,
+                    frame_index: r.get(1)?,
+                    t_us: r.get(2)?,
+                    track_id: r.get(3)?,
+                    label: r.get(4)?,
+                    confidence: r.get(5)?,
+                    bbox: [r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?],
+                })
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(self.sql())?;
+        Ok(rows)
+    }
+}
+
+/// A classification's frames: its file, or an image's one frame from its `dyn_attrs`.
+enum Frames {
+    File(FramesReader),
+    Image(FramesHeader, FrameRecord),
+}
+
+fn open_frames(c: &Classification) -> Result<Frames, CatalogError> {
+    if c.kind == "image" && !c.frames.exists() {
+        let Some(attrs) = &c.dyn_attrs else {
+            return Err(CatalogError::Invalid(format!(
+                "classification {}: {} is missing and it has no dyn_attrs",
+                c.id,
+                c.frames.display()
+            )));
+        };
+        let (header, record) = image_frame(c.id, attrs)
+            .map_err(|e| CatalogError::Invalid(format!("classification {}: dyn_attrs: {e}", c.id)))?;
+        return Ok(Frames::Image(header, record));
+    }
+    let reader = FramesReader::open(&c.frames).map_err(|e| CatalogError::Invalid(e.to_string()))?;
+    if c.kind == "image" {
+        // An image is one frame: its first record.
+        let mut reader = reader;
+        let header = reader.header.clone();
+        let record = reader.next_record().map_err(|e| CatalogError::Invalid(e.to_string()))?.unwrap_or(FrameRecord {
+            i: 0,
+            t_us: 0,
+            o: Vec::new(),
+        });
+        return Ok(Frames::Image(header, record));
+    }
+    Ok(Frames::File(reader))
+}
+
+/// An image's objects from its `dyn_attrs` JSON as one frame (`i = 0`, `t_us = 0`), labels in
+/// order of first appearance.
+pub fn image_frame(classification: i64, dyn_attrs: &str) -> Result<(FramesHeader, FrameRecord), String> {
+    #[derive(serde::Deserialize)]
+    struct Attrs {
+        width: u32,
+        height: u32,
+        #[serde(default)]
+        objects: Vec<Obj>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Obj {
+        label: String,
+        bbox: [f32; 4],
+        #[serde(default)]
+        confidence: Option<f32>,
+        #[serde(default)]
+        track_id: Option<i64>,
+    }
+    let attrs: Attrs = serde_json::from_str(dyn_attrs).map_err(|e| e.to_string())?;
+    let mut labels: Vec<String> = Vec::new();
+    let mut objects = Vec::new();
+    for o in attrs.objects {
+        let c = match labels.iter().position(|l| *l == o.label) {
+            Some(c) => c,
+            None => {
+                labels.push(o.label);
+                labels.len() - 1
+            }
+        };
+        let c = u16::try_from(c).map_err(|_| "more than 65,536 labels".to_string())?;
+        objects.push(FrameObject { tid: o.track_id, c, s: o.confidence, b: o.bbox, f: 0, a: None });
+    }
+    let mut header = FramesHeader::new(classification, classification, attrs.width, attrs.height, labels);
+    header.frame_count = 1;
+    Ok((header, FrameRecord { i: 0, t_us: 0, o: objects }))
+}

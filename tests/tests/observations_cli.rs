@@ -1,0 +1,193 @@
+//! End-to-end: `tessera catalog import` and `tessera hypertable populate|status|query` on the
+//! embedded backend — downsampling 29.97→15 and 25→10 fps, images from dyn_attrs, refusal
+//! while a project is populating (exit 3), a dead populator reported stale and cleared by
+//! `--reset`, a background run, and a bad frames file failing its project with a clear error.
+
+#![allow(clippy::unwrap_used)]
+
+use serde_json::{Value, json};
+use std::path::Path;
+use tessera_storage::observations::{FrameObject, FrameRecord, FramesHeader, write_frames};
+use tessera_tests::tessera;
+
+const START_US: i64 = 1_747_944_000_000_000;
+
+/// A video frames file: `n` frames at `t_us(k)`, one "car" per frame moving right, and a
+/// "bird" in every 10th frame.
+fn video(path: &Path, id: i64, n: u32, t_us: impl Fn(i64) -> i64) {
+    let mut header = FramesHeader::new(id, id + 1000, 1920, 1080, vec!["car".into(), "bird".into()]);
+    (header.fps_num, header.fps_den, header.start_utc_us, header.frame_count) = (30000, 1001, START_US, n);
+    let records: Vec<FrameRecord> = (0..n)
+        .map(|k| {
+            let mut o =
+                vec![FrameObject { tid: Some(7), c: 0, s: Some(0.9), b: [k as f32, 100.0, 50.0, 40.0], f: 0, a: None }];
+            if k % 10 == 0 {
+                o.push(FrameObject { tid: None, c: 1, s: None, b: [1500.0, 50.0, 20.0, 20.0], f: 1, a: None });
+            }
+            FrameRecord { i: k, t_us: t_us(i64::from(k)), o }
+        })
+        .collect();
+    write_frames(path, &header, &records).unwrap();
+}
+
+fn setup(dir: &Path) -> String {
+    video(&dir.join("ntsc.msgpack"), 1, 4000, |k| (k * 1001 * 1_000_000 + 15_000) / 30_000);
+    video(&dir.join("pal.msgpack"), 2, 20, |k| 40_000 * k);
+    let manifest = json!({"projects": [
+        {"id": 42, "name": "ntsc", "classifications": [
+            {"id": 1, "kind": "video", "frames": "ntsc.msgpack", "stream": "cam-1-HD"},
+            {"id": 3, "kind": "image", "frames": "img.msgpack", "dyn_attrs": {"width": 640, "height": 480,
+                "objects": [{"label": "car", "bbox": [1, 2, 3, 4], "confidence": 0.5, "track_id": null},
+                            {"label": "person", "bbox": [10, 20, 30, 40], "confidence": null, "track_id": 9}]}}]},
+        {"id": 43, "name": "pal", "classifications": [{"id": 2, "kind": "video", "frames": "pal.msgpack"}]}
+    ]});
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    let catalog = dir.join("catalog").to_str().unwrap().to_string();
+    let run = tessera(&["catalog", "import", "--catalog", &catalog, dir.join("manifest.json").to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    catalog
+}
+
+fn status(catalog: &str, id: i64) -> Value {
+    let run = tessera(&["hypertable", "status", "--catalog", catalog, "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    run.json()["projects"].as_array().unwrap().iter().find(|p| p["id"] == id).unwrap().clone()
+}
+
+fn rows(catalog: &str, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["hypertable", "query", "--catalog", catalog, "--json"];
+    all.extend_from_slice(args);
+    let run = tessera(&all);
+    assert_eq!(run.code, 0, "{run:?}");
+    run.json()["rows"].as_array().unwrap().clone()
+}
+
+fn catalog_sql(catalog: &str, sql: &str) {
+    let conn = rusqlite::Connection::open(Path::new(catalog).join("catalog.sqlite")).unwrap();
+    conn.execute_batch(sql).unwrap();
+}
+
+#[test]
+fn populate_downsamples_exactly_and_queries_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = setup(dir.path());
+    assert_eq!(status(&catalog, 42)["status"], "pending");
+    let run = tessera(&["hypertable", "populate", "--catalog", &catalog, "--project", "42", "--fps", "15", "--sync"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let s = status(&catalog, 42);
+    assert_eq!((s["status"].as_str(), s["fps"].as_f64()), (Some("ready"), Some(15.0)));
+    // 2002 of 4000 NTSC frames kept, a car in each, a bird in kept frames k % 10 == 0, plus
+    // the image's two objects from its dyn_attrs.
+    let all = rows(&catalog, &["--project", "42"]);
+    assert_eq!(s["rows"].as_u64().unwrap() as usize, all.len());
+    let cars: Vec<i64> = all
+        .iter()
+        .filter(|r| r["classification"] == 1 && r["label"] == "car")
+        .map(|r| r["frame_index"].as_i64().unwrap())
+        .collect();
+    assert_eq!(cars.len(), 2002);
+    let around: Vec<i64> = cars.iter().copied().filter(|f| (996..=1005).contains(f)).collect();
+    assert_eq!(around, vec![996, 998, 1000, 1001, 1003, 1005]);
+    let image: Vec<&Value> = all.iter().filter(|r| r["classification"] == 3).collect();
+    assert_eq!(image.len(), 2);
+    assert_eq!(image.iter().find(|r| r["label"] == "person").unwrap()["track_id"], 9);
+    let first = &all[0];
+    for key in ["classification", "frame_index", "t_us", "track_id", "label", "confidence", "bbox"] {
+        assert!(first.get(key).is_some(), "{key}");
+    }
+
+    // 25 → 10 fps.
+    let run = tessera(&["hypertable", "populate", "--catalog", &catalog, "--project", "43", "--fps", "10", "--sync"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let frames: Vec<i64> = rows(&catalog, &["--project", "43", "--label", "car"])
+        .iter()
+        .map(|r| r["frame_index"].as_i64().unwrap())
+        .collect();
+    assert_eq!(frames, vec![0, 3, 5, 8, 10, 13, 15, 18]);
+    // Search: label and region (boxes overlapping it), and a time window.
+    let birds = rows(&catalog, &["--project", "43", "--label", "bird", "--bbox", "1510,55,5,5"]);
+    assert_eq!(birds.len(), 2, "birds in kept frames 0 and 10");
+    assert!(rows(&catalog, &["--project", "43", "--label", "bird", "--bbox", "0,0,100,100"]).is_empty());
+    let from = (START_US + 200_000).to_string();
+    let to = (START_US + 400_000).to_string();
+    let window = rows(&catalog, &["--project", "43", "--label", "car", "--from", &from, "--to", &to]);
+    let t: Vec<i64> = window.iter().map(|r| r["t_us"].as_i64().unwrap()).collect();
+    assert_eq!(t, vec![200_000, 320_000, 400_000]);
+}
+
+#[test]
+fn refusal_stale_reset_and_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = setup(dir.path());
+    // A live populator (this test process) holds project 42.
+    let me = std::process::id();
+    let now = chrono_ms();
+    catalog_sql(
+        &catalog,
+        &format!(
+            "UPDATE frame_table_project SET status='populating', worker_pid={me}, heartbeat_at={now} WHERE project_id=42"
+        ),
+    );
+    let run = tessera(&["hypertable", "populate", "--catalog", &catalog, "--project", "42", "--sync"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("already populating"), "{}", run.stderr);
+    let run = tessera(&["hypertable", "populate", "--catalog", &catalog, "--all-projects", "--sync"]);
+    assert_eq!(run.code, 3, "all or nothing: {run:?}");
+    assert_eq!(status(&catalog, 43)["status"], "pending", "nothing claimed");
+    assert_eq!(status(&catalog, 42)["status"], "populating");
+
+    // Its process died: stale, reported failed; only --reset takes it over.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    catalog_sql(&catalog, &format!("UPDATE frame_table_project SET worker_pid={dead} WHERE project_id=42"));
+    let s = status(&catalog, 42);
+    assert_eq!((s["status"].as_str(), s["stale"].as_bool()), (Some("failed"), Some(true)), "{s}");
+    assert!(s["error"].as_str().unwrap().contains("--reset"));
+    let run = tessera(&["hypertable", "populate", "--catalog", &catalog, "--project", "42", "--sync"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    let run = tessera(&["hypertable", "populate", "--catalog", &catalog, "--project", "42", "--sync", "--reset"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(status(&catalog, 42)["status"], "ready");
+
+    // In the background: the command returns at once with the project claimed.
+    let run = tessera(&["hypertable", "populate", "--catalog", &catalog, "--project", "43", "--fps", "25"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let s = status(&catalog, 43);
+        assert_ne!(s["status"], "pending", "claimed before the command returned");
+        if s["status"] == "ready" {
+            assert_eq!(s["rows"], 22);
+            break;
+        }
+        assert_ne!(s["status"], "failed", "{s}");
+        assert!(std::time::Instant::now() < deadline, "the background run finishes: {s}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_bad_frames_file_fails_its_project_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = setup(dir.path());
+    let path = dir.path().join("pal.msgpack");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let len = bytes.len();
+    bytes.truncate(len - 7);
+    std::fs::write(&path, bytes).unwrap();
+    let run = tessera(&["hypertable", "populate", "--catalog", &catalog, "--project", "43", "--sync"]);
+    run.assert_clean_error("pal.msgpack");
+    assert!(run.stderr.contains("at byte"), "{}", run.stderr);
+    let s = status(&catalog, 43);
+    assert_eq!(s["status"], "failed");
+    assert!(s["error"].as_str().unwrap().contains("pal.msgpack"));
+    let query = tessera(&["hypertable", "query", "--catalog", &catalog, "--project", "43", "--json"]);
+    query.assert_clean_error("not ready");
+    let pg = tessera(&["hypertable", "status", "--catalog", &catalog, "--database", "postgres://x/y", "--json"]);
+    pg.assert_clean_error("postgres://x/y");
+}
+
+fn chrono_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
