@@ -75,6 +75,18 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Populating the observation table (embedded backend) from frames files: rows/s through
+    /// the code path of `hypertable populate`.
+    Populate {
+        /// Source frames (at 30 fps; every one is kept at the 30 fps target).
+        #[arg(long, default_value_t = 200_000)]
+        frames: u32,
+        /// Objects per frame.
+        #[arg(long, default_value_t = 5)]
+        objects: u32,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Serialize, Debug)]
@@ -117,6 +129,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Scale(args) => super::bench_scale::run(&args),
         BenchCommand::Project { aircraft, camera, json } => super::traj::bench_project(aircraft, camera, json),
+        BenchCommand::Populate { frames, objects, json } => super::hypertable::bench_populate(frames, objects, json),
     }
 }
 
