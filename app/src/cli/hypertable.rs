@@ -274,7 +274,7 @@ fn spawn_worker(cat: &Catalog, dir: &std::path::Path, projects: &[i64], fps: &st
 }
 
 /// `tessera bench populate`: one project of 4 video classifications, `frames` frames at 30 fps
-/// in all with `objects` objects each, populated at 30 fps (every frame kept) through
+/// in all with `objects` objects each, populated at 1000 fps (every frame kept) through
 /// [`ObservationTable::populate`], timed end to end (catalog claim to `ready`).
 pub fn bench_populate(frames: u32, objects: u32, json: bool) -> anyhow::Result<()> {
     use tessera_storage::observations::{FrameObject, FrameRecord, FramesHeader, write_frames};
@@ -311,9 +311,9 @@ pub fn bench_populate(frames: u32, objects: u32, json: bool) -> anyhow::Result<(
     let catalog_dir = dir.path().join("catalog");
     let mut cat = Catalog::open(&catalog_dir, true)?;
     cat.import(&manifest, dir.path())?;
-    let fps: Rate = "30".parse().map_err(anyhow::Error::msg)?;
+    let fps: Rate = "1000".parse().map_err(anyhow::Error::msg)?; // keeps every frame
     let started = Instant::now();
-    cat.claim(&[1], "30", false)?;
+    cat.claim(&[1], "1000", false)?;
     let rows = ObservationTable::open(&catalog_dir)?.populate(&cat, 1, fps, |_, _| {})?;
     cat.finish(1, Ok(rows))?;
     let seconds = started.elapsed().as_secs_f64();

@@ -154,6 +154,11 @@ impl FramesReader {
         &self.path
     }
 
+    /// Bytes of the file read so far (for progress).
+    pub fn bytes_read(&self) -> u64 {
+        self.value_start
+    }
+
     /// The next frame record; `None` at a clean end of file. A record whose object names a
     /// label the table does not have is an error.
     pub fn next_record(&mut self) -> Result<Option<FrameRecord>, FramesError> {

@@ -9,7 +9,7 @@ use super::catalog::{Catalog, CatalogError, Classification};
 use super::frames::{FrameObject, FrameRecord, FramesHeader, FramesReader};
 use super::rate::{Downsampler, Rate};
 use crate::sqlite::DbError;
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -105,50 +105,33 @@ impl ObservationTable {
         let mut done_bytes = 0u64;
         let mut last_beat = Instant::now();
         {
-            let mut insert = tx
-                .prepare(
-                    "INSERT INTO frame_observation (project_id, classification_id, video_id, frame_time, t_us, \
-                     frame_index, obj_index, track_id, label, confidence, bbox_x, bbox_y, bbox_w, bbox_h, flags, attrs) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-                )
-                .map_err(sql)?;
+            let mut batch = RowBatch::default();
             for c in &classifications {
-                let mut add = |header: &FramesHeader, record: &FrameRecord| -> Result<(), CatalogError> {
+                let before = done_bytes;
+                let mut add = |header: &FramesHeader, record: &FrameRecord, at: u64| -> Result<(), CatalogError> {
                     let frame_time = header.start_utc_us.saturating_add(record.t_us);
                     for (k, o) in record.o.iter().enumerate() {
-                        let label = &header.labels[usize::from(o.c)]; // checked by the reader
-                        let attrs = o.a.as_ref().map(|a| serde_json::Value::Object(a.clone()).to_string());
-                        insert
-                            .execute(params![
-                                project,
-                                c.id,
-                                header.video_id,
-                                frame_time,
-                                record.t_us,
-                                record.i,
-                                k as i64,
-                                o.tid,
-                                label,
-                                o.s,
-                                o.b[0],
-                                o.b[1],
-                                o.b[2],
-                                o.b[3],
-                                o.f,
-                                attrs
-                            ])
-                            .map_err(sql)?;
-                        rows += 1;
+                        batch.rows.push(Row {
+                            frame_time,
+                            t_us: record.t_us,
+                            frame_index: record.i,
+                            obj_index: k as u16,
+                            object: o.clone(),
+                        });
+                        if batch.rows.len() == BATCH_ROWS {
+                            batch.flush(&tx, project, c.id, header).map_err(sql)?;
+                        }
                     }
+                    rows += record.o.len() as i64;
                     if last_beat.elapsed() >= HEARTBEAT_EVERY {
                         last_beat = Instant::now();
-                        let fraction = if total_bytes == 0 { 0.0 } else { done_bytes as f64 / total_bytes as f64 };
+                        let fraction = if total_bytes == 0 { 0.0 } else { (before + at) as f64 / total_bytes as f64 };
                         catalog.heartbeat(project, rows, fraction.min(1.0))?;
                         progress(rows, fraction);
                     }
                     Ok(())
                 };
-                match open_frames(c)? {
+                let header = match open_frames(c)? {
                     Frames::File(mut reader) => {
                         let header = reader.header.clone();
                         let mut keep = Downsampler::new(rate);
@@ -156,12 +139,17 @@ impl ObservationTable {
                             reader.next_record().map_err(|e| CatalogError::Invalid(e.to_string()))?
                         {
                             if keep.keep(record.t_us) {
-                                add(&header, &record)?;
+                                add(&header, &record, reader.bytes_read())?;
                             }
                         }
+                        header
                     }
-                    Frames::Image(header, record) => add(&header, &record)?,
-                }
+                    Frames::Image(header, record) => {
+                        add(&header, &record, 0)?;
+                        header
+                    }
+                };
+                batch.flush(&tx, project, c.id, &header).map_err(sql)?;
                 done_bytes += std::fs::metadata(&c.frames).map_or(0, |m| m.len());
             }
         }
@@ -217,6 +205,78 @@ impl ObservationTable {
             .and_then(|rows| rows.collect())
             .map_err(self.sql())?;
         Ok(rows)
+    }
+}
+
+/// Rows per INSERT statement (16 values each; SQLite allows 32,766 variables).
+const BATCH_ROWS: usize = 64;
+
+/// One object of a kept frame, waiting for its INSERT.
+struct Row {
+    frame_time: i64,
+    t_us: i64,
+    frame_index: u32,
+    obj_index: u16,
+    object: FrameObject,
+}
+
+/// Rows inserted many per statement (one `step` per 64 rows instead of per row).
+#[derive(Default)]
+struct RowBatch {
+    rows: Vec<Row>,
+}
+
+impl RowBatch {
+    fn flush(
+        &mut self,
+        conn: &Connection,
+        project: i64,
+        classification: i64,
+        header: &FramesHeader,
+    ) -> rusqlite::Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let n = self.rows.len();
+        let mut sql = String::from(
+            "INSERT INTO frame_observation (project_id, classification_id, video_id, frame_time, t_us, \
+             frame_index, obj_index, track_id, label, confidence, bbox_x, bbox_y, bbox_w, bbox_h, flags, attrs) VALUES ",
+        );
+        for r in 0..n {
+            if r > 0 {
+                sql.push(',');
+            }
+            sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        }
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut at = 1;
+        let mut bind = |stmt: &mut rusqlite::CachedStatement<'_>, v: &dyn rusqlite::ToSql| -> rusqlite::Result<()> {
+            stmt.raw_bind_parameter(at, v)?;
+            at += 1;
+            Ok(())
+        };
+        for r in &self.rows {
+            let o = &r.object;
+            let attrs = o.a.as_ref().map(|a| serde_json::Value::Object(a.clone()).to_string());
+            bind(&mut stmt, &project)?;
+            bind(&mut stmt, &classification)?;
+            bind(&mut stmt, &header.video_id)?;
+            bind(&mut stmt, &r.frame_time)?;
+            bind(&mut stmt, &r.t_us)?;
+            bind(&mut stmt, &r.frame_index)?;
+            bind(&mut stmt, &r.obj_index)?;
+            bind(&mut stmt, &o.tid)?;
+            bind(&mut stmt, &header.labels[usize::from(o.c)].as_str())?; // index checked by the reader
+            bind(&mut stmt, &o.s.map(f64::from))?;
+            for v in o.b {
+                bind(&mut stmt, &f64::from(v))?;
+            }
+            bind(&mut stmt, &o.f)?;
+            bind(&mut stmt, &attrs)?;
+        }
+        stmt.raw_execute()?;
+        self.rows.clear();
+        Ok(())
     }
 }
 
