@@ -102,57 +102,43 @@ impl ObservationTable {
         let tx = self.conn.transaction().map_err(sql)?;
         tx.execute("DELETE FROM frame_observation WHERE project_id = ?1", [project]).map_err(sql)?;
         let mut rows = 0i64;
-        let mut done_bytes = 0u64;
         let mut last_beat = Instant::now();
-        {
+        // Decoding and downsampling on the `populate-read` thread, inserting here: the two
+        // overlap on two cores. Chunks of rows travel over a bounded channel.
+        let (tx_chunks, chunks) = crossbeam_channel::bounded::<Result<Chunk, CatalogError>>(8);
+        std::thread::scope(|scope| -> Result<(), CatalogError> {
+            let reader = std::thread::Builder::new()
+                .name("populate-read".into())
+                .spawn_scoped(scope, || read_chunks(&classifications, rate, tx_chunks))
+                .map_err(|e| CatalogError::Invalid(format!("cannot start the reader thread: {e}")))?;
             let mut batch = RowBatch::default();
-            for c in &classifications {
-                let before = done_bytes;
-                let mut add = |header: &FramesHeader, record: &FrameRecord, at: u64| -> Result<(), CatalogError> {
-                    let frame_time = header.start_utc_us.saturating_add(record.t_us);
-                    for (k, o) in record.o.iter().enumerate() {
-                        batch.rows.push(Row {
-                            frame_time,
-                            t_us: record.t_us,
-                            frame_index: record.i,
-                            obj_index: k as u16,
-                            object: o.clone(),
-                        });
+            let mut done_bytes = 0u64;
+            let result = (|| {
+                for chunk in chunks.iter() {
+                    let chunk = chunk?;
+                    let c = &classifications[chunk.classification];
+                    for row in chunk.rows {
+                        batch.rows.push(row);
                         if batch.rows.len() == BATCH_ROWS {
-                            batch.flush(&tx, project, c.id, header).map_err(sql)?;
+                            batch.flush(&tx, project, c.id, &chunk.header).map_err(sql)?;
                         }
                     }
-                    rows += record.o.len() as i64;
+                    batch.flush(&tx, project, c.id, &chunk.header).map_err(sql)?;
+                    rows += chunk.n_rows as i64;
+                    done_bytes = chunk.bytes_before + chunk.bytes_read;
                     if last_beat.elapsed() >= HEARTBEAT_EVERY {
                         last_beat = Instant::now();
-                        let fraction = if total_bytes == 0 { 0.0 } else { (before + at) as f64 / total_bytes as f64 };
+                        let fraction = if total_bytes == 0 { 0.0 } else { done_bytes as f64 / total_bytes as f64 };
                         catalog.heartbeat(project, rows, fraction.min(1.0))?;
                         progress(rows, fraction);
                     }
-                    Ok(())
-                };
-                let header = match open_frames(c)? {
-                    Frames::File(mut reader) => {
-                        let header = reader.header.clone();
-                        let mut keep = Downsampler::new(rate);
-                        while let Some(record) =
-                            reader.next_record().map_err(|e| CatalogError::Invalid(e.to_string()))?
-                        {
-                            if keep.keep(record.t_us) {
-                                add(&header, &record, reader.bytes_read())?;
-                            }
-                        }
-                        header
-                    }
-                    Frames::Image(header, record) => {
-                        add(&header, &record, 0)?;
-                        header
-                    }
-                };
-                batch.flush(&tx, project, c.id, &header).map_err(sql)?;
-                done_bytes += std::fs::metadata(&c.frames).map_or(0, |m| m.len());
-            }
-        }
+                }
+                Ok(())
+            })();
+            drop(chunks); // a reader still sending stops at its next chunk
+            let _ = reader.join();
+            result
+        })?;
         tx.commit().map_err(sql)?;
         progress(rows, 1.0);
         Ok(rows)
@@ -205,6 +191,98 @@ impl ObservationTable {
             .and_then(|rows| rows.collect())
             .map_err(self.sql())?;
         Ok(rows)
+    }
+}
+
+/// Rows decoded per chunk sent from the reader thread.
+const CHUNK_ROWS: usize = 8192;
+
+/// Decoded rows of one classification.
+struct Chunk {
+    classification: usize,
+    header: std::sync::Arc<FramesHeader>,
+    rows: Vec<Row>,
+    n_rows: usize,
+    /// Bytes of the earlier classifications' files, and of this one read so far.
+    bytes_before: u64,
+    bytes_read: u64,
+}
+
+/// The reader thread: every classification's kept frames as chunks of rows, in order; the
+/// first error ends it.
+fn read_chunks(
+    classifications: &[Classification],
+    rate: Rate,
+    out: crossbeam_channel::Sender<Result<Chunk, CatalogError>>,
+) {
+    let mut bytes_before = 0u64;
+    for (index, c) in classifications.iter().enumerate() {
+        let send = |header: &std::sync::Arc<FramesHeader>, rows: Vec<Row>, bytes_read: u64| {
+            let n_rows = rows.len();
+            out.send(Ok(Chunk {
+                classification: index,
+                header: header.clone(),
+                rows,
+                n_rows,
+                bytes_before,
+                bytes_read,
+            }))
+            .is_ok()
+        };
+        let frames = match open_frames(c) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = out.send(Err(e));
+                return;
+            }
+        };
+        match frames {
+            Frames::Image(header, record) => {
+                let header = std::sync::Arc::new(header);
+                let mut rows = Vec::new();
+                push_rows(&header, record, &mut rows);
+                if !send(&header, rows, 0) {
+                    return;
+                }
+            }
+            Frames::File(mut reader) => {
+                let header = std::sync::Arc::new(reader.header.clone());
+                let mut keep = Downsampler::new(rate);
+                let mut rows = Vec::with_capacity(CHUNK_ROWS);
+                loop {
+                    match reader.next_record() {
+                        Ok(Some(record)) => {
+                            if keep.keep(record.t_us) {
+                                push_rows(&header, record, &mut rows);
+                            }
+                            if rows.len() >= CHUNK_ROWS {
+                                let full = std::mem::replace(&mut rows, Vec::with_capacity(CHUNK_ROWS));
+                                if !send(&header, full, reader.bytes_read()) {
+                                    return;
+                                }
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            let _ = out.send(Err(CatalogError::Invalid(e.to_string())));
+                            return;
+                        }
+                    }
+                }
+                if !send(&header, rows, reader.bytes_read()) {
+                    return;
+                }
+            }
+        }
+        bytes_before += std::fs::metadata(&c.frames).map_or(0, |m| m.len());
+    }
+}
+
+/// The objects of a kept frame as rows.
+fn push_rows(header: &FramesHeader, record: FrameRecord, rows: &mut Vec<Row>) {
+    let frame_time = header.start_utc_us.saturating_add(record.t_us);
+    for (k, object) in record.o.into_iter().enumerate() {
+        rows.push(Row { frame_time, t_us: record.t_us, frame_index: record.i, obj_index: k as u16, object });
     }
 }
 
