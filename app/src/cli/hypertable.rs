@@ -53,6 +53,30 @@ pub enum HypertableCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write missing frames files again: images from their dyn_attrs, videos (with
+    /// `--include-videos`, from a ready project's table).
+    RebuildMsgpacks {
+        #[arg(long)]
+        catalog: PathBuf,
+        #[arg(long, group = "target")]
+        project: Option<i64>,
+        #[arg(long, group = "target")]
+        classification: Option<i64>,
+        #[arg(long, group = "target")]
+        all_projects: bool,
+        /// Rewrite files that exist too.
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        include_videos: bool,
+        /// Count only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        database: DatabaseArg,
+        #[arg(long)]
+        json: bool,
+    },
     /// Observation rows of a ready project.
     Query {
         #[arg(long)]
@@ -168,6 +192,28 @@ pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
                     s.error.as_deref().map(|e| format!("\t{e}")).unwrap_or_default()
                 )?;
             }
+            Ok(())
+        }
+        HypertableCommand::RebuildMsgpacks {
+            catalog,
+            project,
+            classification,
+            all_projects,
+            force,
+            include_videos,
+            dry_run,
+            database,
+            json,
+        } => {
+            embedded_only(&database)?;
+            if [project.is_some(), classification.is_some(), all_projects].iter().filter(|&&b| b).count() != 1 {
+                anyhow::bail!("give exactly one of --project, --classification, --all-projects");
+            }
+            let report = rebuild_msgpacks(&catalog, project, classification, force, include_videos, dry_run)?;
+            if json {
+                return print_json(&report);
+            }
+            out!("{report}")?;
             Ok(())
         }
         HypertableCommand::Query { catalog, project, classification, from, to, label, bbox, database, json } => {
@@ -328,4 +374,103 @@ pub fn bench_populate(frames: u32, objects: u32, json: bool) -> anyhow::Result<(
     }
     out!("{rows} rows in {seconds:.2} s: {:.0} rows/s", rows as f64 / seconds)?;
     Ok(())
+}
+
+/// What `rebuild-msgpacks` did (or would do, with `--dry-run`).
+#[derive(Debug, Default, serde::Serialize)]
+struct RebuildReport {
+    written: usize,
+    would_write: usize,
+    present: usize,
+    videos_skipped: usize,
+    dry_run: bool,
+}
+
+impl std::fmt::Display for RebuildReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.dry_run {
+            write!(f, "would write {} frames files", self.would_write)?;
+        } else {
+            write!(f, "wrote {} frames files", self.written)?;
+        }
+        write!(f, "; {} present, {} videos skipped (--include-videos)", self.present, self.videos_skipped)
+    }
+}
+
+fn rebuild_msgpacks(
+    dir: &std::path::Path,
+    project: Option<i64>,
+    classification: Option<i64>,
+    force: bool,
+    include_videos: bool,
+    dry_run: bool,
+) -> anyhow::Result<RebuildReport> {
+    use tessera_storage::observations::table::image_frame;
+    use tessera_storage::observations::write_frames;
+    let cat = Catalog::open(dir, false)?;
+    let mut targets = match (project, classification) {
+        (Some(p), _) => cat.classifications(p)?,
+        (_, Some(c)) => cat.all_classifications()?.into_iter().filter(|x| x.id == c).collect(),
+        _ => cat.all_classifications()?,
+    };
+    if let Some(c) = classification
+        && targets.is_empty()
+    {
+        anyhow::bail!("{}: no classification {c}", dir.display());
+    }
+    targets.sort_by_key(|c| c.id);
+    let states = cat.states()?;
+    let mut report = RebuildReport { dry_run, ..RebuildReport::default() };
+    let mut table = None;
+    for c in &targets {
+        if c.frames.exists() && !force {
+            report.present += 1;
+            continue;
+        }
+        if c.kind == "video" && !include_videos {
+            report.videos_skipped += 1;
+            continue;
+        }
+        if dry_run {
+            report.would_write += 1;
+            continue;
+        }
+        if c.kind == "image" {
+            let Some(attrs) = &c.dyn_attrs else {
+                anyhow::bail!("classification {}: an image without dyn_attrs cannot be rebuilt", c.id)
+            };
+            let (header, record) =
+                image_frame(c.id, attrs).map_err(|e| anyhow::anyhow!("classification {}: dyn_attrs: {e}", c.id))?;
+            write_frames(&c.frames, &header, &[record])?;
+        } else {
+            let ready = states.iter().any(|s| s.id == c.project_id && s.status == "ready");
+            if !ready {
+                anyhow::bail!(
+                    "classification {}: project {} is not ready; populate it before rebuilding its videos",
+                    c.id,
+                    c.project_id
+                );
+            }
+            let Some(mut header) = cat.video_record(c.id)? else {
+                anyhow::bail!("classification {}: no header recorded (was it populated from a frames file?)", c.id)
+            };
+            if table.is_none() {
+                table = Some(ObservationTable::open(dir)?);
+            }
+            let records = table
+                .as_ref()
+                .map(|t| t.frames_of(c.project_id, c.id, &mut header.labels))
+                .transpose()?
+                .unwrap_or_default();
+            header.frame_count = records.len() as u32;
+            header.source_digest = Some(format!(
+                "table:project-{}:fps-{}",
+                c.project_id,
+                states.iter().find(|s| s.id == c.project_id).map_or("?", |s| s.fps.as_str())
+            ));
+            write_frames(&c.frames, &header, &records)?;
+        }
+        report.written += 1;
+    }
+    Ok(report)
 }

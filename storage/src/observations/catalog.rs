@@ -28,6 +28,9 @@ CREATE TABLE IF NOT EXISTS classification (
   stream TEXT,
   start_us INTEGER);
 CREATE INDEX IF NOT EXISTS classification_project ON classification(project_id);
+CREATE TABLE IF NOT EXISTS video_record (
+  classification_id INTEGER PRIMARY KEY,
+  header TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS frame_table_project (
   project_id INTEGER PRIMARY KEY,
   status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'populating', 'ready', 'failed')),
@@ -343,6 +346,42 @@ impl Catalog {
             )
             .map_err(self.sql())?;
         Ok(())
+    }
+
+    /// Remember a video's frames header (size, rate, start, labels): `rebuild-msgpacks` writes
+    /// headers from it once the table is all that is left.
+    pub fn record_video(&self, classification: i64, header: &super::frames::FramesHeader) -> Result<(), CatalogError> {
+        let json = serde_json::to_string(header).map_err(|e| CatalogError::Invalid(e.to_string()))?;
+        self.conn
+            .execute(
+                "INSERT INTO video_record (classification_id, header) VALUES (?1, ?2) \
+                 ON CONFLICT(classification_id) DO UPDATE SET header = excluded.header",
+                params![classification, json],
+            )
+            .map_err(self.sql())?;
+        Ok(())
+    }
+
+    /// A video's frames header as last populated.
+    pub fn video_record(&self, classification: i64) -> Result<Option<super::frames::FramesHeader>, CatalogError> {
+        let json: Option<String> = self
+            .conn
+            .query_row("SELECT header FROM video_record WHERE classification_id = ?1", [classification], |r| r.get(0))
+            .optional()
+            .map_err(self.sql())?;
+        json.map(|j| {
+            serde_json::from_str(&j).map_err(|e| CatalogError::Invalid(format!("video record {classification}: {e}")))
+        })
+        .transpose()
+    }
+
+    /// Every classification of the catalog, or of one project.
+    pub fn all_classifications(&self) -> Result<Vec<Classification>, CatalogError> {
+        let mut out = Vec::new();
+        for p in self.project_ids()? {
+            out.extend(self.classifications(p)?);
+        }
+        Ok(out)
     }
 
     /// The end of a run: `ready` with its rows, or `failed` with the error.

@@ -113,10 +113,15 @@ impl ObservationTable {
                 .map_err(|e| CatalogError::Invalid(format!("cannot start the reader thread: {e}")))?;
             let mut batch = RowBatch::default();
             let mut done_bytes = 0u64;
+            let mut recorded: Option<usize> = None;
             let result = (|| {
                 for chunk in chunks.iter() {
                     let chunk = chunk?;
                     let c = &classifications[chunk.classification];
+                    if c.kind == "video" && recorded != Some(chunk.classification) {
+                        catalog.record_video(c.id, &chunk.header)?;
+                        recorded = Some(chunk.classification);
+                    }
                     for row in chunk.rows {
                         batch.rows.push(row);
                         if batch.rows.len() == BATCH_ROWS {
@@ -142,6 +147,58 @@ impl ObservationTable {
         tx.commit().map_err(sql)?;
         progress(rows, 1.0);
         Ok(rows)
+    }
+
+    /// The rows of one classification as frame records (for `rebuild-msgpacks`), in frame
+    /// order, with the label table `labels` extended by any label it lacks.
+    pub fn frames_of(
+        &self,
+        project: i64,
+        classification: i64,
+        labels: &mut Vec<String>,
+    ) -> Result<Vec<FrameRecord>, CatalogError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT frame_index, t_us, track_id, label, confidence, bbox_x, bbox_y, bbox_w, bbox_h, flags, attrs \
+                 FROM frame_observation WHERE project_id = ?1 AND classification_id = ?2 \
+                 ORDER BY frame_time, frame_index, obj_index",
+            )
+            .map_err(self.sql())?;
+        let mut rows = stmt.query([project, classification]).map_err(self.sql())?;
+        let mut out: Vec<FrameRecord> = Vec::new();
+        while let Some(r) = rows.next().map_err(self.sql())? {
+            let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(u32, i64, FrameObject, String)> {
+                let attrs: Option<String> = r.get(10)?;
+                let object = FrameObject {
+                    tid: r.get(2)?,
+                    c: 0,
+                    s: r.get::<_, Option<f64>>(4)?.map(|v| v as f32),
+                    b: [
+                        r.get::<_, f64>(5)? as f32,
+                        r.get::<_, f64>(6)? as f32,
+                        r.get::<_, f64>(7)? as f32,
+                        r.get::<_, f64>(8)? as f32,
+                    ],
+                    f: r.get(9)?,
+                    a: attrs.and_then(|a| serde_json::from_str(&a).ok()),
+                };
+                Ok((r.get(0)?, r.get(1)?, object, r.get(3)?))
+            };
+            let (i, t_us, mut object, label) = read(r).map_err(self.sql())?;
+            object.c = match labels.iter().position(|l| *l == label) {
+                Some(c) => c as u16,
+                None => {
+                    labels.push(label);
+                    (labels.len() - 1) as u16
+                }
+            };
+            match out.last_mut() {
+                Some(last) if last.i == i && last.t_us == t_us => last.o.push(object),
+                _ => out.push(FrameRecord { i, t_us, o: vec![object] }),
+            }
+        }
+        Ok(out)
     }
 
     /// Rows of a project (which the caller has checked is ready), in time order.
@@ -393,7 +450,7 @@ fn open_frames(c: &Classification) -> Result<Frames, CatalogError> {
 }
 
 /// An image's objects from its `dyn_attrs` JSON as one frame (`i = 0`, `t_us = 0`), labels in
-/// order of first appearance.
+/// order of first appearance; the source digest is the CRC-32 of the JSON text.
 pub fn image_frame(classification: i64, dyn_attrs: &str) -> Result<(FramesHeader, FrameRecord), String> {
     #[derive(serde::Deserialize)]
     struct Attrs {
@@ -427,5 +484,6 @@ pub fn image_frame(classification: i64, dyn_attrs: &str) -> Result<(FramesHeader
     }
     let mut header = FramesHeader::new(classification, classification, attrs.width, attrs.height, labels);
     header.frame_count = 1;
+    header.source_digest = Some(format!("dyn_attrs-crc32:{:08x}", crc32fast::hash(dyn_attrs.as_bytes())));
     Ok((header, FrameRecord { i: 0, t_us: 0, o: objects }))
 }
