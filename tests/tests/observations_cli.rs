@@ -247,3 +247,53 @@ fn rebuild_msgpacks_writes_missing_files_only() {
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(rows(&catalog, &["--project", "43"]), before);
 }
+
+#[test]
+fn configure_is_idempotent_and_dry_runs_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = setup(dir.path());
+    let run = tessera(&["hypertable", "populate", "--catalog", &catalog, "--project", "43", "--sync"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let configure = |args: &[&str]| {
+        let mut all = vec!["hypertable", "configure", "--catalog", &catalog];
+        all.extend_from_slice(args);
+        let run = tessera(&all);
+        assert_eq!(run.code, 0, "{run:?}");
+        run
+    };
+    let dry = configure(&["--chunk-interval", "30 days", "--compress-after", "60 days", "--dry-run"]);
+    assert_eq!(dry.stdout.lines().filter(|l| l.starts_with("UPDATE")).count(), 2, "{}", dry.stdout);
+    let show = configure(&["--show", "--json"]).json();
+    assert_eq!(show["config"]["chunk_interval"], "1 day", "a dry run changed nothing");
+    assert_eq!(show["backend"], "sqlite");
+    assert_eq!(show["chunks"].as_array().unwrap().iter().map(|c| c["rows"].as_i64().unwrap()).sum::<i64>(), 2);
+    assert_eq!(show["projects_by_status"]["ready"], 1);
+    let applied = configure(&[
+        "--chunk-interval",
+        "30 days",
+        "--compress-after",
+        "60 days",
+        "--compress-segmentby",
+        "project_id",
+    ]);
+    assert!(applied.stderr.contains("applied 3 change(s)"), "{}", applied.stderr);
+    let again = configure(&[
+        "--chunk-interval",
+        "30 days",
+        "--compress-after",
+        "60 days",
+        "--compress-segmentby",
+        "project_id",
+        "--dry-run",
+    ]);
+    assert!(again.stdout.contains("nothing to change"), "idempotent: {}", again.stdout);
+    let show = configure(&["--show", "--json"]).json();
+    assert_eq!(
+        (show["config"]["chunk_interval"].as_str(), show["config"]["compress_after"].as_str()),
+        (Some("30 days"), Some("60 days"))
+    );
+    configure(&["--compress-after", "off"]);
+    assert!(configure(&["--show", "--json"]).json()["config"]["compress_after"].is_null());
+    tessera(&["hypertable", "configure", "--catalog", &catalog, "--chunk-interval", "soon"])
+        .assert_clean_error("not an interval");
+}

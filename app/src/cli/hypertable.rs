@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::time::Instant;
 use tessera_storage::UnixMicros;
+use tessera_storage::observations::catalog::parse_interval;
 use tessera_storage::observations::{Catalog, CatalogError, ObservationQuery, ObservationTable, Rate};
 
 #[derive(Args, Debug, Clone)]
@@ -70,6 +71,30 @@ pub enum HypertableCommand {
         #[arg(long)]
         include_videos: bool,
         /// Count only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        database: DatabaseArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show or change the table's settings (idempotent: only what differs is applied).
+    Configure {
+        #[arg(long)]
+        catalog: PathBuf,
+        /// Print the backend, settings, chunks with their rows, and projects per status.
+        #[arg(long)]
+        show: bool,
+        /// Time chunk width, e.g. "1 day", "30 days".
+        #[arg(long)]
+        chunk_interval: Option<String>,
+        /// Compress chunks older than this ("off" turns it off).
+        #[arg(long)]
+        compress_after: Option<String>,
+        /// Columns compressed chunks are segmented by.
+        #[arg(long)]
+        compress_segmentby: Option<String>,
+        /// Print the statements; change nothing.
         #[arg(long)]
         dry_run: bool,
         #[command(flatten)]
@@ -214,6 +239,70 @@ pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
                 return print_json(&report);
             }
             out!("{report}")?;
+            Ok(())
+        }
+        HypertableCommand::Configure {
+            catalog,
+            show,
+            chunk_interval,
+            compress_after,
+            compress_segmentby,
+            dry_run,
+            database,
+            json,
+        } => {
+            embedded_only(&database)?;
+            let mut cat = Catalog::open(&catalog, false)?;
+            let config = cat.config()?;
+            let statements = config
+                .changes(chunk_interval.as_deref(), compress_after.as_deref(), compress_segmentby.as_deref())
+                .map_err(anyhow::Error::msg)?;
+            if dry_run {
+                for s in &statements {
+                    out!("{s};")?;
+                }
+                if statements.is_empty() {
+                    out!("-- nothing to change")?;
+                }
+            } else if !statements.is_empty() {
+                cat.apply(&statements)?;
+                eprintln!("applied {} change(s)", statements.len());
+            }
+            if show {
+                let config = cat.config()?;
+                let (interval_s, _) = parse_interval(&config.chunk_interval).map_err(anyhow::Error::msg)?;
+                let chunks = ObservationTable::open(&catalog)?.chunks(interval_s)?;
+                let mut by_status = std::collections::BTreeMap::<String, usize>::new();
+                for s in cat.states()? {
+                    *by_status.entry(s.status).or_default() += 1;
+                }
+                let chunks_json: Vec<serde_json::Value> = chunks
+                    .iter()
+                    .map(|&(start, end, rows)| {
+                        serde_json::json!({"start": UnixMicros(start).to_rfc3339(), "end": UnixMicros(end).to_rfc3339(), "rows": rows})
+                    })
+                    .collect();
+                let report = serde_json::json!({
+                    "backend": "sqlite",
+                    "compression": "stored only (the embedded backend has no columnar compression)",
+                    "config": config,
+                    "chunks": chunks_json,
+                    "projects_by_status": by_status,
+                });
+                if json {
+                    return print_json(&report);
+                }
+                out!("backend: sqlite (embedded, {}/observations.sqlite)", catalog.display())?;
+                out!("chunk interval: {}", config.chunk_interval)?;
+                out!("compress after: {} (stored only)", config.compress_after.as_deref().unwrap_or("off"))?;
+                out!("compress segment by: {}; order by: {}", config.compress_segmentby, config.compress_orderby)?;
+                for (start, end, rows) in chunks {
+                    out!("chunk {} … {}: {rows} rows", UnixMicros(start).to_rfc3339(), UnixMicros(end).to_rfc3339())?;
+                }
+                for (status, n) in by_status {
+                    out!("projects {status}: {n}")?;
+                }
+            }
             Ok(())
         }
         HypertableCommand::Query { catalog, project, classification, from, to, label, bbox, database, json } => {

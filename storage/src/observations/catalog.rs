@@ -28,6 +28,13 @@ CREATE TABLE IF NOT EXISTS classification (
   stream TEXT,
   start_us INTEGER);
 CREATE INDEX IF NOT EXISTS classification_project ON classification(project_id);
+CREATE TABLE IF NOT EXISTS frame_table_config (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  chunk_interval TEXT NOT NULL DEFAULT '1 day',
+  compress_after TEXT,
+  compress_segmentby TEXT NOT NULL DEFAULT 'project_id,classification_id',
+  compress_orderby TEXT NOT NULL DEFAULT 'frame_time');
+INSERT OR IGNORE INTO frame_table_config (singleton) VALUES (1);
 CREATE TABLE IF NOT EXISTS video_record (
   classification_id INTEGER PRIMARY KEY,
   header TEXT NOT NULL);
@@ -384,6 +391,35 @@ impl Catalog {
         Ok(out)
     }
 
+    /// The table's settings: chunk interval, compress-after (None = off), segment-by, order-by.
+    pub fn config(&self) -> Result<TableConfig, CatalogError> {
+        self.conn
+            .query_row(
+                "SELECT chunk_interval, compress_after, compress_segmentby, compress_orderby FROM frame_table_config",
+                [],
+                |r| {
+                    Ok(TableConfig {
+                        chunk_interval: r.get(0)?,
+                        compress_after: r.get(1)?,
+                        compress_segmentby: r.get(2)?,
+                        compress_orderby: r.get(3)?,
+                    })
+                },
+            )
+            .map_err(self.sql())
+    }
+
+    /// Run configuration statements (from [`TableConfig::changes`]) in one transaction.
+    pub fn apply(&mut self, statements: &[String]) -> Result<(), CatalogError> {
+        let path = self.path.clone();
+        let sql = |error| CatalogError::Db(DbError::Sqlite { path: path.clone(), error });
+        let tx = self.conn.transaction().map_err(sql)?;
+        for s in statements {
+            tx.execute_batch(s).map_err(sql)?;
+        }
+        tx.commit().map_err(sql)
+    }
+
     /// The end of a run: `ready` with its rows, or `failed` with the error.
     pub fn finish(&self, project: i64, result: Result<i64, String>) -> Result<(), CatalogError> {
         let (status, rows, error) = match result {
@@ -399,5 +435,76 @@ impl Catalog {
             )
             .map_err(self.sql())?;
         Ok(())
+    }
+}
+
+/// The observation table's settings (the `frame_table_config` row).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TableConfig {
+    pub chunk_interval: String,
+    pub compress_after: Option<String>,
+    pub compress_segmentby: String,
+    pub compress_orderby: String,
+}
+
+/// A PostgreSQL-style interval (`30 days`, `12 hours`, `1 week`) in seconds, and its canonical
+/// text.
+pub fn parse_interval(text: &str) -> Result<(i64, String), String> {
+    let bad = || format!("{text:?} is not an interval (like \"1 day\", \"12 hours\", \"30 days\")");
+    let mut parts = text.split_whitespace();
+    let (Some(n), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else { return Err(bad()) };
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    let (secs, name) = match unit.trim_end_matches('s') {
+        "second" | "sec" => (1, "second"),
+        "minute" | "min" => (60, "minute"),
+        "hour" => (3600, "hour"),
+        "day" => (86_400, "day"),
+        "week" => (7 * 86_400, "week"),
+        _ => return Err(bad()),
+    };
+    if n <= 0 || n > 100_000 {
+        return Err(bad());
+    }
+    Ok((n * secs, format!("{n} {name}{}", if n == 1 { "" } else { "s" })))
+}
+
+impl TableConfig {
+    /// The statements that take this configuration to the one asked for (none when equal).
+    pub fn changes(
+        &self,
+        chunk_interval: Option<&str>,
+        compress_after: Option<&str>,
+        segmentby: Option<&str>,
+    ) -> Result<Vec<String>, String> {
+        let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+        let mut out = Vec::new();
+        if let Some(i) = chunk_interval {
+            let (_, canonical) = parse_interval(i)?;
+            if canonical != self.chunk_interval {
+                out.push(format!("UPDATE frame_table_config SET chunk_interval = {}", quote(&canonical)));
+            }
+        }
+        if let Some(a) = compress_after {
+            let wanted = if a.trim() == "off" { None } else { Some(parse_interval(a)?.1) };
+            if wanted != self.compress_after {
+                let value = wanted.as_deref().map_or("NULL".to_string(), quote);
+                out.push(format!("UPDATE frame_table_config SET compress_after = {value}"));
+            }
+        }
+        if let Some(s) = segmentby {
+            let columns: Vec<&str> = s.split(',').map(str::trim).filter(|c| !c.is_empty()).collect();
+            let allowed = ["project_id", "classification_id", "video_id", "label", "track_id"];
+            if let Some(c) = columns.iter().find(|c| !allowed.contains(c)) {
+                return Err(format!(
+                    "--compress-segmentby: {c:?} is not a column of frame_observation ({})",
+                    allowed.join(", ")
+                ));
+            }
+            let canonical = columns.join(",");
+            if canonical != self.compress_segmentby {
+                out.push(format!("UPDATE frame_table_config SET compress_segmentby = {}", quote(&canonical)));
+            }
+        }
+        Ok(out)
     }
 }

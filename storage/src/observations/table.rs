@@ -201,6 +201,21 @@ impl ObservationTable {
         Ok(out)
     }
 
+    /// Rows per time chunk of `interval_s` seconds (aligned to the Unix epoch): (start µs,
+    /// end µs, rows), for `configure --show`.
+    pub fn chunks(&self, interval_s: i64) -> Result<Vec<(i64, i64, i64)>, CatalogError> {
+        let width = interval_s.max(1) * 1_000_000;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT (frame_time - (frame_time % ?1 + ?1) % ?1) AS start, count(*) FROM frame_observation GROUP BY start ORDER BY start")
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([width], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(self.sql())?;
+        Ok(rows.into_iter().map(|(start, n)| (start, start + width, n)).collect())
+    }
+
     /// Rows of a project (which the caller has checked is ready), in time order.
     pub fn query(&self, q: &ObservationQuery) -> Result<Vec<Observation>, CatalogError> {
         let mut sql = String::from(
