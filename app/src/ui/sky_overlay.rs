@@ -52,6 +52,7 @@ impl SkyOverlay {
         let (sx, sy) = (picture.width() / camera.width as f32, picture.height() / camera.height as f32);
         let to_screen = |(u, v): (f64, f64)| Pos2::new(picture.left() + u as f32 * sx, picture.top() + v as f32 * sy);
         let painter = ui.painter().with_clip_rect(picture);
+        let mut placed: Vec<Rect> = Vec::new();
         for a in self.aircraft.iter().filter(|a| a.projection.in_frame) {
             let Some(pixel) = a.projection.pixel else { continue };
             let at = to_screen(pixel);
@@ -67,7 +68,27 @@ impl SkyOverlay {
                 a.projection.range_m / 1000.0
             );
             let galley = painter.layout_no_wrap(label, FontId::proportional(12.0), MARKER);
-            let text_at = at + egui::vec2(10.0, -8.0);
+            // Right of the marker, or left of it near the picture's right edge (and kept
+            // inside vertically), so labels are never cut off.
+            let size = galley.size();
+            let x = if at.x + 10.0 + size.x > picture.right() { at.x - 10.0 - size.x } else { at.x + 10.0 };
+            let start = (at.y - 8.0).clamp(picture.top(), (picture.bottom() - size.y).max(picture.top()));
+            // Aircraft close together: stack their labels (downwards, else upwards) instead of
+            // overprinting them.
+            let taken_at =
+                |y: f32| placed.iter().find(|r| r.intersects(Rect::from_min_size(Pos2::new(x, y), size))).copied();
+            let mut y = start;
+            while let Some(taken) = taken_at(y) {
+                y = taken.bottom() + 2.0;
+            }
+            if y + size.y > picture.bottom() {
+                y = start;
+                while let Some(taken) = taken_at(y) {
+                    y = taken.top() - size.y - 2.0;
+                }
+            }
+            placed.push(Rect::from_min_size(Pos2::new(x, y), size));
+            let text_at = Pos2::new(x, y);
             painter.rect_filled(
                 Rect::from_min_size(text_at, galley.size()).expand(2.0),
                 2.0,
