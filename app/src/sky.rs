@@ -201,6 +201,14 @@ impl Projector {
         &self.camera
     }
 
+    /// Where a trajectory's aircraft is at `t` (unix seconds) and where it appears: `None`
+    /// when the trajectory does not span `t`, has no height there, or is beyond `max_range_m`.
+    pub fn place(&self, points: &[Point], t: f64) -> Option<(Position, Projection)> {
+        let position = position_at(points, t)?;
+        let projection = self.project(position.lat, position.lon, position.height_m);
+        (projection.range_m <= self.camera.max_range_m).then_some((position, projection))
+    }
+
     /// Project a geodetic position (degrees, metres above the ellipsoid).
     #[inline]
     pub fn project(&self, lat_deg: f64, lon_deg: f64, height_m: f64) -> Projection {

@@ -128,11 +128,7 @@ pub enum HypertableCommand {
 }
 
 fn parse_region(text: &str) -> Result<[f64; 4], String> {
-    let v: Vec<f64> = text
-        .split(',')
-        .map(|s| s.trim().parse::<f64>().map_err(|_| format!("{s:?} is not a number")))
-        .collect::<Result<_, _>>()?;
-    match v[..] {
+    match super::parse_numbers(text)?[..] {
         [x, y, w, h] if w >= 0.0 && h >= 0.0 => Ok([x, y, w, h]),
         _ => Err("expected x,y,w,h with w, h ≥ 0".into()),
     }

@@ -145,6 +145,11 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// Comma-separated numbers (`--bbox`-style arguments), each named when it is not one.
+pub fn parse_numbers(text: &str) -> Result<Vec<f64>, String> {
+    text.split(',').map(|v| v.trim().parse::<f64>().map_err(|_| format!("{v:?} is not a number"))).collect()
+}
+
 /// Print a value as one line of JSON on stdout. A closed pipe (`| head`) is returned as a
 /// `BrokenPipe` error, which [`main`] turns into a quiet exit.
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {

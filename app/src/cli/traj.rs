@@ -139,11 +139,7 @@ pub fn parse_seconds(text: &str) -> Result<f64, String> {
 }
 
 fn parse_bbox(text: &str) -> Result<[f64; 4], String> {
-    let values: Vec<f64> = text
-        .split(',')
-        .map(|v| v.trim().parse::<f64>().map_err(|_| format!("{v:?} is not a number")))
-        .collect::<Result<_, _>>()?;
-    let [min_lat, min_lon, max_lat, max_lon] = values[..] else {
+    let [min_lat, min_lon, max_lat, max_lon] = super::parse_numbers(text)?[..] else {
         return Err("expected min_lat,min_lon,max_lat,max_lon".into());
     };
     Ok([min_lat, min_lon, max_lat, max_lon])
@@ -369,9 +365,8 @@ fn aircraft_at(
         .trajectories
         .iter()
         .filter_map(|t| {
-            let pos = position_at(&t.points, at)?;
-            let p = projector.project(pos.lat, pos.lon, pos.height_m);
-            (p.range_m <= projector.camera().max_range_m).then(|| AircraftJson {
+            let (pos, p) = projector.place(&t.points, at)?;
+            Some(AircraftJson {
                 source_id: t.source_id.clone(),
                 callsign: t.callsign.clone(),
                 lat: pos.lat,

@@ -7,7 +7,7 @@
 //! A bucket's query is `filter_waypoints` + `crosses` over a box around the camera that holds
 //! its `max_range_m` plus a margin (so the sidecar answers it, when one is built).
 
-use crate::sky::{Camera, Position, Projection, Projector, position_at};
+use crate::sky::{Camera, Position, Projection, Projector};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -128,11 +128,7 @@ impl SkyFeed {
         let mut out: Vec<Aircraft> = trajectories
             .iter()
             .filter_map(|traj| {
-                let position = position_at(&traj.points, t)?;
-                let projection = self.projector.project(position.lat, position.lon, position.height_m);
-                if projection.range_m > max_range {
-                    return None;
-                }
+                let (position, projection) = self.projector.place(&traj.points, t)?;
                 // Track points near the picture only: far off-axis, the lens polynomial folds
                 // points back in (its model holds only over the field of view).
                 let near_picture = |&(u, v): &(f64, f64)| {

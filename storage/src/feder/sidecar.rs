@@ -29,6 +29,7 @@ use roaring::RoaringBitmap;
 use rusqlite::{Connection, ToSql, params};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// Seconds per time slot of the grid (the `hour` column counts slots).
 const SLOT_S: i64 = 600;
@@ -225,10 +226,7 @@ impl Sidecar {
         let sqlite = FederError::sqlite;
         let (meta_sql, meta_params) = q.metadata_sql();
         let array = id_array(ids);
-        let params: Vec<&dyn ToSql> = [&day as &dyn ToSql, &array as &dyn ToSql]
-            .into_iter()
-            .chain(meta_params.iter().map(|v| v as &dyn ToSql))
-            .collect();
+        let params = day_ids_meta(&day, &array, &meta_params);
 
         // Broken ones first: the same warning as the direct path.
         let mut stmt = conn
@@ -312,10 +310,7 @@ impl Sidecar {
         // Metadata and the exact extent of those with points left.
         let with_points: Vec<i64> = kept.keys().copied().collect();
         let with_points = id_array(&with_points);
-        let params: Vec<&dyn ToSql> = [&day as &dyn ToSql, &with_points as &dyn ToSql]
-            .into_iter()
-            .chain(meta_params.iter().map(|v| v as &dyn ToSql))
-            .collect();
+        let params = day_ids_meta(&day, &with_points, &meta_params);
         let mut stmt = conn
             .prepare_cached(&format!(
                 "SELECT id, source, source_id, callsign, orig, dest, \
@@ -341,6 +336,15 @@ impl Sidecar {
 /// file: `day` (since 1970, < 2^20), `id` (< 2^31) and `seq` (< 2^11) packed.
 pub fn run_key(day: i64, id: i64, seq: i64) -> i64 {
     ((day & 0xf_ffff) << 42) | ((id & 0x7fff_ffff) << 11) | (seq & 0x7ff)
+}
+
+/// Parameters `?1` day, `?2` ids, then the query's metadata values.
+fn day_ids_meta<'a>(
+    day: &'a i64,
+    ids: &'a Rc<Vec<rusqlite::types::Value>>,
+    meta: &'a [rusqlite::types::Value],
+) -> Vec<&'a dyn ToSql> {
+    [day as &dyn ToSql, ids as &dyn ToSql].into_iter().chain(meta.iter().map(|v| v as &dyn ToSql)).collect()
 }
 
 /// The warning for a trajectory whose blob cannot be decoded (the same on both paths).
