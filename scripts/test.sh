@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
+# A CI build is built once: incremental caches would only take disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 # Software rendering, pinned so snapshot images are reproducible.
 export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
 export PROPTEST_CASES="${PROPTEST_CASES:-2000}"
