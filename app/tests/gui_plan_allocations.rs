@@ -25,6 +25,7 @@ fn steady_state_planning_allocates_nothing() {
         event_days: 2.0,
         no_gui: true,
         no_sky: true,
+        no_labels: true,
     };
     write_demo(tmp.path(), &args).expect("demo");
     let cameras = vec!["cam-1".to_owned(), "cam-2".to_owned()];

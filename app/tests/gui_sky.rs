@@ -52,6 +52,7 @@ fn aircraft_are_drawn_listed_and_jumped_to() {
         event_days: 1.0,
         no_gui: true,
         no_sky: false,
+        no_labels: true,
     };
     let summary = write_demo(&dir, &args).unwrap();
     let (at_us, callsign) = moment_with_traffic(&dir, summary.start_us, summary.end_us);

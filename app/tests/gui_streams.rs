@@ -9,7 +9,16 @@ use tessera::ui::{ArchiveState, TesseraApp};
 fn lists_the_streams_of_an_archive() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("demo");
-    let args = DemoArgs { dir: None, hours: 0.2, cameras: 2, end: None, event_days: 1.0, no_gui: true, no_sky: true };
+    let args = DemoArgs {
+        dir: None,
+        hours: 0.2,
+        cameras: 2,
+        end: None,
+        event_days: 1.0,
+        no_gui: true,
+        no_sky: true,
+        no_labels: true,
+    };
     write_demo(&dir, &args).expect("demo");
     let mut harness = Harness::new_ui_state(|ui, app: &mut TesseraApp| app.ui(ui), TesseraApp::new(Some(dir)));
     for _ in 0..200 {

@@ -31,6 +31,7 @@ fn demo_app(dir: &std::path::Path) -> TesseraApp {
         event_days: 2.0,
         no_gui: true,
         no_sky: true,
+        no_labels: true,
     };
     write_demo(dir, &args).expect("demo");
     let mut app = TesseraApp::new(Some(dir.to_owned()));

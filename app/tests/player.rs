@@ -20,6 +20,7 @@ fn demo(dir: &std::path::Path, hours: f64) {
         event_days: 0.0,
         no_gui: true,
         no_sky: true,
+        no_labels: true,
     };
     write_demo(dir, &args).expect("demo");
 }

@@ -2,6 +2,9 @@
 //! embedded backend — downsampling 29.97→15 and 25→10 fps, images from dyn_attrs, refusal
 //! while a project is populating (exit 3), a dead populator reported stale and cleared by
 //! `--reset`, a background run, and a bad frames file failing its project with a clear error.
+//! The same on a real PostgreSQL server (`TESSERA_TEST_DATABASE_URL`, started by
+//! `scripts/test.sh`): answers equal to the embedded table's, partitions that bridge a changed
+//! interval, refusal and a killed populator.
 
 #![allow(clippy::unwrap_used)]
 
@@ -15,8 +18,12 @@ const START_US: i64 = 1_747_944_000_000_000;
 /// A video frames file: `n` frames at `t_us(k)`, one "car" per frame moving right, and a
 /// "bird" in every 10th frame.
 fn video(path: &Path, id: i64, n: u32, t_us: impl Fn(i64) -> i64) {
+    video_at(path, id, n, START_US, t_us);
+}
+
+fn video_at(path: &Path, id: i64, n: u32, start_us: i64, t_us: impl Fn(i64) -> i64) {
     let mut header = FramesHeader::new(id, id + 1000, 1920, 1080, vec!["car".into(), "bird".into()]);
-    (header.fps_num, header.fps_den, header.start_utc_us, header.frame_count) = (30000, 1001, START_US, n);
+    (header.fps_num, header.fps_den, header.start_utc_us, header.frame_count) = (30000, 1001, start_us, n);
     let records: Vec<FrameRecord> = (0..n)
         .map(|k| {
             let mut o =
@@ -296,4 +303,296 @@ fn configure_is_idempotent_and_dry_runs_change_nothing() {
     assert!(configure(&["--show", "--json"]).json()["config"]["compress_after"].is_null());
     tessera(&["hypertable", "configure", "--catalog", &catalog, "--chunk-interval", "soon"])
         .assert_clean_error("not an interval");
+}
+
+// ---- PostgreSQL ----------------------------------------------------------------------------
+
+/// A fresh database on the test server, dropped at the end; `None` (test skipped) only when
+/// no server is configured and `TESSERA_REQUIRE_POSTGRES` is unset.
+struct TestDb {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    fn new() -> Option<TestDb> {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let Ok(admin) = std::env::var("TESSERA_TEST_DATABASE_URL") else {
+            assert!(
+                std::env::var_os("TESSERA_REQUIRE_POSTGRES").is_none(),
+                "TESSERA_TEST_DATABASE_URL is not set (scripts/test.sh starts a server)"
+            );
+            eprintln!("skipped: no TESSERA_TEST_DATABASE_URL (scripts/test.sh starts a server)");
+            return None;
+        };
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("tessera_t{}_{n}", std::process::id());
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+        client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+        Some(TestDb { admin, name, url })
+    }
+
+    fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+/// `tessera hypertable <sub> --catalog C [--database URL] args…`, asserting success.
+fn ht(sub: &str, catalog: &str, db: Option<&str>, args: &[&str]) -> tessera_tests::Run {
+    let run = ht_run(sub, catalog, db, args);
+    assert_eq!(run.code, 0, "{sub} {args:?}: {run:?}");
+    run
+}
+
+fn ht_run(sub: &str, catalog: &str, db: Option<&str>, args: &[&str]) -> tessera_tests::Run {
+    let mut all = vec!["hypertable", sub, "--catalog", catalog];
+    if let Some(url) = db {
+        all.extend_from_slice(&["--database", url]);
+    }
+    all.extend_from_slice(args);
+    tessera(&all)
+}
+
+fn pg_status(catalog: &str, db: &str, id: i64) -> Value {
+    let run = ht("status", catalog, Some(db), &["--json"]);
+    run.json()["projects"].as_array().unwrap().iter().find(|p| p["id"] == id).unwrap().clone()
+}
+
+#[test]
+fn postgres_answers_exactly_like_the_embedded_table() {
+    let Some(db) = TestDb::new() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = setup(dir.path());
+    let url = Some(db.url.as_str());
+    assert_eq!(pg_status(&catalog, &db.url, 42)["status"], "pending");
+    for (project, fps) in [("42", "15"), ("43", "10")] {
+        ht("populate", &catalog, None, &["--project", project, "--fps", fps, "--sync"]);
+        ht("populate", &catalog, url, &["--project", project, "--fps", fps, "--sync"]);
+    }
+    let s = pg_status(&catalog, &db.url, 42);
+    assert_eq!((s["status"].as_str(), s["fps"].as_f64()), (Some("ready"), Some(15.0)), "{s}");
+    let from = (START_US + 200_000).to_string();
+    let to = (START_US + 40_000_000).to_string();
+    let queries: [&[&str]; 6] = [
+        &["--project", "42"],
+        &["--project", "42", "--classification", "3"],
+        &["--project", "42", "--label", "bird"],
+        &["--project", "42", "--label", "car", "--bbox", "500,90,20,20", "--from", &from, "--to", &to],
+        &["--project", "43", "--label", "bird", "--bbox", "1510,55,5,5"],
+        &["--project", "43"],
+    ];
+    for q in queries {
+        let embedded = ht("query", &catalog, None, &[&["--json"], q].concat()).json();
+        let server = ht("query", &catalog, url, &[&["--json"], q].concat()).json();
+        assert!(!embedded["rows"].as_array().unwrap().is_empty(), "{q:?}");
+        assert_eq!(embedded, server, "{q:?}");
+    }
+    assert_eq!(s["rows"].as_u64().unwrap() as usize, rows(&catalog, &["--project", "42"]).len());
+
+    // A video's frames file rebuilt from the server's rows.
+    std::fs::remove_file(dir.path().join("pal.msgpack")).unwrap();
+    let rebuilt = ht("rebuild-msgpacks", &catalog, url, &["--classification", "2", "--include-videos", "--json"]);
+    assert_eq!(rebuilt.json()["written"], 1);
+    let mut r = tessera_storage::observations::FramesReader::open(&dir.path().join("pal.msgpack")).unwrap();
+    let mut frames = Vec::new();
+    while let Some(rec) = r.next_record().unwrap() {
+        frames.push(rec.i);
+    }
+    assert_eq!(frames, vec![0, 3, 5, 8, 10, 13, 15, 18]);
+}
+
+#[test]
+fn postgres_configure_is_idempotent_and_partitions_bridge_a_changed_interval() {
+    let Some(db) = TestDb::new() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = setup(dir.path());
+    let url = Some(db.url.as_str());
+    const DAY: i64 = 86_400_000_000;
+    let day0 = START_US.div_euclid(DAY) * DAY;
+    // Project 44: a video two days after the others.
+    video_at(&dir.path().join("later.msgpack"), 4, 30, START_US + 2 * DAY, |k| 40_000 * k);
+    let manifest = json!({"projects": [{"id": 44, "name": "later", "classifications": [
+        {"id": 4, "kind": "video", "frames": "later.msgpack"}]}]});
+    std::fs::write(dir.path().join("m2.json"), manifest.to_string()).unwrap();
+    let run = tessera(&["catalog", "import", "--catalog", &catalog, dir.path().join("m2.json").to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+
+    assert!(ht("configure", &catalog, url, &["--chunk-interval", "1 day", "--dry-run"]).stdout.contains("nothing"));
+    ht("populate", &catalog, url, &["--project", "43", "--sync"]);
+    let show = ht("configure", &catalog, url, &["--show", "--json"]).json();
+    assert_eq!(show["backend"], "postgresql");
+    let chunks = |show: &Value| -> Vec<(String, String, i64)> {
+        show["chunks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (c["start"].as_str().unwrap().into(), c["end"].as_str().unwrap().into(), c["rows"].as_i64().unwrap())
+            })
+            .collect()
+    };
+    let at = |us: i64| tessera_storage::UnixMicros(us).to_rfc3339();
+    let one = chunks(&show);
+    assert_eq!(one.len(), 1, "{show}");
+    assert_eq!((one[0].0.clone(), one[0].1.clone()), (at(day0), at(day0 + DAY)));
+    assert_eq!(one[0].2, pg_status(&catalog, &db.url, 43)["rows"].as_i64().unwrap());
+
+    // A week: the dry run prints the statement and changes nothing; applying twice applies once.
+    let dry = ht("configure", &catalog, url, &["--chunk-interval", "7 days", "--dry-run"]);
+    assert!(dry.stdout.contains("UPDATE frame_table_config SET chunk_interval"), "{}", dry.stdout);
+    assert_eq!(ht("configure", &catalog, url, &["--show", "--json"]).json()["config"]["chunk_interval"], "1 day");
+    let applied = ht("configure", &catalog, url, &["--chunk-interval", "7 days", "--compress-after", "60 days"]);
+    assert!(applied.stderr.contains("applied 2 change(s)"), "{}", applied.stderr);
+    let again =
+        ht("configure", &catalog, url, &["--chunk-interval", "1 week", "--compress-after", "60 days", "--dry-run"]);
+    assert!(again.stdout.contains("nothing to change"), "{}", again.stdout);
+    ht_run("configure", &catalog, url, &["--compress-segmentby", "bbox_x"]).assert_clean_error("bbox_x");
+
+    // Two days later, under the week interval: the week slot is clipped to start where the
+    // existing day partition ends — no hole, no overlap.
+    ht("populate", &catalog, url, &["--project", "44", "--fps", "1000", "--sync"]);
+    let show = ht("configure", &catalog, url, &["--show", "--json"]).json();
+    let week0 = (START_US + 2 * DAY).div_euclid(7 * DAY) * 7 * DAY;
+    let two = chunks(&show);
+    assert_eq!(two.len(), 2, "{show}");
+    assert_eq!((two[1].0.clone(), two[1].1.clone()), (at(day0 + DAY), at(week0 + 7 * DAY)));
+    assert_eq!(two[1].2, 33, "project 44's 30 cars and 3 birds: {show}");
+}
+
+#[test]
+fn postgres_refuses_a_live_claim_and_recovers_a_lost_one() {
+    let Some(db) = TestDb::new() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = setup(dir.path());
+    let url = Some(db.url.as_str());
+    ht("populate", &catalog, url, &["--project", "43", "--sync"]); // creates the tables
+    // A live populator (this connection) holds project 42.
+    let mut holder = db.client();
+    holder
+        .batch_execute(
+            "INSERT INTO frame_table_project (project_id, target_fps, status, heartbeat_at) \
+             VALUES (42, 1, 'populating', now() - interval '5 minutes'); \
+             SELECT pg_advisory_lock(132468917, 42);",
+        )
+        .unwrap();
+    assert_eq!(pg_status(&catalog, &db.url, 42)["status"], "populating", "its lock proves it alive");
+    let run = ht_run("populate", &catalog, url, &["--project", "42", "--sync"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("already populating"), "{}", run.stderr);
+    let run = ht_run("populate", &catalog, url, &["--all-projects", "--sync", "--reset"]);
+    assert_eq!(run.code, 3, "all or nothing, even with --reset: {run:?}");
+    assert_eq!(pg_status(&catalog, &db.url, 43)["status"], "ready", "43 untouched");
+
+    // Its session ends: the claim is lost, reported failed, and taken over with --reset.
+    drop(holder);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let s = pg_status(&catalog, &db.url, 42);
+    assert_eq!((s["status"].as_str(), s["stale"].as_bool()), (Some("failed"), Some(true)), "{s}");
+    assert_eq!(ht_run("populate", &catalog, url, &["--project", "42", "--sync"]).code, 3);
+    ht("populate", &catalog, url, &["--project", "42", "--sync", "--reset"]);
+    assert_eq!(pg_status(&catalog, &db.url, 42)["status"], "ready");
+
+    // In the background: claimed before the command returns, then ready.
+    ht("populate", &catalog, url, &["--project", "43", "--fps", "25"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let s = pg_status(&catalog, &db.url, 43);
+        if s["status"] == "ready" && s["fps"] == 25.0 {
+            assert_eq!(s["rows"], 22);
+            break;
+        }
+        assert_ne!(s["status"], "failed", "{s}");
+        assert!(std::time::Instant::now() < deadline, "the background run finishes: {s}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// A populator killed mid-run keeps what was committed (the project's previous rows) and its
+/// claim does not stay `populating`: on the embedded table and on the server.
+#[test]
+fn a_killed_populator_loses_nothing_and_is_not_stuck() {
+    let db = TestDb::new();
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = setup(dir.path());
+    // Long enough to be caught mid-run by a heartbeat (once a second) in a debug build.
+    const FRAMES: u32 = 400_000;
+    video_at(&dir.path().join("big.msgpack"), 5, FRAMES, START_US, |k| (k * 1_000_000) / 30);
+    let manifest = json!({"projects": [{"id": 45, "name": "big", "classifications": [
+        {"id": 5, "kind": "video", "frames": "big.msgpack"}]}]});
+    std::fs::write(dir.path().join("m3.json"), manifest.to_string()).unwrap();
+    let run = tessera(&["catalog", "import", "--catalog", &catalog, dir.path().join("m3.json").to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    for url in std::iter::once(None).chain(db.as_ref().map(|d| Some(d.url.as_str()))) {
+        ht("populate", &catalog, url, &["--project", "45", "--fps", "1", "--sync"]);
+        let status = |id: i64| -> Value {
+            let run = ht("status", &catalog, url, &["--json"]);
+            run.json()["projects"].as_array().unwrap().iter().find(|p| p["id"] == id).unwrap().clone()
+        };
+        let before = status(45)["rows"].as_i64().unwrap();
+        assert_eq!(before, 2 * i64::from(FRAMES.div_ceil(30)), "a car and a bird each second");
+        let mut all = vec!["hypertable", "populate", "--catalog", &catalog, "--project", "45", "--fps", "30", "--sync"];
+        if let Some(u) = url {
+            all.extend_from_slice(&["--database", u]);
+        }
+        let mut child = std::process::Command::new(tessera_tests::tessera_bin())
+            .args(&all)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill it once it has reported progress.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let s = status(45);
+            if s["status"] == "populating" && s["rows"].as_i64().unwrap() > 0 {
+                break;
+            }
+            assert!(s["status"] != "ready" || s["fps"] != 30.0, "finished before it could be killed: {s}");
+            assert!(std::time::Instant::now() < deadline, "no progress: {s}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let lost = loop {
+            let s = status(45);
+            if s["status"] == "failed" {
+                break s;
+            }
+            assert!(std::time::Instant::now() < deadline, "still {s}");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        };
+        assert_eq!(lost["stale"], true, "{lost}");
+        // The previous rows are all there, untouched by the killed run.
+        ht("populate", &catalog, url, &["--project", "43", "--sync"]);
+        let kept = match url {
+            None => {
+                let conn = rusqlite::Connection::open(Path::new(&catalog).join("observations.sqlite")).unwrap();
+                conn.query_row("SELECT count(*) FROM frame_observation WHERE project_id = 45", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .unwrap()
+            }
+            Some(_) => db
+                .as_ref()
+                .unwrap()
+                .client()
+                .query_one("SELECT count(*) FROM frame_observation WHERE project_id = 45", &[])
+                .unwrap()
+                .get::<_, i64>(0),
+        };
+        assert_eq!(kept, before, "backend {url:?}");
+        ht("populate", &catalog, url, &["--project", "45", "--fps", "1", "--sync", "--reset"]);
+        assert_eq!(status(45)["status"], "ready");
+    }
 }

@@ -75,8 +75,8 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Populating the observation table (embedded backend) from frames files: rows/s through
-    /// the code path of `hypertable populate`.
+    /// Populating the observation table from frames files: rows/s through the code path of
+    /// `hypertable populate`, embedded and (with `--database`) PostgreSQL.
     Populate {
         /// Source frames (at 30 fps; every one is kept at the 30 fps target).
         #[arg(long, default_value_t = 200_000)]
@@ -84,6 +84,9 @@ pub enum BenchCommand {
         /// Objects per frame.
         #[arg(long, default_value_t = 5)]
         objects: u32,
+        /// Also populate into this PostgreSQL server, in the same run.
+        #[arg(long)]
+        database: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -129,7 +132,9 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Scale(args) => super::bench_scale::run(&args),
         BenchCommand::Project { aircraft, camera, json } => super::traj::bench_project(aircraft, camera, json),
-        BenchCommand::Populate { frames, objects, json } => super::hypertable::bench_populate(frames, objects, json),
+        BenchCommand::Populate { frames, objects, database, json } => {
+            super::hypertable::bench_populate(frames, objects, database, json)
+        }
     }
 }
 

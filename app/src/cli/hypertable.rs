@@ -10,8 +10,7 @@ use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::time::Instant;
 use tessera_storage::UnixMicros;
-use tessera_storage::observations::catalog::parse_interval;
-use tessera_storage::observations::{Catalog, CatalogError, ObservationQuery, ObservationTable, Rate};
+use tessera_storage::observations::{Catalog, CatalogError, ObservationQuery, ObservationStore, Rate};
 
 #[derive(Args, Debug, Clone)]
 pub struct DatabaseArg {
@@ -146,14 +145,8 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-fn embedded_only(database: &DatabaseArg) -> anyhow::Result<()> {
-    match &database.database {
-        None => Ok(()),
-        Some(url) if url.is_empty() || url.starts_with("sqlite:") => Ok(()),
-        Some(url) => anyhow::bail!(
-            "--database {url}: this Tessera has only the embedded SQLite backend (PostgreSQL is not built yet)"
-        ),
-    }
+fn open_store(catalog: &std::path::Path, database: &DatabaseArg) -> anyhow::Result<ObservationStore> {
+    Ok(ObservationStore::open(catalog, database.database.as_deref())?)
 }
 
 fn refused(e: CatalogError) -> anyhow::Error {
@@ -166,28 +159,29 @@ fn refused(e: CatalogError) -> anyhow::Error {
 pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
     match command {
         HypertableCommand::Populate { catalog, project, all_projects, fps, sync, reset, worker, database } => {
-            embedded_only(&database)?;
             let mut cat = Catalog::open(&catalog, false)?;
+            let mut store = open_store(&catalog, &database)?;
             let projects = if all_projects { cat.project_ids()? } else { project.into_iter().collect() };
-            let fps_text = fps.to_string();
             if !worker {
-                cat.claim(&projects, &fps_text, reset).map_err(refused)?;
+                store.claim(&mut cat, &projects, fps, reset).map_err(refused)?;
             }
             if !sync && !worker {
-                return spawn_worker(&cat, &catalog, &projects, &fps_text);
+                return spawn_worker(&mut store, &cat, &catalog, &database, &projects, fps);
             }
+            let mut failed = None;
             for &p in &projects {
                 if worker {
-                    cat.set_worker(p, std::process::id())?;
+                    store.take_over(&cat, p)?;
                 }
-                populate_one(&cat, &catalog, p, fps, !worker)?;
+                if let Err(e) = populate_one(&mut store, &cat, p, fps, !worker) {
+                    failed.get_or_insert(e);
+                }
             }
-            Ok(())
+            failed.map_or(Ok(()), Err)
         }
         HypertableCommand::Status { catalog, database, json } => {
-            embedded_only(&database)?;
             let cat = Catalog::open(&catalog, false)?;
-            let states = cat.states()?;
+            let states = open_store(&catalog, &database)?.states(&cat)?;
             if json {
                 let projects: Vec<serde_json::Value> = states
                     .iter()
@@ -226,11 +220,11 @@ pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
             database,
             json,
         } => {
-            embedded_only(&database)?;
             if [project.is_some(), classification.is_some(), all_projects].iter().filter(|&&b| b).count() != 1 {
                 anyhow::bail!("give exactly one of --project, --classification, --all-projects");
             }
-            let report = rebuild_msgpacks(&catalog, project, classification, force, include_videos, dry_run)?;
+            let report =
+                rebuild_msgpacks(&catalog, &database, project, classification, force, include_videos, dry_run)?;
             if json {
                 return print_json(&report);
             }
@@ -247,12 +241,14 @@ pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
             database,
             json,
         } => {
-            embedded_only(&database)?;
             let mut cat = Catalog::open(&catalog, false)?;
-            let config = cat.config()?;
-            let statements = config
-                .changes(chunk_interval.as_deref(), compress_after.as_deref(), compress_segmentby.as_deref())
-                .map_err(anyhow::Error::msg)?;
+            let mut store = open_store(&catalog, &database)?;
+            let statements = store.changes(
+                &cat,
+                chunk_interval.as_deref(),
+                compress_after.as_deref(),
+                compress_segmentby.as_deref(),
+            )?;
             if dry_run {
                 for s in &statements {
                     out!("{s};")?;
@@ -261,26 +257,30 @@ pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
                     out!("-- nothing to change")?;
                 }
             } else if !statements.is_empty() {
-                cat.apply(&statements)?;
+                store.apply(&mut cat, &statements)?;
                 eprintln!("applied {} change(s)", statements.len());
             }
             if show {
-                let config = cat.config()?;
-                let (interval_s, _) = parse_interval(&config.chunk_interval).map_err(anyhow::Error::msg)?;
-                let chunks = ObservationTable::open(&catalog)?.chunks(interval_s)?;
+                let config = store.config(&cat)?;
+                let chunks = store.chunks(&cat)?;
                 let mut by_status = std::collections::BTreeMap::<String, usize>::new();
-                for s in cat.states()? {
+                for s in store.states(&cat)? {
                     *by_status.entry(s.status).or_default() += 1;
                 }
                 let chunks_json: Vec<serde_json::Value> = chunks
                     .iter()
-                    .map(|&(start, end, rows)| {
-                        serde_json::json!({"start": UnixMicros(start).to_rfc3339(), "end": UnixMicros(end).to_rfc3339(), "rows": rows})
+                    .map(|c| {
+                        serde_json::json!({"name": c.name, "start": UnixMicros(c.start_us).to_rfc3339(), "end": UnixMicros(c.end_us).to_rfc3339(), "rows": c.rows})
                     })
                     .collect();
+                let compression = match store.backend() {
+                    "timescaledb" => "TimescaleDB columnar compression",
+                    "postgresql" => "stored only (PostgreSQL partitions have no columnar compression)",
+                    _ => "stored only (the embedded backend has no columnar compression)",
+                };
                 let report = serde_json::json!({
-                    "backend": "sqlite",
-                    "compression": "stored only (the embedded backend has no columnar compression)",
+                    "backend": store.backend(),
+                    "compression": compression,
                     "config": config,
                     "chunks": chunks_json,
                     "projects_by_status": by_status,
@@ -288,12 +288,23 @@ pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
                 if json {
                     return print_json(&report);
                 }
-                out!("backend: sqlite (embedded, {}/observations.sqlite)", catalog.display())?;
+                match &store {
+                    ObservationStore::Embedded(_) => {
+                        out!("backend: sqlite (embedded, {}/observations.sqlite)", catalog.display())?
+                    }
+                    ObservationStore::Postgres(pg) => out!("backend: {} ({pg:?})", store.backend())?,
+                }
                 out!("chunk interval: {}", config.chunk_interval)?;
                 out!("compress after: {} (stored only)", config.compress_after.as_deref().unwrap_or("off"))?;
                 out!("compress segment by: {}; order by: {}", config.compress_segmentby, config.compress_orderby)?;
-                for (start, end, rows) in chunks {
-                    out!("chunk {} … {}: {rows} rows", UnixMicros(start).to_rfc3339(), UnixMicros(end).to_rfc3339())?;
+                for c in chunks {
+                    out!(
+                        "chunk {}{} … {}: {} rows",
+                        if c.name.is_empty() { String::new() } else { format!("{} ", c.name) },
+                        UnixMicros(c.start_us).to_rfc3339(),
+                        UnixMicros(c.end_us).to_rfc3339(),
+                        c.rows
+                    )?;
                 }
                 for (status, n) in by_status {
                     out!("projects {status}: {n}")?;
@@ -302,9 +313,9 @@ pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
             Ok(())
         }
         HypertableCommand::Query { catalog, project, classification, from, to, label, bbox, database, json } => {
-            embedded_only(&database)?;
             let cat = Catalog::open(&catalog, false)?;
-            let state = cat.states()?.into_iter().find(|s| s.id == project);
+            let mut store = open_store(&catalog, &database)?;
+            let state = store.states(&cat)?.into_iter().find(|s| s.id == project);
             match state {
                 None => anyhow::bail!("{}: no project {project}", catalog.display()),
                 Some(s) if s.status != "ready" => anyhow::bail!(
@@ -313,7 +324,6 @@ pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
                 ),
                 Some(_) => {}
             }
-            let table = ObservationTable::open(&catalog)?;
             let q = ObservationQuery {
                 project,
                 classification,
@@ -322,7 +332,7 @@ pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
                 label,
                 bbox,
             };
-            let rows = table.query(&q)?;
+            let rows = store.query(&q)?;
             if json {
                 return print_json(&serde_json::json!({ "rows": rows }));
             }
@@ -335,48 +345,51 @@ pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
 }
 
 /// Populate one claimed project here, with a progress line on a terminal.
-fn populate_one(cat: &Catalog, dir: &std::path::Path, project: i64, fps: Rate, show: bool) -> anyhow::Result<()> {
+fn populate_one(
+    store: &mut ObservationStore,
+    cat: &Catalog,
+    project: i64,
+    fps: Rate,
+    show: bool,
+) -> anyhow::Result<()> {
     let started = Instant::now();
-    let result = ObservationTable::open(dir).and_then(|mut table| {
-        table.populate(cat, project, fps, |rows, fraction| {
-            if show {
-                eprint!("\rproject {project}: {:>3.0}% {rows} rows", fraction * 100.0);
-            }
-        })
+    let result = store.populate(cat, project, fps, |rows, fraction| {
+        if show {
+            eprint!("\rproject {project}: {:>3.0}% {rows} rows", fraction * 100.0);
+        }
     });
     if show {
         eprintln!();
     }
-    match result {
-        Ok(rows) => {
-            cat.finish(project, Ok(rows))?;
-            let secs = started.elapsed().as_secs_f64();
-            if show {
-                eprintln!(
-                    "project {project}: ready, {rows} rows in {secs:.2} s ({:.0} rows/s)",
-                    rows as f64 / secs.max(1e-9)
-                );
-            }
-            Ok(())
-        }
-        Err(e) => {
-            let message = e.to_string();
-            cat.finish(project, Err(message.clone()))?;
-            anyhow::bail!("project {project}: {message}")
-        }
+    let rows = result.map_err(|e| anyhow::anyhow!("project {project}: {e}"))?;
+    let secs = started.elapsed().as_secs_f64();
+    if show {
+        eprintln!("project {project}: ready, {rows} rows in {secs:.2} s ({:.0} rows/s)", rows as f64 / secs.max(1e-9));
     }
+    Ok(())
 }
 
 /// Start the detached background worker for claimed projects and hand it the claims.
-fn spawn_worker(cat: &Catalog, dir: &std::path::Path, projects: &[i64], fps: &str) -> anyhow::Result<()> {
+fn spawn_worker(
+    store: &mut ObservationStore,
+    cat: &Catalog,
+    dir: &std::path::Path,
+    database: &DatabaseArg,
+    projects: &[i64],
+    fps: Rate,
+) -> anyhow::Result<()> {
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe()?;
     let mut command = std::process::Command::new(exe);
-    command.args(["hypertable", "populate", "--catalog"]).arg(dir).args(["--fps", fps, "--worker"]);
+    command.args(["hypertable", "populate", "--catalog"]).arg(dir).args(["--fps", &fps.to_string(), "--worker"]);
     match projects {
         [one] => command.args(["--project", &one.to_string()]),
         _ => command.arg("--all-projects"), // the same set: it was just claimed whole
     };
+    if let Some(url) = &database.database {
+        command.env("TESSERA_DATABASE_URL", url); // not on the command line: it may hold a password
+    }
+    store.before_hand_over(projects)?;
     let spawned = command
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
@@ -385,9 +398,7 @@ fn spawn_worker(cat: &Catalog, dir: &std::path::Path, projects: &[i64], fps: &st
         .spawn();
     match spawned {
         Ok(child) => {
-            for &p in projects {
-                cat.set_worker(p, child.id())?;
-            }
+            store.hand_over(cat, projects, child.id())?;
             out!(
                 "populating {} project(s) in the background (pid {}); `tessera hypertable status` shows progress",
                 projects.len(),
@@ -396,18 +407,19 @@ fn spawn_worker(cat: &Catalog, dir: &std::path::Path, projects: &[i64], fps: &st
             Ok(())
         }
         Err(e) => {
-            for &p in projects {
-                cat.finish(p, Err(format!("cannot start the background populator: {e}")))?;
-            }
-            anyhow::bail!("cannot start the background populator: {e}")
+            let message = format!("cannot start the background populator: {e}");
+            store.abandon(cat, projects, &message)?;
+            anyhow::bail!(message)
         }
     }
 }
 
 /// `tessera bench populate`: one project of 4 video classifications, `frames` frames at 30 fps
 /// in all with `objects` objects each, populated at 1000 fps (every frame kept) through
-/// [`ObservationTable::populate`], timed end to end (catalog claim to `ready`).
-pub fn bench_populate(frames: u32, objects: u32, json: bool) -> anyhow::Result<()> {
+/// [`ObservationStore::populate`] — what `hypertable populate` runs — timed end to end (claim
+/// to `ready`): into the embedded table, and with `database` into that server too, in the
+/// same run on the same files.
+pub fn bench_populate(frames: u32, objects: u32, database: Option<String>, json: bool) -> anyhow::Result<()> {
     use tessera_storage::observations::{FrameObject, FrameRecord, FramesHeader, write_frames};
     let dir = tempfile::tempdir()?;
     let per_file = frames.div_ceil(4).max(1);
@@ -443,21 +455,29 @@ pub fn bench_populate(frames: u32, objects: u32, json: bool) -> anyhow::Result<(
     let mut cat = Catalog::open(&catalog_dir, true)?;
     cat.import(&manifest, dir.path())?;
     let fps: Rate = "1000".parse().map_err(anyhow::Error::msg)?; // keeps every frame
-    let started = Instant::now();
-    cat.claim(&[1], "1000", false)?;
-    let rows = ObservationTable::open(&catalog_dir)?.populate(&cat, 1, fps, |_, _| {})?;
-    cat.finish(1, Ok(rows))?;
-    let seconds = started.elapsed().as_secs_f64();
     let bytes: u64 =
         (0..4).map(|c| std::fs::metadata(dir.path().join(format!("c{c}.msgpack"))).map_or(0, |m| m.len())).sum();
-    let report = serde_json::json!({
-        "rows": rows, "seconds": seconds, "rows_per_s": rows as f64 / seconds,
-        "frames_file_bytes": bytes, "backend": "sqlite",
-    });
+    let mut runs = Vec::new();
+    for url in std::iter::once(None).chain(database.iter().map(|u| Some(u.as_str()))) {
+        let mut store = ObservationStore::open(&catalog_dir, url)?;
+        let started = Instant::now();
+        store.claim(&mut cat, &[1], fps, true).map_err(refused)?;
+        let rows = store.populate(&cat, 1, fps, |_, _| {})?;
+        let seconds = started.elapsed().as_secs_f64();
+        if !json {
+            out!("{}: {rows} rows in {seconds:.2} s: {:.0} rows/s", store.backend(), rows as f64 / seconds)?;
+        }
+        runs.push(serde_json::json!({
+            "backend": store.backend(), "rows": rows, "seconds": seconds, "rows_per_s": rows as f64 / seconds,
+        }));
+    }
     if json {
+        // The first run's fields at the top level (the embedded table), every run in `runs`.
+        let mut report = runs[0].clone();
+        report["frames_file_bytes"] = bytes.into();
+        report["runs"] = runs.into();
         return print_json(&report);
     }
-    out!("{rows} rows in {seconds:.2} s: {:.0} rows/s", rows as f64 / seconds)?;
     Ok(())
 }
 
@@ -484,6 +504,7 @@ impl std::fmt::Display for RebuildReport {
 
 fn rebuild_msgpacks(
     dir: &std::path::Path,
+    database: &DatabaseArg,
     project: Option<i64>,
     classification: Option<i64>,
     force: bool,
@@ -504,9 +525,9 @@ fn rebuild_msgpacks(
         anyhow::bail!("{}: no classification {c}", dir.display());
     }
     targets.sort_by_key(|c| c.id);
-    let states = cat.states()?;
+    let mut store = open_store(dir, database)?;
+    let states = store.states(&cat)?;
     let mut report = RebuildReport { dry_run, ..RebuildReport::default() };
-    let mut table = None;
     for c in &targets {
         if c.frames.exists() && !force {
             report.present += 1;
@@ -539,14 +560,7 @@ fn rebuild_msgpacks(
             let Some(mut header) = cat.video_record(c.id)? else {
                 anyhow::bail!("classification {}: no header recorded (was it populated from a frames file?)", c.id)
             };
-            if table.is_none() {
-                table = Some(ObservationTable::open(dir)?);
-            }
-            let records = table
-                .as_ref()
-                .map(|t| t.frames_of(c.project_id, c.id, &mut header.labels))
-                .transpose()?
-                .unwrap_or_default();
+            let records = store.frames_of(c.project_id, c.id, &mut header.labels)?;
             header.frame_count = records.len() as u32;
             header.source_digest = Some(format!(
                 "table:project-{}:fps-{}",

@@ -44,6 +44,9 @@ pub struct DemoArgs {
     /// No air traffic and no sky camera (`cam-1-HD` is tied to one by default).
     #[arg(long)]
     pub no_sky: bool,
+    /// No labelling catalog (`<dir>/labels` holds one by default).
+    #[arg(long)]
+    pub no_labels: bool,
 }
 
 /// Marker file that makes a directory safe to replace.
@@ -111,6 +114,9 @@ pub fn write_demo(dir: &Path, args: &DemoArgs) -> anyhow::Result<DemoSummary> {
     let events = write_events(dir, args, start_us + slots * clip_us)?;
     if !args.no_sky {
         write_sky(dir, start_us, start_us + slots * clip_us)?;
+    }
+    if !args.no_labels {
+        write_labels(dir, args.cameras, start_us + slots * clip_us)?;
     }
     std::fs::write(
         dir.join(MARKER),
@@ -201,6 +207,96 @@ fn write_sky(dir: &Path, start_us: i64, end_us: i64) -> anyhow::Result<()> {
         store: root.canonicalize()?,
     };
     db.set_sky_link("cam-1-HD", &link)?;
+    Ok(())
+}
+
+/// Clips labelled per project of the demo's catalog.
+const LABELLED_CLIPS: usize = 8;
+
+/// A labelling catalog in `<dir>/labels`: project 1 labels the last clips of `cam-1-HD` that
+/// show someone (frames files whose boxes follow the drawn objects, plus one image from its
+/// dyn_attrs) and is populated at the video's 5 fps, so the player draws its boxes at once;
+/// project 2 (`cam-2-HD`, when there is one) is left pending for the Projects panel's
+/// Populate button.
+fn write_labels(dir: &Path, cameras: usize, end_us: i64) -> anyhow::Result<()> {
+    use tessera_storage::observations::{
+        Catalog, FrameObject, FrameRecord, FramesHeader, Manifest, ObservationStore, Rate, write_frames,
+    };
+    let labels_dir = dir.join(crate::engine::archive_loader::LABELS_DIR);
+    let frames_dir = labels_dir.join("frames");
+    std::fs::create_dir_all(&frames_dir).with_context(|| format!("{}: cannot create", frames_dir.display()))?;
+    let clip_us = i64::from(scene::CLIP_SECS) * 1_000_000;
+    let frame_us = 1_000_000 / i64::from(scene::FPS);
+    let label_names = ["person", "car"];
+    let mut projects = Vec::new();
+    for camera in 1..=cameras.min(2) {
+        let project = camera as i64;
+        let mut classifications = Vec::new();
+        let mut slot_us = (end_us.div_euclid(clip_us) - 1) * clip_us;
+        while classifications.len() < LABELLED_CLIPS && slot_us >= end_us - 2 * 86_400_000_000 {
+            let objects = scene::clip_objects(schedule::slot(camera, slot_us).kind, camera);
+            if !objects.is_empty() {
+                let id = project * 1000 + classifications.len() as i64 + 1;
+                let mut header = FramesHeader::new(
+                    id,
+                    id,
+                    scene::WIDTH as u32,
+                    scene::HEIGHT as u32,
+                    label_names.map(String::from).to_vec(),
+                );
+                let n = scene::CLIP_SECS * scene::FPS;
+                (header.fps_num, header.fps_den, header.start_utc_us, header.frame_count) = (scene::FPS, 1, slot_us, n);
+                let records: Vec<FrameRecord> = (0..n)
+                    .map(|i| {
+                        let t = f64::from(i) / f64::from(scene::FPS);
+                        let o = objects
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(k, obj)| {
+                                let [x1, y1, x2, y2] = obj.box_at(t)?;
+                                Some(FrameObject {
+                                    tid: Some(id * 10 + k as i64),
+                                    c: label_names.iter().position(|l| *l == obj.class).unwrap_or(0) as u16,
+                                    s: None,
+                                    b: [x1 as f32, y1 as f32, (x2 - x1) as f32, (y2 - y1) as f32],
+                                    f: 0,
+                                    a: None,
+                                })
+                            })
+                            .collect();
+                        FrameRecord { i, t_us: i64::from(i) * frame_us, o }
+                    })
+                    .collect();
+                let file = format!("frames/{id}.msgpack");
+                write_frames(&labels_dir.join(&file), &header, &records)?;
+                classifications.push(serde_json::json!({
+                    "id": id, "kind": "video", "frames": file, "stream": format!("cam-{camera}-HD"),
+                }));
+            }
+            slot_us -= clip_us;
+        }
+        // A still, kept as dyn_attrs only (its frames file is rebuilt by populate/rebuild-msgpacks).
+        classifications.push(serde_json::json!({
+            "id": project * 1000 + 999, "kind": "image", "frames": format!("frames/{project}-still.msgpack"),
+            "dyn_attrs": {"width": scene::WIDTH, "height": scene::HEIGHT, "objects": [
+                {"label": "car", "bbox": [300, 240, 110, 50], "confidence": null, "track_id": null}]},
+        }));
+        projects.push(serde_json::json!({
+            "id": project, "name": format!("cam-{camera} street labels"), "classifications": classifications,
+        }));
+    }
+    let manifest: Manifest = serde_json::from_value(serde_json::json!({ "projects": projects }))?;
+    std::fs::write(
+        labels_dir.join("manifest.json"),
+        serde_json::to_string_pretty(&serde_json::json!({ "projects": projects }))?,
+    )
+    .with_context(|| format!("{}: cannot write", labels_dir.display()))?;
+    let mut catalog = Catalog::open(&labels_dir, true)?;
+    catalog.import(&manifest, &labels_dir)?;
+    let mut store = ObservationStore::open(&labels_dir, None)?;
+    let fps: Rate = scene::FPS.to_string().parse().map_err(anyhow::Error::msg)?;
+    store.claim(&mut catalog, &[1], fps, false)?;
+    store.populate(&catalog, 1, fps, |_, _| {})?;
     Ok(())
 }
 

@@ -13,6 +13,9 @@ use tessera_storage::fsv::{Archive, Stream, StreamSummary};
 use super::sky_feed::SkyLink;
 use crate::sky::Camera;
 
+/// The folder of an archive that holds its labelling catalog (`catalog.sqlite`, frames files).
+pub const LABELS_DIR: &str = "labels";
+
 /// What the timeline shows about one camera besides its event rows.
 #[derive(Clone, Debug, Default)]
 pub struct CameraTrack {
@@ -30,6 +33,8 @@ pub struct ArchiveSnapshot {
     pub bounds: (i64, i64),
     /// Streams tied to a sky camera (`tessera traj attach`).
     pub sky: BTreeMap<String, SkyLink>,
+    /// The labelling catalog of the archive (`<archive>/labels`), when there is one.
+    pub catalog: Option<PathBuf>,
     /// Problems worth a toast that did not stop the archive from opening.
     pub warnings: Vec<String>,
 }
@@ -116,5 +121,7 @@ pub fn load_snapshot(path: &Path) -> Result<ArchiveSnapshot, String> {
             CameraTrack { camera, video: spans }
         })
         .collect();
-    Ok(ArchiveSnapshot { streams, tracks, bounds, sky, warnings })
+    // Labelling projects: the catalog in the archive's `labels` folder (the demo's), if any.
+    let catalog = Some(path.join(LABELS_DIR)).filter(|d| d.join("catalog.sqlite").is_file());
+    Ok(ArchiveSnapshot { streams, tracks, bounds, sky, catalog, warnings })
 }

@@ -6,11 +6,14 @@
 //! - [`playback`]: frames by time, GOP decoding and the decoded-GOP cache.
 //! - [`player`]: the per-stream player thread (seek, scrub, step, play at a speed).
 //! - [`sky_feed`]: aircraft for the overlay of a sky-facing camera (feder queries, cached).
+//! - [`labels`]: labelling projects — population status, starting populations, and the boxes
+//!   of the labelled frame at the playhead.
 
 pub mod archive_loader;
 pub mod decoder;
 #[cfg(feature = "ffmpeg")]
 pub mod ffmpeg_decoder;
+pub mod labels;
 pub mod playback;
 pub mod player;
 pub mod sky_feed;

@@ -3,6 +3,7 @@
 //! tiles by the tile feed, and the folder dialog runs on its own thread.
 
 use super::player_panel::PlayerPanel;
+use super::projects::ProjectsPanel;
 use super::sky_overlay::SkyOverlay;
 use super::timeline_panel::TimelinePanel;
 use super::toasts::Toasts;
@@ -34,6 +35,8 @@ pub enum ArchiveState {
         player: Option<Box<PlayerPanel>>,
         /// Streams tied to a sky camera: their player draws aircraft.
         sky: BTreeMap<String, SkyLink>,
+        /// The archive's labelling projects (when it has a catalog).
+        projects: Option<Box<ProjectsPanel>>,
     },
     Failed {
         path: PathBuf,
@@ -100,6 +103,9 @@ pub struct TesseraApp {
     /// The path field's text.
     pub path_text: String,
     pub toasts: Toasts,
+    /// The `tessera` binary the Projects panel runs populations with (this one; tests, whose
+    /// executable is a test harness, point it at the built binary).
+    pub tessera_exe: PathBuf,
 }
 
 impl TesseraApp {
@@ -114,6 +120,7 @@ impl TesseraApp {
             dialog_failed: false,
             path_text: String::new(),
             toasts: Toasts::default(),
+            tessera_exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("tessera")),
         };
         if let Some(path) = archive {
             app.open(path);
@@ -167,7 +174,15 @@ impl TesseraApp {
                     .or_else(|| snapshot.streams.iter().find(|s| s.name.ends_with("-HD")))
                     .or(snapshot.streams.first());
                 let player = stream.and_then(|s| self.start_player(&path, &s.name, snapshot.sky.get(&s.name)));
-                ArchiveState::Open { path, streams: snapshot.streams, timeline, player, sky: snapshot.sky }
+                let projects =
+                    snapshot.catalog.and_then(|dir| match ProjectsPanel::start(dir, self.tessera_exe.clone()) {
+                        Ok(panel) => Some(Box::new(panel)),
+                        Err(e) => {
+                            self.toasts.error("No Projects panel", e);
+                            None
+                        }
+                    });
+                ArchiveState::Open { path, streams: snapshot.streams, timeline, player, sky: snapshot.sky, projects }
             }
             Err(error) => {
                 self.toasts.error(format!("Cannot open {}", path.display()), error.clone());
@@ -317,13 +332,34 @@ impl TesseraApp {
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         let mut new_commands = Vec::new();
         let clock = self.clock;
-        if let ArchiveState::Open { player: Some(player), .. } = &mut self.archive
-            && let Some(overlay) = &player.sky
-        {
-            egui::Panel::right("aircraft")
-                .resizable(true)
-                .default_size(240.0)
-                .show(ui, |ui| new_commands.extend(overlay.list_ui(ui)));
+        if let ArchiveState::Open { player, projects, .. } = &mut self.archive {
+            if let Some(projects) = projects.as_deref_mut() {
+                new_commands.extend(projects.poll(&ctx));
+                // The labelled boxes of the picture on screen (asked of the labels thread).
+                if let Some(player) = player.as_deref_mut()
+                    && let Some(shown) = &player.shown
+                {
+                    let (stream, t) = (player.player.stream.clone(), shown.frame.time_us);
+                    projects.want_boxes(&stream, t);
+                    if let Some(boxes) = projects.boxes_at(&stream, t) {
+                        player.labels = Some(boxes.clone());
+                    } else if player.labels.as_ref().is_some_and(|b| b.stream != stream) {
+                        player.labels = None;
+                    }
+                }
+            }
+            let overlay = player.as_deref().and_then(|p| p.sky.as_ref());
+            if overlay.is_some() || projects.is_some() {
+                egui::Panel::right("side").resizable(true).default_size(260.0).show(ui, |ui| {
+                    if let Some(overlay) = overlay {
+                        new_commands.extend(overlay.list_ui(ui));
+                        ui.separator();
+                    }
+                    if let Some(projects) = projects.as_deref_mut() {
+                        projects.ui(ui);
+                    }
+                });
+            }
         }
         egui::CentralPanel::default().show(ui, |ui| match &mut self.archive {
             ArchiveState::None => {

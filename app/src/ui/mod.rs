@@ -4,6 +4,7 @@
 
 mod app;
 pub mod player_panel;
+pub mod projects;
 pub mod sky_overlay;
 mod streams;
 pub mod timeline_panel;

@@ -41,6 +41,8 @@ pub struct PlayerPanel {
     pub notice: Option<String>,
     /// Aircraft over the picture (a stream tied to a sky camera).
     pub sky: Option<SkyOverlay>,
+    /// Labelled boxes of the picture's moment (from the Projects panel's thread).
+    pub labels: Option<crate::engine::labels::LabelBoxes>,
 }
 
 impl PlayerPanel {
@@ -58,6 +60,7 @@ impl PlayerPanel {
             waiting_since: None,
             notice: None,
             sky: None,
+            labels: None,
         }
     }
 
@@ -165,11 +168,16 @@ impl PlayerPanel {
                 viewport_px,
             };
             ui.painter().add(egui_wgpu::Callback::new_paint_callback(rect, callback));
+            let picture =
+                Rect::from_min_max(egui::pos2(pic[0] / ppp, pic[1] / ppp), egui::pos2(pic[2] / ppp, pic[3] / ppp));
+            if let Some(labels) = &self.labels
+                && self.no_video_at.is_none()
+            {
+                super::projects::paint_boxes(ui, picture, labels);
+            }
             if let Some(sky) = &mut self.sky
                 && self.no_video_at.is_none()
             {
-                let picture =
-                    Rect::from_min_max(egui::pos2(pic[0] / ppp, pic[1] / ppp), egui::pos2(pic[2] / ppp, pic[3] / ppp));
                 if let Some(e) = sky.paint(ui, picture, shown.frame.time_us) {
                     commands.push(Command::Error { title: format!("{}: aircraft", self.player.stream), detail: e });
                 }

@@ -26,6 +26,7 @@ pub fn demo_dir(name: &str, hours: f64) -> std::path::PathBuf {
         event_days: 2.0,
         no_gui: true,
         no_sky: true,
+        no_labels: true,
     };
     write_demo(&dir, &args).expect("demo");
     dir

@@ -212,6 +212,14 @@ impl Catalog {
         Ok(ids)
     }
 
+    /// Every project's id and name, by id.
+    pub fn project_names(&self) -> Result<Vec<(i64, String)>, CatalogError> {
+        let mut stmt = self.conn.prepare_cached("SELECT id, name FROM project ORDER BY id").map_err(self.sql())?;
+        let rows =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).and_then(|rows| rows.collect()).map_err(self.sql())?;
+        Ok(rows)
+    }
+
     /// The classifications of a project, by id.
     pub fn classifications(&self, project: i64) -> Result<Vec<Classification>, CatalogError> {
         let mut stmt = self
@@ -468,27 +476,37 @@ pub fn parse_interval(text: &str) -> Result<(i64, String), String> {
     Ok((n * secs, format!("{n} {name}{}", if n == 1 { "" } else { "s" })))
 }
 
+/// What `configure` asked to change, after comparing with the current settings (intervals
+/// by their length, so "1 week" equals "7 days"): canonical texts, `None` = unchanged.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConfigDiff {
+    pub chunk_interval: Option<String>,
+    /// `Some(None)` turns compression off.
+    pub compress_after: Option<Option<String>>,
+    /// Comma-separated columns.
+    pub segmentby: Option<String>,
+}
+
 impl TableConfig {
-    /// The statements that take this configuration to the one asked for (none when equal).
-    pub fn changes(
+    /// The settings asked for that differ from these.
+    pub fn diff(
         &self,
         chunk_interval: Option<&str>,
         compress_after: Option<&str>,
         segmentby: Option<&str>,
-    ) -> Result<Vec<String>, String> {
-        let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
-        let mut out = Vec::new();
+    ) -> Result<ConfigDiff, String> {
+        let seconds = |text: &str| parse_interval(text).map(|(s, _)| s).ok();
+        let mut diff = ConfigDiff::default();
         if let Some(i) = chunk_interval {
-            let (_, canonical) = parse_interval(i)?;
-            if canonical != self.chunk_interval {
-                out.push(format!("UPDATE frame_table_config SET chunk_interval = {}", quote(&canonical)));
+            let (secs, canonical) = parse_interval(i)?;
+            if Some(secs) != seconds(&self.chunk_interval) {
+                diff.chunk_interval = Some(canonical);
             }
         }
         if let Some(a) = compress_after {
-            let wanted = if a.trim() == "off" { None } else { Some(parse_interval(a)?.1) };
-            if wanted != self.compress_after {
-                let value = wanted.as_deref().map_or("NULL".to_string(), quote);
-                out.push(format!("UPDATE frame_table_config SET compress_after = {value}"));
+            let wanted = if a.trim() == "off" { None } else { Some(parse_interval(a)?) };
+            if wanted.as_ref().map(|w| w.0) != self.compress_after.as_deref().and_then(seconds) {
+                diff.compress_after = Some(wanted.map(|w| w.1));
             }
         }
         if let Some(s) = segmentby {
@@ -502,8 +520,32 @@ impl TableConfig {
             }
             let canonical = columns.join(",");
             if canonical != self.compress_segmentby {
-                out.push(format!("UPDATE frame_table_config SET compress_segmentby = {}", quote(&canonical)));
+                diff.segmentby = Some(canonical);
             }
+        }
+        Ok(diff)
+    }
+
+    /// The statements that take this configuration (embedded: the catalog's settings row) to
+    /// the one asked for (none when equal).
+    pub fn changes(
+        &self,
+        chunk_interval: Option<&str>,
+        compress_after: Option<&str>,
+        segmentby: Option<&str>,
+    ) -> Result<Vec<String>, String> {
+        let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+        let diff = self.diff(chunk_interval, compress_after, segmentby)?;
+        let mut out = Vec::new();
+        if let Some(i) = &diff.chunk_interval {
+            out.push(format!("UPDATE frame_table_config SET chunk_interval = {}", quote(i)));
+        }
+        if let Some(a) = &diff.compress_after {
+            let value = a.as_deref().map_or("NULL".to_string(), quote);
+            out.push(format!("UPDATE frame_table_config SET compress_after = {value}"));
+        }
+        if let Some(c) = &diff.segmentby {
+            out.push(format!("UPDATE frame_table_config SET compress_segmentby = {}", quote(c)));
         }
         Ok(out)
     }

@@ -5,13 +5,18 @@
 //! - [`catalog`]: projects, classifications and population state (`catalog.sqlite`).
 //! - [`table`]: the derived observation table, embedded backend (`observations.sqlite`):
 //!   populate (replace a project's rows) and query.
+//! - [`pg`]: the same table on a PostgreSQL server (COPY BINARY, partitions, advisory locks).
+//! - [`store`]: one face for both backends.
 
 pub mod catalog;
 pub mod frames;
+pub mod pg;
 pub mod rate;
+pub mod store;
 pub mod table;
 
 pub use catalog::{Catalog, CatalogError, Manifest, ProjectState};
 pub use frames::{FrameObject, FrameRecord, FramesHeader, FramesReader, write_frames};
 pub use rate::{Downsampler, Rate};
+pub use store::ObservationStore;
 pub use table::{Observation, ObservationQuery, ObservationTable};

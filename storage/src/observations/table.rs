@@ -270,19 +270,19 @@ impl ObservationTable {
 const CHUNK_ROWS: usize = 8192;
 
 /// Decoded rows of one classification.
-struct Chunk {
-    classification: usize,
-    header: std::sync::Arc<FramesHeader>,
-    rows: Vec<Row>,
-    n_rows: usize,
+pub(super) struct Chunk {
+    pub(super) classification: usize,
+    pub(super) header: std::sync::Arc<FramesHeader>,
+    pub(super) rows: Vec<Row>,
+    pub(super) n_rows: usize,
     /// Bytes of the earlier classifications' files, and of this one read so far.
-    bytes_before: u64,
-    bytes_read: u64,
+    pub(super) bytes_before: u64,
+    pub(super) bytes_read: u64,
 }
 
 /// The reader thread: every classification's kept frames as chunks of rows, in order; the
 /// first error ends it.
-fn read_chunks(
+pub(super) fn read_chunks(
     classifications: &[Classification],
     rate: Rate,
     out: crossbeam_channel::Sender<Result<Chunk, CatalogError>>,
@@ -362,12 +362,12 @@ fn push_rows(header: &FramesHeader, record: FrameRecord, rows: &mut Vec<Row>) {
 const BATCH_ROWS: usize = 64;
 
 /// One object of a kept frame, waiting for its INSERT.
-struct Row {
-    frame_time: i64,
-    t_us: i64,
-    frame_index: u32,
-    obj_index: u16,
-    object: FrameObject,
+pub(super) struct Row {
+    pub(super) frame_time: i64,
+    pub(super) t_us: i64,
+    pub(super) frame_index: u32,
+    pub(super) obj_index: u16,
+    pub(super) object: FrameObject,
 }
 
 /// Rows inserted many per statement (one `step` per 64 rows instead of per row).

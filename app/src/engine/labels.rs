@@ -1,0 +1,259 @@
+//! Labelling projects for the GUI: the `labels` thread reads population status and the boxes
+//! of the classification at the playhead, and starts populations, so the UI thread never opens
+//! the catalog or the observation table.
+//!
+//! A population is started exactly as an operator would from a shell — `tessera hypertable
+//! populate` without `--sync`, which claims the project and hands it to a detached worker
+//! process — so closing the app never kills a run, and the CLI's refusal rules apply.
+//! With `TESSERA_DATABASE_URL` set, the table and status are on that server.
+
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tessera_storage::observations::{
+    Catalog, FramesHeader, Observation, ObservationQuery, ObservationStore, ProjectState,
+};
+
+/// What the UI asks of the `labels` thread.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LabelRequest {
+    /// Read every project's state.
+    Refresh,
+    /// Start populating a project at `fps` (`reset`: take over a lost claim).
+    Populate { project: i64, fps: String, reset: bool },
+    /// Change the table's settings (each `None` = unchanged).
+    Configure { chunk_interval: Option<String>, compress_after: Option<String> },
+    /// The boxes of `stream`'s labelled frame at `t_us` (UTC µs of the displayed picture).
+    BoxesAt { stream: String, t_us: i64 },
+}
+
+/// The boxes of one labelled frame, in the pixels of its video (`width` × `height`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LabelBoxes {
+    pub stream: String,
+    /// The picture time they were asked for.
+    pub t_us: i64,
+    pub project: String,
+    pub classification: i64,
+    pub width: u32,
+    pub height: u32,
+    pub rows: Vec<Observation>,
+}
+
+/// What the `labels` thread answers.
+#[derive(Clone, Debug)]
+pub enum LabelAnswer {
+    States(Vec<ProjectState>),
+    /// Boxes (empty `rows` when no ready project labels that moment).
+    Boxes(LabelBoxes),
+    /// A command's outcome, for a toast (`Err` = it failed: title, detail).
+    Done(Result<String, (String, String)>),
+}
+
+/// A labelled video: where and when its frames are.
+#[derive(Clone, Debug)]
+struct LabelledVideo {
+    project: i64,
+    classification: i64,
+    header: FramesHeader,
+    /// UTC µs of its first and last frame's time window.
+    from_us: i64,
+    to_us: i64,
+}
+
+/// The UI's handle on the `labels` thread.
+pub struct LabelFeed {
+    pub catalog: PathBuf,
+    /// The `tessera` binary that runs populations (the running one; tests point at the built
+    /// binary, since theirs is a test harness).
+    pub exe: PathBuf,
+    requests: Sender<LabelRequest>,
+    answers: Receiver<LabelAnswer>,
+}
+
+impl LabelFeed {
+    /// Start the thread for the catalog in `catalog`; populations run `exe`.
+    pub fn start(catalog: PathBuf, exe: PathBuf) -> Result<Self, String> {
+        let (requests, incoming) = bounded::<LabelRequest>(16);
+        let (outgoing, answers) = bounded::<LabelAnswer>(16);
+        let (dir, binary) = (catalog.clone(), exe.clone());
+        std::thread::Builder::new()
+            .name("labels".into())
+            .spawn(move || serve(&dir, &binary, &incoming, &outgoing))
+            .map_err(|e| format!("cannot start the labels thread: {e}"))?;
+        Ok(LabelFeed { catalog, exe, requests, answers })
+    }
+
+    /// Ask; `false` when the thread is busy (ask again next frame) or gone.
+    pub fn send(&self, request: LabelRequest) -> bool {
+        match self.requests.try_send(request) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
+        }
+    }
+
+    /// Answers that have arrived.
+    pub fn poll(&self) -> Vec<LabelAnswer> {
+        self.answers.try_iter().collect()
+    }
+}
+
+/// The `labels` thread: answers requests until the UI drops its handle.
+fn serve(dir: &Path, exe: &Path, requests: &Receiver<LabelRequest>, answers: &Sender<LabelAnswer>) {
+    let database = std::env::var("TESSERA_DATABASE_URL").ok();
+    let mut store: Option<ObservationStore> = None;
+    let mut videos: Option<BTreeMap<String, Vec<LabelledVideo>>> = None;
+    for request in requests.iter() {
+        let answer = match request {
+            LabelRequest::Refresh => {
+                let states = with_store(dir, database.as_deref(), &mut store, |store, catalog| store.states(catalog));
+                videos = None; // a population may have recorded new videos
+                match states {
+                    Ok(states) => LabelAnswer::States(states),
+                    Err(e) => LabelAnswer::Done(Err(("Cannot read the labelling catalog".into(), e))),
+                }
+            }
+            LabelRequest::Populate { project, fps, reset } => {
+                LabelAnswer::Done(populate(exe, dir, project, &fps, reset))
+            }
+            LabelRequest::Configure { chunk_interval, compress_after } => {
+                let result = with_store(dir, database.as_deref(), &mut store, |store, catalog| {
+                    let mut catalog = Catalog::open(&catalog.dir, false)?;
+                    let statements =
+                        store.changes(&catalog, chunk_interval.as_deref(), compress_after.as_deref(), None)?;
+                    store.apply(&mut catalog, &statements)?;
+                    Ok(statements.len())
+                });
+                LabelAnswer::Done(match result {
+                    Ok(0) => Ok("Settings unchanged".into()),
+                    Ok(n) => Ok(format!("Applied {n} setting change(s)")),
+                    Err(e) => Err(("Cannot change the table's settings".into(), e)),
+                })
+            }
+            LabelRequest::BoxesAt { stream, t_us } => {
+                let result = with_store(dir, database.as_deref(), &mut store, |store, catalog| {
+                    if videos.is_none() {
+                        videos = Some(labelled_videos(catalog)?);
+                    }
+                    boxes_at(store, catalog, videos.as_ref(), &stream, t_us)
+                });
+                match result {
+                    Ok(boxes) => LabelAnswer::Boxes(boxes),
+                    Err(e) => LabelAnswer::Done(Err((format!("{stream}: labels"), e))),
+                }
+            }
+        };
+        if answers.send(answer).is_err() {
+            return; // the UI is gone
+        }
+    }
+}
+
+/// Run `f` with the store (opened once) and a fresh catalog connection.
+fn with_store<T>(
+    dir: &Path,
+    database: Option<&str>,
+    store: &mut Option<ObservationStore>,
+    f: impl FnOnce(&mut ObservationStore, &Catalog) -> Result<T, tessera_storage::observations::CatalogError>,
+) -> Result<T, String> {
+    let catalog = Catalog::open(dir, false).map_err(|e| e.to_string())?;
+    if store.is_none() {
+        *store = Some(ObservationStore::open(dir, database).map_err(|e| e.to_string())?);
+    }
+    let Some(store) = store.as_mut() else { return Err("no observation table".into()) };
+    f(store, &catalog).map_err(|e| e.to_string())
+}
+
+/// Start a background population through the CLI (claim, then a detached worker).
+fn populate(exe: &Path, dir: &Path, project: i64, fps: &str, reset: bool) -> Result<String, (String, String)> {
+    let title = format!("Cannot populate project {project}");
+    let mut command = std::process::Command::new(exe);
+    command.args(["hypertable", "populate", "--catalog"]).arg(dir).args([
+        "--project",
+        &project.to_string(),
+        "--fps",
+        fps,
+    ]);
+    if reset {
+        command.arg("--reset");
+    }
+    let output = command.stdin(std::process::Stdio::null()).output().map_err(|e| (title.clone(), e.to_string()))?;
+    if output.status.success() {
+        Ok(format!("Populating project {project} at {fps} fps"))
+    } else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let detail = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("failed").trim_start_matches("error: ");
+        Err((title, detail.to_string()))
+    }
+}
+
+/// Every video classification with a recorded header, by stream.
+fn labelled_videos(
+    catalog: &Catalog,
+) -> Result<BTreeMap<String, Vec<LabelledVideo>>, tessera_storage::observations::CatalogError> {
+    let mut out: BTreeMap<String, Vec<LabelledVideo>> = BTreeMap::new();
+    for c in catalog.all_classifications()? {
+        let (Some(stream), "video") = (&c.stream, c.kind.as_str()) else { continue };
+        let Some(header) = catalog.video_record(c.id)? else { continue }; // never populated
+        let frame_us = frame_us(&header);
+        let duration = i64::from(header.frame_count) * frame_us;
+        out.entry(stream.clone()).or_default().push(LabelledVideo {
+            project: c.project_id,
+            classification: c.id,
+            from_us: header.start_utc_us,
+            to_us: header.start_utc_us + duration,
+            header,
+        });
+    }
+    Ok(out)
+}
+
+/// One source frame's length in µs (a second when the rate is unknown).
+fn frame_us(header: &FramesHeader) -> i64 {
+    if header.fps_num == 0 { 1_000_000 } else { i64::from(header.fps_den) * 1_000_000 / i64::from(header.fps_num) }
+}
+
+/// The rows of the latest kept frame at or before `t_us` of the ready classification that
+/// covers it — held until the next kept frame, so a 1 fps table shows boxes all second.
+fn boxes_at(
+    store: &mut ObservationStore,
+    catalog: &Catalog,
+    videos: Option<&BTreeMap<String, Vec<LabelledVideo>>>,
+    stream: &str,
+    t_us: i64,
+) -> Result<LabelBoxes, tessera_storage::observations::CatalogError> {
+    let mut boxes = LabelBoxes {
+        stream: stream.to_string(),
+        t_us,
+        project: String::new(),
+        classification: 0,
+        width: 0,
+        height: 0,
+        rows: Vec::new(),
+    };
+    let states = store.states(catalog)?;
+    let ready = |project: i64| states.iter().find(|s| s.id == project && s.status == "ready");
+    let Some(video) = videos
+        .and_then(|v| v.get(stream))
+        .and_then(|list| list.iter().find(|v| v.from_us <= t_us && t_us < v.to_us && ready(v.project).is_some()))
+    else {
+        return Ok(boxes);
+    };
+    let state = ready(video.project).map(|s| s.clone());
+    let target_fps: f64 = state.as_ref().and_then(|s| s.fps.parse().ok()).unwrap_or(1.0);
+    let hold_us = ((1e6 / target_fps.max(1e-3)) as i64).max(frame_us(&video.header));
+    let rows = store.query(&ObservationQuery {
+        project: video.project,
+        classification: Some(video.classification),
+        from_us: Some(t_us - hold_us),
+        to_us: Some(t_us),
+        ..ObservationQuery::default()
+    })?;
+    // The latest frame's rows (rows come in time order).
+    let last_frame = rows.last().map(|r| r.frame_index);
+    boxes.rows = rows.into_iter().filter(|r| Some(r.frame_index) == last_frame).collect();
+    boxes.project = state.map(|s| s.name).unwrap_or_default();
+    boxes.classification = video.classification;
+    (boxes.width, boxes.height) = (video.header.width, video.header.height);
+    Ok(boxes)
+}

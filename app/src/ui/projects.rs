@@ -1,0 +1,224 @@
+//! The Projects panel: labelling projects with their population status (badge, progress bar,
+//! rows, fps, last error), buttons to populate, reset and configure, and the boxes of the
+//! labelled frame at the playhead for the player. Everything is asked of the `labels` thread
+//! ([`LabelFeed`]); the panel draws the latest answers.
+
+use super::app::Command;
+use crate::engine::labels::{LabelAnswer, LabelBoxes, LabelFeed, LabelRequest};
+use egui::{Color32, FontId, Pos2, Rect, RichText, Stroke};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use tessera_storage::observations::ProjectState;
+
+/// Status is re-read this often while the panel is shown (faster while a run is going).
+const REFRESH_IDLE: Duration = Duration::from_secs(3);
+const REFRESH_BUSY: Duration = Duration::from_millis(500);
+
+pub struct ProjectsPanel {
+    feed: LabelFeed,
+    pub states: Vec<ProjectState>,
+    /// The fps field of each project.
+    fps: BTreeMap<i64, String>,
+    chunk_interval: String,
+    compress_after: String,
+    last_refresh: Option<Instant>,
+    /// A `BoxesAt` is out: one at a time, the latest wanted one next.
+    boxes_pending: bool,
+    wanted: Option<(String, i64)>,
+    /// The latest boxes answered.
+    pub boxes: Option<LabelBoxes>,
+}
+
+impl ProjectsPanel {
+    /// The panel of `catalog`; populations run the `tessera` binary `exe`.
+    pub fn start(catalog: std::path::PathBuf, exe: std::path::PathBuf) -> Result<Self, String> {
+        Ok(ProjectsPanel {
+            feed: LabelFeed::start(catalog, exe)?,
+            states: Vec::new(),
+            fps: BTreeMap::new(),
+            chunk_interval: String::new(),
+            compress_after: String::new(),
+            last_refresh: None,
+            boxes_pending: false,
+            wanted: None,
+            boxes: None,
+        })
+    }
+
+    pub fn catalog(&self) -> &std::path::Path {
+        &self.feed.catalog
+    }
+
+    /// Take in answers and keep status fresh; errors and outcomes become commands (toasts).
+    pub fn poll(&mut self, ctx: &egui::Context) -> Vec<Command> {
+        let mut commands = Vec::new();
+        for answer in self.feed.poll() {
+            match answer {
+                LabelAnswer::States(states) => self.states = states,
+                LabelAnswer::Boxes(boxes) => {
+                    self.boxes_pending = false;
+                    self.boxes = Some(boxes);
+                }
+                LabelAnswer::Done(Ok(_)) => self.last_refresh = None, // show the claim at once
+                LabelAnswer::Done(Err((title, detail))) => {
+                    self.boxes_pending = false;
+                    commands.push(Command::Error { title, detail });
+                }
+            }
+        }
+        let busy = self.states.iter().any(|s| s.status == "populating");
+        let every = if busy { REFRESH_BUSY } else { REFRESH_IDLE };
+        if self.last_refresh.is_none_or(|t| t.elapsed() >= every) && self.feed.send(LabelRequest::Refresh) {
+            self.last_refresh = Some(Instant::now());
+        }
+        if !self.boxes_pending
+            && let Some((stream, t)) = self.wanted.clone()
+            && self.boxes.as_ref().is_none_or(|b| b.stream != stream || b.t_us != t)
+            && self.feed.send(LabelRequest::BoxesAt { stream, t_us: t })
+        {
+            self.boxes_pending = true;
+        }
+        ctx.request_repaint_after(every);
+        commands
+    }
+
+    /// The player shows `stream` at `t_us`: fetch its boxes (latest request wins).
+    pub fn want_boxes(&mut self, stream: &str, t_us: i64) {
+        self.wanted = Some((stream.to_string(), t_us));
+    }
+
+    /// The boxes for `stream` at `t_us`, once they have arrived.
+    pub fn boxes_at(&self, stream: &str, t_us: i64) -> Option<&LabelBoxes> {
+        self.boxes.as_ref().filter(|b| b.stream == stream && b.t_us == t_us)
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Projects");
+        ui.label(RichText::new(self.feed.catalog.display().to_string()).small().weak());
+        if self.states.is_empty() {
+            ui.label("No projects yet (tessera catalog import).");
+        }
+        let mut requests = Vec::new();
+        egui::ScrollArea::vertical().id_salt("projects").max_height(ui.available_height() - 90.0).show(ui, |ui| {
+            for s in &self.states {
+                ui.separator();
+                ui.horizontal(|ui| {
+                    badge(ui, s);
+                    ui.label(RichText::new(format!("{} · {}", s.id, s.name)).strong());
+                });
+                if s.status == "populating" {
+                    ui.add(
+                        egui::ProgressBar::new(s.progress as f32).desired_width(ui.available_width()).text(format!(
+                            "{:.0}% · {} rows",
+                            s.progress * 100.0,
+                            s.rows
+                        )),
+                    );
+                } else {
+                    ui.label(format!("{} rows · {} fps", s.rows, s.fps));
+                }
+                if let Some(error) = &s.error {
+                    ui.colored_label(Color32::from_rgb(240, 130, 110), RichText::new(error).small())
+                        .on_hover_text(error);
+                }
+                ui.horizontal(|ui| {
+                    let fps = self.fps.entry(s.id).or_insert_with(|| s.fps.clone());
+                    let label = ui.label("fps");
+                    ui.add(egui::TextEdit::singleline(fps).desired_width(48.0)).labelled_by(label.id);
+                    let running = s.status == "populating";
+                    if ui.add_enabled(!running, egui::Button::new("Populate")).clicked() {
+                        requests.push(LabelRequest::Populate { project: s.id, fps: fps.clone(), reset: false });
+                    }
+                    if s.stale && ui.button("Reset").on_hover_text("Its populator is gone: take over").clicked() {
+                        requests.push(LabelRequest::Populate { project: s.id, fps: fps.clone(), reset: true });
+                    }
+                });
+            }
+        });
+        ui.separator();
+        ui.collapsing("Table settings", |ui| {
+            egui::Grid::new("table-settings").num_columns(2).show(ui, |ui| {
+                let label = ui.label("Chunk interval");
+                ui.add(egui::TextEdit::singleline(&mut self.chunk_interval).hint_text("1 day").desired_width(90.0))
+                    .labelled_by(label.id);
+                ui.end_row();
+                let label = ui.label("Compress after");
+                ui.add(egui::TextEdit::singleline(&mut self.compress_after).hint_text("off").desired_width(90.0))
+                    .labelled_by(label.id);
+                ui.end_row();
+            });
+            if ui.button("Apply").clicked() {
+                let field = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+                requests.push(LabelRequest::Configure {
+                    chunk_interval: field(&self.chunk_interval),
+                    compress_after: field(&self.compress_after),
+                });
+            }
+        });
+        for r in requests {
+            self.feed.send(r);
+        }
+    }
+}
+
+/// A coloured status word.
+fn badge(ui: &mut egui::Ui, s: &ProjectState) {
+    let (text, color) = match (s.status.as_str(), s.stale) {
+        (_, true) => ("lost", Color32::from_rgb(220, 90, 60)),
+        ("ready", _) => ("ready", Color32::from_rgb(70, 170, 90)),
+        ("populating", _) => ("populating", Color32::from_rgb(70, 130, 220)),
+        ("failed", _) => ("failed", Color32::from_rgb(220, 90, 60)),
+        _ => ("pending", Color32::from_gray(120)),
+    };
+    let galley = ui.painter().layout_no_wrap(text.to_string(), FontId::proportional(11.0), Color32::WHITE);
+    let (rect, _) = ui.allocate_exact_size(galley.size() + egui::vec2(10.0, 4.0), egui::Sense::hover());
+    ui.painter().rect_filled(rect, 4.0, color);
+    ui.painter().galley(rect.min + egui::vec2(5.0, 2.0), galley, Color32::WHITE);
+}
+
+/// Label colours by name (stable across frames and runs).
+fn label_color(label: &str) -> Color32 {
+    let h = label.bytes().fold(2166136261u32, |h, b| (h ^ u32::from(b)).wrapping_mul(16777619));
+    let palette = [
+        Color32::from_rgb(255, 200, 60),
+        Color32::from_rgb(90, 220, 255),
+        Color32::from_rgb(255, 110, 200),
+        Color32::from_rgb(140, 255, 120),
+        Color32::from_rgb(255, 150, 90),
+    ];
+    palette[h as usize % palette.len()]
+}
+
+/// Draw labelled boxes over the picture `rect` (which shows the boxes' video, scaled).
+pub fn paint_boxes(ui: &egui::Ui, picture: Rect, boxes: &LabelBoxes) {
+    if boxes.width == 0 || boxes.height == 0 || boxes.rows.is_empty() {
+        return;
+    }
+    let (sx, sy) = (picture.width() / boxes.width as f32, picture.height() / boxes.height as f32);
+    let painter = ui.painter().with_clip_rect(picture);
+    for r in &boxes.rows {
+        let [x, y, w, h] = r.bbox.map(|v| v as f32);
+        let rect =
+            Rect::from_min_size(Pos2::new(picture.left() + x * sx, picture.top() + y * sy), egui::vec2(w * sx, h * sy));
+        let color = label_color(&r.label);
+        painter.rect_stroke(rect, 0.0, Stroke::new(2.0, color), egui::StrokeKind::Outside);
+        let text = match (r.track_id, r.confidence) {
+            (Some(id), Some(c)) => format!("{} #{id} {:.0}%", r.label, c * 100.0),
+            (Some(id), None) => format!("{} #{id}", r.label),
+            (None, Some(c)) => format!("{} {:.0}%", r.label, c * 100.0),
+            (None, None) => r.label.clone(),
+        };
+        let galley = painter.layout_no_wrap(text, FontId::proportional(11.0), Color32::BLACK);
+        let at = Pos2::new(rect.left(), (rect.top() - galley.size().y - 2.0).max(picture.top()));
+        painter.rect_filled(Rect::from_min_size(at, galley.size()).expand(1.0), 1.0, color);
+        painter.galley(at, galley, Color32::BLACK);
+    }
+    let caption = format!("labels: {} · classification {}", boxes.project, boxes.classification);
+    painter.text(
+        Pos2::new(picture.right() - 6.0, picture.top() + 6.0),
+        egui::Align2::RIGHT_TOP,
+        caption,
+        FontId::proportional(11.0),
+        Color32::from_white_alpha(200),
+    );
+}
