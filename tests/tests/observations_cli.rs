@@ -577,11 +577,9 @@ fn a_killed_populator_loses_nothing_and_is_not_stuck() {
         ht("populate", &catalog, url, &["--project", "43", "--sync"]);
         let kept = match url {
             None => {
-                let conn = rusqlite::Connection::open(Path::new(&catalog).join("observations.sqlite")).unwrap();
-                conn.query_row("SELECT count(*) FROM frame_observation WHERE project_id = 45", [], |r| {
-                    r.get::<_, i64>(0)
-                })
-                .unwrap()
+                let file = Path::new(&catalog).join("observations/project-45.sqlite");
+                let conn = rusqlite::Connection::open(file).unwrap();
+                conn.query_row("SELECT count(*) FROM frame_observation", [], |r| r.get::<_, i64>(0)).unwrap()
             }
             Some(_) => db
                 .as_ref()

@@ -290,7 +290,7 @@ pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
                 }
                 match &store {
                     ObservationStore::Embedded(_) => {
-                        out!("backend: sqlite (embedded, {}/observations.sqlite)", catalog.display())?
+                        out!("backend: sqlite (embedded, {}/observations/)", catalog.display())?
                     }
                     ObservationStore::Postgres(pg) => out!("backend: {} ({pg:?})", store.backend())?,
                 }

@@ -239,7 +239,7 @@ fn boxes_at(
     else {
         return Ok(boxes);
     };
-    let state = ready(video.project).map(|s| s.clone());
+    let state = ready(video.project).cloned();
     let target_fps: f64 = state.as_ref().and_then(|s| s.fps.parse().ok()).unwrap_or(1.0);
     let hold_us = ((1e6 / target_fps.max(1e-3)) as i64).max(frame_us(&video.header));
     let rows = store.query(&ObservationQuery {

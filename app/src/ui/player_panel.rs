@@ -177,10 +177,9 @@ impl PlayerPanel {
             }
             if let Some(sky) = &mut self.sky
                 && self.no_video_at.is_none()
+                && let Some(e) = sky.paint(ui, picture, shown.frame.time_us)
             {
-                if let Some(e) = sky.paint(ui, picture, shown.frame.time_us) {
-                    commands.push(Command::Error { title: format!("{}: aircraft", self.player.stream), detail: e });
-                }
+                commands.push(Command::Error { title: format!("{}: aircraft", self.player.stream), detail: e });
             }
         }
         let inner = rect.shrink(6.0);

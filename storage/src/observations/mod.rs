@@ -3,7 +3,7 @@
 //! - [`frames`]: frames msgpack files (the durable source of truth), streamed.
 //! - [`rate`]: exact downsampling to a target frame rate.
 //! - [`catalog`]: projects, classifications and population state (`catalog.sqlite`).
-//! - [`table`]: the derived observation table, embedded backend (`observations.sqlite`):
+//! - [`table`]: the derived observation table, embedded backend (a SQLite file per project):
 //!   populate (replace a project's rows) and query.
 //! - [`pg`]: the same table on a PostgreSQL server (COPY BINARY, partitions, advisory locks).
 //! - [`store`]: one face for both backends.

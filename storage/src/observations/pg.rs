@@ -31,7 +31,7 @@ use postgres::{Client, NoTls};
 use std::time::{Duration, Instant};
 
 /// Advisory-lock namespace of Tessera's observation table (first key of the two-int form).
-const LOCK_NS: i32 = 0x7E55_0B5;
+const LOCK_NS: i32 = 0x07E5_50B5;
 /// Second key, in [`LOCK_NS`], of the lock that serializes partition creation and schema setup.
 const PARTITIONS_KEY: i32 = -1;
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 /// Where a catalog's observation rows live.
 #[derive(Debug)]
 pub enum ObservationStore {
-    /// `<catalog>/observations.sqlite`, state in `<catalog>/catalog.sqlite`.
+    /// `<catalog>/observations/project-<id>.sqlite`, state in `<catalog>/catalog.sqlite`.
     Embedded(PathBuf),
     Postgres(Box<PgTable>),
 }

@@ -1,24 +1,30 @@
-//! The observation table, embedded backend: `<catalog>/observations.sqlite`, one row per
-//! object of every kept frame, derived from the frames files and rebuilt by `populate`.
-//! Readers use a project's rows only while the catalog says it is `ready`.
+//! The observation table, embedded backend: one SQLite file per project,
+//! `<catalog>/observations/project-<id>.sqlite`, one row per object of every kept frame,
+//! derived from the frames files and rebuilt by `populate`. Readers use a project's rows only
+//! while the catalog says it is `ready`.
 //!
-//! A project is replaced in one transaction (delete its rows, insert the new ones through one
-//! prepared statement): a populator that dies mid-run leaves the previous rows untouched.
+//! A population writes a new file beside the old one — no journal (the file is not live
+//! until renamed), rows appended in key order, the label index built once at the end (a
+//! sort, not a million b-tree inserts) — then fsyncs it and renames it over the old one. A
+//! populator that dies mid-run leaves the previous file untouched and a `.partial` that the
+//! next run replaces; readers holding the old file keep reading it. Per-project files also
+//! let projects populate side by side: there is no shared write lock.
 
 use super::catalog::{Catalog, CatalogError, Classification};
 use super::frames::{FrameObject, FrameRecord, FramesHeader, FramesReader};
 use super::rate::{Downsampler, Rate};
 use crate::sqlite::DbError;
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-pub const TABLE_FILE: &str = "observations.sqlite";
+/// The folder of the catalog directory that holds the project files.
+pub const TABLE_DIR: &str = "observations";
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 
+/// A project's rows; the project is the file.
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS frame_observation (
-  project_id INTEGER NOT NULL,
+CREATE TABLE frame_observation (
   classification_id INTEGER NOT NULL,
   video_id INTEGER NOT NULL,
   frame_time INTEGER NOT NULL,
@@ -31,9 +37,10 @@ CREATE TABLE IF NOT EXISTS frame_observation (
   bbox_x REAL NOT NULL, bbox_y REAL NOT NULL, bbox_w REAL NOT NULL, bbox_h REAL NOT NULL,
   flags INTEGER NOT NULL DEFAULT 0,
   attrs TEXT,
-  PRIMARY KEY (project_id, classification_id, frame_time, frame_index, obj_index)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS frame_observation_label ON frame_observation (project_id, label, frame_time);
+  PRIMARY KEY (classification_id, frame_time, frame_index, obj_index)) WITHOUT ROWID;
 ";
+/// Built after the load.
+const LABEL_INDEX: &str = "CREATE INDEX frame_observation_label ON frame_observation (label, frame_time);";
 
 /// One observation row as queries return it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -65,24 +72,36 @@ pub struct ObservationQuery {
 /// The embedded observation table of a catalog directory.
 #[derive(Debug)]
 pub struct ObservationTable {
-    conn: Connection,
-    path: PathBuf,
+    dir: PathBuf,
+}
+
+fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> CatalogError + '_ {
+    move |error| CatalogError::Db(DbError::Sqlite { path: path.to_path_buf(), error })
 }
 
 impl ObservationTable {
-    pub fn open(dir: &Path) -> Result<Self, CatalogError> {
-        let path = dir.join(TABLE_FILE);
-        let sql = |error| CatalogError::Db(DbError::Sqlite { path: path.clone(), error });
-        let conn = Connection::open(&path).map_err(sql)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;")
-            .map_err(sql)?;
-        conn.execute_batch(SCHEMA).map_err(sql)?;
-        Ok(ObservationTable { conn, path })
+    pub fn open(catalog_dir: &Path) -> Result<Self, CatalogError> {
+        Ok(ObservationTable { dir: catalog_dir.join(TABLE_DIR) })
     }
 
-    fn sql(&self) -> impl Fn(rusqlite::Error) -> CatalogError + '_ {
-        |error| CatalogError::Db(DbError::Sqlite { path: self.path.clone(), error })
+    /// The file of `project`'s rows.
+    pub fn project_file(&self, project: i64) -> PathBuf {
+        self.dir.join(format!("project-{project}.sqlite"))
+    }
+
+    /// `project`'s file, read-only; a missing one is an error saying to populate.
+    fn read(&self, project: i64) -> Result<(Connection, PathBuf), CatalogError> {
+        let path = self.project_file(project);
+        if !path.is_file() {
+            return Err(CatalogError::Invalid(format!(
+                "{}: project {project} has no observation rows (run `tessera hypertable populate`)",
+                path.display()
+            )));
+        }
+        let conn =
+            Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(sql_error(&path))?;
+        Ok((conn, path))
     }
 
     /// Replace `project`'s rows from its classifications' frames files, downsampled to
@@ -97,10 +116,28 @@ impl ObservationTable {
         let classifications = catalog.classifications(project)?;
         let total_bytes: u64 =
             classifications.iter().map(|c| std::fs::metadata(&c.frames).map_or(0, |m| m.len())).sum();
-        let path = self.path.clone();
-        let sql = |error| CatalogError::Db(DbError::Sqlite { path: path.clone(), error });
-        let tx = self.conn.transaction().map_err(sql)?;
-        tx.execute("DELETE FROM frame_observation WHERE project_id = ?1", [project]).map_err(sql)?;
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| CatalogError::Invalid(format!("{}: cannot create: {e}", self.dir.display())))?;
+        let target = self.project_file(project);
+        let partial = target.with_extension("sqlite.partial");
+        let io = |what: &str, path: &Path, e: std::io::Error| {
+            CatalogError::Invalid(format!("{}: cannot {what}: {e}", path.display()))
+        };
+        match std::fs::remove_file(&partial) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io("remove", &partial, e)),
+        }
+        let sql = sql_error(&partial);
+        let mut conn = Connection::open(&partial).map_err(&sql)?;
+        // Not live until renamed: no journal, no syncs until the end; big pages for appends.
+        conn.execute_batch(
+            "PRAGMA page_size = 16384; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; \
+             PRAGMA cache_size = -131072; PRAGMA locking_mode = EXCLUSIVE;",
+        )
+        .map_err(&sql)?;
+        conn.execute_batch(SCHEMA).map_err(&sql)?;
+        let tx = conn.transaction().map_err(&sql)?;
         let mut rows = 0i64;
         let mut last_beat = Instant::now();
         // Decoding and downsampling on the `populate-read` thread, inserting here: the two
@@ -112,7 +149,6 @@ impl ObservationTable {
                 .spawn_scoped(scope, || read_chunks(&classifications, rate, tx_chunks))
                 .map_err(|e| CatalogError::Invalid(format!("cannot start the reader thread: {e}")))?;
             let mut batch = RowBatch::default();
-            let mut done_bytes = 0u64;
             let mut recorded: Option<usize> = None;
             let result = (|| {
                 for chunk in chunks.iter() {
@@ -125,15 +161,15 @@ impl ObservationTable {
                     for row in chunk.rows {
                         batch.rows.push(row);
                         if batch.rows.len() == BATCH_ROWS {
-                            batch.flush(&tx, project, c.id, &chunk.header).map_err(sql)?;
+                            batch.flush(&tx, c.id, &chunk.header).map_err(&sql)?;
                         }
                     }
-                    batch.flush(&tx, project, c.id, &chunk.header).map_err(sql)?;
+                    batch.flush(&tx, c.id, &chunk.header).map_err(&sql)?;
                     rows += chunk.n_rows as i64;
-                    done_bytes = chunk.bytes_before + chunk.bytes_read;
                     if last_beat.elapsed() >= HEARTBEAT_EVERY {
                         last_beat = Instant::now();
-                        let fraction = if total_bytes == 0 { 0.0 } else { done_bytes as f64 / total_bytes as f64 };
+                        let done = chunk.bytes_before + chunk.bytes_read;
+                        let fraction = if total_bytes == 0 { 0.0 } else { done as f64 / total_bytes as f64 };
                         catalog.heartbeat(project, rows, fraction.min(1.0))?;
                         progress(rows, fraction);
                     }
@@ -144,7 +180,15 @@ impl ObservationTable {
             let _ = reader.join();
             result
         })?;
-        tx.commit().map_err(sql)?;
+        tx.execute_batch(LABEL_INDEX).map_err(&sql)?;
+        tx.commit().map_err(&sql)?;
+        conn.close().map_err(|(_, e)| sql(e))?;
+        // Durable before it replaces the old rows.
+        std::fs::File::open(&partial).and_then(|f| f.sync_all()).map_err(|e| io("sync", &partial, e))?;
+        std::fs::rename(&partial, &target).map_err(|e| io("rename", &partial, e))?;
+        if let Ok(dir) = std::fs::File::open(&self.dir) {
+            let _ = dir.sync_all();
+        }
         progress(rows, 1.0);
         Ok(rows)
     }
@@ -157,17 +201,18 @@ impl ObservationTable {
         classification: i64,
         labels: &mut Vec<String>,
     ) -> Result<Vec<FrameRecord>, CatalogError> {
-        let mut stmt = self
-            .conn
+        let (conn, path) = self.read(project)?;
+        let sql = sql_error(&path);
+        let mut stmt = conn
             .prepare(
                 "SELECT frame_index, t_us, track_id, label, confidence, bbox_x, bbox_y, bbox_w, bbox_h, flags, attrs \
-                 FROM frame_observation WHERE project_id = ?1 AND classification_id = ?2 \
+                 FROM frame_observation WHERE classification_id = ?1 \
                  ORDER BY frame_time, frame_index, obj_index",
             )
-            .map_err(self.sql())?;
-        let mut rows = stmt.query([project, classification]).map_err(self.sql())?;
+            .map_err(&sql)?;
+        let mut rows = stmt.query([classification]).map_err(&sql)?;
         let mut out: Vec<FrameRecord> = Vec::new();
-        while let Some(r) = rows.next().map_err(self.sql())? {
+        while let Some(r) = rows.next().map_err(&sql)? {
             let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(u32, i64, FrameObject, String)> {
                 let attrs: Option<String> = r.get(10)?;
                 let object = FrameObject {
@@ -185,7 +230,7 @@ impl ObservationTable {
                 };
                 Ok((r.get(0)?, r.get(1)?, object, r.get(3)?))
             };
-            let (i, t_us, mut object, label) = read(r).map_err(self.sql())?;
+            let (i, t_us, mut object, label) = read(r).map_err(&sql)?;
             object.c = match labels.iter().position(|l| *l == label) {
                 Some(c) => c as u16,
                 None => {
@@ -201,28 +246,42 @@ impl ObservationTable {
         Ok(out)
     }
 
-    /// Rows per time chunk of `interval_s` seconds (aligned to the Unix epoch): (start µs,
-    /// end µs, rows), for `configure --show`.
+    /// Rows per time chunk of `interval_s` seconds (aligned to the Unix epoch) over every
+    /// project file: (start µs, end µs, rows), for `configure --show`.
     pub fn chunks(&self, interval_s: i64) -> Result<Vec<(i64, i64, i64)>, CatalogError> {
         let width = interval_s.max(1) * 1_000_000;
-        let mut stmt = self
-            .conn
-            .prepare("SELECT (frame_time - (frame_time % ?1 + ?1) % ?1) AS start, count(*) FROM frame_observation GROUP BY start ORDER BY start")
-            .map_err(self.sql())?;
-        let rows = stmt
-            .query_map([width], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-            .map_err(self.sql())?;
-        Ok(rows.into_iter().map(|(start, n)| (start, start + width, n)).collect())
+        let mut total = std::collections::BTreeMap::<i64, i64>::new();
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return Ok(Vec::new()) };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(project) =
+                name.to_str().and_then(|n| n.strip_prefix("project-")?.strip_suffix(".sqlite")?.parse::<i64>().ok())
+            else {
+                continue;
+            };
+            let (conn, path) = self.read(project)?;
+            let mut stmt = conn
+                .prepare("SELECT (frame_time - (frame_time % ?1 + ?1) % ?1) AS start, count(*) FROM frame_observation GROUP BY start")
+                .map_err(sql_error(&path))?;
+            let rows = stmt
+                .query_map([width], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map_err(sql_error(&path))?;
+            for (start, n) in rows {
+                *total.entry(start).or_default() += n;
+            }
+        }
+        Ok(total.into_iter().map(|(start, n)| (start, start + width, n)).collect())
     }
 
     /// Rows of a project (which the caller has checked is ready), in time order.
     pub fn query(&self, q: &ObservationQuery) -> Result<Vec<Observation>, CatalogError> {
+        let (conn, path) = self.read(q.project)?;
         let mut sql = String::from(
             "SELECT classification_id, frame_index, t_us, track_id, label, confidence, bbox_x, bbox_y, bbox_w, bbox_h \
-             FROM frame_observation WHERE project_id = ?",
+             FROM frame_observation WHERE 1",
         );
-        let mut values: Vec<rusqlite::types::Value> = vec![q.project.into()];
+        let mut values: Vec<rusqlite::types::Value> = Vec::new();
         let mut add = |cond: &str, v: rusqlite::types::Value| {
             sql.push_str(cond);
             values.push(v);
@@ -247,7 +306,7 @@ impl ObservationTable {
             add(" AND bbox_y + bbox_h > ?", y.into());
         }
         sql.push_str(" ORDER BY frame_time, classification_id, frame_index, obj_index");
-        let mut stmt = self.conn.prepare(&sql).map_err(self.sql())?;
+        let mut stmt = conn.prepare(&sql).map_err(sql_error(&path))?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(values), |r| {
                 Ok(Observation {
@@ -261,7 +320,7 @@ impl ObservationTable {
                 })
             })
             .and_then(|rows| rows.collect())
-            .map_err(self.sql())?;
+            .map_err(sql_error(&path))?;
         Ok(rows)
     }
 }
@@ -358,7 +417,7 @@ fn push_rows(header: &FramesHeader, record: FrameRecord, rows: &mut Vec<Row>) {
     }
 }
 
-/// Rows per INSERT statement (16 values each; SQLite allows 32,766 variables).
+/// Rows per INSERT statement (15 values each; SQLite allows 32,766 variables).
 const BATCH_ROWS: usize = 64;
 
 /// One object of a kept frame, waiting for its INSERT.
@@ -377,26 +436,20 @@ struct RowBatch {
 }
 
 impl RowBatch {
-    fn flush(
-        &mut self,
-        conn: &Connection,
-        project: i64,
-        classification: i64,
-        header: &FramesHeader,
-    ) -> rusqlite::Result<()> {
+    fn flush(&mut self, conn: &Connection, classification: i64, header: &FramesHeader) -> rusqlite::Result<()> {
         if self.rows.is_empty() {
             return Ok(());
         }
         let n = self.rows.len();
         let mut sql = String::from(
-            "INSERT INTO frame_observation (project_id, classification_id, video_id, frame_time, t_us, \
+            "INSERT INTO frame_observation (classification_id, video_id, frame_time, t_us, \
              frame_index, obj_index, track_id, label, confidence, bbox_x, bbox_y, bbox_w, bbox_h, flags, attrs) VALUES ",
         );
         for r in 0..n {
             if r > 0 {
                 sql.push(',');
             }
-            sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
         }
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut at = 1;
@@ -408,7 +461,6 @@ impl RowBatch {
         for r in &self.rows {
             let o = &r.object;
             let attrs = o.a.as_ref().map(|a| serde_json::Value::Object(a.clone()).to_string());
-            bind(&mut stmt, &project)?;
             bind(&mut stmt, &classification)?;
             bind(&mut stmt, &header.video_id)?;
             bind(&mut stmt, &r.frame_time)?;
