@@ -352,7 +352,13 @@ impl TesseraApp {
             if overlay.is_some() || projects.is_some() {
                 egui::Panel::right("side").resizable(true).default_size(260.0).show(ui, |ui| {
                     if let Some(overlay) = overlay {
-                        new_commands.extend(overlay.list_ui(ui));
+                        // With projects below, the aircraft list scrolls in the upper half.
+                        let height =
+                            if projects.is_some() { ui.available_height() * 0.5 } else { ui.available_height() };
+                        ui.allocate_ui(egui::vec2(ui.available_width(), height), |ui| {
+                            ui.set_max_height(height);
+                            new_commands.extend(overlay.list_ui(ui));
+                        });
                         ui.separator();
                     }
                     if let Some(projects) = projects.as_deref_mut() {
