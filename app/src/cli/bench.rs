@@ -90,6 +90,18 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// `hypertable status` after process start-up: open the catalog and the table, read every
+    /// project's state (median of `--repeat` runs), embedded and (with `--database`) PostgreSQL.
+    Status {
+        #[arg(long)]
+        catalog: std::path::PathBuf,
+        #[arg(long)]
+        database: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        repeat: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Serialize, Debug)]
@@ -134,6 +146,9 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Project { aircraft, camera, json } => super::traj::bench_project(aircraft, camera, json),
         BenchCommand::Populate { frames, objects, database, json } => {
             super::hypertable::bench_populate(frames, objects, database, json)
+        }
+        BenchCommand::Status { catalog, database, repeat, json } => {
+            super::hypertable::bench_status(&catalog, database, repeat, json)
         }
     }
 }

@@ -481,6 +481,34 @@ pub fn bench_populate(frames: u32, objects: u32, database: Option<String>, json:
     Ok(())
 }
 
+/// `tessera bench status`: what `hypertable status` does after start-up — open the catalog
+/// and the store, read every project's state — timed `repeat` times (median, min), on the
+/// embedded table and, with `database`, on that server.
+pub fn bench_status(dir: &std::path::Path, database: Option<String>, repeat: usize, json: bool) -> anyhow::Result<()> {
+    let mut runs = Vec::new();
+    for url in std::iter::once(None).chain(database.iter().map(|u| Some(u.as_str()))) {
+        let mut ms = Vec::with_capacity(repeat);
+        let mut projects = 0;
+        for _ in 0..repeat.max(1) {
+            let started = Instant::now();
+            let cat = Catalog::open(dir, false)?;
+            let mut store = ObservationStore::open(dir, url)?;
+            projects = store.states(&cat)?.len();
+            ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        ms.sort_by(f64::total_cmp);
+        let backend = if url.is_some() { "postgresql" } else { "sqlite" };
+        if !json {
+            out!("{backend}: {projects} projects, median {:.2} ms, min {:.2} ms", ms[ms.len() / 2], ms[0])?;
+        }
+        runs.push(serde_json::json!({"backend": backend, "projects": projects, "median_ms": ms[ms.len() / 2], "min_ms": ms[0]}));
+    }
+    if json {
+        return print_json(&serde_json::json!({ "runs": runs }));
+    }
+    Ok(())
+}
+
 /// What `rebuild-msgpacks` did (or would do, with `--dry-run`).
 #[derive(Debug, Default, serde::Serialize)]
 struct RebuildReport {

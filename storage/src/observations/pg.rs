@@ -144,8 +144,10 @@ pub struct Partition {
 pub struct PgTable {
     /// Loads and queries.
     client: Client,
-    /// Locks, claims and heartbeats: outside the loading transaction.
-    side: Client,
+    /// Locks, claims and heartbeats: outside the loading transaction (connected when first
+    /// needed: `status` never needs it unless a claim looks lost).
+    side: Option<Client>,
+    config: postgres::Config,
     /// The URL without its password, for messages.
     target: String,
     pub timescale: bool,
@@ -244,16 +246,22 @@ impl PgTable {
     pub fn connect(url: &str) -> Result<Self, CatalogError> {
         let target = redact(url);
         let fail = |e: postgres::Error| CatalogError::Invalid(format!("{target}: {}", message(&e)));
-        let mut client = Client::connect(url, NoTls).map_err(fail)?;
-        let side = Client::connect(url, NoTls).map_err(fail)?;
+        let mut config: postgres::Config = url.parse().map_err(fail)?;
         // Partition bounds and intervals read back in UTC whatever the server's default.
-        client.batch_execute("SET TimeZone = 'UTC'").map_err(fail)?;
-        let timescale = client
-            .query_opt("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'", &[])
-            .map_err(fail)?
-            .is_some();
-        let mut table = PgTable { client, side, target, timescale };
-        table.ensure_schema()?;
+        config.options("-c TimeZone=UTC");
+        let mut client = config.connect(NoTls).map_err(fail)?;
+        let row = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'), \
+                 to_regclass('frame_observation') IS NOT NULL AND to_regclass('frame_table_config') IS NOT NULL",
+                &[],
+            )
+            .map_err(fail)?;
+        let (timescale, present): (bool, bool) = (row.get(0), row.get(1));
+        let mut table = PgTable { client, side: None, config, target, timescale };
+        if !present {
+            table.ensure_schema()?;
+        }
         Ok(table)
     }
 
@@ -265,17 +273,6 @@ impl PgTable {
     fn ensure_schema(&mut self) -> Result<(), CatalogError> {
         let target = self.target.clone();
         let fail = |e: postgres::Error| CatalogError::Invalid(format!("{target}: {}", message(&e)));
-        let present = self
-            .client
-            .query_one(
-                "SELECT to_regclass('frame_observation') IS NOT NULL AND to_regclass('frame_table_config') IS NOT NULL",
-                &[],
-            )
-            .map_err(fail)?
-            .get::<_, bool>(0);
-        if present {
-            return Ok(());
-        }
         let mut tx = self.client.transaction().map_err(fail)?;
         tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&LOCK_NS, &PARTITIONS_KEY]).map_err(fail)?;
         tx.batch_execute(SCHEMA).map_err(fail)?;
@@ -368,10 +365,22 @@ impl PgTable {
         Ok(out)
     }
 
+    /// The second connection, connected on first use.
+    fn side(&mut self) -> Result<&mut Client, CatalogError> {
+        if self.side.is_none() {
+            let client = self
+                .config
+                .connect(NoTls)
+                .map_err(|e| CatalogError::Invalid(format!("{}: {}", self.target, message(&e))))?;
+            self.side = Some(client);
+        }
+        self.side.as_mut().ok_or_else(|| CatalogError::Invalid(format!("{}: no connection", self.target)))
+    }
+
     /// Whether no session holds `project`'s populator lock (taken and released at once).
     fn lock_is_free(&mut self, project: i64) -> Result<bool, CatalogError> {
         let granted: bool = self
-            .side
+            .side()?
             .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&LOCK_NS, &lock_key(project)])
             .map_err(|e| CatalogError::Invalid(format!("{}: {}", self.target, message(&e))))?
             .get(0);
@@ -382,7 +391,7 @@ impl PgTable {
     }
 
     fn unlock(&mut self, project: i64) -> Result<(), CatalogError> {
-        self.side
+        self.side()?
             .execute("SELECT pg_advisory_unlock($1, $2)", &[&LOCK_NS, &lock_key(project)])
             .map_err(|e| CatalogError::Invalid(format!("{}: {}", self.target, message(&e))))?;
         Ok(())
@@ -404,7 +413,7 @@ impl PgTable {
         let result = (|| {
             for &id in projects {
                 let granted: bool = self
-                    .side
+                    .side()?
                     .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&LOCK_NS, &lock_key(id)])
                     .map_err(self.fail_side())?
                     .get(0);
@@ -420,7 +429,7 @@ impl PgTable {
                 }
             }
             let fps_real = fps.as_f64() as f32;
-            let mut tx = self.side.transaction().map_err(|e| CatalogError::Invalid(message(&e)))?;
+            let mut tx = self.side()?.transaction().map_err(|e| CatalogError::Invalid(message(&e)))?;
             tx.execute(
                 "INSERT INTO frame_table_project (project_id, target_fps) SELECT unnest($1::bigint[]), $2 \
                  ON CONFLICT DO NOTHING",
@@ -490,11 +499,11 @@ impl PgTable {
         // The claim's lock, taken again by this session (a background worker's claim was made
         // by the process that started it).
         // Waits a little: a concurrent claim attempt holds the lock for a moment.
-        let locked = self
-            .side
+        let side = self.side()?;
+        let locked = side
             .batch_execute("SET lock_timeout = '10s'")
-            .and_then(|()| self.side.execute("SELECT pg_advisory_lock($1, $2)", &[&LOCK_NS, &lock_key(project)]))
-            .and_then(|_| self.side.batch_execute("SET lock_timeout = 0"));
+            .and_then(|()| side.execute("SELECT pg_advisory_lock($1, $2)", &[&LOCK_NS, &lock_key(project)]))
+            .and_then(|_| side.batch_execute("SET lock_timeout = 0"));
         if let Err(e) = locked {
             return Err(CatalogError::Busy(format!(
                 "project {project} is being populated by another process ({})",
@@ -520,7 +529,8 @@ impl PgTable {
         let target = self.target.clone();
         let fail = |e: postgres::Error| CatalogError::Invalid(format!("{target}: {}", message(&e)));
         let timescale = self.timescale;
-        let side = &mut self.side;
+        self.side()?;
+        let side = self.side.as_mut().ok_or_else(|| CatalogError::Invalid(format!("{target}: no connection")))?;
         let mut tx = self.client.transaction().map_err(fail)?;
         tx.execute("DELETE FROM frame_observation WHERE project_id = $1", &[&project]).map_err(fail)?;
         let mut partitions: Vec<(i64, i64)> = Vec::new();
@@ -611,7 +621,7 @@ impl PgTable {
 
     /// A failed run: `failed` with the error (a successful one is marked ready by its commit).
     pub fn fail_project(&mut self, project: i64, error: &str) -> Result<(), CatalogError> {
-        self.side
+        self.side()?
             .execute(
                 "UPDATE frame_table_project SET status = 'failed', error = $2, finished_at = now(), heartbeat_at = now() \
                  WHERE project_id = $1",

@@ -132,7 +132,7 @@ impl ObservationTable {
         let mut conn = Connection::open(&partial).map_err(&sql)?;
         // Not live until renamed: no journal, no syncs until the end; big pages for appends.
         conn.execute_batch(
-            "PRAGMA page_size = 16384; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; \
+            "PRAGMA page_size = 65536; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; \
              PRAGMA cache_size = -131072; PRAGMA locking_mode = EXCLUSIVE;",
         )
         .map_err(&sql)?;
@@ -418,7 +418,7 @@ fn push_rows(header: &FramesHeader, record: FrameRecord, rows: &mut Vec<Row>) {
 }
 
 /// Rows per INSERT statement (15 values each; SQLite allows 32,766 variables).
-const BATCH_ROWS: usize = 64;
+const BATCH_ROWS: usize = 256;
 
 /// One object of a kept frame, waiting for its INSERT.
 pub(super) struct Row {
