@@ -140,3 +140,105 @@ fn h265_colour_description_sets_the_display_matrix_and_range() {
     let shown = source.frame_at(au_time(3)).unwrap().unwrap();
     assert_eq!(shown.color, tessera_storage::h264::ColorInfo { matrix: 1, full_range: true });
 }
+
+/// `tessera export` remuxes the access units with times in [from, to), starting at the
+/// keyframe at or before `from`: FFmpeg decodes the MP4 without an error and counts exactly
+/// those frames; the raw Annex-B export holds the same access units.
+#[test]
+fn export_mp4_plays_in_ffmpeg_with_the_range_frame_count() {
+    let encoders: [(&str, &[&str]); 2] = [
+        ("h264", &["-c:v", "libx264", "-profile:v", "high", "-bf", "3", "-g", "25", "-x264-params", "log-level=error"]),
+        ("hevc", &["-c:v", "libx265", "-x265-params", "bframes=3:keyint=25:min-keyint=25:open-gop=0:log-level=error"]),
+    ];
+    for (codec, args) in encoders {
+        let tmp = tempfile::tempdir().unwrap();
+        fixture(tmp.path(), codec, args);
+        let export = |out: &Path, from: usize, to: usize| {
+            let run = tessera(&[
+                "export",
+                "--archive",
+                tmp.path().join("a").to_str().unwrap(),
+                "--stream",
+                "s",
+                "--from",
+                &au_time(from).to_string(),
+                "--to",
+                // rf1 stores times in 1/4096 s ticks (rounded down): end 1 ms before AU `to`.
+                &(au_time(to) - 1000).to_string(),
+                "--out",
+                out.to_str().unwrap(),
+                "--json",
+            ]);
+            assert_eq!(run.code, 0, "{run:?}");
+            run.json()
+        };
+        // AU 30 is inside the group of pictures that starts at AU 25: the clip is AUs 25..45.
+        let clip = tmp.path().join("clip.mp4");
+        if codec == "hevc" {
+            // Not yet: refused with a clear error, nothing written; raw Annex-B works.
+            let run = tessera(&[
+                "export",
+                "--archive",
+                tmp.path().join("a").to_str().unwrap(),
+                "--stream",
+                "s",
+                "--from",
+                &au_time(30).to_string(),
+                "--to",
+                &au_time(45).to_string(),
+                "--out",
+                clip.to_str().unwrap(),
+            ]);
+            run.assert_clean_error("clip.h265");
+            assert!(!clip.exists());
+            let raw = tmp.path().join("clip.h265");
+            assert_eq!(export(&raw, 30, 45)["frames"], 20);
+            let probe = std::process::Command::new("ffprobe")
+                .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+                .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+                .arg(&raw)
+                .output()
+                .unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&probe.stdout).trim(),
+                "20",
+                "{}",
+                String::from_utf8_lossy(&probe.stderr)
+            );
+            continue;
+        }
+        let report = export(&clip, 30, 45);
+        assert_eq!((report["frames"].as_u64(), report["first_us"].as_i64()), (Some(20), Some(au_time(25))), "{codec}");
+        let probe = std::process::Command::new("ffprobe")
+            .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+            .args(["-show_entries", "stream=nb_read_frames,codec_name", "-of", "csv=p=0"])
+            .arg(&clip)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&probe.stdout);
+        assert!(
+            probe.status.success() && probe.stderr.is_empty(),
+            "{codec}: {}",
+            String::from_utf8_lossy(&probe.stderr)
+        );
+        assert!(stdout.trim().ends_with(",20"), "{codec}: ffprobe says {stdout}");
+        // On a keyframe, the clip starts there; raw Annex-B is the stored NALUs.
+        let raw = tmp.path().join(format!("clip.{codec}"));
+        assert_eq!(export(&raw, 25, 50)["frames"], 25);
+        assert!(std::fs::metadata(&raw).unwrap().len() > 0);
+        let run = tessera(&[
+            "export",
+            "--archive",
+            tmp.path().join("a").to_str().unwrap(),
+            "--stream",
+            "s",
+            "--from",
+            &au_time(10).to_string(),
+            "--to",
+            &au_time(5).to_string(),
+            "--out",
+            clip.to_str().unwrap(),
+        ]);
+        run.assert_clean_error("--to");
+    }
+}

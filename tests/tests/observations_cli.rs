@@ -495,8 +495,15 @@ fn postgres_refuses_a_live_claim_and_recovers_a_lost_one() {
 
     // Its session ends: the claim is lost, reported failed, and taken over with --reset.
     drop(holder);
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let s = pg_status(&catalog, &db.url, 42);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let s = loop {
+        // The server releases the lock when the session's backend has exited.
+        let s = pg_status(&catalog, &db.url, 42);
+        if s["status"] != "populating" || std::time::Instant::now() > deadline {
+            break s;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
     assert_eq!((s["status"].as_str(), s["stale"].as_bool()), (Some("failed"), Some(true)), "{s}");
     assert_eq!(ht_run("populate", &catalog, url, &["--project", "42", "--sync"]).code, 3);
     ht("populate", &catalog, url, &["--project", "42", "--sync", "--reset"]);

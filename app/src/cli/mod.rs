@@ -22,6 +22,7 @@ mod bench_playback;
 mod bench_scale;
 mod catalog;
 mod events;
+mod export;
 mod frame;
 mod hypertable;
 mod import;
@@ -67,6 +68,8 @@ pub enum Command {
     Tiles(tiles::TilesCommand),
     /// Write the frame displayed at a time (raw I420 for .yuv, else PNG).
     Frame(frame::FrameArgs),
+    /// Export a range of a stream as MP4 (remuxed, no re-encoding) or raw Annex-B.
+    Export(export::ExportArgs),
     /// Render timeline strips offscreen to a PNG (same wgpu pipeline as the app).
     RenderTimeline(render_timeline::RenderTimelineArgs),
     /// Labelling projects and their classifications.
@@ -112,6 +115,7 @@ pub fn main() -> ExitCode {
         Some(Command::Catalog(c)) => catalog::run(c),
         Some(Command::Hypertable(c)) => hypertable::run(c),
         Some(Command::Frame(args)) => frame::run(args),
+        Some(Command::Export(args)) => export::run(args),
         Some(Command::RenderTimeline(args)) => render_timeline::run(args),
         Some(Command::Bench(c)) => bench::run(c),
         Some(Command::Demo(args)) => crate::demo::run(args),

@@ -71,16 +71,21 @@ fn ignores_foreign_files_and_nested_dirs() {
 #[test]
 fn range_reads_cross_files_and_seek_back_to_keyframes() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // Keyframe every 7 s at 1 fps: the second file (starting after 1000 s) does not start on one.
+    // Keyframe every 7 s at 1 fps: the writer rolls over to file 2 at the first keyframe after
+    // 1000 s.
     write_stream(dir.path(), "s", T0_US, 1200, 1, 7);
     let a = Archive::open(dir.path()).expect("open");
     let s = a.stream("s").expect("stream");
     assert_eq!(s.files.len(), 2);
     let second_start = s.files[1].start_ms * 1000;
-    // Reading from the first frame of file 2 must seek back into file 1's last keyframe.
-    let packets = s.read_range(second_start, second_start + 2_000_000, true).expect("read");
+    // From that keyframe (its SPS and PPS come before its IDR): the read starts on it.
+    let on_key = s.read_range(second_start, second_start + 1_000_000, true).expect("read");
+    assert_eq!(on_key[0].time_us, second_start);
+    assert_eq!(rf1::FLAG_ESSENTIAL_META & on_key[0].packet.flags, rf1::FLAG_ESSENTIAL_META);
+    // From the frame before it (file 1): back to file 1's last keyframe, on into file 2.
+    let packets = s.read_range(second_start - 1_000_000, second_start + 2_000_000, true).expect("read");
     let first = &packets[0];
-    assert!(first.time_us < second_start);
+    assert_eq!(first.time_us, second_start - 7_000_000);
     assert_eq!(rf1::FLAG_ESSENTIAL_META & first.packet.flags, rf1::FLAG_ESSENTIAL_META);
     assert!(packets.windows(2).all(|w| w[0].time_us <= w[1].time_us));
     assert_eq!(packets.last().map(|p| p.time_us), Some(second_start + 2_000_000), "inclusive end");

@@ -223,6 +223,28 @@ pub fn write_frames(path: &Path, header: &FramesHeader, records: &[FrameRecord])
     Ok(())
 }
 
+/// The index of `label` in a header's `labels`, appended when it is new (labels keep their
+/// order of first appearance); an error past 65,536 labels.
+pub fn label_index(labels: &mut Vec<String>, label: String) -> Result<u16, String> {
+    let c = match labels.iter().position(|l| *l == label) {
+        Some(c) => c,
+        None => {
+            labels.push(label);
+            labels.len() - 1
+        }
+    };
+    u16::try_from(c).map_err(|_| "more than 65,536 labels".to_string())
+}
+
+/// Append `object` to the frame `(i, t_us)`: the last record when it is that frame (rows come
+/// in frame order), else a new record.
+pub fn push_object(frames: &mut Vec<FrameRecord>, i: u32, t_us: i64, object: FrameObject) {
+    match frames.last_mut() {
+        Some(last) if last.i == i && last.t_us == t_us => last.o.push(object),
+        _ => frames.push(FrameRecord { i, t_us, o: vec![object] }),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

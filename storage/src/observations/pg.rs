@@ -21,9 +21,9 @@
 //!   second.
 
 use super::catalog::{Catalog, CatalogError, ProjectState, TableConfig, parse_interval};
-use super::frames::{FrameObject, FrameRecord};
+use super::frames::{FrameObject, FrameRecord, label_index, push_object};
 use super::rate::Rate;
-use super::table::{Chunk, Observation, ObservationQuery, read_chunks};
+use super::table::{Chunk, Observation, ObservationQuery, spawn_reader};
 use bytes::{BufMut, BytesMut};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{FromSql, IsNull, ToSql, Type, accepts, to_sql_checked};
@@ -538,10 +538,7 @@ impl PgTable {
         let mut last_beat = Instant::now();
         let (tx_chunks, chunks) = crossbeam_channel::bounded::<Result<Chunk, CatalogError>>(8);
         std::thread::scope(|scope| -> Result<(), CatalogError> {
-            let reader = std::thread::Builder::new()
-                .name("populate-read".into())
-                .spawn_scoped(scope, || read_chunks(&classifications, rate, tx_chunks))
-                .map_err(|e| CatalogError::Invalid(format!("cannot start the reader thread: {e}")))?;
+            let reader = spawn_reader(scope, &classifications, rate, tx_chunks)?;
             let result = (|| {
                 let copy = format!("COPY frame_observation ({COPY_COLUMNS}) FROM STDIN BINARY");
                 let mut recorded: Option<usize> = None;
@@ -798,18 +795,12 @@ impl PgTable {
             .map_err(self.fail())?;
         let mut out: Vec<FrameRecord> = Vec::new();
         for r in rows {
-            let label: String = r.get(3);
-            let c = match labels.iter().position(|l| *l == label) {
-                Some(c) => c,
-                None => {
-                    labels.push(label);
-                    labels.len() - 1
-                }
-            };
+            let c =
+                label_index(labels, r.get(3)).map_err(|e| CatalogError::Invalid(format!("{}: {e}", self.target)))?;
             let attrs: Option<serde_json::Value> = r.get(10);
             let object = FrameObject {
                 tid: r.get(2),
-                c: c as u16,
+                c,
                 s: r.get(4),
                 b: [r.get(5), r.get(6), r.get(7), r.get(8)],
                 f: r.get::<_, i16>(9) as u8,
@@ -820,10 +811,7 @@ impl PgTable {
             };
             let i = r.get::<_, i32>(0) as u32;
             let t_us: i64 = r.get(1);
-            match out.last_mut() {
-                Some(last) if last.i == i && last.t_us == t_us => last.o.push(object),
-                _ => out.push(FrameRecord { i, t_us, o: vec![object] }),
-            }
+            push_object(&mut out, i, t_us, object);
         }
         Ok(out)
     }

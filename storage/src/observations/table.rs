@@ -11,7 +11,7 @@
 //! let projects populate side by side: there is no shared write lock.
 
 use super::catalog::{Catalog, CatalogError, Classification};
-use super::frames::{FrameObject, FrameRecord, FramesHeader, FramesReader};
+use super::frames::{FrameObject, FrameRecord, FramesHeader, FramesReader, label_index, push_object};
 use super::rate::{Downsampler, Rate};
 use crate::sqlite::DbError;
 use rusqlite::{Connection, OpenFlags};
@@ -144,10 +144,7 @@ impl ObservationTable {
         // overlap on two cores. Chunks of rows travel over a bounded channel.
         let (tx_chunks, chunks) = crossbeam_channel::bounded::<Result<Chunk, CatalogError>>(8);
         std::thread::scope(|scope| -> Result<(), CatalogError> {
-            let reader = std::thread::Builder::new()
-                .name("populate-read".into())
-                .spawn_scoped(scope, || read_chunks(&classifications, rate, tx_chunks))
-                .map_err(|e| CatalogError::Invalid(format!("cannot start the reader thread: {e}")))?;
+            let reader = spawn_reader(scope, &classifications, rate, tx_chunks)?;
             let mut batch = RowBatch::default();
             let mut recorded: Option<usize> = None;
             let result = (|| {
@@ -231,17 +228,9 @@ impl ObservationTable {
                 Ok((r.get(0)?, r.get(1)?, object, r.get(3)?))
             };
             let (i, t_us, mut object, label) = read(r).map_err(&sql)?;
-            object.c = match labels.iter().position(|l| *l == label) {
-                Some(c) => c as u16,
-                None => {
-                    labels.push(label);
-                    (labels.len() - 1) as u16
-                }
-            };
-            match out.last_mut() {
-                Some(last) if last.i == i && last.t_us == t_us => last.o.push(object),
-                _ => out.push(FrameRecord { i, t_us, o: vec![object] }),
-            }
+            object.c =
+                label_index(labels, label).map_err(|e| CatalogError::Invalid(format!("{}: {e}", path.display())))?;
+            push_object(&mut out, i, t_us, object);
         }
         Ok(out)
     }
@@ -339,9 +328,22 @@ pub(super) struct Chunk {
     pub(super) bytes_read: u64,
 }
 
+/// Start the `populate-read` thread ([`read_chunks`]) in `scope`.
+pub(super) fn spawn_reader<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    classifications: &'scope [Classification],
+    rate: Rate,
+    out: crossbeam_channel::Sender<Result<Chunk, CatalogError>>,
+) -> Result<std::thread::ScopedJoinHandle<'scope, ()>, CatalogError> {
+    std::thread::Builder::new()
+        .name("populate-read".into())
+        .spawn_scoped(scope, move || read_chunks(classifications, rate, out))
+        .map_err(|e| CatalogError::Invalid(format!("cannot start the reader thread: {e}")))
+}
+
 /// The reader thread: every classification's kept frames as chunks of rows, in order; the
 /// first error ends it.
-pub(super) fn read_chunks(
+fn read_chunks(
     classifications: &[Classification],
     rate: Rate,
     out: crossbeam_channel::Sender<Result<Chunk, CatalogError>>,
@@ -539,14 +541,7 @@ pub fn image_frame(classification: i64, dyn_attrs: &str) -> Result<(FramesHeader
     let mut labels: Vec<String> = Vec::new();
     let mut objects = Vec::new();
     for o in attrs.objects {
-        let c = match labels.iter().position(|l| *l == o.label) {
-            Some(c) => c,
-            None => {
-                labels.push(o.label);
-                labels.len() - 1
-            }
-        };
-        let c = u16::try_from(c).map_err(|_| "more than 65,536 labels".to_string())?;
+        let c = label_index(&mut labels, o.label)?;
         objects.push(FrameObject { tid: o.track_id, c, s: o.confidence, b: o.bbox, f: 0, a: None });
     }
     let mut header = FramesHeader::new(classification, classification, attrs.width, attrs.height, labels);

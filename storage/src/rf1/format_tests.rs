@@ -199,6 +199,11 @@ fn read_at_time_seeks_back_to_keyframe_with_parameter_sets() {
     assert_eq!(first.pts_ticks as i64, units[20].0);
     assert!(first.is_essential_meta());
     assert_eq!(t.entries[range.end - 1].pts_ticks as i64, units[27].0, "end bound is inclusive");
+    // Starting on a keyframe unit (its SPS and PPS come before its IDR): it starts there.
+    let (range, key) = t.range_at_time(units[20].0, units[22].0, true);
+    assert!(key);
+    assert_eq!(t.entries[range.start].pts_ticks as i64, units[20].0);
+    assert!(t.entries[range.start].is_essential_meta());
     // Without seeking: exactly the entries in [start, end].
     let (plain, _) = t.range_at_time(start, start, false);
     assert_eq!(plain.len(), 1);

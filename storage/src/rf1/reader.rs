@@ -146,7 +146,11 @@ impl Track {
         if !seek_key_frame || first >= last {
             return (first..last.max(first), false);
         }
-        let (start, found) = self.key_frame_start_at_or_before(first);
+        // The whole access unit at `first`: its keyframe NALU may follow its SPS/PPS, so a
+        // range starting on a keyframe starts there, not at the keyframe before it.
+        let pts = self.entries[first].pts_ticks;
+        let unit_end = first + self.entries[first..].iter().take_while(|e| e.pts_ticks == pts).count();
+        let (start, found) = self.key_frame_start_at_or_before(unit_end - 1);
         (start..last, found)
     }
 

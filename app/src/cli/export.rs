@@ -1,0 +1,209 @@
+//! `tessera export --archive D --stream S --from T --to T --out clip.mp4`: a range of a stream
+//! as a file others can play, without re-encoding: the access units with times in
+//! `[from, to)`, starting at the keyframe at or before `from` so the first picture decodes.
+//!
+//! `.mp4` (or `.mov`, `.m4v`) is an ISO BMFF file written by the `mp4` crate (H.264; H.265 is
+//! refused with a clear error until the muxer writes a complete `hvcC`): one video track,
+//! 90 kHz timescale, each access unit a sample of length-prefixed NALUs (parameter sets kept
+//! in-band as well as in `avcC`, so the file plays even when the stream changes them),
+//! keyframes marked as sync samples. Anything else is raw Annex-B (`.h264`, `.h265`) — the
+//! stored NALUs as they are. Written to a temporary name, then renamed.
+
+use anyhow::Context;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use tessera_storage::UnixMicros;
+use tessera_storage::fsv::{Archive, TimedPacket};
+use tessera_storage::rf1::Codec;
+
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    #[arg(long)]
+    pub archive: PathBuf,
+    #[arg(long)]
+    pub stream: String,
+    /// First time exported (the file starts at the keyframe at or before it).
+    #[arg(long, allow_hyphen_values = true)]
+    pub from: UnixMicros,
+    /// End of the range (exclusive).
+    #[arg(long, allow_hyphen_values = true)]
+    pub to: UnixMicros,
+    /// `.mp4` / `.mov` / `.m4v`: an MP4 file; anything else: raw Annex-B.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// MP4 sample times are in 90 kHz ticks (the video convention; exact for µs multiples of 100/9).
+const TIMESCALE: u64 = 90_000;
+
+/// One access unit: its time and NALUs (each with its start code, as stored).
+struct Unit<'a> {
+    time_us: i64,
+    nalus: Vec<&'a [u8]>,
+}
+
+pub fn run(args: ExportArgs) -> anyhow::Result<()> {
+    if args.to.0 <= args.from.0 {
+        anyhow::bail!("--to {} is not after --from {}", args.to, args.from);
+    }
+    let archive = Archive::open(&args.archive)?;
+    let stream = archive.stream(&args.stream)?;
+    let codec = stream.codec().with_context(|| format!("stream {}: no video track", args.stream))?;
+    // `read_range` is inclusive of its end (in the track's ticks); the export is not.
+    let mut packets = stream.read_range(args.from.0, args.to.0, true)?;
+    packets.retain(|p| p.time_us < args.to.0);
+    let units = access_units(&packets);
+    if units.is_empty() {
+        anyhow::bail!("stream {}: no video between {} and {}", args.stream, args.from, args.to);
+    }
+    let (width, height) = stream
+        .open_track(stream.files_in_range(units[0].time_us, units[0].time_us).start)
+        .map(|t| (t.header.width, t.header.height))
+        .unwrap_or((0, 0));
+    let mp4 = args
+        .out
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| ["mp4", "mov", "m4v"].contains(&e.to_ascii_lowercase().as_str()));
+    let bytes = if mp4 { mp4_file(&units, codec, width, height)? } else { annex_b(&units) };
+    write_atomically(&args.out, &bytes)?;
+    let report = serde_json::json!({
+        "frames": units.len(),
+        "bytes": bytes.len(),
+        "codec": codec.name(),
+        "container": if mp4 { "mp4" } else { "annex-b" },
+        "first_us": units[0].time_us,
+        "last_us": units[units.len() - 1].time_us,
+    });
+    if args.json {
+        return crate::cli::print_json(&report);
+    }
+    crate::cli::out!(
+        "{}: {} frames ({} … {}), {} bytes",
+        args.out.display(),
+        units.len(),
+        UnixMicros(units[0].time_us),
+        UnixMicros(units[units.len() - 1].time_us),
+        bytes.len()
+    )?;
+    Ok(())
+}
+
+/// Packets grouped into access units (consecutive packets with one time).
+fn access_units(packets: &[TimedPacket]) -> Vec<Unit<'_>> {
+    let mut units: Vec<Unit<'_>> = Vec::new();
+    for p in packets {
+        match units.last_mut() {
+            Some(u) if u.time_us == p.time_us => u.nalus.push(&p.packet.data),
+            _ => units.push(Unit { time_us: p.time_us, nalus: vec![&p.packet.data] }),
+        }
+    }
+    units
+}
+
+/// The NALU without its start code.
+fn payload(nalu: &[u8]) -> &[u8] {
+    if nalu.starts_with(&[0, 0, 0, 1]) {
+        &nalu[4..]
+    } else if nalu.starts_with(&[0, 0, 1]) {
+        &nalu[3..]
+    } else {
+        nalu
+    }
+}
+
+fn nal_type(codec: Codec, nalu: &[u8]) -> u8 {
+    let Some(&first) = payload(nalu).first() else { return 0 };
+    match codec {
+        Codec::H264 => first & 0x1f,
+        Codec::H265 => (first >> 1) & 0x3f,
+    }
+}
+
+/// Whether an access unit starts a group of pictures (IDR, or an H.265 IRAP picture).
+fn is_keyframe(codec: Codec, unit: &Unit<'_>) -> bool {
+    unit.nalus.iter().any(|n| match (codec, nal_type(codec, n)) {
+        (Codec::H264, t) => t == 5,
+        (Codec::H265, t) => (16..=21).contains(&t),
+    })
+}
+
+fn annex_b(units: &[Unit<'_>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(units.iter().flat_map(|u| &u.nalus).map(|n| n.len()).sum());
+    for n in units.iter().flat_map(|u| &u.nalus) {
+        out.extend_from_slice(n);
+    }
+    out
+}
+
+fn mp4_file(units: &[Unit<'_>], codec: Codec, width: u16, height: u16) -> anyhow::Result<Vec<u8>> {
+    let find =
+        |t: u8| units.iter().flat_map(|u| &u.nalus).find(|n| nal_type(codec, n) == t).map(|n| payload(n).to_vec());
+    let media = match codec {
+        Codec::H264 => mp4::MediaConfig::AvcConfig(mp4::AvcConfig {
+            width,
+            height,
+            seq_param_set: find(7).context("no SPS in the exported range")?,
+            pic_param_set: find(8).context("no PPS in the exported range")?,
+        }),
+        // The `mp4` crate writes an `hvcC` without the profile and parameter-set arrays, which
+        // FFmpeg rejects: refuse rather than write a file that does not play.
+        Codec::H265 => anyhow::bail!(
+            "H.265 to MP4 is not supported yet (the muxer cannot write a complete hvcC); export raw Annex-B with --out clip.h265"
+        ),
+    };
+    let brand = |s: &str| s.parse::<mp4::FourCC>().map_err(|e| anyhow::anyhow!("{e}"));
+    let config = mp4::Mp4Config {
+        major_brand: brand("isom")?,
+        minor_version: 512,
+        compatible_brands: vec![brand("isom")?, brand("iso2")?, brand("avc1")?, brand("mp41")?],
+        timescale: 1000,
+    };
+    let mut writer = mp4::Mp4Writer::write_start(std::io::Cursor::new(Vec::new()), &config)?;
+    writer.add_track(&mp4::TrackConfig {
+        track_type: mp4::TrackType::Video,
+        timescale: TIMESCALE as u32,
+        language: "und".into(),
+        media_conf: media,
+    })?;
+    let ticks = |us: i64| ((us - units[0].time_us).max(0) as u64 * TIMESCALE).div_ceil(1_000_000);
+    let mut last_duration = (TIMESCALE / 25) as u32;
+    for (k, unit) in units.iter().enumerate() {
+        let start = ticks(unit.time_us);
+        let duration = match units.get(k + 1) {
+            Some(next) => (ticks(next.time_us) - start) as u32,
+            None => last_duration,
+        };
+        last_duration = duration.max(1);
+        let mut bytes = Vec::with_capacity(unit.nalus.iter().map(|n| n.len() + 4).sum());
+        for n in &unit.nalus {
+            let body = payload(n);
+            bytes.extend_from_slice(&(body.len() as u32).to_be_bytes());
+            bytes.extend_from_slice(body);
+        }
+        writer.write_sample(
+            1,
+            &mp4::Mp4Sample {
+                start_time: start,
+                duration: duration.max(1),
+                rendering_offset: 0,
+                is_sync: is_keyframe(codec, unit),
+                bytes: mp4::Bytes::from(bytes),
+            },
+        )?;
+    }
+    writer.write_end()?;
+    Ok(writer.into_writer().into_inner())
+}
+
+/// Write beside `path` under a temporary name, then rename: never a half-written clip.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    let mut file = std::fs::File::create(&tmp).with_context(|| format!("{}: cannot write", tmp.display()))?;
+    file.write_all(bytes).and_then(|()| file.sync_all()).with_context(|| format!("{}: cannot write", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))
+}
