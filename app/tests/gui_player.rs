@@ -156,3 +156,43 @@ fn play_before_any_seek_starts_at_the_playhead_and_gaps_say_no_video() {
     assert!(h.query_by_label(&label).is_none(), "the old frame's time is not shown as if current");
     h.snapshot_options("player_no_video", &snapshot_options());
 }
+
+/// The player's keys act wherever the focus is, except in a text field: Space plays and
+/// pauses, L shuttles forward (doubling), J backwards, K pauses, `.` steps one frame.
+#[test]
+fn keyboard_shortcuts_drive_the_player_but_not_while_typing() {
+    let mut h = harness(demo_app("keys", 0.5), Vec2::new(1000.0, 900.0));
+    settle(&mut h);
+    let t = DEMO_END_US - 10 * 60 * 1_000_000 + 3_000_000;
+    h.state_mut().push(Command::SeekTo(t));
+    h.run_steps(1);
+    settle(&mut h);
+    let shown = |h: &Harness<'static, TesseraApp>| player(h).shown.as_ref().map(|p| p.frame.time_us);
+    let before = shown(&h).expect("a picture");
+    h.key_press(egui::Key::Period);
+    h.run_steps(1);
+    wait_until(&mut h, "one frame on", |app| match &app.archive {
+        ArchiveState::Open { player: Some(p), .. } => p.shown.as_ref().is_some_and(|s| s.frame.time_us > before),
+        _ => false,
+    });
+    assert!(!player(&h).playing);
+    h.key_press(egui::Key::Space);
+    h.run_steps(1);
+    assert!(player(&h).playing, "Space plays");
+    h.key_press(egui::Key::L);
+    h.run_steps(1);
+    assert_eq!((player(&h).speed, player(&h).reverse), (2.0, false), "L again doubles");
+    h.key_press(egui::Key::J);
+    h.run_steps(1);
+    assert_eq!((player(&h).speed, player(&h).reverse, player(&h).playing), (1.0, true, true), "J turns back");
+    h.key_press(egui::Key::K);
+    h.run_steps(1);
+    assert!(!player(&h).playing, "K pauses");
+    // Typing a path: Space is a character, not play.
+    let field = h.get_by_role(egui::accesskit::Role::TextInput);
+    field.click();
+    h.run_steps(1);
+    h.key_press(egui::Key::Space);
+    h.run_steps(1);
+    assert!(!player(&h).playing, "Space in a text field types");
+}

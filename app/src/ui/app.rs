@@ -329,6 +329,11 @@ impl TesseraApp {
         if self.dialog.is_some() {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
+        // Player keys act wherever the focus is (not in text fields): before any widget
+        // could take them.
+        if let ArchiveState::Open { player: Some(player), timeline, .. } = &mut self.archive {
+            player.keyboard(&ctx, timeline.playhead_us);
+        }
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         let mut new_commands = Vec::new();
         let clock = self.clock;

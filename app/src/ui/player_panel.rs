@@ -78,6 +78,54 @@ impl PlayerPanel {
         self.send(PlayerCommand::Play(speed));
     }
 
+    /// Play, or pause when playing.
+    pub fn toggle_play(&mut self, playhead: Option<i64>) {
+        if self.playing {
+            self.set_playing(false);
+            self.send(PlayerCommand::Pause);
+        } else {
+            // Nothing shown yet: start where the timeline's playhead is (without one, the
+            // player starts at the latest video).
+            if self.shown.is_none()
+                && let Some(t) = playhead
+            {
+                self.send(PlayerCommand::Seek(t));
+            }
+            self.play();
+        }
+    }
+
+    /// The player's keys, wherever the focus is except in a text field (they are consumed, so
+    /// a focused button does not act on them too): Space plays/pauses; J and L shuttle
+    /// backwards and forwards (again doubles the speed, up to 16×), K pauses; `,` and `.` step
+    /// one frame back and forward.
+    pub fn keyboard(&mut self, ctx: &egui::Context, playhead: Option<i64>) {
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        let take = |key: egui::Key| ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, key));
+        if take(egui::Key::Space) {
+            self.toggle_play(playhead);
+        }
+        if take(egui::Key::K) && self.playing {
+            self.set_playing(false);
+            self.send(PlayerCommand::Pause);
+        }
+        for (key, reverse) in [(egui::Key::J, true), (egui::Key::L, false)] {
+            if take(key) {
+                self.speed = if self.playing && self.reverse == reverse { (self.speed * 2.0).min(16.0) } else { 1.0 };
+                self.reverse = reverse;
+                self.play();
+            }
+        }
+        for (key, frames) in [(egui::Key::Comma, -1), (egui::Key::Period, 1)] {
+            if take(key) {
+                self.send(PlayerCommand::Step(frames));
+                self.set_playing(false);
+            }
+        }
+    }
+
     fn set_playing(&mut self, playing: bool) {
         self.playing = playing;
         self.expect_playing = Some((playing, Instant::now()));
@@ -228,27 +276,15 @@ impl PlayerPanel {
     fn transport_ui(&mut self, ui: &mut egui::Ui, playhead: Option<i64>) {
         ui.horizontal(|ui| {
             ui.label(&self.player.stream);
-            if ui.button("|<").on_hover_text("Previous frame").clicked() {
+            if ui.button("|<").on_hover_text("Previous frame (,)").clicked() {
                 self.send(PlayerCommand::Step(-1));
                 self.set_playing(false);
             }
             let play_label = if self.playing { "Pause" } else { "Play" };
-            if ui.button(play_label).on_hover_text("Play / pause").clicked() {
-                if self.playing {
-                    self.set_playing(false);
-                    self.send(PlayerCommand::Pause);
-                } else {
-                    // Nothing shown yet: start where the timeline's playhead is (without one,
-                    // the player starts at the latest video).
-                    if self.shown.is_none()
-                        && let Some(t) = playhead
-                    {
-                        self.send(PlayerCommand::Seek(t));
-                    }
-                    self.play();
-                }
+            if ui.button(play_label).on_hover_text("Play / pause (Space)").clicked() {
+                self.toggle_play(playhead);
             }
-            if ui.button(">|").on_hover_text("Next frame").clicked() {
+            if ui.button(">|").on_hover_text("Next frame (.)").clicked() {
                 self.send(PlayerCommand::Step(1));
                 self.set_playing(false);
             }

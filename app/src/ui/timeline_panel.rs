@@ -225,6 +225,9 @@ impl TimelinePanel {
             if zoom != 1.0 {
                 view = view.zoom(1.0 / f64::from(zoom), anchor);
             }
+        }
+        // Keys act wherever the pointer and focus are, except in a text field.
+        if !ui.ctx().egui_wants_keyboard_input() {
             ui.input(|i| {
                 if i.key_pressed(egui::Key::Plus) || i.key_pressed(egui::Key::Equals) {
                     view = view.zoom(0.5, 0.5);
