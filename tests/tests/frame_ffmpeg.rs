@@ -153,52 +153,39 @@ fn export_mp4_plays_in_ffmpeg_with_the_range_frame_count() {
     for (codec, args) in encoders {
         let tmp = tempfile::tempdir().unwrap();
         fixture(tmp.path(), codec, args);
+        let archive = tmp.path().join("a");
+        let run_export = |out: &Path, from_us: i64, to_us: i64, json: bool| {
+            let (from, to) = (from_us.to_string(), to_us.to_string());
+            let mut args = vec!["export", "--archive", archive.to_str().unwrap(), "--stream", "s"];
+            args.extend_from_slice(&["--from", &from, "--to", &to, "--out", out.to_str().unwrap()]);
+            if json {
+                args.push("--json");
+            }
+            tessera(&args)
+        };
         let export = |out: &Path, from: usize, to: usize| {
-            let run = tessera(&[
-                "export",
-                "--archive",
-                tmp.path().join("a").to_str().unwrap(),
-                "--stream",
-                "s",
-                "--from",
-                &au_time(from).to_string(),
-                "--to",
-                // rf1 stores times in 1/4096 s ticks (rounded down): end 1 ms before AU `to`.
-                &(au_time(to) - 1000).to_string(),
-                "--out",
-                out.to_str().unwrap(),
-                "--json",
-            ]);
+            // rf1 stores times in 1/4096 s ticks (rounded down): end 1 ms before AU `to`.
+            let run = run_export(out, au_time(from), au_time(to) - 1000, true);
             assert_eq!(run.code, 0, "{run:?}");
             run.json()
+        };
+        let ffprobe = |path: &Path, entries: &str| {
+            std::process::Command::new("ffprobe")
+                .args(["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", entries])
+                .args(["-of", "csv=p=0"])
+                .arg(path)
+                .output()
+                .unwrap()
         };
         // AU 30 is inside the group of pictures that starts at AU 25: the clip is AUs 25..45.
         let clip = tmp.path().join("clip.mp4");
         if codec == "hevc" {
             // Not yet: refused with a clear error, nothing written; raw Annex-B works.
-            let run = tessera(&[
-                "export",
-                "--archive",
-                tmp.path().join("a").to_str().unwrap(),
-                "--stream",
-                "s",
-                "--from",
-                &au_time(30).to_string(),
-                "--to",
-                &au_time(45).to_string(),
-                "--out",
-                clip.to_str().unwrap(),
-            ]);
-            run.assert_clean_error("clip.h265");
+            run_export(&clip, au_time(30), au_time(45), false).assert_clean_error("clip.h265");
             assert!(!clip.exists());
             let raw = tmp.path().join("clip.h265");
             assert_eq!(export(&raw, 30, 45)["frames"], 20);
-            let probe = std::process::Command::new("ffprobe")
-                .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
-                .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
-                .arg(&raw)
-                .output()
-                .unwrap();
+            let probe = ffprobe(&raw, "stream=nb_read_frames");
             assert_eq!(
                 String::from_utf8_lossy(&probe.stdout).trim(),
                 "20",
@@ -209,12 +196,7 @@ fn export_mp4_plays_in_ffmpeg_with_the_range_frame_count() {
         }
         let report = export(&clip, 30, 45);
         assert_eq!((report["frames"].as_u64(), report["first_us"].as_i64()), (Some(20), Some(au_time(25))), "{codec}");
-        let probe = std::process::Command::new("ffprobe")
-            .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
-            .args(["-show_entries", "stream=nb_read_frames,codec_name", "-of", "csv=p=0"])
-            .arg(&clip)
-            .output()
-            .unwrap();
+        let probe = ffprobe(&clip, "stream=nb_read_frames,codec_name");
         let stdout = String::from_utf8_lossy(&probe.stdout);
         assert!(
             probe.status.success() && probe.stderr.is_empty(),
@@ -226,19 +208,6 @@ fn export_mp4_plays_in_ffmpeg_with_the_range_frame_count() {
         let raw = tmp.path().join(format!("clip.{codec}"));
         assert_eq!(export(&raw, 25, 50)["frames"], 25);
         assert!(std::fs::metadata(&raw).unwrap().len() > 0);
-        let run = tessera(&[
-            "export",
-            "--archive",
-            tmp.path().join("a").to_str().unwrap(),
-            "--stream",
-            "s",
-            "--from",
-            &au_time(10).to_string(),
-            "--to",
-            &au_time(5).to_string(),
-            "--out",
-            clip.to_str().unwrap(),
-        ]);
-        run.assert_clean_error("--to");
+        run_export(&clip, au_time(10), au_time(5), false).assert_clean_error("--to");
     }
 }

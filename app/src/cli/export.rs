@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use tessera_storage::UnixMicros;
 use tessera_storage::fsv::{Archive, TimedPacket};
 use tessera_storage::rf1::Codec;
+use tessera_storage::{h264, h265};
 
 #[derive(clap::Args, Debug)]
 pub struct ExportArgs {
@@ -103,30 +104,19 @@ fn access_units(packets: &[TimedPacket]) -> Vec<Unit<'_>> {
     units
 }
 
-/// The NALU without its start code.
-fn payload(nalu: &[u8]) -> &[u8] {
-    if nalu.starts_with(&[0, 0, 0, 1]) {
-        &nalu[4..]
-    } else if nalu.starts_with(&[0, 0, 1]) {
-        &nalu[3..]
-    } else {
-        nalu
-    }
-}
-
 fn nal_type(codec: Codec, nalu: &[u8]) -> u8 {
-    let Some(&first) = payload(nalu).first() else { return 0 };
+    let body = h264::strip_start_code(nalu);
     match codec {
-        Codec::H264 => first & 0x1f,
-        Codec::H265 => (first >> 1) & 0x3f,
+        Codec::H264 => h264::nal_type(body),
+        Codec::H265 => h265::nal_type(body),
     }
 }
 
 /// Whether an access unit starts a group of pictures (IDR, or an H.265 IRAP picture).
 fn is_keyframe(codec: Codec, unit: &Unit<'_>) -> bool {
     unit.nalus.iter().any(|n| match (codec, nal_type(codec, n)) {
-        (Codec::H264, t) => t == 5,
-        (Codec::H265, t) => (16..=21).contains(&t),
+        (Codec::H264, t) => t == h264::NAL_IDR,
+        (Codec::H265, t) => (16..=21).contains(&t), // BLA, IDR, CRA
     })
 }
 
@@ -139,14 +129,19 @@ fn annex_b(units: &[Unit<'_>]) -> Vec<u8> {
 }
 
 fn mp4_file(units: &[Unit<'_>], codec: Codec, width: u16, height: u16) -> anyhow::Result<Vec<u8>> {
-    let find =
-        |t: u8| units.iter().flat_map(|u| &u.nalus).find(|n| nal_type(codec, n) == t).map(|n| payload(n).to_vec());
+    let find = |t: u8| {
+        units
+            .iter()
+            .flat_map(|u| &u.nalus)
+            .find(|n| nal_type(codec, n) == t)
+            .map(|n| h264::strip_start_code(n).to_vec())
+    };
     let media = match codec {
         Codec::H264 => mp4::MediaConfig::AvcConfig(mp4::AvcConfig {
             width,
             height,
-            seq_param_set: find(7).context("no SPS in the exported range")?,
-            pic_param_set: find(8).context("no PPS in the exported range")?,
+            seq_param_set: find(h264::NAL_SPS).context("no SPS in the exported range")?,
+            pic_param_set: find(h264::NAL_PPS).context("no PPS in the exported range")?,
         }),
         // The `mp4` crate writes an `hvcC` without the profile and parameter-set arrays, which
         // FFmpeg rejects: refuse rather than write a file that does not play.
@@ -179,7 +174,7 @@ fn mp4_file(units: &[Unit<'_>], codec: Codec, width: u16, height: u16) -> anyhow
         last_duration = duration.max(1);
         let mut bytes = Vec::with_capacity(unit.nalus.iter().map(|n| n.len() + 4).sum());
         for n in &unit.nalus {
-            let body = payload(n);
+            let body = h264::strip_start_code(n);
             bytes.extend_from_slice(&(body.len() as u32).to_be_bytes());
             bytes.extend_from_slice(body);
         }
