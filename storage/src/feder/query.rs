@@ -255,9 +255,14 @@ impl Query {
                         params.push(v + slack);
                     }
                 }
+                // Not feder's `min >= a AND max <= z`: the index box is written from every
+                // stored point, and a duplicate time we drop (readers keep the first) can lie
+                // outside the query box while every kept point is inside. A kept point lies in
+                // both boxes, so overlap is the condition that loses nothing; the decoded
+                // points decide.
                 Some(SpaceOp::Within) => {
                     if let (Some(a), Some(z)) = (q_min, q_max) {
-                        sql_conds.push(format!("{min_col} >= ? AND {max_col} <= ?"));
+                        sql_conds.push(format!("{max_col} >= ? AND {min_col} <= ?"));
                         params.push(a - slack);
                         params.push(z + slack);
                     }

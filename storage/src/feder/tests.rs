@@ -257,3 +257,25 @@ fn a_day_the_sidecar_cannot_slot_is_read_directly() {
     let again = sidecar::build(&store, |_| {}).unwrap();
     assert_eq!((again.indexed, again.unchanged), (0, 1), "remembered, not re-read");
 }
+
+#[test]
+fn a_dropped_duplicate_outside_the_box_does_not_hide_a_within_match() {
+    // The index box covers the duplicate (lon −70.49); the points a reader keeps are inside.
+    let dir = tempfile::tempdir().unwrap();
+    let store = FederStore::open(dir.path()).unwrap();
+    let pts = vec![point(T0 + 3000, 42.36, -71.06, 0.0), point(T0 + 3000, 42.36, -70.49, 0.0)];
+    write(&store, &[traj(1, "DAL1", pts)]).unwrap();
+    let q = Query {
+        from: T0,
+        to: T0 + 3300,
+        space: Some(SpaceOp::Within),
+        bounds: Bounds::from_box(41.5, -71.45, 42.42, -70.58),
+        ..Query::default()
+    };
+    let want = oracle(&store, &q);
+    assert_eq!(want.len(), 1);
+    assert_eq!(answer(&store, &q, None), want);
+    sidecar::build(&store, |_| {}).unwrap();
+    let s = Sidecar::open(&store).unwrap().unwrap();
+    assert_eq!(answer(&store, &q, Some(&s)), want);
+}
