@@ -9,6 +9,7 @@
 pub mod alloc_count;
 pub mod cli;
 pub mod demo;
+pub mod output;
 pub mod engine;
 pub mod sky;
 pub mod timeline;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{DEMO_END_US, demo_app, harness, player, settle, snapshot_options, wait_until};
+use common::{DEMO_END_US, active, demo_app, harness, player, settle, snapshot_options, wait_until};
 use egui::Vec2;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -76,15 +76,14 @@ fn switching_streams_shows_the_new_picture_and_keeps_playing() {
     h.state_mut().push(Command::SeekTo(t));
     h.run_steps(1);
     settle(&mut h);
-    if let ArchiveState::Open { player: Some(p), .. } = &mut h.state_mut().archive {
-        p.speed = 2.0;
+    if let ArchiveState::Open { grid, .. } = &mut h.state_mut().archive {
+        grid.active_mut().unwrap().speed = 2.0;
     }
     transport_play(&h);
     h.run_steps(1);
     assert!(player(&h).playing);
-    wait_until(&mut h, "playback to move", |app| match &app.archive {
-        ArchiveState::Open { player: Some(p), .. } => p.shown.as_ref().is_some_and(|s| s.frame.time_us > t + 1_000_000),
-        _ => false,
+    wait_until(&mut h, "playback to move", |app| {
+        active(app).is_some_and(|p| p.shown.as_ref().is_some_and(|s| s.frame.time_us > t + 1_000_000))
     });
     click_stream_play(&h, 1);
     h.run_steps(1);
@@ -94,11 +93,10 @@ fn switching_streams_shows_the_new_picture_and_keeps_playing() {
     assert_eq!(player(&h).speed, 2.0, "at the same speed");
     // Frames of the new stream arrive and move on from where the old one was.
     let started = Instant::now();
-    wait_until(&mut h, "the new stream to play on", |app| match &app.archive {
-        ArchiveState::Open { player: Some(p), .. } => {
+    wait_until(&mut h, "the new stream to play on", |app| {
+        active(app).is_some_and(|p| {
             p.player.stream == "cam-1-HD" && p.shown.as_ref().is_some_and(|s| s.frame.time_us > switched_at + 1_000_000)
-        }
-        _ => false,
+        })
     });
     let p = player(&h);
     assert!(p.playing);
@@ -122,10 +120,7 @@ fn play_before_any_seek_starts_at_the_playhead_and_gaps_say_no_video() {
     h.run_steps(1);
     transport_play(&h);
     h.run_steps(1);
-    wait_until(&mut h, "a picture", |app| match &app.archive {
-        ArchiveState::Open { player: Some(p), .. } => p.shown.is_some(),
-        _ => false,
-    });
+    wait_until(&mut h, "a picture", |app| active(app).is_some_and(|p| p.shown.is_some()));
     let shown = player(&h).shown.as_ref().map(|s| s.frame.time_us).unwrap_or_default();
     assert!((t - 1_000_000..t + 10_000_000).contains(&shown), "Play started at the playhead: {shown} vs {t}");
     assert!(player(&h).playing);
@@ -171,9 +166,8 @@ fn keyboard_shortcuts_drive_the_player_but_not_while_typing() {
     let before = shown(&h).expect("a picture");
     h.key_press(egui::Key::Period);
     h.run_steps(1);
-    wait_until(&mut h, "one frame on", |app| match &app.archive {
-        ArchiveState::Open { player: Some(p), .. } => p.shown.as_ref().is_some_and(|s| s.frame.time_us > before),
-        _ => false,
+    wait_until(&mut h, "one frame on", |app| {
+        active(app).is_some_and(|p| p.shown.as_ref().is_some_and(|s| s.frame.time_us > before))
     });
     assert!(!player(&h).playing);
     h.key_press(egui::Key::Space);

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{DEMO_END_US, app_on, harness, player, settle, wait_until};
+use common::{DEMO_END_US, active, app_on, harness, player, settle, wait_until};
 use egui::Vec2;
 use egui_kittest::kittest::Queryable;
 use tessera::demo::{DemoArgs, write_demo};
@@ -55,11 +55,14 @@ fn labelled_boxes_at_the_playhead_and_a_population_watched_to_ready() {
     let at = clip.start_utc_us + 8_000_000;
     h.state_mut().push(Command::SeekTo(at));
     h.run_steps(1);
-    wait_until(&mut h, "boxes at the playhead", |app| match &app.archive {
-        ArchiveState::Open { player: Some(p), .. } => p.labels.as_ref().is_some_and(|b| {
-            b.stream == "cam-1-HD" && !b.rows.is_empty() && p.shown.as_ref().is_some_and(|s| s.frame.time_us == b.t_us)
-        }),
-        _ => false,
+    wait_until(&mut h, "boxes at the playhead", |app| {
+        active(app).is_some_and(|p| {
+            p.labels.as_ref().is_some_and(|b| {
+                b.stream == "cam-1-HD"
+                    && !b.rows.is_empty()
+                    && p.shown.as_ref().is_some_and(|s| s.frame.time_us == b.t_us)
+            })
+        })
     });
     let labels = player(&h).labels.clone().unwrap();
     assert_eq!(labels.classification, 1001);

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{DEMO_END_US, app_on, harness, player, settle, wait_until};
+use common::{DEMO_END_US, active, app_on, harness, player, settle, wait_until};
 use egui::Vec2;
 use egui_kittest::kittest::{NodeT, Queryable};
 use tessera::demo::{DemoArgs, write_demo};
@@ -63,11 +63,10 @@ fn aircraft_are_drawn_listed_and_jumped_to() {
     h.get_by_label("Aircraft"); // the list beside the player
     h.state_mut().push(Command::SeekTo(at_us));
     h.run_steps(1);
-    wait_until(&mut h, "aircraft at the picture's time", |app| match &app.archive {
-        ArchiveState::Open { player: Some(p), .. } => {
+    wait_until(&mut h, "aircraft at the picture's time", |app| {
+        active(app).is_some_and(|p| {
             p.sky.as_ref().is_some_and(|s| s.at_utc.is_some() && s.aircraft.iter().any(|a| a.callsign == callsign))
-        }
-        _ => false,
+        })
     });
     h.run_steps(2);
     let in_view = h.query_all_by_label(&callsign).count();

@@ -77,7 +77,8 @@ fn player_panel_shows_the_frame_at_the_playhead() {
     h.run_steps(1);
     settle(&mut h);
     let shown = match &h.state().archive {
-        ArchiveState::Open { player: Some(p), timeline, .. } => {
+        ArchiveState::Open { grid, timeline, .. } => {
+            let p = grid.active().expect("a player");
             let shown = p.shown.as_ref().map(|s| s.frame.time_us);
             assert!(p.notice.is_none(), "{:?}", p.notice);
             assert_eq!(timeline.playhead_us, shown, "the timeline playhead follows the player");
@@ -93,7 +94,8 @@ fn player_panel_shows_the_frame_at_the_playhead() {
     h.run_steps(1);
     settle(&mut h);
     match &h.state().archive {
-        ArchiveState::Open { player: Some(p), .. } => {
+        ArchiveState::Open { grid, .. } => {
+            let p = grid.active().expect("a player");
             let next = p.shown.as_ref().map(|s| s.frame.time_us).unwrap_or_default();
             assert!((next - shown - 200_000).abs() < 1000, "next frame 200 ms later: {next}");
         }

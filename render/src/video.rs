@@ -34,16 +34,24 @@ struct Planes {
     bind_group: wgpu::BindGroup,
 }
 
-/// The video pipeline and the current picture's textures.
+/// One picture on screen (a tile of the video grid): its textures and where it is drawn.
+struct Slot {
+    uniforms: wgpu::Buffer,
+    planes: Option<Planes>,
+    shown: u64,
+    ready: bool,
+}
+
+/// Pictures on screen at most (a 3×3 grid, and room for a 4×4 one).
+pub const MAX_SLOTS: usize = 16;
+
+/// The video pipeline and the textures of each picture on screen.
 pub struct VideoRenderer {
     pipeline: wgpu::RenderPipeline,
     layout: wgpu::BindGroupLayout,
-    uniforms: wgpu::Buffer,
     sampler: wgpu::Sampler,
-    planes: Option<Planes>,
+    slots: Vec<Slot>,
     srgb_target: bool,
-    shown: u64,
-    ready: bool,
 }
 
 impl VideoRenderer {
@@ -83,32 +91,31 @@ impl VideoRenderer {
             ],
         });
         let pipeline = crate::quad_pipeline(device, "video", crate::shaders::YUV, &layout, target_format);
-        let uniforms = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("video"),
-            size: std::mem::size_of::<VideoUniform>() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
             label: Some("video"),
             mag_filter: wgpu::FilterMode::Linear,
             min_filter: wgpu::FilterMode::Linear,
             ..Default::default()
         });
-        Self {
-            pipeline,
-            layout,
-            uniforms,
-            sampler,
-            planes: None,
-            srgb_target: target_format.is_srgb(),
-            shown: u64::MAX,
-            ready: false,
-        }
+        Self { pipeline, layout, sampler, slots: Vec::new(), srgb_target: target_format.is_srgb() }
     }
 
-    fn ensure_planes(&mut self, device: &wgpu::Device, size: (u32, u32)) {
-        if self.planes.as_ref().is_some_and(|p| p.size == size) {
+    /// Slot `i`, created on first use.
+    fn slot(&mut self, device: &wgpu::Device, i: usize) -> &mut Slot {
+        while self.slots.len() <= i {
+            let uniforms = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("video"),
+                size: std::mem::size_of::<VideoUniform>() as u64,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            self.slots.push(Slot { uniforms, planes: None, shown: u64::MAX, ready: false });
+        }
+        &mut self.slots[i]
+    }
+
+    fn ensure_planes(&mut self, device: &wgpu::Device, i: usize, size: (u32, u32)) {
+        if self.slot(device, i).planes.as_ref().is_some_and(|p| p.size == size) {
             return;
         }
         let (cw, ch) = (size.0.div_ceil(2), size.1.div_ceil(2));
@@ -131,24 +138,27 @@ impl VideoRenderer {
             label: Some("video"),
             layout: &self.layout,
             entries: &[
-                wgpu::BindGroupEntry { binding: 0, resource: self.uniforms.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 0, resource: self.slots[i].uniforms.as_entire_binding() },
                 wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::TextureView(&views[0]) },
                 wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(&views[1]) },
                 wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::TextureView(&views[2]) },
                 wgpu::BindGroupEntry { binding: 4, resource: wgpu::BindingResource::Sampler(&self.sampler) },
             ],
         });
-        self.planes = Some(Planes { size, textures, bind_group });
+        self.slots[i].planes = Some(Planes { size, textures, bind_group });
     }
 
     /// Upload the picture (when its `id` changed) and set where it is drawn.
     pub fn prepare(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, picture: &VideoCallback) {
-        let VideoCallback { frame, id, color, rect_px: rect, viewport_px: viewport } = picture;
+        let VideoCallback { frame, id, color, rect_px: rect, viewport_px: viewport, slot } = picture;
         let (frame, id, color, rect, viewport) = (frame.as_ref(), *id, *color, *rect, *viewport);
+        let i = (*slot).min(MAX_SLOTS - 1);
         let size = frame.size();
-        self.ensure_planes(device, size);
-        if id != self.shown
-            && let Some(planes) = &self.planes
+        self.ensure_planes(device, i, size);
+        let srgb_target = self.srgb_target;
+        let slot = &mut self.slots[i];
+        if id != slot.shown
+            && let Some(planes) = &slot.planes
         {
             let (cw, ch) = (size.0.div_ceil(2), size.1.div_ceil(2));
             for (i, (w, h)) in [(size.0, size.1), (cw, ch), (cw, ch)].into_iter().enumerate() {
@@ -174,7 +184,7 @@ impl VideoRenderer {
                     wgpu::Extent3d { width: w, height: h, depth_or_array_layers: 1 },
                 );
             }
-            self.shown = id;
+            slot.shown = id;
         }
         let u = VideoUniform {
             rect,
@@ -183,15 +193,17 @@ impl VideoRenderer {
                 color.kr,
                 color.kb,
                 if color.full_range { 1.0 } else { 0.0 },
-                if self.srgb_target { 1.0 } else { 0.0 },
+                if srgb_target { 1.0 } else { 0.0 },
             ],
         };
-        queue.write_buffer(&self.uniforms, 0, bytemuck::bytes_of(&u));
-        self.ready = true;
+        queue.write_buffer(&slot.uniforms, 0, bytemuck::bytes_of(&u));
+        slot.ready = true;
     }
 
-    pub fn paint(&self, pass: &mut wgpu::RenderPass<'_>) {
-        if let (true, Some(planes)) = (self.ready, &self.planes) {
+    /// Draw slot `i`'s picture (prepared this frame).
+    pub fn paint(&self, pass: &mut wgpu::RenderPass<'_>, i: usize) {
+        let Some(slot) = self.slots.get(i.min(MAX_SLOTS - 1)) else { return };
+        if let (true, Some(planes)) = (slot.ready, &slot.planes) {
             pass.set_pipeline(&self.pipeline);
             pass.set_bind_group(0, &planes.bind_group, &[]);
             pass.draw(0..6, 0..1);
@@ -217,6 +229,8 @@ pub struct VideoCallback {
     /// Picture rectangle and callback viewport, physical pixels.
     pub rect_px: [f32; 4],
     pub viewport_px: [f32; 4],
+    /// Which picture on screen this is (a grid tile): each keeps its own textures.
+    pub slot: usize,
 }
 
 impl egui_wgpu::CallbackTrait for VideoCallback {
@@ -241,7 +255,7 @@ impl egui_wgpu::CallbackTrait for VideoCallback {
         resources: &egui_wgpu::CallbackResources,
     ) {
         if let Some(renderer) = resources.get::<VideoRenderer>() {
-            renderer.paint(pass);
+            renderer.paint(pass, self.slot);
         }
     }
 }

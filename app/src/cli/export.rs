@@ -10,8 +10,7 @@
 //! stored NALUs as they are. Written to a temporary name, then renamed.
 
 use anyhow::Context;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use tessera_storage::UnixMicros;
 use tessera_storage::fsv::{Archive, TimedPacket};
 use tessera_storage::rf1::Codec;
@@ -69,7 +68,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         .and_then(|e| e.to_str())
         .is_some_and(|e| ["mp4", "mov", "m4v"].contains(&e.to_ascii_lowercase().as_str()));
     let bytes = if mp4 { mp4_file(&units, codec, width, height)? } else { annex_b(&units) };
-    write_atomically(&args.out, &bytes)?;
+    crate::output::write_atomically(&args.out, &bytes)?;
     let report = serde_json::json!({
         "frames": units.len(),
         "bytes": bytes.len(),
@@ -193,12 +192,3 @@ fn mp4_file(units: &[Unit<'_>], codec: Codec, width: u16, height: u16) -> anyhow
     Ok(writer.into_writer().into_inner())
 }
 
-/// Write beside `path` under a temporary name, then rename: never a half-written clip.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".partial");
-    let tmp = PathBuf::from(tmp);
-    let mut file = std::fs::File::create(&tmp).with_context(|| format!("{}: cannot write", tmp.display()))?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).with_context(|| format!("{}: cannot write", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))
-}

@@ -4,7 +4,7 @@
 
 use crate::engine::playback::FrameSource;
 use anyhow::Context;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use tessera_storage::UnixMicros;
 
 #[derive(clap::Args, Debug)]
@@ -35,14 +35,6 @@ pub fn run(args: FrameArgs) -> anyhow::Result<()> {
         rgb.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
         png
     };
-    write_atomically(&args.out, &bytes)
+    crate::output::write_atomically(&args.out, &bytes)
 }
 
-/// Write to a temporary name beside `path`, then rename: never a half-written output.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".partial");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).with_context(|| format!("{}: cannot write", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))
-}

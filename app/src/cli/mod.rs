@@ -28,6 +28,7 @@ mod hypertable;
 mod import;
 mod render_timeline;
 mod rf1;
+mod screenshot;
 mod tiles;
 mod traj;
 
@@ -70,6 +71,8 @@ pub enum Command {
     Frame(frame::FrameArgs),
     /// Export a range of a stream as MP4 (remuxed, no re-encoding) or raw Annex-B.
     Export(export::ExportArgs),
+    /// Draw the whole main window at a playhead offscreen and write it as a PNG.
+    Screenshot(screenshot::ScreenshotArgs),
     /// Render timeline strips offscreen to a PNG (same wgpu pipeline as the app).
     RenderTimeline(render_timeline::RenderTimelineArgs),
     /// Labelling projects and their classifications.
@@ -116,6 +119,7 @@ pub fn main() -> ExitCode {
         Some(Command::Hypertable(c)) => hypertable::run(c),
         Some(Command::Frame(args)) => frame::run(args),
         Some(Command::Export(args)) => export::run(args),
+        Some(Command::Screenshot(args)) => screenshot::run(args),
         Some(Command::RenderTimeline(args)) => render_timeline::run(args),
         Some(Command::Bench(c)) => bench::run(c),
         Some(Command::Demo(args)) => crate::demo::run(args),

@@ -2,7 +2,8 @@
 //! touches the disk: archives are opened by [`ArchiveLoader`], streams by the player thread,
 //! tiles by the tile feed, and the folder dialog runs on its own thread.
 
-use super::player_panel::PlayerPanel;
+use super::grid::{VideoGrid, streams_to_add};
+use super::player_panel::{PlayerPanel, Transport};
 use super::projects::ProjectsPanel;
 use super::sky_overlay::SkyOverlay;
 use super::timeline_panel::TimelinePanel;
@@ -32,7 +33,7 @@ pub enum ArchiveState {
         path: PathBuf,
         streams: Vec<StreamSummary>,
         timeline: Box<TimelinePanel>,
-        player: Option<Box<PlayerPanel>>,
+        grid: VideoGrid,
         /// Streams tied to a sky camera: their player draws aircraft.
         sky: BTreeMap<String, SkyLink>,
         /// The archive's labelling projects (when it has a catalog).
@@ -66,8 +67,18 @@ pub enum Command {
     SetClock(Clock),
     /// The player shows a new frame: move the timeline's playhead to it.
     PlayheadMoved(i64),
-    /// Play another stream (at the playhead, playing on if the player was playing).
+    /// Play another stream in the active tile (at the playhead, playing on if it was).
     SelectStream(String),
+    /// Show `side`×`side` videos.
+    SetGrid(usize),
+    /// Show `stream` in grid tile `tile`.
+    SetTileStream {
+        tile: usize,
+        stream: String,
+    },
+    /// Make a grid tile the active one (the transport, playhead and overlays follow it).
+    SelectTile(usize),
+    SetSync(bool),
     /// Something failed: shown as a toast.
     Error {
         title: String,
@@ -106,6 +117,10 @@ pub struct TesseraApp {
     /// The `tessera` binary the Projects panel runs populations with (this one; tests, whose
     /// executable is a test harness, point it at the built binary).
     pub tessera_exe: PathBuf,
+    /// The side panel's chosen tab.
+    pub side_tab: SideTab,
+    /// The shortcut sheet is open.
+    pub show_help: bool,
 }
 
 impl TesseraApp {
@@ -121,6 +136,8 @@ impl TesseraApp {
             path_text: String::new(),
             toasts: Toasts::default(),
             tessera_exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("tessera")),
+            side_tab: SideTab::Aircraft,
+            show_help: false,
         };
         if let Some(path) = archive {
             app.open(path);
@@ -173,7 +190,11 @@ impl TesseraApp {
                     .find(|s| snapshot.sky.contains_key(&s.name))
                     .or_else(|| snapshot.streams.iter().find(|s| s.name.ends_with("-HD")))
                     .or(snapshot.streams.first());
-                let player = stream.and_then(|s| self.start_player(&path, &s.name, snapshot.sky.get(&s.name)));
+                let mut grid = VideoGrid::default();
+                if let Some(panel) = stream.and_then(|s| self.start_player(&path, &s.name, snapshot.sky.get(&s.name)))
+                {
+                    grid.set_tile(0, panel);
+                }
                 let projects =
                     snapshot.catalog.and_then(|dir| match ProjectsPanel::start(dir, self.tessera_exe.clone()) {
                         Ok(panel) => Some(Box::new(panel)),
@@ -182,7 +203,7 @@ impl TesseraApp {
                             None
                         }
                     });
-                ArchiveState::Open { path, streams: snapshot.streams, timeline, player, sky: snapshot.sky, projects }
+                ArchiveState::Open { path, streams: snapshot.streams, timeline, grid, sky: snapshot.sky, projects }
             }
             Err(error) => {
                 self.toasts.error(format!("Cannot open {}", path.display()), error.clone());
@@ -197,7 +218,7 @@ impl TesseraApp {
         path: &std::path::Path,
         stream: &str,
         sky: Option<&SkyLink>,
-    ) -> Option<Box<PlayerPanel>> {
+    ) -> Option<PlayerPanel> {
         match Player::start(path.to_owned(), stream.to_owned()) {
             Ok(p) => {
                 let mut panel = PlayerPanel::new(p);
@@ -207,7 +228,7 @@ impl TesseraApp {
                         Err(e) => self.toasts.error(format!("{stream}: no aircraft overlay"), e),
                     }
                 }
-                Some(Box::new(panel))
+                Some(panel)
             }
             Err(e) => {
                 self.toasts.error(format!("Cannot play {stream}"), format!("{e:#}"));
@@ -230,11 +251,9 @@ impl TesseraApp {
                     }
                 }
                 Command::SeekTo(t) => {
-                    if let ArchiveState::Open { timeline, player, .. } = &mut self.archive {
+                    if let ArchiveState::Open { timeline, grid, .. } = &mut self.archive {
                         timeline.playhead_us = Some(t);
-                        if let Some(player) = player {
-                            player.send(PlayerCommand::Seek(t));
-                        }
+                        grid.apply(Transport::Seek(t));
                     }
                 }
                 Command::PlayheadMoved(t) => {
@@ -242,7 +261,33 @@ impl TesseraApp {
                         timeline.playhead_us = Some(t);
                     }
                 }
-                Command::SelectStream(name) => self.select_stream(&name),
+                Command::SelectStream(name) => {
+                    if let ArchiveState::Open { grid, .. } = &self.archive {
+                        let tile = grid.active;
+                        self.set_tile_stream(tile, &name);
+                    }
+                }
+                Command::SetTileStream { tile, stream } => self.set_tile_stream(tile, &stream),
+                Command::SetGrid(side) => self.set_grid(side),
+                Command::SelectTile(i) => {
+                    if let ArchiveState::Open { grid, timeline, .. } = &mut self.archive
+                        && i < grid.tiles.len()
+                    {
+                        grid.active = i;
+                        if let Some(t) = grid.active().and_then(|p| p.shown.as_ref()).map(|s| s.frame.time_us) {
+                            timeline.playhead_us = Some(t);
+                        }
+                    }
+                }
+                Command::SetSync(sync) => {
+                    if let ArchiveState::Open { grid, timeline, .. } = &mut self.archive {
+                        grid.sync = sync;
+                        // Line every tile up on the active one's moment.
+                        if let Some(t) = sync.then_some(timeline.playhead_us).flatten() {
+                            grid.apply(Transport::Seek(t));
+                        }
+                    }
+                }
                 Command::ToggleClass(class) => {
                     if let ArchiveState::Open { timeline, .. } = &mut self.archive
                         && !timeline.hidden.remove(&class)
@@ -276,24 +321,37 @@ impl TesseraApp {
         }
     }
 
-    /// Switch the player to `name` at the playhead; a playing player plays on at the same
-    /// speed and direction.
-    fn select_stream(&mut self, name: &str) {
+    /// Show `name` in grid tile `tile` (a new tile when past the end) at the playhead; a
+    /// playing tile plays on at the same speed and direction.
+    fn set_tile_stream(&mut self, tile: usize, name: &str) {
         let ArchiveState::Open { path, sky, .. } = &self.archive else { return };
         let (path, link) = (path.clone(), sky.get(name).cloned());
         let Some(mut panel) = self.start_player(&path, name, link.as_ref()) else { return };
-        let ArchiveState::Open { timeline, player, .. } = &mut self.archive else { return };
-        if let Some(old) = player.as_deref() {
+        let ArchiveState::Open { timeline, grid, .. } = &mut self.archive else { return };
+        let old = grid.tiles.get(tile).or(grid.active());
+        let playing = old.is_some_and(|p| p.playing);
+        if let Some(old) = old {
             panel.speed = old.speed;
             panel.reverse = old.reverse;
         }
         if let Some(t) = timeline.playhead_us {
             panel.send(PlayerCommand::Seek(t));
         }
-        if player.as_ref().is_some_and(|p| p.playing) {
+        if playing {
             panel.play();
         }
-        *player = Some(panel);
+        grid.set_tile(tile, panel);
+    }
+
+    /// Show `side`×`side` videos: new tiles show cameras not yet on screen.
+    fn set_grid(&mut self, side: usize) {
+        let ArchiveState::Open { grid, streams, .. } = &mut self.archive else { return };
+        grid.set_side(side);
+        let want = grid.side * grid.side - grid.tiles.len();
+        let first = grid.tiles.len();
+        for (n, name) in streams_to_add(streams, &grid.streams(), want).into_iter().enumerate() {
+            self.set_tile_stream(first + n, &name);
+        }
     }
 
     fn menu_ui(&mut self, ui: &mut egui::Ui) {
@@ -313,6 +371,9 @@ impl TesseraApp {
                 self.dialog_failed = false;
                 self.push(Command::OpenArchive(PathBuf::from(self.path_text.trim())));
             }
+            if ui.button("?").on_hover_text("Keyboard shortcuts (?)").clicked() {
+                self.show_help = !self.show_help;
+            }
             if self.dialog_failed {
                 ui.colored_label(
                     egui::Color32::from_rgb(240, 200, 60),
@@ -323,25 +384,32 @@ impl TesseraApp {
     }
 
     /// Draw one frame (callable without eframe, so tests can drive it with kittest).
+    ///
+    /// Layout: the menu on top; streams (left), the side tabs (right) and the timeline
+    /// (bottom, resizable, scrolling when many cameras) around the video grid, which takes
+    /// whatever the window has left.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.poll();
         let ctx = ui.ctx().clone();
         if self.dialog.is_some() {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
-        // Player keys act wherever the focus is (not in text fields): before any widget
+        // Transport keys act wherever the focus is (not in text fields): before any widget
         // could take them.
-        if let ArchiveState::Open { player: Some(player), timeline, .. } = &mut self.archive {
-            player.keyboard(&ctx, timeline.playhead_us);
+        if let ArchiveState::Open { grid, timeline, .. } = &mut self.archive {
+            grid.keyboard(&ctx, timeline.playhead_us);
+        }
+        if !ctx.egui_wants_keyboard_input() && ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Questionmark) || i.consume_key(egui::Modifiers::SHIFT, egui::Key::Slash)) {
+            self.show_help = !self.show_help;
         }
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         let mut new_commands = Vec::new();
         let clock = self.clock;
-        if let ArchiveState::Open { player, projects, .. } = &mut self.archive {
+        if let ArchiveState::Open { streams, timeline, grid, projects, .. } = &mut self.archive {
             if let Some(projects) = projects.as_deref_mut() {
                 new_commands.extend(projects.poll(&ctx));
-                // The labelled boxes of the picture on screen (asked of the labels thread).
-                if let Some(player) = player.as_deref_mut()
+                // The labelled boxes of the active picture (asked of the labels thread).
+                if let Some(player) = grid.active_mut()
                     && let Some(shown) = &player.shown
                 {
                     let (stream, t) = (player.player.stream.clone(), shown.frame.time_us);
@@ -353,24 +421,54 @@ impl TesseraApp {
                     }
                 }
             }
-            let overlay = player.as_deref().and_then(|p| p.sky.as_ref());
-            if overlay.is_some() || projects.is_some() {
-                egui::Panel::right("side").resizable(true).default_size(260.0).show(ui, |ui| {
-                    if let Some(overlay) = overlay {
-                        // With projects below, the aircraft list scrolls in the upper half.
-                        let height =
-                            if projects.is_some() { ui.available_height() * 0.5 } else { ui.available_height() };
-                        ui.allocate_ui(egui::vec2(ui.available_width(), height), |ui| {
-                            ui.set_max_height(height);
-                            new_commands.extend(overlay.list_ui(ui));
-                        });
-                        ui.separator();
+            egui::Panel::left("streams").resizable(true).default_size(190.0).min_size(120.0).show(ui, |ui| {
+                ui.strong("Streams");
+                let active = grid.active().map(|p| p.player.stream.clone());
+                egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+                    if let Some(name) = super::streams::streams_ui(ui, streams, &grid.streams(), active.as_deref()) {
+                        new_commands.push(Command::SelectStream(name));
                     }
-                    if let Some(projects) = projects.as_deref_mut() {
-                        projects.ui(ui);
+                });
+            });
+            let overlay = grid.active().and_then(|p| p.sky.as_ref());
+            if overlay.is_some() || projects.is_some() {
+                egui::Panel::right("side").resizable(true).default_size(260.0).min_size(160.0).show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        for (tab, present) in [(SideTab::Aircraft, overlay.is_some()), (SideTab::Projects, projects.is_some())] {
+                            if present {
+                                ui.selectable_value(&mut self.side_tab, tab, tab.title());
+                            }
+                        }
+                    });
+                    ui.separator();
+                    let tab = match (self.side_tab, overlay.is_some(), projects.is_some()) {
+                        (SideTab::Aircraft, false, _) => SideTab::Projects,
+                        (SideTab::Projects, _, false) => SideTab::Aircraft,
+                        (tab, _, _) => tab,
+                    };
+                    match tab {
+                        SideTab::Aircraft => {
+                            if let Some(overlay) = overlay {
+                                new_commands.extend(overlay.list_ui(ui));
+                            }
+                        }
+                        SideTab::Projects => {
+                            if let Some(projects) = projects.as_deref_mut() {
+                                projects.ui(ui);
+                            }
+                        }
                     }
                 });
             }
+            // The timeline keeps a usable minimum and gives the video the rest; many
+            // cameras scroll (by the bar: the wheel zooms the timeline).
+            let max = (ui.available_height() - 160.0).max(120.0);
+            egui::Panel::bottom("timeline").resizable(true).default_size(240.0_f32.min(max)).size_range(110.0..=max).show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .scroll_source(egui::scroll_area::ScrollSource::SCROLL_BAR)
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| new_commands.extend(timeline.ui(ui)));
+            });
         }
         egui::CentralPanel::default().show(ui, |ui| match &mut self.archive {
             ArchiveState::None => {
@@ -386,27 +484,60 @@ impl TesseraApp {
             ArchiveState::Failed { path, error } => {
                 ui.colored_label(egui::Color32::LIGHT_RED, format!("Cannot open {}: {error}", path.display()));
             }
-            ArchiveState::Open { path, streams, timeline, player, .. } => {
-                ui.label(format!("{}", path.display()));
-                if let Some(player) = player {
-                    new_commands.extend(player.ui(ui, &timeline.view, timeline.playhead_us, clock));
-                    ui.add_space(6.0);
-                }
-                let commands = timeline.ui(ui);
-                new_commands.extend(commands);
-                ui.add_space(8.0);
-                let picked = egui::CollapsingHeader::new("Streams")
-                    .default_open(true)
-                    .show(ui, |ui| super::streams::streams_ui(ui, streams));
-                if let Some(name) = picked.body_returned.flatten() {
-                    new_commands.push(Command::SelectStream(name));
-                }
+            ArchiveState::Open { streams, timeline, grid, .. } => {
+                new_commands.extend(grid.ui(ui, &timeline.view, timeline.playhead_us, clock, streams));
             }
         });
+        if self.show_help {
+            help_window(&ctx, &mut self.show_help);
+        }
         self.commands.extend(new_commands);
         self.apply();
         self.toasts.ui(&ctx);
     }
+}
+
+/// The side panel's tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SideTab {
+    Aircraft,
+    Projects,
+}
+
+impl SideTab {
+    fn title(self) -> &'static str {
+        match self {
+            Self::Aircraft => "Aircraft",
+            Self::Projects => "Projects",
+        }
+    }
+}
+
+/// Every shortcut, in one sheet (`?`).
+pub const SHORTCUTS: &[(&str, &str)] = &[
+    ("Space", "play / pause"),
+    ("J / K / L", "shuttle back / pause / forward (again: faster, up to 16×)"),
+    (", / .", "previous / next frame"),
+    ("Shift+← / →", "back / forward 10 s"),
+    ("Ctrl+Shift+← / →", "back / forward one minute"),
+    ("+ / −", "zoom the timeline in / out"),
+    ("← / →", "pan the timeline"),
+    ("Home / End", "start / end of the archive"),
+    ("wheel, drag", "zoom at the pointer, pan the timeline"),
+    ("double-click", "fit the timeline to the archive"),
+    ("?", "this sheet"),
+];
+
+fn help_window(ctx: &egui::Context, open: &mut bool) {
+    egui::Window::new("Keyboard shortcuts").open(open).collapsible(false).resizable(false).show(ctx, |ui| {
+        egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
+            for (keys, what) in SHORTCUTS {
+                ui.strong(*keys);
+                ui.label(*what);
+                ui.end_row();
+            }
+        });
+    });
 }
 
 impl eframe::App for TesseraApp {

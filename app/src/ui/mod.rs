@@ -3,6 +3,8 @@
 //! or a database. Failures reach the user as toasts ([`toasts`]).
 
 mod app;
+pub mod grid;
+pub mod offscreen;
 pub mod player_panel;
 pub mod projects;
 pub mod sky_overlay;
@@ -11,7 +13,7 @@ pub mod timeline_panel;
 pub mod toasts;
 
 pub use crate::engine::archive_loader::{ArchiveSnapshot, CameraTrack, load_snapshot};
-pub use app::{ArchiveState, Command, DIALOG_FAILED_WITHIN, FolderPicker, TesseraApp};
+pub use app::{ArchiveState, Command, DIALOG_FAILED_WITHIN, FolderPicker, SHORTCUTS, SideTab, TesseraApp};
 
 use std::path::PathBuf;
 

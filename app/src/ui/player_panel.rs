@@ -1,6 +1,8 @@
-//! The player panel: the picture (Y/U/V textures converted on the GPU, letterboxed), the last
-//! good frame kept on screen with a spinner only after 400 ms of waiting, transport controls
-//! (step, play/pause, speed 1/8×…64×, reverse) and a scrub bar over the timeline's view.
+//! One player of the video grid: the picture (Y/U/V textures converted on the GPU,
+//! letterboxed), the last good frame kept on screen with a spinner only after 400 ms of
+//! waiting, and the transport bar (step, jump, play/pause, speed 1/8×…64×, reverse, go to
+//! time) and scrub bar the grid shows for its active tile. The transport asks for
+//! [`Transport`] actions; the grid applies them to one tile or, synced, to all.
 //!
 //! It says what it is showing: "opening <stream>…" until the player thread has opened the
 //! stream, the frame's time in the chosen zone, and "no video at <time>" over a dimmed picture
@@ -43,6 +45,24 @@ pub struct PlayerPanel {
     pub sky: Option<SkyOverlay>,
     /// Labelled boxes of the picture's moment (from the Projects panel's thread).
     pub labels: Option<crate::engine::labels::LabelBoxes>,
+    /// The renderer's texture slot (the grid tile's index).
+    pub slot: usize,
+}
+
+/// A transport action: the grid applies it to the active tile, or to every tile when synced.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Transport {
+    /// Play, or pause when playing (`at`: where to start when nothing is shown yet).
+    TogglePlay { at: Option<i64> },
+    Pause,
+    /// Shuttle: play at this speed and direction.
+    Shuttle { speed: f64, reverse: bool },
+    Step(i32),
+    Seek(i64),
+    /// A scrub position while dragging (keyframes only).
+    Scrub(i64),
+    /// Seek this far from the picture on screen.
+    Jump(i64),
 }
 
 impl PlayerPanel {
@@ -61,6 +81,50 @@ impl PlayerPanel {
             notice: None,
             sky: None,
             labels: None,
+            slot: 0,
+        }
+    }
+
+    /// Do what the transport asked. `playing` is the active tile's state, so synced tiles
+    /// all go the same way (a tile that had paused on its own is not toggled the other way).
+    pub fn act(&mut self, action: Transport, playing: bool) {
+        match action {
+            Transport::TogglePlay { at } => {
+                if playing {
+                    self.pause();
+                } else {
+                    if self.shown.is_none()
+                        && let Some(t) = at
+                    {
+                        self.send(PlayerCommand::Seek(t));
+                    }
+                    self.play();
+                }
+            }
+            Transport::Pause => self.pause(),
+            Transport::Shuttle { speed, reverse } => {
+                self.speed = speed;
+                self.reverse = reverse;
+                self.play();
+            }
+            Transport::Step(n) => {
+                self.send(PlayerCommand::Step(n));
+                self.set_playing(false);
+            }
+            Transport::Seek(t) => self.send(PlayerCommand::Seek(t)),
+            Transport::Scrub(t) => self.send(PlayerCommand::Scrub(t)),
+            Transport::Jump(d) => {
+                if let Some(t) = self.shown.as_ref().map(|s| s.frame.time_us).or(self.no_video_at) {
+                    self.send(PlayerCommand::Seek(t.saturating_add(d)));
+                }
+            }
+        }
+    }
+
+    pub fn pause(&mut self) {
+        if self.playing {
+            self.set_playing(false);
+            self.send(PlayerCommand::Pause);
         }
     }
 
@@ -78,52 +142,44 @@ impl PlayerPanel {
         self.send(PlayerCommand::Play(speed));
     }
 
-    /// Play, or pause when playing.
-    pub fn toggle_play(&mut self, playhead: Option<i64>) {
-        if self.playing {
-            self.set_playing(false);
-            self.send(PlayerCommand::Pause);
-        } else {
-            // Nothing shown yet: start where the timeline's playhead is (without one, the
-            // player starts at the latest video).
-            if self.shown.is_none()
-                && let Some(t) = playhead
-            {
-                self.send(PlayerCommand::Seek(t));
-            }
-            self.play();
-        }
-    }
-
-    /// The player's keys, wherever the focus is except in a text field (they are consumed, so
-    /// a focused button does not act on them too): Space plays/pauses; J and L shuttle
-    /// backwards and forwards (again doubles the speed, up to 16×), K pauses; `,` and `.` step
-    /// one frame back and forward.
-    pub fn keyboard(&mut self, ctx: &egui::Context, playhead: Option<i64>) {
+    /// The transport keys, wherever the focus is except in a text field (consumed, so a
+    /// focused button does not act on them too): Space plays/pauses; J and L shuttle
+    /// backwards and forwards (again doubles the speed, up to 16×), K pauses; `,` and `.`
+    /// step one frame; Shift+←/→ jump 10 s, Ctrl+Shift+←/→ one minute.
+    pub fn keyboard(&self, ctx: &egui::Context, playhead: Option<i64>) -> Vec<Transport> {
+        let mut out = Vec::new();
         if ctx.egui_wants_keyboard_input() {
-            return;
+            return out;
         }
-        let take = |key: egui::Key| ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, key));
-        if take(egui::Key::Space) {
-            self.toggle_play(playhead);
+        let take = |mods: egui::Modifiers, key: egui::Key| ctx.input_mut(|i| i.consume_key(mods, key));
+        let none = egui::Modifiers::NONE;
+        if take(none, egui::Key::Space) {
+            out.push(Transport::TogglePlay { at: playhead });
         }
-        if take(egui::Key::K) && self.playing {
-            self.set_playing(false);
-            self.send(PlayerCommand::Pause);
+        if take(none, egui::Key::K) && self.playing {
+            out.push(Transport::Pause);
         }
         for (key, reverse) in [(egui::Key::J, true), (egui::Key::L, false)] {
-            if take(key) {
-                self.speed = if self.playing && self.reverse == reverse { (self.speed * 2.0).min(16.0) } else { 1.0 };
-                self.reverse = reverse;
-                self.play();
+            if take(none, key) {
+                let speed = if self.playing && self.reverse == reverse { (self.speed * 2.0).min(16.0) } else { 1.0 };
+                out.push(Transport::Shuttle { speed, reverse });
             }
         }
         for (key, frames) in [(egui::Key::Comma, -1), (egui::Key::Period, 1)] {
-            if take(key) {
-                self.send(PlayerCommand::Step(frames));
-                self.set_playing(false);
+            if take(none, key) {
+                out.push(Transport::Step(frames));
             }
         }
+        let minute = egui::Modifiers::SHIFT | egui::Modifiers::COMMAND;
+        for (mods, step) in [(minute, 60_000_000), (egui::Modifiers::SHIFT, 10_000_000)] {
+            if take(mods, egui::Key::ArrowLeft) {
+                out.push(Transport::Jump(-step));
+            }
+            if take(mods, egui::Key::ArrowRight) {
+                out.push(Transport::Jump(step));
+            }
+        }
+        out
     }
 
     fn set_playing(&mut self, playing: bool) {
@@ -188,14 +244,11 @@ impl PlayerPanel {
         moved
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, view: &TimeView, playhead: Option<i64>, clock: Clock) -> Vec<Command> {
+    /// Take in the player's messages and draw the picture into `rect`. Returns the commands
+    /// (errors as toasts) and the time of a newly shown picture.
+    pub fn picture_ui(&mut self, ui: &mut egui::Ui, rect: Rect, clock: Clock) -> (Vec<Command>, Option<i64>) {
         let mut commands = Vec::new();
-        if let Some(t) = self.poll(&mut commands) {
-            commands.push(Command::PlayheadMoved(t));
-        }
-        let width = ui.available_width();
-        let height = (width * 9.0 / 16.0).min(360.0);
-        let (rect, _) = ui.allocate_exact_size(Vec2::new(width, height), Sense::hover());
+        let moved = self.poll(&mut commands);
         ui.painter().rect_filled(rect, 0.0, Color32::BLACK);
         let ppp = ui.ctx().pixels_per_point();
         if let Some(shown) = &self.shown {
@@ -214,6 +267,7 @@ impl PlayerPanel {
                 color: ColorSpace { kr: m.kr, kb: m.kb, full_range: m.full_range },
                 rect_px: pic,
                 viewport_px,
+                slot: self.slot,
             };
             ui.painter().add(egui_wgpu::Callback::new_paint_callback(rect, callback));
             let picture =
@@ -265,45 +319,76 @@ impl PlayerPanel {
             let text = RichText::new(notice).size(12.0).color(Color32::from_rgb(240, 200, 60));
             ui.new_child(UiBuilder::new().max_rect(inner).layout(Layout::top_down(Align::Max))).label(text);
         }
-        self.transport_ui(ui, playhead);
-        self.scrub_ui(ui, view);
         if self.playing || self.waiting_since.is_some() || !self.opened {
             ui.ctx().request_repaint_after(Duration::from_millis(10));
         }
-        commands
+        (commands, moved)
     }
 
-    fn transport_ui(&mut self, ui: &mut egui::Ui, playhead: Option<i64>) {
-        ui.horizontal(|ui| {
-            ui.label(&self.player.stream);
+    /// The transport bar: step, jump, play/pause, speed, reverse and a "go to time" field
+    /// (`goto` is its text; RFC 3339 or the zone's `YYYY-MM-DD HH:MM:SS`).
+    pub fn transport_ui(
+        &self,
+        ui: &mut egui::Ui,
+        playhead: Option<i64>,
+        goto: &mut GotoField,
+        clock: Clock,
+    ) -> Vec<Transport> {
+        let mut out = Vec::new();
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new(&self.player.stream).strong());
+            for (label, hint, d) in [("−1m", "Back one minute (Ctrl+Shift+←)", -60), ("−10s", "Back 10 s (Shift+←)", -10)] {
+                if ui.small_button(label).on_hover_text(hint).clicked() {
+                    out.push(Transport::Jump(d * 1_000_000));
+                }
+            }
             if ui.button("|<").on_hover_text("Previous frame (,)").clicked() {
-                self.send(PlayerCommand::Step(-1));
-                self.set_playing(false);
+                out.push(Transport::Step(-1));
             }
             let play_label = if self.playing { "Pause" } else { "Play" };
             if ui.button(play_label).on_hover_text("Play / pause (Space)").clicked() {
-                self.toggle_play(playhead);
+                out.push(Transport::TogglePlay { at: playhead });
             }
             if ui.button(">|").on_hover_text("Next frame (.)").clicked() {
-                self.send(PlayerCommand::Step(1));
-                self.set_playing(false);
+                out.push(Transport::Step(1));
             }
-            let before = (self.speed, self.reverse);
-            egui::ComboBox::from_label("Speed").selected_text(speed_text(self.speed)).show_ui(ui, |ui| {
+            for (label, hint, d) in [("+10s", "Forward 10 s (Shift+→)", 10), ("+1m", "Forward one minute (Ctrl+Shift+→)", 60)] {
+                if ui.small_button(label).on_hover_text(hint).clicked() {
+                    out.push(Transport::Jump(d * 1_000_000));
+                }
+            }
+            let (mut speed, mut reverse) = (self.speed, self.reverse);
+            egui::ComboBox::from_label("Speed").selected_text(speed_text(speed)).show_ui(ui, |ui| {
                 for s in SPEEDS {
-                    ui.selectable_value(&mut self.speed, s, speed_text(s));
+                    ui.selectable_value(&mut speed, s, speed_text(s));
                 }
             });
-            ui.checkbox(&mut self.reverse, "Reverse");
-            if self.playing && before != (self.speed, self.reverse) {
-                self.play();
+            ui.checkbox(&mut reverse, "Reverse");
+            if (speed, reverse) != (self.speed, self.reverse) {
+                out.push(Transport::Shuttle { speed, reverse });
+            }
+            let mut field = egui::TextEdit::singleline(&mut goto.text).hint_text("go to time").desired_width(150.0);
+            if goto.bad {
+                field = field.text_color(Color32::LIGHT_RED);
+            }
+            let response = ui.add(field).on_hover_text("A time (2026-11-01 11:50:00, or RFC 3339); Enter seeks");
+            if response.changed() {
+                goto.bad = false;
+            }
+            if response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                match parse_goto(&goto.text, clock) {
+                    Some(t) => out.push(Transport::Seek(t)),
+                    None => goto.bad = true,
+                }
             }
         });
+        out
     }
 
     /// A scrub bar over the timeline's visible range: dragging shows keyframes at once,
     /// releasing settles on the exact frame.
-    fn scrub_ui(&mut self, ui: &mut egui::Ui, view: &TimeView) {
+    pub fn scrub_ui(&self, ui: &mut egui::Ui, view: &TimeView) -> Vec<Transport> {
+        let mut out = Vec::new();
         let (rect, response) = ui.allocate_exact_size(Vec2::new(ui.available_width(), 14.0), Sense::click_and_drag());
         ui.painter().rect_filled(rect, 3.0, Color32::from_gray(45));
         if let Some(t) = self.shown.as_ref().map(|s| s.frame.time_us) {
@@ -320,14 +405,42 @@ impl PlayerPanel {
         if (response.dragged() || response.drag_started())
             && let Some(p) = response.interact_pointer_pos()
         {
-            self.send(PlayerCommand::Scrub(t_at(p.x)));
+            out.push(Transport::Scrub(t_at(p.x)));
         }
         if (response.drag_stopped() || response.clicked())
             && let Some(p) = response.interact_pointer_pos()
         {
-            self.send(PlayerCommand::Seek(t_at(p.x)));
+            out.push(Transport::Seek(t_at(p.x)));
         }
+        out
     }
+}
+
+/// The "go to time" field: its text, and whether Enter found no time in it.
+#[derive(Debug, Default)]
+pub struct GotoField {
+    pub text: String,
+    pub bad: bool,
+}
+
+/// A typed time: RFC 3339, or `YYYY-MM-DD[ T]HH:MM[:SS]` in the clock's zone.
+pub fn parse_goto(text: &str, clock: Clock) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(t) = text.parse::<tessera_storage::UnixMicros>() {
+        return Some(t.0);
+    }
+    let naive = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
+        .iter()
+        .find_map(|f| {
+            chrono::NaiveDateTime::parse_from_str(text, f)
+                .ok()
+                .or_else(|| chrono::NaiveDate::parse_from_str(text, f).ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+        })?;
+    let t = match clock {
+        Clock::Utc => naive.and_utc(),
+        Clock::Local => naive.and_local_timezone(chrono::Local).earliest()?.to_utc(),
+    };
+    Some(t.timestamp_micros())
 }
 
 /// A label over the picture (a real widget, so screen readers and tests find it).

@@ -1,32 +1,47 @@
-//! The streams panel: every stream of the archive with its time span and size.
+//! The streams panel: the archive's streams grouped by camera, each with its time span and
+//! size on hover; the streams on screen are in bold, the active tile's highlighted. Clicking
+//! a stream shows it in the active tile.
 
+use std::collections::BTreeMap;
 use tessera_storage::UnixMicros;
+use tessera_storage::events::camera_of_stream;
 use tessera_storage::fsv::StreamSummary;
 
 /// Returns the stream the user asked to play, if any.
-pub fn streams_ui(ui: &mut egui::Ui, streams: &[StreamSummary]) -> Option<String> {
+pub fn streams_ui(
+    ui: &mut egui::Ui,
+    streams: &[StreamSummary],
+    shown: &[String],
+    active: Option<&str>,
+) -> Option<String> {
     if streams.is_empty() {
         ui.label("This archive has no streams yet.");
         return None;
     }
+    let mut cameras: BTreeMap<&str, Vec<&StreamSummary>> = BTreeMap::new();
+    for s in streams {
+        cameras.entry(camera_of_stream(&s.name)).or_default().push(s);
+    }
     let mut play = None;
-    egui::Grid::new("streams").striped(true).num_columns(6).show(ui, |ui| {
-        for h in ["Stream", "From", "To", "Files", "Size", ""] {
-            ui.strong(h);
-        }
-        ui.end_row();
-        for s in streams {
-            ui.label(&s.name);
-            ui.label(short_time(s.start_us));
-            ui.label(short_time(s.end_us));
-            ui.label(s.files.to_string());
-            ui.label(format!("{:.1} MB", s.bytes as f64 / 1e6));
-            if ui.small_button("Play").on_hover_text("Show this stream in the player").clicked() {
-                play = Some(s.name.clone());
+    for (camera, streams) in cameras {
+        egui::CollapsingHeader::new(camera).id_salt(("camera", camera)).default_open(true).show(ui, |ui| {
+            for s in streams {
+                let on_screen = shown.contains(&s.name);
+                let text = egui::RichText::new(&s.name);
+                let text = if on_screen { text.strong() } else { text };
+                let hover = format!(
+                    "{} … {}\n{} files, {:.1} MB\nClick: show in the active tile",
+                    short_time(s.start_us),
+                    short_time(s.end_us),
+                    s.files,
+                    s.bytes as f64 / 1e6
+                );
+                if ui.selectable_label(active == Some(s.name.as_str()), text).on_hover_text(hover).clicked() {
+                    play = Some(s.name.clone());
+                }
             }
-            ui.end_row();
-        }
-    });
+        });
+    }
     play
 }
 

@@ -45,11 +45,16 @@ pub fn demo_app(name: &str, hours: f64) -> TesseraApp {
     app_on(demo_dir(name, hours))
 }
 
-/// The player panel of the open archive.
+/// The active tile's player panel of the open archive.
 pub fn player<'a>(h: &'a Harness<'static, TesseraApp>) -> &'a PlayerPanel {
-    match &h.state().archive {
-        ArchiveState::Open { player: Some(p), .. } => p,
-        other => panic!("no player: {other:?}"),
+    active(h.state()).unwrap_or_else(|| panic!("no player: {:?}", h.state().archive))
+}
+
+/// The active tile's player panel, if the archive is open and has one.
+pub fn active(app: &TesseraApp) -> Option<&PlayerPanel> {
+    match &app.archive {
+        ArchiveState::Open { grid, .. } => grid.active(),
+        _ => None,
     }
 }
 
@@ -87,11 +92,11 @@ pub fn harness(app: TesseraApp, size: egui::Vec2) -> Harness<'static, TesseraApp
 /// player has answered its last request.
 pub fn settle(harness: &mut Harness<'static, TesseraApp>) {
     let settled = |app: &TesseraApp| match &app.archive {
-        ArchiveState::Open { timeline, player, .. } => {
+        ArchiveState::Open { timeline, grid, .. } => {
             !timeline.model.cameras.is_empty()
                 && timeline.model.pending() == 0
                 && timeline.model.missing_last_frame == 0
-                && player.as_ref().is_none_or(|p| p.waiting_since.is_none() && (p.opened || p.failed.is_some()))
+                && grid.tiles.iter().all(|p| p.waiting_since.is_none() && (p.opened || p.failed.is_some()))
         }
         ArchiveState::Failed { .. } => true,
         _ => false,
