@@ -9,8 +9,8 @@
 pub mod alloc_count;
 pub mod cli;
 pub mod demo;
-pub mod output;
 pub mod engine;
+pub mod output;
 pub mod sky;
 pub mod timeline;
 pub mod ui;

@@ -189,12 +189,7 @@ impl VideoRenderer {
         let u = VideoUniform {
             rect,
             viewport,
-            matrix: [
-                color.kr,
-                color.kb,
-                if color.full_range { 1.0 } else { 0.0 },
-                if srgb_target { 1.0 } else { 0.0 },
-            ],
+            matrix: [color.kr, color.kb, if color.full_range { 1.0 } else { 0.0 }, if srgb_target { 1.0 } else { 0.0 }],
         };
         queue.write_buffer(&slot.uniforms, 0, bytemuck::bytes_of(&u));
         slot.ready = true;

@@ -61,6 +61,21 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The window's frame time: a 2×2 grid of videos playing, every camera's timeline strip,
+    /// a zoom sweep from the whole archive to a minute and back; drawn offscreen by the
+    /// window's own code on the software renderer. For eight strips, use an archive of
+    /// eight cameras (`tessera demo --cameras 8`).
+    Ui {
+        #[arg(long)]
+        archive: std::path::PathBuf,
+        #[arg(long, default_value_t = 600)]
+        frames: usize,
+        /// Window size in pixels.
+        #[arg(long, default_value = "1920x1080", value_parser = crate::ui::offscreen::parse_size)]
+        size: (u32, u32),
+        #[arg(long)]
+        json: bool,
+    },
     /// Fleet scale: N cameras × D days (real indexes, sparse packets, demo-density events);
     /// archive open, tile requests, timeline with one strip per camera, peak memory.
     Scale(super::bench_scale::ScaleArgs),
@@ -141,6 +156,9 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::MakeHd { dir, seconds, from } => super::bench_playback::make_hd(&dir, seconds.max(20), from),
         BenchCommand::Timeline { archive, frames, strips, json } => {
             report(&bench_timeline(&archive, frames.max(2), strips.max(1))?, json)
+        }
+        BenchCommand::Ui { archive, frames, size, json } => {
+            report(&super::bench_ui::run(&archive, frames.max(2), size)?, json)
         }
         BenchCommand::Scale(args) => super::bench_scale::run(&args),
         BenchCommand::Project { aircraft, camera, json } => super::traj::bench_project(aircraft, camera, json),

@@ -191,4 +191,3 @@ fn mp4_file(units: &[Unit<'_>], codec: Codec, width: u16, height: u16) -> anyhow
     writer.write_end()?;
     Ok(writer.into_writer().into_inner())
 }
-

@@ -37,4 +37,3 @@ pub fn run(args: FrameArgs) -> anyhow::Result<()> {
     };
     crate::output::write_atomically(&args.out, &bytes)
 }
-

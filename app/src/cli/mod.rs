@@ -20,6 +20,7 @@ mod archive;
 mod bench;
 mod bench_playback;
 mod bench_scale;
+mod bench_ui;
 mod catalog;
 mod events;
 mod export;

@@ -191,8 +191,7 @@ impl TesseraApp {
                     .or_else(|| snapshot.streams.iter().find(|s| s.name.ends_with("-HD")))
                     .or(snapshot.streams.first());
                 let mut grid = VideoGrid::default();
-                if let Some(panel) = stream.and_then(|s| self.start_player(&path, &s.name, snapshot.sky.get(&s.name)))
-                {
+                if let Some(panel) = stream.and_then(|s| self.start_player(&path, &s.name, snapshot.sky.get(&s.name))) {
                     grid.set_tile(0, panel);
                 }
                 let projects =
@@ -213,12 +212,7 @@ impl TesseraApp {
     }
 
     /// A player panel for `stream` (its thread opens the stream; failures become toasts).
-    fn start_player(
-        &mut self,
-        path: &std::path::Path,
-        stream: &str,
-        sky: Option<&SkyLink>,
-    ) -> Option<PlayerPanel> {
+    fn start_player(&mut self, path: &std::path::Path, stream: &str, sky: Option<&SkyLink>) -> Option<PlayerPanel> {
         match Player::start(path.to_owned(), stream.to_owned()) {
             Ok(p) => {
                 let mut panel = PlayerPanel::new(p);
@@ -399,7 +393,12 @@ impl TesseraApp {
         if let ArchiveState::Open { grid, timeline, .. } = &mut self.archive {
             grid.keyboard(&ctx, timeline.playhead_us);
         }
-        if !ctx.egui_wants_keyboard_input() && ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Questionmark) || i.consume_key(egui::Modifiers::SHIFT, egui::Key::Slash)) {
+        if !ctx.egui_wants_keyboard_input()
+            && ctx.input_mut(|i| {
+                i.consume_key(egui::Modifiers::NONE, egui::Key::Questionmark)
+                    || i.consume_key(egui::Modifiers::SHIFT, egui::Key::Slash)
+            })
+        {
             self.show_help = !self.show_help;
         }
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
@@ -434,7 +433,9 @@ impl TesseraApp {
             if overlay.is_some() || projects.is_some() {
                 egui::Panel::right("side").resizable(true).default_size(260.0).min_size(160.0).show(ui, |ui| {
                     ui.horizontal(|ui| {
-                        for (tab, present) in [(SideTab::Aircraft, overlay.is_some()), (SideTab::Projects, projects.is_some())] {
+                        for (tab, present) in
+                            [(SideTab::Aircraft, overlay.is_some()), (SideTab::Projects, projects.is_some())]
+                        {
                             if present {
                                 ui.selectable_value(&mut self.side_tab, tab, tab.title());
                             }
@@ -463,12 +464,16 @@ impl TesseraApp {
             // The timeline keeps a usable minimum and gives the video the rest; many
             // cameras scroll (by the bar: the wheel zooms the timeline).
             let max = (ui.available_height() - 160.0).max(120.0);
-            egui::Panel::bottom("timeline").resizable(true).default_size(240.0_f32.min(max)).size_range(110.0..=max).show(ui, |ui| {
-                egui::ScrollArea::vertical()
-                    .scroll_source(egui::scroll_area::ScrollSource::SCROLL_BAR)
-                    .auto_shrink([false, false])
-                    .show(ui, |ui| new_commands.extend(timeline.ui(ui)));
-            });
+            egui::Panel::bottom("timeline")
+                .resizable(true)
+                .default_size(240.0_f32.min(max))
+                .size_range(110.0..=max)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical()
+                        .scroll_source(egui::scroll_area::ScrollSource::SCROLL_BAR)
+                        .auto_shrink([false, false])
+                        .show(ui, |ui| new_commands.extend(timeline.ui(ui)));
+                });
         }
         egui::CentralPanel::default().show(ui, |ui| match &mut self.archive {
             ArchiveState::None => {

@@ -25,11 +25,7 @@ pub fn render_state() -> anyhow::Result<egui_wgpu::RenderState> {
 /// `app` in a `size` window drawn by egui_wgpu with Tessera's pipelines installed (as
 /// eframe does at start-up). `upload_budget` caps timeline tiles uploaded per frame
 /// (`u32::MAX` for complete single pictures).
-pub fn harness(
-    app: TesseraApp,
-    size: egui::Vec2,
-    upload_budget: u32,
-) -> anyhow::Result<Harness<'static, TesseraApp>> {
+pub fn harness(app: TesseraApp, size: egui::Vec2, upload_budget: u32) -> anyhow::Result<Harness<'static, TesseraApp>> {
     let render_state = render_state()?;
     super::install_renderers_with(&render_state, upload_budget);
     // Names come from the user's files: draw a box for a character no font has (kittest's
@@ -92,4 +88,76 @@ pub fn write_png(h: &mut Harness<'static, TesseraApp>, out: &std::path::Path) ->
     image.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).context("cannot encode the PNG")?;
     crate::output::write_atomically(out, &png)?;
     Ok(image.dimensions())
+}
+
+/// Frames of the window rendered as eframe renders them (textures updated, shapes
+/// tessellated, buffers uploaded, one render pass into a window-sized target), waiting for
+/// the GPU to finish each, without reading pixels back: what `tessera bench ui` times.
+pub struct WindowFrames {
+    pub render_state: egui_wgpu::RenderState,
+    target: egui_wgpu::wgpu::TextureView,
+    size_px: [u32; 2],
+}
+
+impl WindowFrames {
+    pub fn new(render_state: egui_wgpu::RenderState, size_px: [u32; 2]) -> Self {
+        use egui_wgpu::wgpu;
+        let texture = render_state.device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("window"),
+            size: wgpu::Extent3d { width: size_px[0], height: size_px[1], depth_or_array_layers: 1 },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: render_state.target_format,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+            view_formats: &[],
+        });
+        let target = texture.create_view(&wgpu::TextureViewDescriptor::default());
+        Self { render_state, target, size_px }
+    }
+
+    /// Paint one frame's output and wait for the GPU.
+    pub fn paint(&mut self, ctx: &egui::Context, mut output: egui::FullOutput) -> anyhow::Result<()> {
+        use egui_wgpu::wgpu;
+        let rs = &self.render_state;
+        let mut renderer = rs.renderer.write();
+        #[expect(clippy::iter_over_hash_type)] // order does not matter
+        for (id, deltas) in output.textures_delta.set.drain() {
+            for delta in deltas {
+                renderer.update_texture(&rs.device, &rs.queue, id, &delta);
+            }
+        }
+        let screen =
+            egui_wgpu::ScreenDescriptor { size_in_pixels: self.size_px, pixels_per_point: ctx.pixels_per_point() };
+        let jobs = ctx.tessellate(std::mem::take(&mut output.shapes), ctx.pixels_per_point());
+        let mut encoder = rs.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("window") });
+        let user = renderer.update_buffers(&rs.device, &rs.queue, &mut encoder, &jobs, &screen);
+        {
+            let mut pass = encoder
+                .begin_render_pass(&wgpu::RenderPassDescriptor {
+                    label: Some("window"),
+                    color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                        view: &self.target,
+                        resolve_target: None,
+                        ops: wgpu::Operations {
+                            load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
+                            store: wgpu::StoreOp::Store,
+                        },
+                        depth_slice: None,
+                    })],
+                    ..Default::default()
+                })
+                .forget_lifetime();
+            renderer.render(&mut pass, &jobs, &screen);
+        }
+        rs.queue.submit(user.into_iter().chain(std::iter::once(encoder.finish())));
+        #[expect(clippy::iter_over_hash_type)] // order does not matter
+        for id in output.textures_delta.free.drain() {
+            renderer.free_texture(&id);
+        }
+        rs.device
+            .poll(wgpu::PollType::Wait { submission_index: None, timeout: Some(Duration::from_secs(10)) })
+            .map_err(|e| anyhow!("the GPU did not finish a frame: {e}"))?;
+        Ok(())
+    }
 }

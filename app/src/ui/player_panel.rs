@@ -53,10 +53,15 @@ pub struct PlayerPanel {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Transport {
     /// Play, or pause when playing (`at`: where to start when nothing is shown yet).
-    TogglePlay { at: Option<i64> },
+    TogglePlay {
+        at: Option<i64>,
+    },
     Pause,
     /// Shuttle: play at this speed and direction.
-    Shuttle { speed: f64, reverse: bool },
+    Shuttle {
+        speed: f64,
+        reverse: bool,
+    },
     Step(i32),
     Seek(i64),
     /// A scrub position while dragging (keyframes only).
@@ -337,7 +342,9 @@ impl PlayerPanel {
         let mut out = Vec::new();
         ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new(&self.player.stream).strong());
-            for (label, hint, d) in [("−1m", "Back one minute (Ctrl+Shift+←)", -60), ("−10s", "Back 10 s (Shift+←)", -10)] {
+            for (label, hint, d) in
+                [("−1m", "Back one minute (Ctrl+Shift+←)", -60), ("−10s", "Back 10 s (Shift+←)", -10)]
+            {
                 if ui.small_button(label).on_hover_text(hint).clicked() {
                     out.push(Transport::Jump(d * 1_000_000));
                 }
@@ -352,7 +359,9 @@ impl PlayerPanel {
             if ui.button(">|").on_hover_text("Next frame (.)").clicked() {
                 out.push(Transport::Step(1));
             }
-            for (label, hint, d) in [("+10s", "Forward 10 s (Shift+→)", 10), ("+1m", "Forward one minute (Ctrl+Shift+→)", 60)] {
+            for (label, hint, d) in
+                [("+10s", "Forward 10 s (Shift+→)", 10), ("+1m", "Forward one minute (Ctrl+Shift+→)", 60)]
+            {
                 if ui.small_button(label).on_hover_text(hint).clicked() {
                     out.push(Transport::Jump(d * 1_000_000));
                 }
@@ -429,13 +438,11 @@ pub fn parse_goto(text: &str, clock: Clock) -> Option<i64> {
     if let Ok(t) = text.parse::<tessera_storage::UnixMicros>() {
         return Some(t.0);
     }
-    let naive = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
-        .iter()
-        .find_map(|f| {
-            chrono::NaiveDateTime::parse_from_str(text, f)
-                .ok()
-                .or_else(|| chrono::NaiveDate::parse_from_str(text, f).ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
-        })?;
+    let naive = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"].iter().find_map(|f| {
+        chrono::NaiveDateTime::parse_from_str(text, f)
+            .ok()
+            .or_else(|| chrono::NaiveDate::parse_from_str(text, f).ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+    })?;
     let t = match clock {
         Clock::Utc => naive.and_utc(),
         Clock::Local => naive.and_local_timezone(chrono::Local).earliest()?.to_utc(),

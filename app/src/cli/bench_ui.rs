@@ -1,0 +1,174 @@
+//! `tessera bench ui`: the window's frame time in a scripted session — a 2×2 grid of synced
+//! videos playing, every camera's timeline strip, a zoom sweep from the whole archive down
+//! to a minute and back — drawn offscreen by the window's own code (`TesseraApp::ui`,
+//! egui_wgpu, Tessera's pipelines, the default tile upload budget) on whatever adapter there
+//! is (the software renderer here). A frame is timed from input to the GPU having finished
+//! it, as a window would present it.
+
+use super::bench::percentile;
+use crate::timeline::TimeView;
+use crate::timeline::ticks::Clock;
+use crate::ui::offscreen::{self, WindowFrames};
+use crate::ui::player_panel::Transport;
+use crate::ui::{ArchiveState, Command, TesseraApp};
+use anyhow::bail;
+use serde::Serialize;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+#[derive(Serialize, Debug)]
+pub struct UiReport {
+    pub frames: usize,
+    pub frame_ms_p50: f64,
+    pub frame_ms_p99: f64,
+    pub frame_ms_max: f64,
+    /// The app's `ui` alone (layout, input, planning); the rest of a frame is egui_wgpu and
+    /// the (software) GPU.
+    pub ui_ms_p50: f64,
+    pub ui_ms_p99: f64,
+    /// The peer: a bare egui window of the same size on the same renderer.
+    pub bare_egui_frame_ms_p50: f64,
+    pub bare_egui_frame_ms_p99: f64,
+    /// Videos on screen, and the pictures they showed during the timed frames.
+    pub videos: usize,
+    pub pictures_shown: u64,
+    /// Camera strips on the timeline.
+    pub timelines: usize,
+    pub width: u32,
+    pub height: u32,
+    pub adapter: String,
+}
+
+pub fn run(archive: &Path, frames: usize, size: (u32, u32)) -> anyhow::Result<UiReport> {
+    if !archive.is_dir() {
+        bail!("{}: no such archive folder", archive.display());
+    }
+    let mut app = TesseraApp::new(Some(archive.to_owned()));
+    app.clock = Clock::Utc;
+    let render_state = offscreen::render_state()?;
+    let adapter = render_state.adapter.get_info().name;
+    crate::ui::install_renderers(&render_state);
+    let mut window = WindowFrames::new(render_state, [size.0, size.1]);
+    let ctx = egui::Context::default();
+    let bare_ctx = egui::Context::default();
+    let started = Instant::now();
+    // The peer, in the same run: a bare egui window (a central panel and a label) of the
+    // same size on the same renderer — the floor every egui app pays per frame.
+    let mut bare = Vec::with_capacity(60);
+    for _ in 0..60 {
+        let t = Instant::now();
+        let input = egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(size.0 as f32, size.1 as f32))),
+            time: Some(started.elapsed().as_secs_f64()),
+            ..Default::default()
+        };
+        let output = bare_ctx.run_ui(input, |ui| {
+            egui::CentralPanel::default().show(ui, |ui| ui.label("Tessera"));
+        });
+        window.paint(&bare_ctx, output)?;
+        bare.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    bare.sort_by(f64::total_cmp);
+    // One frame; returns the time spent in the app's `ui` (the rest is egui_wgpu and the GPU).
+    let mut frame = |app: &mut TesseraApp| -> anyhow::Result<f64> {
+        let input = egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(size.0 as f32, size.1 as f32))),
+            time: Some(started.elapsed().as_secs_f64()),
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let output = ctx.run_ui(input, |ui| app.ui(ui));
+        let ui_ms = t.elapsed().as_secs_f64() * 1e3;
+        window.paint(&ctx, output)?;
+        Ok(ui_ms)
+    };
+    // Untimed: open the archive, show four videos, start them playing together.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut wait = |app: &mut TesseraApp, what: &str, done: &dyn Fn(&TesseraApp) -> bool| -> anyhow::Result<()> {
+        while !done(app) {
+            if Instant::now() > deadline {
+                bail!("{}: timed out waiting for {what}: {:?}", archive.display(), app.archive);
+            }
+            frame(app)?;
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        Ok(())
+    };
+    wait(&mut app, "the archive to open", &|a| {
+        !matches!(a.archive, ArchiveState::Loading { .. } | ArchiveState::None)
+    })?;
+    let ArchiveState::Open { grid, timeline, streams, .. } = &app.archive else {
+        bail!("{}: cannot open: {:?}", archive.display(), app.archive);
+    };
+    if grid.tiles.is_empty() {
+        bail!("{}: no streams to play", archive.display());
+    }
+    let (first, last) = timeline.bounds;
+    // Ten minutes before the newest video (or the whole span's middle for a short archive).
+    let video =
+        streams.iter().map(|s| (s.start_us, s.end_us)).fold((i64::MAX, i64::MIN), |a, b| (a.0.min(b.0), a.1.max(b.1)));
+    let start_at = (video.1 - 600_000_000).max((video.0 + video.1) / 2);
+    app.push(Command::SetGrid(2));
+    app.push(Command::SeekTo(start_at));
+    wait(
+        &mut app,
+        "the videos to open",
+        &|a| matches!(&a.archive, ArchiveState::Open { grid, .. } if grid.tiles.iter().all(|t| t.shown.is_some() || t.failed.is_some() || t.no_video_at.is_some())),
+    )?;
+    if let ArchiveState::Open { grid, .. } = &mut app.archive {
+        grid.apply(Transport::TogglePlay { at: None });
+    }
+    // Timed: the zoom sweep, whole archive → one minute → whole archive, around the playhead.
+    let ids_before = picture_ids(&app);
+    let (max_span, min_span) = (((last - first) as f64).max(120e6), 60e6);
+    let half = frames / 2;
+    let mut times = Vec::with_capacity(frames);
+    let mut ui_times = Vec::with_capacity(frames);
+    let mut changes = 0u64;
+    let mut last_ids = ids_before.clone();
+    for f in 0..frames {
+        let k = if f <= half { f as f64 / half.max(1) as f64 } else { (frames - f) as f64 / (frames - half) as f64 };
+        let span = (max_span * (min_span / max_span).powf(k)) as i64;
+        let playhead = match &app.archive {
+            ArchiveState::Open { timeline, .. } => timeline.playhead_us.unwrap_or(last),
+            _ => last,
+        };
+        app.push(Command::SetTimeView(TimeView::new(playhead - span / 2, span)));
+        let t = Instant::now();
+        ui_times.push(frame(&mut app)?);
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+        let ids = picture_ids(&app);
+        changes += ids.iter().zip(&last_ids).filter(|(a, b)| a != b).count() as u64;
+        last_ids = ids;
+    }
+    times.sort_by(f64::total_cmp);
+    ui_times.sort_by(f64::total_cmp);
+    let (videos, timelines) = match &app.archive {
+        ArchiveState::Open { grid, timeline, .. } => (grid.tiles.len(), timeline.tracks.len()),
+        _ => (0, 0),
+    };
+    Ok(UiReport {
+        frames,
+        frame_ms_p50: percentile(&times, 0.5),
+        frame_ms_p99: percentile(&times, 0.99),
+        frame_ms_max: times.last().copied().unwrap_or(0.0),
+        ui_ms_p50: percentile(&ui_times, 0.5),
+        ui_ms_p99: percentile(&ui_times, 0.99),
+        bare_egui_frame_ms_p50: percentile(&bare, 0.5),
+        bare_egui_frame_ms_p99: percentile(&bare, 0.99),
+        videos,
+        pictures_shown: changes,
+        timelines,
+        width: size.0,
+        height: size.1,
+        adapter,
+    })
+}
+
+/// The id of each tile's picture on screen (0 for none).
+fn picture_ids(app: &TesseraApp) -> Vec<u64> {
+    match &app.archive {
+        ArchiveState::Open { grid, .. } => grid.tiles.iter().map(|t| t.shown.as_ref().map_or(0, |s| s.id)).collect(),
+        _ => Vec::new(),
+    }
+}
