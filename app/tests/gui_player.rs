@@ -13,11 +13,10 @@ use std::time::{Duration, Instant};
 use tessera::timeline::ticks::{Clock, format_instant};
 use tessera::ui::{ArchiveState, Command, TesseraApp};
 
-/// The streams list's "Play" button of `stream` (the list is the last thing on screen, one
-/// row per stream in order; the transport's button may also be called "Play").
-fn click_stream_play(h: &Harness<'static, TesseraApp>, row_from_end: usize) {
-    let buttons: Vec<_> = h.get_all_by_label("Play").collect();
-    buttons[buttons.len() - 1 - row_from_end].click();
+/// `stream` in the streams tree (the left panel comes first; the tile's picker and the
+/// transport may name the active stream too).
+fn click_stream(h: &Harness<'static, TesseraApp>, stream: &str) {
+    h.get_all_by_label(stream).next().expect("the stream in the tree").click();
 }
 
 /// The transport's Play button (it comes before the streams list).
@@ -27,9 +26,9 @@ fn transport_play(h: &Harness<'static, TesseraApp>) {
 
 /// How many pixels of the picture area differ clearly between two renders.
 fn picture_difference(a: &image::RgbaImage, b: &image::RgbaImage) -> usize {
-    // The picture sits under the menu and the archive's path, letterboxed in the panel.
-    (80..330)
-        .flat_map(|y| (200..800).map(move |x| (x, y)))
+    // The picture sits right of the streams tree, under the menu and the tile's picker.
+    (100..400)
+        .flat_map(|y| (300..900).map(move |x| (x, y)))
         .filter(|&(x, y)| {
             let (p, q) = (a.get_pixel(x, y).0, b.get_pixel(x, y).0);
             (0..3).any(|c| p[c].abs_diff(q[c]) > 24)
@@ -57,8 +56,8 @@ fn switching_streams_shows_the_new_picture_and_keeps_playing() {
     let first = player(&h).shown.as_ref().map(|p| (p.id, p.frame.time_us)).expect("a picture");
     let before = h.render().expect("render");
 
-    // "Play" in the streams list, cam-2-HD's row: the same moment on the other camera.
-    click_stream_play(&h, 0);
+    // cam-2-HD in the streams tree: the same moment on the other camera.
+    click_stream(&h, "cam-2-HD");
     h.run_steps(1);
     settle(&mut h);
     let p = player(&h);
@@ -77,7 +76,7 @@ fn switching_streams_shows_the_new_picture_and_keeps_playing() {
     h.run_steps(1);
     settle(&mut h);
     if let ArchiveState::Open { grid, .. } = &mut h.state_mut().archive {
-        grid.active_mut().unwrap().speed = 2.0;
+        grid.active_mut().expect("a player").speed = 2.0;
     }
     transport_play(&h);
     h.run_steps(1);
@@ -85,7 +84,7 @@ fn switching_streams_shows_the_new_picture_and_keeps_playing() {
     wait_until(&mut h, "playback to move", |app| {
         active(app).is_some_and(|p| p.shown.as_ref().is_some_and(|s| s.frame.time_us > t + 1_000_000))
     });
-    click_stream_play(&h, 1);
+    click_stream(&h, "cam-1-HD");
     h.run_steps(1);
     let switched_at = playhead(&h).expect("a playhead");
     assert_eq!(player(&h).player.stream, "cam-1-HD");
@@ -183,7 +182,7 @@ fn keyboard_shortcuts_drive_the_player_but_not_while_typing() {
     h.run_steps(1);
     assert!(!player(&h).playing, "K pauses");
     // Typing a path: Space is a character, not play.
-    let field = h.get_by_role(egui::accesskit::Role::TextInput);
+    let field = h.get_all_by_role(egui::accesskit::Role::TextInput).next().expect("the path field");
     field.click();
     h.run_steps(1);
     h.key_press(egui::Key::Space);

@@ -60,7 +60,7 @@ fn aircraft_are_drawn_listed_and_jumped_to() {
     let mut h = harness(app_on(dir), Vec2::new(1300.0, 900.0));
     settle(&mut h);
     assert!(player(&h).sky.is_some(), "cam-1-HD plays with its sky camera");
-    h.get_by_label("Aircraft"); // the list beside the player
+    assert!(h.query_all_by_label("Aircraft").count() >= 2, "the tab and the list beside the player");
     h.state_mut().push(Command::SeekTo(at_us));
     h.run_steps(1);
     wait_until(&mut h, "aircraft at the picture's time", |app| {

@@ -2,6 +2,7 @@
 //!
 //! - [`archive_loader`]: opens an archive (video index, event database) for the UI.
 //! - [`tile_feed`]: answers tile requests from the event database for the timeline.
+//! - [`events_feed`]: next/previous event and the events under the pointer.
 //! - [`decoder`]: the video decoder trait and its openh264 backend.
 //! - [`playback`]: frames by time, GOP decoding and the decoded-GOP cache.
 //! - [`player`]: the per-stream player thread (seek, scrub, step, play at a speed).
@@ -11,6 +12,7 @@
 
 pub mod archive_loader;
 pub mod decoder;
+pub mod events_feed;
 #[cfg(feature = "ffmpeg")]
 pub mod ffmpeg_decoder;
 pub mod labels;

@@ -79,6 +79,14 @@ pub enum Command {
     /// Make a grid tile the active one (the transport, playhead and overlays follow it).
     SelectTile(usize),
     SetSync(bool),
+    /// The user picked a camera (its timeline strip): the tile showing it becomes active,
+    /// else the active tile shows it.
+    SelectCamera(String),
+    /// Go to an event (N/P): its camera becomes the active tile's, the playhead goes to its
+    /// start less the pre-roll.
+    JumpToEvent(tessera_storage::events::EventRow),
+    /// Something worth a short notice (nothing failed).
+    Notice(String),
     /// Something failed: shown as a toast.
     Error {
         title: String,
@@ -119,6 +127,11 @@ pub struct TesseraApp {
     pub tessera_exe: PathBuf,
     /// The side panel's chosen tab.
     pub side_tab: SideTab,
+    /// Event jumps (N/P) land this long before the event's start.
+    pub preroll_us: i64,
+    /// The start of the event N/P last went to: the next step goes on from it (the playhead
+    /// sits a pre-roll before it).
+    last_event: Option<i64>,
     /// The shortcut sheet is open.
     pub show_help: bool,
 }
@@ -137,6 +150,8 @@ impl TesseraApp {
             toasts: Toasts::default(),
             tessera_exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("tessera")),
             side_tab: SideTab::Aircraft,
+            preroll_us: 2_000_000,
+            last_event: None,
             show_help: false,
         };
         if let Some(path) = archive {
@@ -273,6 +288,7 @@ impl TesseraApp {
                         }
                     }
                 }
+                Command::SelectCamera(camera) => self.select_camera(&camera),
                 Command::SetSync(sync) => {
                     if let ArchiveState::Open { grid, timeline, .. } = &mut self.archive {
                         grid.sync = sync;
@@ -296,6 +312,13 @@ impl TesseraApp {
                     }
                 }
                 Command::Error { title, detail } => self.toasts.error(title, detail),
+                Command::Notice(title) => self.toasts.notice(title),
+                Command::JumpToEvent(event) => {
+                    let start = event.first_ms.saturating_mul(1000);
+                    self.last_event = Some(start);
+                    self.select_camera(&event.camera);
+                    self.push(Command::SeekTo(start - self.preroll_us));
+                }
                 Command::ChooseArchive => {
                     // The dialog runs on its own thread; the UI keeps drawing meanwhile.
                     let (tx, answer) = bounded(1);
@@ -335,6 +358,58 @@ impl TesseraApp {
             panel.play();
         }
         grid.set_tile(tile, panel);
+    }
+
+    /// N / P (and Ctrl+→ / Ctrl+←): the next or previous event of the classes shown, on the
+    /// active camera, or on every camera on screen when synced.
+    fn event_keys(&mut self, ctx: &egui::Context) {
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        let ArchiveState::Open { grid, timeline, .. } = &self.archive else { return };
+        let pressed =
+            |keys: [(egui::Modifiers, egui::Key); 2]| ctx.input_mut(|i| keys.iter().any(|&(m, k)| i.consume_key(m, k)));
+        let forward =
+            if pressed([(egui::Modifiers::NONE, egui::Key::N), (egui::Modifiers::COMMAND, egui::Key::ArrowRight)]) {
+                true
+            } else if pressed([(egui::Modifiers::NONE, egui::Key::P), (egui::Modifiers::COMMAND, egui::Key::ArrowLeft)])
+            {
+                false
+            } else {
+                return;
+            };
+        let camera_of = |p: &PlayerPanel| tessera_storage::events::camera_of_stream(&p.player.stream).to_string();
+        let mut cameras: Vec<String> = if grid.sync {
+            grid.tiles.iter().map(camera_of).collect()
+        } else {
+            grid.active().map(camera_of).into_iter().collect()
+        };
+        if cameras.is_empty() {
+            cameras = timeline.tracks.iter().map(|t| t.camera.clone()).collect();
+        }
+        cameras.dedup();
+        let playhead = timeline.playhead_us.unwrap_or(timeline.bounds.1);
+        // Just after a jump the playhead sits a pre-roll before the event: go on from it.
+        let from = match self.last_event {
+            Some(start) if (playhead - (start - self.preroll_us)).abs() <= self.preroll_us + 1_000_000 => start,
+            _ => playhead,
+        };
+        timeline.ask_step(cameras, from, forward);
+    }
+
+    fn select_camera(&mut self, camera: &str) {
+        let ArchiveState::Open { grid, streams, .. } = &self.archive else { return };
+        let of_camera = |s: &str| tessera_storage::events::camera_of_stream(s) == camera;
+        if let Some(i) = grid.tiles.iter().position(|t| of_camera(&t.player.stream)) {
+            self.push(Command::SelectTile(i));
+            return;
+        }
+        let mut candidates: Vec<&str> = streams.iter().map(|s| s.name.as_str()).filter(|s| of_camera(s)).collect();
+        candidates.sort_by_key(|s| !s.ends_with("-HD"));
+        if let Some(name) = candidates.first().map(|s| s.to_string()) {
+            let tile = grid.active;
+            self.set_tile_stream(tile, &name);
+        }
     }
 
     /// Show `side`×`side` videos: new tiles show cameras not yet on screen.
@@ -393,6 +468,7 @@ impl TesseraApp {
         if let ArchiveState::Open { grid, timeline, .. } = &mut self.archive {
             grid.keyboard(&ctx, timeline.playhead_us);
         }
+        self.event_keys(&ctx);
         if !ctx.egui_wants_keyboard_input()
             && ctx.input_mut(|i| {
                 i.consume_key(egui::Modifiers::NONE, egui::Key::Questionmark)
@@ -461,6 +537,8 @@ impl TesseraApp {
                     }
                 });
             }
+            timeline.active_camera =
+                grid.active().map(|p| tessera_storage::events::camera_of_stream(&p.player.stream).to_string());
             // The timeline keeps a usable minimum and gives the video the rest; many
             // cameras scroll (by the bar: the wheel zooms the timeline).
             let max = (ui.available_height() - 160.0).max(120.0);
@@ -523,12 +601,14 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("Space", "play / pause"),
     ("J / K / L", "shuttle back / pause / forward (again: faster, up to 16×)"),
     (", / .", "previous / next frame"),
-    ("Shift+← / →", "back / forward 10 s"),
-    ("Ctrl+Shift+← / →", "back / forward one minute"),
+    ("Shift+Left / Right", "back / forward 10 s"),
+    ("N / P, Ctrl+Right / Left", "next / previous event of the classes shown"),
+    ("Ctrl+Shift+Left / Right", "back / forward one minute"),
     ("+ / −", "zoom the timeline in / out"),
-    ("← / →", "pan the timeline"),
+    ("Left / Right", "pan the timeline"),
     ("Home / End", "start / end of the archive"),
     ("wheel, drag", "zoom at the pointer, pan the timeline"),
+    ("click the timeline", "go there (on an event: to its start); the strip's camera plays"),
     ("double-click", "fit the timeline to the archive"),
     ("?", "this sheet"),
 ];

@@ -343,7 +343,7 @@ impl PlayerPanel {
         ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new(&self.player.stream).strong());
             for (label, hint, d) in
-                [("−1m", "Back one minute (Ctrl+Shift+←)", -60), ("−10s", "Back 10 s (Shift+←)", -10)]
+                [("−1m", "Back one minute (Ctrl+Shift+Left)", -60), ("−10s", "Back 10 s (Shift+Left)", -10)]
             {
                 if ui.small_button(label).on_hover_text(hint).clicked() {
                     out.push(Transport::Jump(d * 1_000_000));
@@ -360,7 +360,7 @@ impl PlayerPanel {
                 out.push(Transport::Step(1));
             }
             for (label, hint, d) in
-                [("+10s", "Forward 10 s (Shift+→)", 10), ("+1m", "Forward one minute (Ctrl+Shift+→)", 60)]
+                [("+10s", "Forward 10 s (Shift+Right)", 10), ("+1m", "Forward one minute (Ctrl+Shift+Right)", 60)]
             {
                 if ui.small_button(label).on_hover_text(hint).clicked() {
                     out.push(Transport::Jump(d * 1_000_000));

@@ -3,6 +3,7 @@
 //! legend with toggles. Input becomes [`Command`]s the app applies after the frame.
 
 use super::app::Command;
+use crate::engine::events_feed::{EventAnswer, EventQuestion, EventsFeed};
 use crate::engine::tile_feed::TileFeed;
 use crate::timeline::ticks::{Clock, format_instant, ticks};
 use crate::timeline::{StripArea, TimeView, TimelineModel};
@@ -34,11 +35,29 @@ pub struct TimelinePanel {
     pub bounds: (i64, i64),
     /// Where the strips were drawn last frame (tests aim the pointer with it).
     pub rect: Rect,
+    /// The camera of the active video tile: its strip's name is marked.
+    pub active_camera: Option<String>,
+    /// Event questions (hover, next/previous) go to the `events` thread.
+    pub events: Option<EventsFeed>,
+    /// The newest answer about the events under the pointer.
+    pub hover: Option<Hover>,
+    /// What was last asked about the pointer (asked again only when it changes).
+    asked: Option<(String, i64, i64)>,
+}
+
+/// The events under the pointer's column on a camera's strip.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hover {
+    pub camera: String,
+    pub from_us: i64,
+    pub to_us: i64,
+    pub events: Vec<tessera_storage::events::EventRow>,
 }
 
 impl TimelinePanel {
     pub fn new(root: std::path::PathBuf, tracks: Vec<CameraTrack>, bounds: (i64, i64)) -> Self {
         let cameras = tracks.iter().map(|t| t.camera.clone()).collect();
+        let root_for_events = root.clone();
         Self {
             model: TimelineModel::new(TileFeed::start(root, cameras)),
             view: TimeView::fit(bounds.0, bounds.1),
@@ -49,6 +68,10 @@ impl TimelinePanel {
             now_override_us: None,
             bounds,
             rect: Rect::NOTHING,
+            active_camera: None,
+            events: EventsFeed::start(root_for_events).ok(),
+            hover: None,
+            asked: None,
         }
     }
 
@@ -63,6 +86,7 @@ impl TimelinePanel {
         let mut commands: Vec<Command> = (self.model.take_errors().into_iter())
             .map(|detail| Command::Error { title: "Timeline tiles cannot be read".into(), detail })
             .collect();
+        self.take_answers(&mut commands);
         self.legend_ui(ui, &mut commands);
         let width = ui.available_width().max(100.0);
         let strip_heights: Vec<f32> = (0..self.tracks.len())
@@ -79,6 +103,27 @@ impl TimelinePanel {
         let (rect, response) = ui.allocate_exact_size(Vec2::new(width, height), Sense::click_and_drag());
         self.rect = rect;
         self.input(ui, rect, &response, &mut commands);
+        // The camera strip under the pointer.
+        let camera_at = |y: f32| {
+            let mut bottom = rect.top() + AXIS_H;
+            for (track, h) in self.tracks.iter().zip(&strip_heights) {
+                bottom += h;
+                if y > rect.top() + AXIS_H && y <= bottom {
+                    return Some(track.camera.clone());
+                }
+            }
+            None
+        };
+        let pointer_camera = response.hover_pos().and_then(|p| camera_at(p.y).map(|c| (c, p.x)));
+        // A click on a camera's strip also makes that camera the active tile's.
+        if response.clicked()
+            && let Some(p) = response.interact_pointer_pos()
+            && let Some(camera) = camera_at(p.y)
+            && self.active_camera.as_deref() != Some(camera.as_str())
+        {
+            commands.push(Command::SelectCamera(camera));
+        }
+        self.ask_about_pointer(rect, pointer_camera.as_ref());
 
         let now_us = self.now_us();
         let painter = ui.painter_at(rect);
@@ -117,12 +162,15 @@ impl TimelinePanel {
             // Cameras the feed has not described yet have no plan: no rows.
             let (rows_top, rows_bottom) =
                 plans.get(i).map_or((y + LABEL_H, y + LABEL_H), |p| (p.rect[1] / ppp, p.rect[3] / ppp));
+            let active = self.active_camera.as_deref() == Some(track.camera.as_str());
+            let name = if active { format!("{}  · active", track.camera) } else { track.camera.clone() };
+            let color = if active { Color32::from_rgb(240, 200, 60) } else { Color32::from_gray(210) };
             painter.text(
                 Pos2::new(rect.left() + 2.0, rows_top - LABEL_H + 1.0),
                 egui::Align2::LEFT_TOP,
-                &track.camera,
+                name,
                 egui::FontId::proportional(12.0),
-                Color32::from_gray(210),
+                color,
             );
             // Recorded video beneath the events.
             let video_y = rows_bottom + 1.0;
@@ -165,12 +213,72 @@ impl TimelinePanel {
         }
         if let Some(pos) = response.hover_pos() {
             let t = self.view.time_at(f64::from((pos.x - rect.left()) / rect.width()));
-            response.clone().on_hover_text_at_pointer(format_instant(t, self.clock));
+            let mut text = format_instant(t, self.clock);
+            if let Some(hover) = self.hover_at(pointer_camera.as_ref()) {
+                text.push_str(&hover_text(hover, self.clock));
+            }
+            response.clone().on_hover_text_at_pointer(text);
         }
         if self.model.pending() > 0 {
             ui.ctx().request_repaint_after(std::time::Duration::from_millis(16));
         }
         commands
+    }
+
+    /// Ask the `events` thread for the next (`forward`) or previous event from `from_us`
+    /// on `cameras`, among the classes shown.
+    pub fn ask_step(&self, cameras: Vec<String>, from_us: i64, forward: bool) {
+        let mut classes: BTreeSet<String> = BTreeSet::new();
+        for cam in &self.model.cameras {
+            classes.extend(cam.rows.iter().map(|r| r.class.clone()).filter(|c| !self.hidden.contains(c)));
+        }
+        if let Some(feed) = &self.events {
+            feed.ask(EventQuestion::Step { cameras, from_us, forward, classes: classes.into_iter().collect() });
+        }
+    }
+
+    fn take_answers(&mut self, commands: &mut Vec<Command>) {
+        let Some(feed) = &self.events else { return };
+        for answer in feed.answers() {
+            match answer {
+                EventAnswer::Under { camera, from_us, to_us, events } => {
+                    self.hover = Some(Hover { camera, from_us, to_us, events });
+                }
+                EventAnswer::Step { event: Some(event), .. } => commands.push(Command::JumpToEvent(event)),
+                EventAnswer::Step { event: None, forward } => commands.push(Command::Notice(
+                    if forward {
+                        "No later event of the classes shown"
+                    } else {
+                        "No earlier event of the classes shown"
+                    }
+                    .into(),
+                )),
+                EventAnswer::Error(detail) => {
+                    commands.push(Command::Error { title: "Events cannot be read".into(), detail });
+                }
+            }
+        }
+    }
+
+    /// Ask about the events in the pointer's column (±3 px) when it moved to another one.
+    fn ask_about_pointer(&mut self, rect: Rect, pointer: Option<&(String, f32)>) {
+        let Some((camera, x)) = pointer else { return };
+        let time_at = |x: f32| self.view.time_at(f64::from((x - rect.left()) / rect.width()));
+        let (from_us, to_us) = (time_at(x - 3.0), time_at(x + 3.0));
+        let key = (camera.clone(), from_us, to_us);
+        if self.asked.as_ref() != Some(&key)
+            && let Some(feed) = &self.events
+        {
+            feed.ask(EventQuestion::Under { camera: camera.clone(), from_us, to_us });
+            self.asked = Some(key);
+        }
+    }
+
+    /// The hover answer for where the pointer is now (the same camera, overlapping times).
+    fn hover_at(&self, pointer: Option<&(String, f32)>) -> Option<&Hover> {
+        let (camera, _) = pointer?;
+        let (_, from, to) = self.asked.as_ref()?;
+        self.hover.as_ref().filter(|h| &h.camera == camera && h.from_us <= *to && h.to_us >= *from)
     }
 
     fn legend_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
@@ -257,12 +365,39 @@ impl TimelinePanel {
         } else if response.clicked()
             && let Some(p) = response.interact_pointer_pos()
         {
-            commands.push(Command::SeekTo(self.view.time_at(fraction(p.x))));
+            // On an event: its start; elsewhere: the time under the pointer.
+            let under = self.hover.as_ref().filter(|h| h.events.iter().any(|_| true)).and_then(|h| {
+                let t = self.view.time_at(fraction(p.x));
+                (t >= h.from_us && t <= h.to_us).then(|| h.events.iter().map(|e| e.first_ms * 1000).min()).flatten()
+            });
+            commands.push(Command::SeekTo(under.unwrap_or_else(|| self.view.time_at(fraction(p.x)))));
         }
         if view != self.view {
             commands.push(Command::SetTimeView(view));
         }
     }
+}
+
+/// The tooltip lines for the events under the pointer: class, duration, confidence.
+fn hover_text(hover: &Hover, clock: Clock) -> String {
+    let mut text = format!("\n{}", hover.camera);
+    if hover.events.is_empty() {
+        text.push_str(": no events here");
+    }
+    for e in hover.events.iter().take(6) {
+        let seconds = (e.last_ms - e.first_ms) as f64 / 1000.0;
+        let confidence = e.confidence.map_or(String::new(), |c| format!(", {:.0} % confident", c * 100.0));
+        text.push_str(&format!(
+            "\n{} · {} · {seconds:.1} s{confidence}",
+            e.class,
+            format_instant(e.first_ms * 1000, clock)
+        ));
+    }
+    if hover.events.len() > 6 {
+        text.push_str(&format!("\n… and {} more", hover.events.len() - 6));
+    }
+    text.push_str(if hover.events.is_empty() { "" } else { "\nclick: go to the start" });
+    text
 }
 
 fn span_text(span_us: i64) -> String {

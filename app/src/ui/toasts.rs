@@ -1,4 +1,4 @@
-//! Error toasts: a short title with the details one click away, stacked in the bottom-right
+//! Toasts: errors (and short notices, such as "no later event"). An error is a short title with the details one click away, stacked in the bottom-right
 //! corner. Workers report failures (a tile that cannot be read, a stream that cannot be
 //! played, an archive that cannot be opened) and the user sees them here instead of in a log.
 //! The same message repeated (one corrupt tile at several zoom levels) is one toast with a
@@ -18,8 +18,13 @@ pub struct Toast {
     pub detail: String,
     /// How many times this title was reported while the toast was up.
     pub count: u32,
+    /// A notice, not an error: no details, gone sooner.
+    pub notice: bool,
     last: Instant,
 }
+
+/// A notice disappears this long after its last repeat.
+pub const NOTICE_LIFETIME: Duration = Duration::from_secs(4);
 
 #[derive(Default, Debug)]
 pub struct Toasts {
@@ -31,6 +36,15 @@ impl Toasts {
     pub fn error(&mut self, title: impl Into<String>, detail: impl Into<String>) {
         let (title, detail) = (title.into(), detail.into());
         tracing::warn!("{title}: {detail}");
+        self.push(title, detail, false);
+    }
+
+    /// A short notice (nothing failed).
+    pub fn notice(&mut self, title: impl Into<String>) {
+        self.push(title.into(), String::new(), true);
+    }
+
+    fn push(&mut self, title: String, detail: String, notice: bool) {
         if let Some(t) = self.list.iter_mut().find(|t| t.title == title) {
             t.count += 1;
             t.detail = detail;
@@ -40,7 +54,7 @@ impl Toasts {
         if self.list.len() >= MAX_TOASTS {
             self.list.remove(0);
         }
-        self.list.push(Toast { title, detail, count: 1, last: Instant::now() });
+        self.list.push(Toast { title, detail, count: 1, notice, last: Instant::now() });
     }
 
     /// Draw the toasts over everything else.
@@ -56,7 +70,8 @@ impl Toasts {
             .show(ctx, |ui| {
                 ui.set_max_width(420.0);
                 for (i, toast) in self.list.iter().enumerate() {
-                    let frame = egui::Frame::popup(ui.style()).stroke(egui::Stroke::new(1.0, Color32::LIGHT_RED));
+                    let color = if toast.notice { Color32::LIGHT_BLUE } else { Color32::LIGHT_RED };
+                    let frame = egui::Frame::popup(ui.style()).stroke(egui::Stroke::new(1.0, color));
                     let response = frame.show(ui, |ui| {
                         ui.horizontal(|ui| {
                             let title = if toast.count > 1 {
@@ -64,14 +79,16 @@ impl Toasts {
                             } else {
                                 toast.title.clone()
                             };
-                            ui.label(RichText::new(title).color(Color32::LIGHT_RED).strong());
+                            ui.label(RichText::new(title).color(color).strong());
                             if ui.small_button("×").on_hover_text("Dismiss").clicked() {
                                 keep[i] = false;
                             }
                         });
-                        egui::CollapsingHeader::new("Details").id_salt(("toast", i)).show(ui, |ui| {
-                            ui.label(RichText::new(&toast.detail).monospace().size(11.0));
-                        });
+                        if !toast.notice {
+                            egui::CollapsingHeader::new("Details").id_salt(("toast", i)).show(ui, |ui| {
+                                ui.label(RichText::new(&toast.detail).monospace().size(11.0));
+                            });
+                        }
                     });
                     hovered |= response.response.contains_pointer();
                 }
@@ -79,7 +96,8 @@ impl Toasts {
         let now = Instant::now();
         let mut i = 0;
         self.list.retain(|t| {
-            let alive = keep[i] && (hovered || now.duration_since(t.last) < TOAST_LIFETIME);
+            let lifetime = if t.notice { NOTICE_LIFETIME } else { TOAST_LIFETIME };
+            let alive = keep[i] && (hovered || now.duration_since(t.last) < lifetime);
             i += 1;
             alive
         });

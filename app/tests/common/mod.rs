@@ -88,30 +88,8 @@ pub fn harness(app: TesseraApp, size: egui::Vec2) -> Harness<'static, TesseraApp
         .build_ui_state(|ui, app: &mut TesseraApp| app.ui(ui), app)
 }
 
-/// Step until the archive is open, every tile the timeline asked for has arrived and the
-/// player has answered its last request.
+/// Step until the archive is open, every tile the timeline asked for has arrived and every
+/// video tile has answered its last request (the same wait as `tessera screenshot`).
 pub fn settle(harness: &mut Harness<'static, TesseraApp>) {
-    let settled = |app: &TesseraApp| match &app.archive {
-        ArchiveState::Open { timeline, grid, .. } => {
-            !timeline.model.cameras.is_empty()
-                && timeline.model.pending() == 0
-                && timeline.model.missing_last_frame == 0
-                && grid.tiles.iter().all(|p| p.waiting_since.is_none() && (p.opened || p.failed.is_some()))
-        }
-        ArchiveState::Failed { .. } => true,
-        _ => false,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        harness.run_steps(1);
-        if settled(harness.state()) {
-            // Two more frames: one draws with every tile, one settles egui's layout.
-            harness.run_steps(2);
-            if settled(harness.state()) {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "did not settle: {:?}", harness.state().archive);
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    tessera::ui::offscreen::settle(harness, Duration::from_secs(30)).expect("the window settles");
 }

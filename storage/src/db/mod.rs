@@ -235,6 +235,18 @@ impl EventDb {
         self.events().list(camera, from_ms, to_ms)
     }
 
+    /// The next (`forward`) or previous event start of `camera` from `from_ms` (exclusive)
+    /// among `classes` (all when empty).
+    pub fn step_event(
+        &self,
+        camera: &str,
+        from_ms: i64,
+        forward: bool,
+        classes: &[String],
+    ) -> Result<Option<EventRow>, DbError> {
+        self.events().step(camera, from_ms, forward, classes)
+    }
+
     /// Insert events (and update tiles) in one transaction; returns their ids. `now_s` is the
     /// clock that decides which tiles have settled.
     pub fn insert_events(&self, events: &[NewEvent], now_s: i64) -> Result<Vec<i64>, DbError> {

@@ -200,6 +200,27 @@ fn extreme_ranges_answer_exactly() {
     assert!(db.list_events("cam-1", 10, 5).expect("list").is_empty());
 }
 
+#[test]
+fn next_and_previous_event_across_buckets_and_classes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = EventDb::open_write(dir.path()).expect("open");
+    let mut long = ev("cam-1", T0_MS + 5_000, 3_600_000); // another duration bucket
+    long.class = "car".into();
+    let events = [ev("cam-1", T0_MS, 500), long, ev("cam-1", T0_MS + 9_000, 20), ev("cam-2", T0_MS + 1_000, 5)];
+    db.insert_events(&events, T0_MS / 1000 + 86_400).expect("ingest");
+    let next = |from, forward, classes: &[&str]| {
+        let classes: Vec<String> = classes.iter().map(|c| c.to_string()).collect();
+        db.step_event("cam-1", from, forward, &classes).expect("step").map(|e| (e.first_ms - T0_MS, e.class))
+    };
+    assert_eq!(next(T0_MS, true, &[]), Some((5_000, "car".into())), "exclusive of from, across buckets");
+    assert_eq!(next(T0_MS, true, &["person"]), Some((9_000, "person".into())));
+    assert_eq!(next(T0_MS + 9_000, true, &[]), None);
+    assert_eq!(next(T0_MS + 9_000, false, &[]), Some((5_000, "car".into())));
+    assert_eq!(next(T0_MS + 9_000, false, &["person"]), Some((0, "person".into())));
+    assert_eq!(next(T0_MS + 9_000, false, &["bicycle"]), None, "an unknown class matches nothing");
+    assert_eq!(db.step_event("cam-9", T0_MS, true, &[]).expect("step"), None);
+}
+
 /// The longest allowed event costs a bounded number of tiles; longer ones are refused.
 #[test]
 fn long_events_are_bounded_or_refused() {

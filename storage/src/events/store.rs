@@ -106,6 +106,60 @@ impl<'a> Events<'a> {
         out.sort_by_key(|e| (e.first_ms, e.id));
         Ok(out)
     }
+
+    /// The event of `camera` that starts first after `from_ms` (`forward`), or last before
+    /// it, among `classes` (every class when empty). One indexed probe per duration bucket.
+    pub fn step(
+        &self,
+        camera: &str,
+        from_ms: i64,
+        forward: bool,
+        classes: &[String],
+    ) -> Result<Option<EventRow>, DbError> {
+        let Some(camera_id) = self.string_id(camera)? else { return Ok(None) };
+        let mut class_ids = Vec::new();
+        for class in classes {
+            if let Some(id) = self.string_id(class)? {
+                class_ids.push(id.to_string());
+            }
+        }
+        if !classes.is_empty() && class_ids.is_empty() {
+            return Ok(None);
+        }
+        let class_filter =
+            if class_ids.is_empty() { String::new() } else { format!(" AND e.class IN ({})", class_ids.join(",")) };
+        let (cmp, order) = if forward { (">", "ASC") } else { ("<", "DESC") };
+        let mut stmt = self
+            .file
+            .conn
+            .prepare_cached(&format!(
+                "SELECT e.id, c.value, e.first_ms, e.last_ms, e.confidence FROM event e JOIN strings c ON c.id = e.class
+                 WHERE e.camera = ?1 AND e.bucket = ?2 AND e.first_ms {cmp} ?3{class_filter}
+                 ORDER BY e.first_ms {order} LIMIT 1"
+            ))
+            .map_err(|e| self.sql(e))?;
+        let mut best: Option<EventRow> = None;
+        for bucket in buckets_of(self.buckets(camera_id)?) {
+            let mut rows = stmt.query(params![camera_id, bucket, from_ms]).map_err(|e| self.sql(e))?;
+            if let Some(r) = rows.next().map_err(|e| self.sql(e))? {
+                let row = EventRow {
+                    id: r.get(0).map_err(|e| self.sql(e))?,
+                    camera: camera.to_owned(),
+                    class: r.get(1).map_err(|e| self.sql(e))?,
+                    first_ms: r.get(2).map_err(|e| self.sql(e))?,
+                    last_ms: r.get(3).map_err(|e| self.sql(e))?,
+                    confidence: r.get(4).map_err(|e| self.sql(e))?,
+                };
+                let better = best
+                    .as_ref()
+                    .is_none_or(|b| if forward { row.first_ms < b.first_ms } else { row.first_ms > b.first_ms });
+                if better {
+                    best = Some(row);
+                }
+            }
+        }
+        Ok(best)
+    }
 }
 
 impl EventSource for Events<'_> {

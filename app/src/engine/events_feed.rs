@@ -1,0 +1,118 @@
+//! The events feed: a named worker thread (`events`) that answers the questions the review
+//! workflow asks of the event database — the next or previous event for `N`/`P`, and the
+//! events under the pointer for the timeline's hover — so the UI thread never runs SQL.
+//! Bounded channels both ways; hover questions are coalesced (only the newest is answered),
+//! and a full queue drops the question rather than block the UI.
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded};
+use std::path::PathBuf;
+use tessera_storage::EventDb;
+use tessera_storage::events::EventRow;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventQuestion {
+    /// The event starting next after `from_us` (`forward`), or last before it, on any of
+    /// `cameras`, among `classes` (all when empty).
+    Step { cameras: Vec<String>, from_us: i64, forward: bool, classes: Vec<String> },
+    /// The events of `camera` overlapping `[from_us, to_us]` (the pointer's column).
+    Under { camera: String, from_us: i64, to_us: i64 },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventAnswer {
+    /// `None`: no such event.
+    Step {
+        forward: bool,
+        event: Option<EventRow>,
+    },
+    Under {
+        camera: String,
+        from_us: i64,
+        to_us: i64,
+        events: Vec<EventRow>,
+    },
+    Error(String),
+}
+
+pub struct EventsFeed {
+    questions: Sender<EventQuestion>,
+    answers: Receiver<EventAnswer>,
+}
+
+impl EventsFeed {
+    pub fn start(root: PathBuf) -> std::io::Result<Self> {
+        let (questions, inbox) = bounded::<EventQuestion>(16);
+        let (outbox, answers) = bounded::<EventAnswer>(16);
+        std::thread::Builder::new().name("events".into()).spawn(move || serve(&root, &inbox, &outbox))?;
+        Ok(Self { questions, answers })
+    }
+
+    /// Ask (dropped when 16 questions are already waiting: the UI asks again).
+    pub fn ask(&self, question: EventQuestion) {
+        let _ = self.questions.try_send(question);
+    }
+
+    /// The answers that have arrived.
+    pub fn answers(&self) -> impl Iterator<Item = EventAnswer> + '_ {
+        self.answers.try_iter()
+    }
+}
+
+fn serve(root: &std::path::Path, inbox: &Receiver<EventQuestion>, outbox: &Sender<EventAnswer>) {
+    let mut db: Option<EventDb> = None;
+    while let Ok(mut question) = inbox.recv() {
+        // Hovering asks every frame: answer only the newest hover question.
+        if matches!(question, EventQuestion::Under { .. }) {
+            loop {
+                match inbox.try_recv() {
+                    Ok(next @ EventQuestion::Under { .. }) => question = next,
+                    Ok(step) => {
+                        let _ = outbox.send(answer(root, &mut db, step));
+                    }
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                }
+            }
+        }
+        if outbox.send(answer(root, &mut db, question)).is_err() {
+            return;
+        }
+    }
+}
+
+fn answer(root: &std::path::Path, db: &mut Option<EventDb>, question: EventQuestion) -> EventAnswer {
+    let db = match db {
+        Some(db) => db,
+        None => match EventDb::open_read(root) {
+            Ok(opened) => db.insert(opened),
+            Err(e) => return EventAnswer::Error(format!("{}: {e}", root.display())),
+        },
+    };
+    match question {
+        EventQuestion::Step { cameras, from_us, forward, classes } => {
+            // Strictly after / before `from_us`, in the database's milliseconds.
+            let from_ms = if forward { from_us.div_euclid(1000) } else { from_us.saturating_add(999).div_euclid(1000) };
+            let mut best: Option<EventRow> = None;
+            for camera in &cameras {
+                match db.step_event(camera, from_ms, forward, &classes) {
+                    Ok(Some(e)) => {
+                        let better = best
+                            .as_ref()
+                            .is_none_or(|b| if forward { e.first_ms < b.first_ms } else { e.first_ms > b.first_ms });
+                        if better {
+                            best = Some(e);
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => return EventAnswer::Error(e.to_string()),
+                }
+            }
+            EventAnswer::Step { forward, event: best }
+        }
+        EventQuestion::Under { camera, from_us, to_us } => {
+            match db.list_events(&camera, from_us.div_euclid(1000), to_us.div_euclid(1000)) {
+                Ok(events) => EventAnswer::Under { camera, from_us, to_us, events },
+                Err(e) => EventAnswer::Error(e.to_string()),
+            }
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Review journeys on the real window code (kittest, wgpu on the software renderer): the
+//! labeller jumps to the next person event and the frame shows its moment; hovering an event
+//! on the timeline names it and a click goes to its start; the 2×2 grid plays four cameras in
+//! sync and a click on a camera's strip makes it the active tile; the `?` sheet lists the keys.
+
+mod common;
+
+use common::{DEMO_END_US, active, app_on, demo_dir, harness, player, settle, wait_until};
+use egui::{Pos2, Vec2};
+use egui_kittest::kittest::Queryable;
+use tessera::ui::{ArchiveState, Command, SHORTCUTS};
+use tessera_storage::EventDb;
+
+fn playhead(app: &tessera::ui::TesseraApp) -> Option<i64> {
+    match &app.archive {
+        ArchiveState::Open { timeline, .. } => timeline.playhead_us,
+        _ => None,
+    }
+}
+
+#[test]
+fn labeller_jumps_to_the_next_person_event_and_back() {
+    let dir = demo_dir("review-next", 1.0);
+    let mut h = harness(app_on(dir.clone()), Vec2::new(1200.0, 800.0));
+    settle(&mut h);
+    // Only people: hide the car class, as a labeller of people would.
+    h.state_mut().push(Command::ToggleClass("car".into()));
+    let from = DEMO_END_US - 30 * 60 * 1_000_000;
+    h.state_mut().push(Command::SeekTo(from));
+    h.run_steps(1);
+    settle(&mut h);
+    let db = EventDb::open_read(&dir).expect("events");
+    let person = vec!["person".to_string()];
+    let want = db.step_event("cam-1", from / 1000, true, &person).expect("step").expect("a person event ahead");
+    let want2 = db.step_event("cam-1", want.first_ms, true, &person).expect("step").expect("and one after it");
+    // Sync is on, but one tile shows one camera: the events of cam-1.
+    h.key_press(egui::Key::N);
+    h.run_steps(1);
+    let preroll = 2_000_000;
+    let at = want.first_ms * 1000 - preroll;
+    wait_until(&mut h, "the jump to the next person event", |app| {
+        playhead(app) == Some(at)
+            || active(app).is_some_and(|p| p.shown.as_ref().is_some_and(|s| (s.frame.time_us - at).abs() < 250_000))
+    });
+    settle(&mut h);
+    let shown = player(&h).shown.as_ref().map(|s| s.frame.time_us).expect("a picture");
+    assert!(
+        (at - 250_000..=want.first_ms * 1000).contains(&shown),
+        "the frame at the event's pre-roll: {shown} vs {at}"
+    );
+    // N again goes on to the next one (not back to the same), P comes back.
+    h.key_press(egui::Key::N);
+    h.run_steps(1);
+    let at2 = want2.first_ms * 1000 - preroll;
+    wait_until(&mut h, "the second event", |app| playhead(app).is_some_and(|p| (p - at2).abs() < 250_000));
+    settle(&mut h);
+    h.key_press(egui::Key::P);
+    h.run_steps(1);
+    wait_until(&mut h, "back to the first event", |app| playhead(app).is_some_and(|p| (p - at).abs() < 250_000));
+}
+
+#[test]
+fn hovering_an_event_names_it_and_a_click_goes_to_its_start() {
+    let dir = demo_dir("review-hover", 1.0);
+    let mut h = harness(app_on(dir.clone()), Vec2::new(1200.0, 800.0));
+    settle(&mut h);
+    let db = EventDb::open_read(&dir).expect("events");
+    let events = db.list_events("cam-1", (DEMO_END_US - 1_800_000_000) / 1000, DEMO_END_US / 1000).expect("list");
+    let event = events.iter().find(|e| e.last_ms - e.first_ms >= 2000).expect("an event of 2 s or more").clone();
+    // A two-minute view around the event: it spans several pixels.
+    let mid = (event.first_ms + event.last_ms) / 2 * 1000;
+    h.state_mut().push(Command::SetTimeView(tessera::timeline::TimeView::new(mid - 60_000_000, 120_000_000)));
+    h.run_steps(1);
+    settle(&mut h);
+    let (rect, view) = match &h.state().archive {
+        ArchiveState::Open { timeline, .. } => (timeline.rect, timeline.view),
+        other => panic!("{other:?}"),
+    };
+    // cam-1's strip is the first: its rows start under the axis and the camera's name.
+    let x = rect.left() + view.x_of(mid) as f32 * rect.width();
+    let pointer = Pos2::new(x, rect.top() + 18.0 + 16.0 + 4.0);
+    h.event(egui::Event::PointerMoved(pointer));
+    h.run_steps(1);
+    wait_until(&mut h, "the events under the pointer", |app| match &app.archive {
+        ArchiveState::Open { timeline, .. } => {
+            timeline.hover.as_ref().is_some_and(|hv| hv.events.iter().any(|e| e.id == event.id))
+        }
+        _ => false,
+    });
+    h.run_steps(2);
+    assert!(
+        h.query_all_by_label_contains(&format!("{} ·", event.class)).count() >= 1,
+        "the tooltip names the event's class"
+    );
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos: pointer,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    h.run_steps(1);
+    let start = events.iter().filter(|e| e.first_ms * 1000 <= mid && e.last_ms * 1000 >= mid).map(|e| e.first_ms).min();
+    assert!(playhead(h.state()).is_some_and(|p| Some(p / 1000) <= start.map(|s| s + 1)), "the click went to the start");
+}
+
+#[test]
+fn a_grid_of_cameras_plays_in_sync_and_a_strip_click_picks_the_active_tile() {
+    let dir = demo_dir("review-grid", 1.0);
+    let mut h = harness(app_on(dir), Vec2::new(1200.0, 800.0));
+    settle(&mut h);
+    h.get_by_label("2×2").click();
+    h.run_steps(1);
+    let at = DEMO_END_US - 20 * 60 * 1_000_000;
+    h.state_mut().push(Command::SeekTo(at));
+    h.run_steps(1);
+    settle(&mut h);
+    let times = |app: &tessera::ui::TesseraApp| match &app.archive {
+        ArchiveState::Open { grid, .. } => {
+            grid.tiles.iter().map(|t| (t.player.stream.clone(), t.shown.as_ref().map(|s| s.frame.time_us))).collect()
+        }
+        _ => Vec::new(),
+    };
+    let tiles: Vec<(String, Option<i64>)> = times(h.state());
+    assert_eq!(tiles.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(), ["cam-1-HD", "cam-2-HD"], "both cameras");
+    assert!(tiles.iter().all(|t| t.1.is_some_and(|s| (s - at).abs() < 250_000)), "the same moment: {tiles:?}");
+    // Space plays both; they move on together.
+    h.key_press(egui::Key::Space);
+    h.run_steps(1);
+    wait_until(&mut h, "both to play on", |app| {
+        let t = times(app);
+        t.len() == 2 && t.iter().all(|(_, s)| s.is_some_and(|s| s > at + 1_000_000))
+    });
+    h.key_press(egui::Key::Space);
+    h.run_steps(1);
+    settle(&mut h);
+    let t = times(h.state());
+    let (a, b) = (t[0].1.expect("a picture"), t[1].1.expect("a picture"));
+    assert!((a - b).abs() < 1_000_000, "in sync: {a} vs {b}");
+    // A click on cam-2's strip makes its tile the active one.
+    let rect = match &h.state().archive {
+        ArchiveState::Open { timeline, .. } => timeline.rect,
+        other => panic!("{other:?}"),
+    };
+    let p = Pos2::new(rect.center().x, rect.bottom() - 6.0);
+    h.event(egui::Event::PointerMoved(p));
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos: p,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    h.run_steps(2);
+    assert_eq!(player(&h).player.stream, "cam-2-HD");
+    assert!(h.query_all_by_label_contains("· active").count() == 0, "strip names are painted, not widgets");
+}
+
+#[test]
+fn question_mark_shows_every_shortcut() {
+    let mut h = harness(app_on(demo_dir("review-help", 0.2)), Vec2::new(1200.0, 800.0));
+    settle(&mut h);
+    h.key_press(egui::Key::Questionmark);
+    h.run_steps(2);
+    assert!(h.query_by_label("Keyboard shortcuts").is_some(), "the sheet is open");
+    for (keys, what) in SHORTCUTS {
+        assert!(h.query_all_by_label(keys).count() >= 1 && h.query_by_label(what).is_some(), "{keys} is on the sheet");
+    }
+}
