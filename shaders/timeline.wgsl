@@ -3,7 +3,10 @@
 // the two so zooming never pops. Missing tiles fall back to coarser levels (depth 1..5).
 //
 // Atlas: Rg32Uint, 1024 x SLOTS. Row `slot` holds one tile; texel `col` is the 64-bit class
-// mask of that column (x = classes 0..31, y = classes 32..63).
+// mask of that column (x = classes 0..31, y = classes 32..63), or in the coverage style
+// (params.z = 1) 4 bits per class for classes 0..15: the share of the column's time the
+// class was seen, 0..15 (x = classes 0..7, y = classes 8..15). Coverage is drawn as
+// intensity, so busy hours and quiet nights differ at a glance.
 
 const DEPTHS: u32 = 6u;
 const TILES: u32 = 6u;
@@ -24,7 +27,7 @@ struct Strip {
     rect: vec4<f32>,          // x0, y0, x1, y1 in framebuffer pixels
     viewport: vec4<f32>,      // x, y, width, height of the render pass viewport, framebuffer pixels
     row: vec4<f32>,           // row height, row pitch, blend (0 = fine, 1 = coarse), future_x (strip-relative px)
-    params: vec4<f32>,        // srgb target (1 = write linear), rows, unused, unused
+    params: vec4<f32>,        // srgb target (1 = write linear), rows, coverage style (1), unused
     background: vec4<f32>,    // row background (sRGB 0..1)
     future: vec4<f32>,        // future fill (sRGB 0..1)
     levels: array<Level, 6>,
@@ -61,28 +64,39 @@ fn slot_of(level: Level, tile: u32) -> i32 {
     return SLOT_MISSING;
 }
 
-// 1 = some bit of `class_bit` set in the pixel's span, 0 = none, -1 = a tile is missing.
-fn sample_level(level: Level, px: f32, class_bit: u32) -> i32 {
+// The class's value in a texel: presence 0/1, or coverage 0..1.
+fn class_value(mask: vec2<u32>, class_bit: u32) -> f32 {
+    if strip.params.z > 0.5 {
+        if class_bit >= 16u {
+            return 0.0;
+        }
+        let word = select(mask.x, mask.y, class_bit >= 8u);
+        return f32((word >> ((class_bit & 7u) * 4u)) & 15u) / 15.0;
+    }
+    let word = select(mask.x, mask.y, class_bit >= 32u);
+    return f32((word >> (class_bit & 31u)) & 1u);
+}
+
+// The most of `class_bit` in the pixel's span (presence: 1 = set somewhere; coverage: the
+// busiest column's share), or -1 when a tile is missing.
+fn sample_level(level: Level, px: f32, class_bit: u32) -> f32 {
     // A hair of slack so f32 rounding never drops a bit the column touches.
     let a = level.bit0 + px * level.bits_per_px - 1e-3;
     let b = level.bit0 + (px + 1.0) * level.bits_per_px + 1e-3;
     let first = i32(floor(max(a, 0.0)));
     let last = i32(ceil(b)) - 1;
-    var found = 0;
+    var found = 0.0;
     for (var bit = first; bit <= last; bit++) {
         let tile = u32(bit) >> 10u;
         let slot = slot_of(level, tile);
         if slot == SLOT_MISSING {
-            return -1;
+            return -1.0;
         }
         if slot == SLOT_EMPTY {
             continue;
         }
         let mask = textureLoad(atlas, vec2<i32>(bit & 1023, slot), 0).xy;
-        let word = select(mask.x, mask.y, class_bit >= 32u);
-        if ((word >> (class_bit & 31u)) & 1u) == 1u {
-            found = 1;
-        }
+        found = max(found, class_value(mask, class_bit));
     }
     return found;
 }
@@ -91,8 +105,8 @@ fn sample_level(level: Level, px: f32, class_bit: u32) -> i32 {
 fn sample(depth: u32, px: f32, class_bit: u32) -> f32 {
     for (var d = depth; d < DEPTHS; d++) {
         let s = sample_level(strip.levels[d], px, class_bit);
-        if s >= 0 {
-            return f32(s);
+        if s >= 0.0 {
+            return s;
         }
     }
     return 0.0;
@@ -124,7 +138,11 @@ fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
     let class_bit = strip.row_bits[row / 4u][row % 4u];
     let fine = sample(0u, px, class_bit);
     let coarse = sample(1u, px, class_bit);
-    let on = mix(fine, coarse, strip.row.z);
+    var on = mix(fine, coarse, strip.row.z);
+    if strip.params.z > 0.5 && on > 0.0 {
+        // A few seconds in a long column must still show: a floor, then the square root.
+        on = 0.25 + 0.75 * sqrt(on);
+    }
     let color = mix(strip.background.rgb, strip.row_colors[row].rgb, on);
     return vec4<f32>(to_output(color), 1.0);
 }

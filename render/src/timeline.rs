@@ -41,6 +41,20 @@ const STRIP_STRIDE: u64 = 1792; // size_of::<StripUniform>() rounded up to 256
 /// One tile's columns: bit `b` of `masks[col]` = class row bit `b` has a detection there.
 pub type TileMasks = [u64; TILE_COLUMNS];
 
+/// What a tile's 64 bits per column mean.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TileStyle {
+    /// One bit per class: seen at some time in the column (issue 4's contract).
+    #[default]
+    Presence,
+    /// 4 bits per class for the first [`COVERAGE_CLASSES`]: the share of the column's time
+    /// in which the class was seen, 0..=15 (see the tile feed).
+    Coverage,
+}
+
+/// Classes a coverage tile has room for (16 × 4 bits).
+pub const COVERAGE_CLASSES: usize = 16;
+
 /// What the UI knows of a tile.
 #[derive(Clone, Debug)]
 pub enum TileData {
@@ -86,6 +100,8 @@ pub struct StripPlan {
     /// Strip-relative x where the future starts.
     pub future_x: f32,
     pub levels: ArrayVec<LevelPlan, DEPTHS>,
+    /// How the tiles' bits are read.
+    pub style: TileStyle,
 }
 
 /// Seconds-per-pixel → (fine level, blend towards the next).
@@ -367,7 +383,8 @@ impl TimelineRenderer {
             u.rect = plan.rect;
             u.viewport = viewport;
             u.row = [plan.row_height, plan.row_pitch, plan.blend, plan.future_x];
-            u.params = [if self.srgb_target { 1.0 } else { 0.0 }, plan.rows.len().min(MAX_ROWS) as f32, 0.0, 0.0];
+            let coverage = if plan.style == TileStyle::Coverage { 1.0 } else { 0.0 };
+            u.params = [if self.srgb_target { 1.0 } else { 0.0 }, plan.rows.len().min(MAX_ROWS) as f32, coverage, 0.0];
             u.background = rgb(self.style.background);
             u.future = rgb(self.style.future);
             for (row, (bit, color)) in plan.rows.iter().take(MAX_ROWS).enumerate() {

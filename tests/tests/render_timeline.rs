@@ -176,3 +176,65 @@ fn future_columns_and_unknown_cameras() {
         1
     );
 }
+
+/// `--style coverage`: an hour lit throughout is drawn brighter than an hour with one
+/// second of detections, where presence draws both alike; an hour without any stays dark.
+#[test]
+fn coverage_shows_how_much_of_the_time_is_lit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let hour = 3_600_000;
+    let start = T0 * 1000 - (T0 * 1000).rem_euclid(hour);
+    let dets = [
+        Det { class: "person", first_ms: start + 1_900_000, last_ms: start + 1_901_000 },
+        Det { class: "person", first_ms: start + 2 * hour, last_ms: start + 3 * hour - 1 },
+    ];
+    write_events(dir, &dets);
+    let render = |style: &str| {
+        let png = dir.join(format!("{style}.png"));
+        let run = tessera(&[
+            "render-timeline",
+            "--archive",
+            dir.to_str().unwrap(),
+            "--cameras",
+            "cam-1",
+            "--from",
+            &(start * 1000).to_string(),
+            "--to",
+            &((start + 4 * hour) * 1000).to_string(),
+            "--width",
+            "64",
+            "--out",
+            png.to_str().unwrap(),
+            "--style",
+            style,
+            "--now",
+            &(T0 + 100 * 365 * 86_400).to_string(),
+        ]);
+        assert_eq!(run.code, 0, "{run:?}");
+        image::open(&png).unwrap().to_rgba8()
+    };
+    // 64 px over four hours: pixel 8 is in the sparse hour, 40 in the busy one, 24 in neither.
+    let red = |img: &image::RgbaImage, x: u32| img.get_pixel(x, 6).0[0];
+    let (presence, coverage) = (render("presence"), render("coverage"));
+    assert_eq!(red(&presence, 8), red(&presence, 40), "presence: any detection is the full colour");
+    assert!(red(&coverage, 40) > red(&coverage, 8) + 40, "busy {} vs sparse {}", red(&coverage, 40), red(&coverage, 8));
+    assert!(red(&coverage, 8) > red(&coverage, 24) + 20, "one second still shows: {}", red(&coverage, 8));
+    assert_eq!(red(&coverage, 24), red(&presence, 24), "nothing is background in both");
+    let bad = tessera(&[
+        "render-timeline",
+        "--archive",
+        "x",
+        "--cameras",
+        "c",
+        "--from",
+        "0",
+        "--to",
+        "1",
+        "--out",
+        "o.png",
+        "--style",
+        "glow",
+    ]);
+    assert_eq!(bad.code, 2, "an unknown style is a usage error");
+}

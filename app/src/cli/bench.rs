@@ -389,7 +389,12 @@ pub(super) fn bench_timeline(
         cameras.push(base[cameras.len() % base.len()].clone());
     }
     cameras.truncate(strips);
-    let mut model = TimelineModel::new(TileFeed::start(archive.to_owned(), cameras.clone()));
+    // Coverage: what the GUI draws by default (and the costlier of the two styles).
+    let mut model = TimelineModel::new(TileFeed::start(
+        archive.to_owned(),
+        cameras.clone(),
+        tessera_render::timeline::TileStyle::Coverage,
+    ));
     let hidden = std::collections::BTreeSet::<String>::new();
     while model.cameras.is_empty() && model.wait(std::time::Duration::from_secs(5)) {}
     // The GUI panel's layout at 2000 px: a label above each strip, video and a gap below.

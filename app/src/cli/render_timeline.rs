@@ -1,7 +1,7 @@
 //! `tessera render-timeline`: the timeline strips rendered offscreen with the app's own wgpu
 //! pipeline, written as a PNG (+ a layout JSON saying which pixels are which).
 
-use crate::engine::tile_feed::masks_of;
+use crate::engine::tile_feed::{TileRequest, coverage_masks, masks_of};
 use crate::timeline::{CameraRows, Palette, StripGeometry, TimeView, plan_strip};
 use anyhow::Context;
 use serde::Serialize;
@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tessera_render::offscreen::{self, Headless, Target};
-use tessera_render::timeline::{TileData, TimelineRenderer};
+use tessera_render::timeline::{TileData, TileStyle, TimelineRenderer};
 use tessera_storage::EventDb;
 use tessera_storage::UnixMicros;
 
@@ -43,6 +43,16 @@ pub struct RenderTimelineArgs {
     /// Pin the clock (unix seconds): later columns are drawn as the future.
     #[arg(long, allow_hyphen_values = true)]
     pub now: Option<i64>,
+    /// `presence`: the class colour wherever a detection is; `coverage`: brighter where
+    /// more of the time under a pixel has the class (the GUI's default).
+    #[arg(long, value_enum, default_value_t = StyleArg::Presence)]
+    pub style: StyleArg,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StyleArg {
+    Presence,
+    Coverage,
 }
 
 #[derive(Serialize)]
@@ -101,22 +111,35 @@ pub fn run(args: RenderTimelineArgs) -> anyhow::Result<()> {
         let mut tile = |level: i8, index: i64| -> TileData {
             fetched
                 .entry((level, index))
-                .or_insert_with(|| match service.get_any(camera_id, level, index, now_s) {
-                    Ok((t, _)) => match masks_of(&t, &classes) {
-                        Some(m) => TileData::Masks { generation: 0, masks: Arc::from(m) },
-                        None => TileData::Empty,
-                    },
-                    Err(e) => {
-                        failure = Some(e);
-                        TileData::Empty
+                .or_insert_with(|| {
+                    let masks = service.get_any(camera_id, level, index, now_s).map_err(anyhow::Error::from).and_then(
+                        |(t, _)| match args.style {
+                            StyleArg::Presence => Ok(masks_of(&t, &classes)),
+                            StyleArg::Coverage => {
+                                let request = TileRequest { source: source as u32, level, index, now_s };
+                                coverage_masks(&service, camera_id, &request, &t, &classes).map(|(m, _)| m)
+                            }
+                        },
+                    );
+                    match masks {
+                        Ok(Some(m)) => TileData::Masks { generation: 0, masks: Arc::from(m) },
+                        Ok(None) => TileData::Empty,
+                        Err(e) => {
+                            failure = Some(e);
+                            TileData::Empty
+                        }
                     }
                 })
                 .clone()
         };
         let geometry = StripGeometry { x0: 0.0, y0: y, width, row_height: ROW_HEIGHT, row_pitch: ROW_PITCH };
-        let plan = plan_strip(&rows, &|_| true, geometry, &view, now_s.saturating_mul(1_000_000), &mut tile);
+        let mut plan = plan_strip(&rows, &|_| true, geometry, &view, now_s.saturating_mul(1_000_000), &mut tile);
+        plan.style = match args.style {
+            StyleArg::Presence => TileStyle::Presence,
+            StyleArg::Coverage => TileStyle::Coverage,
+        };
         if let Some(e) = failure {
-            return Err(e.into());
+            return Err(e);
         }
         for (i, row) in rows.rows.iter().enumerate() {
             let y0 = (y + ROW_PITCH * i as f32) as u32;

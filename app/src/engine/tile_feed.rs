@@ -11,7 +11,7 @@
 use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError, bounded};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tessera_render::timeline::{TILE_COLUMNS, TileMasks};
+use tessera_render::timeline::{COVERAGE_CLASSES, TILE_COLUMNS, TileMasks, TileStyle};
 use tessera_storage::EventDb;
 use tessera_storage::events::Events;
 use tessera_storage::tiles::{Tile, TileService};
@@ -55,17 +55,20 @@ pub enum FeedReply {
 pub struct TileFeed {
     requests: Sender<TileRequest>,
     replies: Receiver<FeedReply>,
+    /// What the masks it sends mean (fixed for the feed's life).
+    pub style: TileStyle,
 }
 
 impl TileFeed {
-    /// Start the feed for `cameras` (their index is their atlas source id).
-    pub fn start(root: PathBuf, cameras: Vec<String>) -> Self {
+    /// Start the feed for `cameras` (their index is their atlas source id), sending masks
+    /// of `style`.
+    pub fn start(root: PathBuf, cameras: Vec<String>, style: TileStyle) -> Self {
         let (requests, request_rx) = bounded::<TileRequest>(QUEUE);
         let (reply_tx, replies) = bounded::<FeedReply>(QUEUE);
         let spawned = std::thread::Builder::new().name("tile-feed".into()).spawn({
             let reply_tx = reply_tx.clone();
             move || {
-                if let Err(e) = serve(&root, &cameras, &request_rx, &reply_tx) {
+                if let Err(e) = serve(&root, &cameras, style, &request_rx, &reply_tx) {
                     let _ = reply_tx.send(FeedReply::Error(format!("{}: {e:#}", root.display())));
                 }
             }
@@ -73,7 +76,7 @@ impl TileFeed {
         if let Err(e) = spawned {
             let _ = reply_tx.try_send(FeedReply::Error(format!("cannot start the tile feed: {e}")));
         }
-        Self { requests, replies }
+        Self { requests, replies, style }
     }
 
     /// Queue a request; `false` when the queue is full (try again next frame).
@@ -120,6 +123,69 @@ pub fn masks_of(tile: &Tile, classes: &[(u32, String)]) -> Option<Box<TileMasks>
     Some(masks)
 }
 
+/// Levels below a column folded into its coverage at most: 2^5 = 32 finer columns, so a
+/// coverage tile costs 32 tile reads at most.
+const COVERAGE_FOLD: i8 = 5;
+
+/// A tile's columns as coverage for the atlas: for each of the first [`COVERAGE_CLASSES`]
+/// classes, 4 bits (`class position × 4`) holding the share of the column's time in which
+/// the class was seen, from the popcount of the finer level's bits under the column (up to
+/// 32 of them), rounded up so a single second still shows (1..=15; 0 = none). Columns of
+/// one second or less are 15 where set. Also returns whether every finer tile is complete.
+pub fn coverage_masks(
+    service: &TileService<'_, Events<'_>>,
+    camera: Option<u32>,
+    request: &TileRequest,
+    tile: &Tile,
+    classes: &[(u32, String)],
+) -> anyhow::Result<(Option<Box<TileMasks>>, bool)> {
+    let position = |class: u32| classes.iter().take(COVERAGE_CLASSES).position(|(id, _)| *id == class);
+    if tile.is_empty() {
+        return Ok((None, true)); // nothing at this level: nothing beneath it either
+    }
+    let level = request.level;
+    let sub = (level - COVERAGE_FOLD).max(0);
+    let fold = if level > 0 { u32::try_from(level - sub).unwrap_or(0) } else { 0 };
+    let per_column = 1u32 << fold;
+    let mut counts = vec![[0u8; COVERAGE_CLASSES]; TILE_COLUMNS];
+    let mut complete = true;
+    let mut add = |t: &Tile, offset: usize| {
+        for (class, line) in t.rows() {
+            let Some(p) = position(*class) else { continue };
+            for (w, word) in line.iter().enumerate() {
+                let mut bits = *word;
+                while bits != 0 {
+                    let column = (offset + w * 64 + bits.trailing_zeros() as usize) >> fold;
+                    counts[column][p] = counts[column][p].saturating_add(1);
+                    bits &= bits - 1;
+                }
+            }
+        }
+    };
+    if fold == 0 {
+        add(tile, 0);
+    } else {
+        for j in 0..i64::from(per_column) {
+            let index = request.index.saturating_mul(i64::from(per_column)).saturating_add(j);
+            let (finer, done) = service.get_any(camera, sub, index, request.now_s)?;
+            complete &= done;
+            add(&finer, j as usize * TILE_COLUMNS);
+        }
+    }
+    let mut masks = Box::new([0u64; TILE_COLUMNS]);
+    let mut any = false;
+    for (column, counts) in counts.iter().enumerate() {
+        for (p, &n) in counts.iter().enumerate() {
+            if n > 0 {
+                let share = (u32::from(n) * 15).div_ceil(per_column).clamp(1, 15);
+                masks[column] |= u64::from(share) << (4 * p);
+                any = true;
+            }
+        }
+    }
+    Ok((any.then_some(masks), complete))
+}
+
 /// The classes of each camera, in the order given.
 pub fn camera_classes(db: &EventDb, cameras: &[String]) -> anyhow::Result<Vec<CameraClasses>> {
     cameras
@@ -138,6 +204,7 @@ pub fn camera_classes(db: &EventDb, cameras: &[String]) -> anyhow::Result<Vec<Ca
 fn serve(
     root: &std::path::Path,
     cameras: &[String],
+    style: TileStyle,
     requests: &Receiver<TileRequest>,
     replies: &Sender<FeedReply>,
 ) -> anyhow::Result<()> {
@@ -148,7 +215,7 @@ fn serve(
     replies.send(FeedReply::Cameras(known.clone()))?;
     while let Ok(request) = requests.recv() {
         let Some(camera) = cameras.get(request.source as usize) else { continue };
-        let reply = match answer(&db, &service, camera, &request, &mut known, cameras, replies) {
+        let reply = match answer(&db, &service, camera, &request, style, &mut known, cameras, replies) {
             Ok(reply) => reply,
             Err(e) => FeedReply::Failed {
                 source: request.source,
@@ -171,17 +238,26 @@ fn answer(
     service: &TileService<'_, Events<'_>>,
     camera: &str,
     request: &TileRequest,
+    style: TileStyle,
     known: &mut Vec<CameraClasses>,
     cameras: &[String],
     replies: &Sender<FeedReply>,
 ) -> anyhow::Result<FeedReply> {
-    let (tile, complete) = service.get_any(db.string_id(camera)?, request.level, request.index, request.now_s)?;
+    let camera_id = db.string_id(camera)?;
+    let (tile, complete) = service.get_any(camera_id, request.level, request.index, request.now_s)?;
     let source = request.source as usize;
     let has = |known: &[CameraClasses], class: u32| known[source].classes.iter().any(|(id, _)| *id == class);
     if tile.rows().iter().any(|(class, _)| !has(known, *class)) {
         *known = camera_classes(db, cameras)?;
         replies.send(FeedReply::Cameras(known.clone()))?;
     }
-    let masks = masks_of(&tile, &known[source].classes).map(Arc::from);
+    let (masks, complete) = match style {
+        TileStyle::Presence => (masks_of(&tile, &known[source].classes), complete),
+        TileStyle::Coverage => {
+            let (masks, below) = coverage_masks(service, camera_id, request, &tile, &known[source].classes)?;
+            (masks, complete && below)
+        }
+    };
+    let masks = masks.map(Arc::from);
     Ok(FeedReply::Tile { source: request.source, level: request.level, index: request.index, masks, complete })
 }

@@ -58,6 +58,11 @@ pub struct TimelineModel {
 }
 
 impl TimelineModel {
+    /// What the tiles mean (the feed's style).
+    pub fn style(&self) -> tessera_render::timeline::TileStyle {
+        self.feed.style
+    }
+
     pub fn new(feed: TileFeed) -> Self {
         Self {
             feed,
@@ -186,10 +191,13 @@ impl TimelineModel {
         let now_s = now_us.div_euclid(1_000_000);
         // Move the rows out while `tile` borrows the cache (no per-frame clone).
         let cameras = std::mem::take(&mut self.cameras);
+        let style = self.feed.style;
         let plan = cameras.get(i).map(|rows| {
-            plan_strip(rows, shown, geometry, view, now_us, &mut |level, index| {
+            let mut plan = plan_strip(rows, shown, geometry, view, now_us, &mut |level, index| {
                 self.tile(rows.source, level, index, now_s)
-            })
+            });
+            plan.style = style;
+            plan
         });
         self.cameras = cameras;
         plan

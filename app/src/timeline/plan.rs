@@ -103,5 +103,6 @@ pub fn plan_strip(
         blend,
         future_x: (view.x_of(now_us) * f64::from(width)).clamp(-1.0, f64::from(width) + 1.0) as f32,
         levels,
+        style: Default::default(),
     }
 }

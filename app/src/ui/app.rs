@@ -85,6 +85,8 @@ pub enum Command {
     /// Go to an event (N/P): its camera becomes the active tile's, the playhead goes to its
     /// start less the pre-roll.
     JumpToEvent(tessera_storage::events::EventRow),
+    /// Draw the timeline's coverage or presence.
+    SetTimelineStyle(tessera_render::timeline::TileStyle),
     /// Something worth a short notice (nothing failed).
     Notice(String),
     /// Something failed: shown as a toast.
@@ -313,6 +315,11 @@ impl TesseraApp {
                 }
                 Command::Error { title, detail } => self.toasts.error(title, detail),
                 Command::Notice(title) => self.toasts.notice(title),
+                Command::SetTimelineStyle(style) => {
+                    if let ArchiveState::Open { timeline, .. } = &mut self.archive {
+                        timeline.set_style(style);
+                    }
+                }
                 Command::JumpToEvent(event) => {
                     let start = event.first_ms.saturating_mul(1000);
                     self.last_event = Some(start);

@@ -9,7 +9,7 @@ use crate::timeline::ticks::{Clock, format_instant, ticks};
 use crate::timeline::{StripArea, TimeView, TimelineModel};
 use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2};
 use std::collections::{BTreeMap, BTreeSet};
-use tessera_render::timeline::TimelineCallback;
+use tessera_render::timeline::{TileStyle, TimelineCallback};
 
 /// Layout in points.
 const LABEL_H: f32 = 16.0;
@@ -22,6 +22,8 @@ const AXIS_H: f32 = 18.0;
 pub use crate::engine::archive_loader::CameraTrack;
 
 pub struct TimelinePanel {
+    /// The archive (a style change starts a new tile feed on it).
+    root: std::path::PathBuf,
     pub model: TimelineModel,
     pub view: TimeView,
     pub tracks: Vec<CameraTrack>,
@@ -55,11 +57,22 @@ pub struct Hover {
 }
 
 impl TimelinePanel {
+    /// The panel of an archive, drawing coverage (the GUI's default).
     pub fn new(root: std::path::PathBuf, tracks: Vec<CameraTrack>, bounds: (i64, i64)) -> Self {
+        Self::with_style(root, tracks, bounds, TileStyle::Coverage)
+    }
+
+    pub fn with_style(
+        root: std::path::PathBuf,
+        tracks: Vec<CameraTrack>,
+        bounds: (i64, i64),
+        style: TileStyle,
+    ) -> Self {
         let cameras = tracks.iter().map(|t| t.camera.clone()).collect();
         let root_for_events = root.clone();
         Self {
-            model: TimelineModel::new(TileFeed::start(root, cameras)),
+            model: TimelineModel::new(TileFeed::start(root.clone(), cameras, style)),
+            root,
             view: TimeView::fit(bounds.0, bounds.1),
             tracks,
             hidden: BTreeSet::new(),
@@ -225,6 +238,14 @@ impl TimelinePanel {
         commands
     }
 
+    /// Draw coverage or presence: a new tile feed for the new meaning of the tiles.
+    pub fn set_style(&mut self, style: TileStyle) {
+        if self.model.style() != style {
+            let cameras = self.tracks.iter().map(|t| t.camera.clone()).collect();
+            self.model = TimelineModel::new(TileFeed::start(self.root.clone(), cameras, style));
+        }
+    }
+
     /// Ask the `events` thread for the next (`forward`) or previous event from `from_us`
     /// on `cameras`, among the classes shown.
     pub fn ask_step(&self, cameras: Vec<String>, from_us: i64, forward: bool) {
@@ -310,6 +331,19 @@ impl TimelinePanel {
             };
             if ui.button(clock_label).on_hover_text("Tick labels in UTC or local time").clicked() {
                 commands.push(Command::SetClock(if self.clock == Clock::Utc { Clock::Local } else { Clock::Utc }));
+            }
+            let coverage = self.model.style() == TileStyle::Coverage;
+            let (label, hint) = if coverage {
+                ("Coverage", "Brighter = more of the time under a pixel has the class. Click: presence (any detection)")
+            } else {
+                ("Presence", "Lit wherever the class was seen at all. Click: coverage (how much of the time)")
+            };
+            if ui.button(label).on_hover_text(hint).clicked() {
+                commands.push(Command::SetTimelineStyle(if coverage {
+                    TileStyle::Presence
+                } else {
+                    TileStyle::Coverage
+                }));
             }
             if ui.button("Fit all").clicked() {
                 commands.push(Command::SetTimeView(TimeView::fit(self.bounds.0, self.bounds.1)));
