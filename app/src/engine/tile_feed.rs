@@ -215,7 +215,7 @@ fn serve(
     replies.send(FeedReply::Cameras(known.clone()))?;
     while let Ok(request) = requests.recv() {
         let Some(camera) = cameras.get(request.source as usize) else { continue };
-        let reply = match answer(&db, &service, camera, &request, style, &mut known, cameras, replies) {
+        let reply = match answer(&db, &service, &request, style, &mut known, cameras, replies) {
             Ok(reply) => reply,
             Err(e) => FeedReply::Failed {
                 source: request.source,
@@ -231,19 +231,18 @@ fn serve(
     Ok(())
 }
 
-/// One request: the tile as masks; refreshes the class lists first when the tile has a class
-/// the UI has not been told about.
+/// One request (for `cameras[request.source]`): the tile as masks of `style`; refreshes the
+/// class lists first when the tile has a class the UI has not been told about.
 fn answer(
     db: &EventDb,
     service: &TileService<'_, Events<'_>>,
-    camera: &str,
     request: &TileRequest,
     style: TileStyle,
     known: &mut Vec<CameraClasses>,
     cameras: &[String],
     replies: &Sender<FeedReply>,
 ) -> anyhow::Result<FeedReply> {
-    let camera_id = db.string_id(camera)?;
+    let camera_id = db.string_id(&cameras[request.source as usize])?;
     let (tile, complete) = service.get_any(camera_id, request.level, request.index, request.now_s)?;
     let source = request.source as usize;
     let has = |known: &[CameraClasses], class: u32| known[source].classes.iter().any(|(id, _)| *id == class);
