@@ -8,6 +8,7 @@ mod common;
 use common::{DEMO_END_US, active, app_on, demo_dir, harness, player, settle, wait_until};
 use egui::{Pos2, Vec2};
 use egui_kittest::kittest::Queryable;
+use tessera::ui::review::ExportKind;
 use tessera::ui::{ArchiveState, Command, SHORTCUTS};
 use tessera_storage::EventDb;
 
@@ -168,4 +169,68 @@ fn question_mark_shows_every_shortcut() {
     for (keys, what) in SHORTCUTS {
         assert!(h.query_all_by_label(keys).count() >= 1 && h.query_by_label(what).is_some(), "{keys} is on the sheet");
     }
+}
+
+#[test]
+fn analyst_zooms_from_a_year_to_a_second_marks_a_range_bookmarks_and_exports_it() {
+    let dir = demo_dir("review-export", 1.0);
+    let mut h = harness(app_on(dir.clone()), Vec2::new(1200.0, 800.0));
+    settle(&mut h);
+    // A year down to a second, around a moment with video; every level draws (tiles arrive).
+    let t = DEMO_END_US - 15 * 60 * 1_000_000;
+    let mut span: i64 = 365 * 86_400 * 1_000_000;
+    while span >= 1_000_000 {
+        h.state_mut().push(Command::SetTimeView(tessera::timeline::TimeView::new(t - span / 2, span)));
+        h.run_steps(1);
+        settle(&mut h);
+        span /= 8;
+    }
+    // [ at t, ] ten seconds later: the selection.
+    h.state_mut().push(Command::SeekTo(t));
+    h.run_steps(1);
+    h.key_press(egui::Key::OpenBracket);
+    h.run_steps(1);
+    h.state_mut().push(Command::SeekTo(t + 10_000_000));
+    h.run_steps(1);
+    h.key_press(egui::Key::CloseBracket);
+    h.run_steps(1);
+    let selection = match &h.state().archive {
+        ArchiveState::Open { timeline, .. } => timeline.selection,
+        _ => None,
+    };
+    assert_eq!(selection, Some((t, t + 10_000_000)));
+    // Bookmark it from the Bookmarks tab.
+    h.get_by_label("Bookmarks").click();
+    h.run_steps(1);
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Name").click();
+    h.run_steps(1);
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Name").type_text("intruder");
+    h.run_steps(1);
+    h.get_by_label("Bookmark the selection").click();
+    h.run_steps(1);
+    wait_until(&mut h, "the bookmark in the list", |app| match &app.archive {
+        ArchiveState::Open { bookmarks, .. } => bookmarks.list.iter().any(|b| b.name == "intruder"),
+        _ => false,
+    });
+    let stored = EventDb::open_read(&dir).expect("events").bookmarks().expect("bookmarks");
+    assert_eq!(
+        stored.iter().map(|b| (b.start_us, b.end_us, b.camera.as_str())).collect::<Vec<_>>(),
+        [(t, t + 10_000_000, "cam-1")]
+    );
+    // Export the clip and the frame on screen, as jobs.
+    let out = tempfile::tempdir().expect("tempdir");
+    let (clip, frame) = (out.path().join("clip.mp4"), out.path().join("frame.png"));
+    h.state_mut().push(Command::Export { kind: ExportKind::Clip, out: Some(clip.clone()) });
+    h.state_mut().push(Command::Export { kind: ExportKind::Frame, out: Some(frame.clone()) });
+    h.run_steps(1);
+    wait_until(&mut h, "the exports to finish", |app| app.jobs.is_empty());
+    h.run_steps(1);
+    assert!(
+        h.state().toasts.list.iter().any(|t| t.title.starts_with("Exported") && t.notice),
+        "{:?}",
+        h.state().toasts.list
+    );
+    let bytes = std::fs::read(&clip).expect("the clip");
+    assert_eq!(&bytes[4..8], b"ftyp", "an MP4 file");
+    assert!(image::open(&frame).expect("the frame").width() > 0);
 }

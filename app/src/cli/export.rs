@@ -10,7 +10,7 @@
 //! stored NALUs as they are. Written to a temporary name, then renamed.
 
 use anyhow::Context;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tessera_storage::UnixMicros;
 use tessera_storage::fsv::{Archive, TimedPacket};
 use tessera_storage::rf1::Codec;
@@ -44,49 +44,85 @@ struct Unit<'a> {
     nalus: Vec<&'a [u8]>,
 }
 
-pub fn run(args: ExportArgs) -> anyhow::Result<()> {
-    if args.to.0 <= args.from.0 {
-        anyhow::bail!("--to {} is not after --from {}", args.to, args.from);
+/// What an export wrote.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ExportSummary {
+    pub frames: usize,
+    pub bytes: usize,
+    pub codec: &'static str,
+    pub container: &'static str,
+    pub first_us: i64,
+    pub last_us: i64,
+}
+
+/// The export failed because `progress` asked it to stop.
+#[derive(Debug, thiserror::Error)]
+#[error("export cancelled")]
+pub struct Cancelled;
+
+/// Export `[from_us, to_us)` of `stream` to `out` (see the module docs). `progress` hears the
+/// share done (0..=1) now and then and stops the export ([`Cancelled`]) by returning `false`;
+/// nothing is left under `out` then. The GUI's export job and the CLI share this.
+pub fn export_clip(
+    archive: &Path,
+    stream_name: &str,
+    from_us: i64,
+    to_us: i64,
+    out: &Path,
+    progress: &dyn Fn(f32) -> bool,
+) -> anyhow::Result<ExportSummary> {
+    if to_us <= from_us {
+        anyhow::bail!("--to {} is not after --from {}", UnixMicros(to_us), UnixMicros(from_us));
     }
-    let archive = Archive::open(&args.archive)?;
-    let stream = archive.stream(&args.stream)?;
-    let codec = stream.codec().with_context(|| format!("stream {}: no video track", args.stream))?;
+    let archive = Archive::open(archive)?;
+    let stream = archive.stream(stream_name)?;
+    let codec = stream.codec().with_context(|| format!("stream {stream_name}: no video track"))?;
     // `read_range` is inclusive of its end (in the track's ticks); the export is not.
-    let mut packets = stream.read_range(args.from.0, args.to.0, true)?;
-    packets.retain(|p| p.time_us < args.to.0);
+    let mut packets = stream.read_range(from_us, to_us, true)?;
+    packets.retain(|p| p.time_us < to_us);
+    if !progress(0.3) {
+        return Err(Cancelled.into());
+    }
     let units = access_units(&packets);
     if units.is_empty() {
-        anyhow::bail!("stream {}: no video between {} and {}", args.stream, args.from, args.to);
+        anyhow::bail!("stream {stream_name}: no video between {} and {}", UnixMicros(from_us), UnixMicros(to_us));
     }
     let (width, height) = stream
         .open_track(stream.files_in_range(units[0].time_us, units[0].time_us).start)
         .map(|t| (t.header.width, t.header.height))
         .unwrap_or((0, 0));
-    let mp4 = args
-        .out
+    let mp4 = out
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| ["mp4", "mov", "m4v"].contains(&e.to_ascii_lowercase().as_str()));
-    let bytes = if mp4 { mp4_file(&units, codec, width, height)? } else { annex_b(&units) };
-    crate::output::write_atomically(&args.out, &bytes)?;
-    let report = serde_json::json!({
-        "frames": units.len(),
-        "bytes": bytes.len(),
-        "codec": codec.name(),
-        "container": if mp4 { "mp4" } else { "annex-b" },
-        "first_us": units[0].time_us,
-        "last_us": units[units.len() - 1].time_us,
-    });
+    let bytes = if mp4 { mp4_file(&units, codec, width, height, progress)? } else { annex_b(&units) };
+    if !progress(0.95) {
+        return Err(Cancelled.into());
+    }
+    crate::output::write_atomically(out, &bytes)?;
+    progress(1.0);
+    Ok(ExportSummary {
+        frames: units.len(),
+        bytes: bytes.len(),
+        codec: codec.name(),
+        container: if mp4 { "mp4" } else { "annex-b" },
+        first_us: units[0].time_us,
+        last_us: units[units.len() - 1].time_us,
+    })
+}
+
+pub fn run(args: ExportArgs) -> anyhow::Result<()> {
+    let report = export_clip(&args.archive, &args.stream, args.from.0, args.to.0, &args.out, &|_| true)?;
     if args.json {
         return crate::cli::print_json(&report);
     }
     crate::cli::out!(
         "{}: {} frames ({} … {}), {} bytes",
         args.out.display(),
-        units.len(),
-        UnixMicros(units[0].time_us),
-        UnixMicros(units[units.len() - 1].time_us),
-        bytes.len()
+        report.frames,
+        UnixMicros(report.first_us),
+        UnixMicros(report.last_us),
+        report.bytes
     )?;
     Ok(())
 }
@@ -127,7 +163,13 @@ fn annex_b(units: &[Unit<'_>]) -> Vec<u8> {
     out
 }
 
-fn mp4_file(units: &[Unit<'_>], codec: Codec, width: u16, height: u16) -> anyhow::Result<Vec<u8>> {
+fn mp4_file(
+    units: &[Unit<'_>],
+    codec: Codec,
+    width: u16,
+    height: u16,
+    progress: &dyn Fn(f32) -> bool,
+) -> anyhow::Result<Vec<u8>> {
     let find = |t: u8| {
         units
             .iter()
@@ -165,6 +207,9 @@ fn mp4_file(units: &[Unit<'_>], codec: Codec, width: u16, height: u16) -> anyhow
     let ticks = |us: i64| ((us - units[0].time_us).max(0) as u64 * TIMESCALE).div_ceil(1_000_000);
     let mut last_duration = (TIMESCALE / 25) as u32;
     for (k, unit) in units.iter().enumerate() {
+        if k % 256 == 255 && !progress(0.3 + 0.65 * k as f32 / units.len() as f32) {
+            return Err(Cancelled.into());
+        }
         let start = ticks(unit.time_us);
         let duration = match units.get(k + 1) {
             Some(next) => (ticks(next.time_us) - start) as u32,

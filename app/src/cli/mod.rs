@@ -21,13 +21,14 @@ mod bench;
 mod bench_playback;
 mod bench_scale;
 mod bench_ui;
+mod bookmarks;
 mod catalog;
 mod events;
-mod export;
+pub mod export;
 mod frame;
 mod hypertable;
 mod import;
-mod render_timeline;
+pub mod render_timeline;
 mod rf1;
 mod screenshot;
 mod tiles;
@@ -76,6 +77,9 @@ pub enum Command {
     Screenshot(screenshot::ScreenshotArgs),
     /// Render timeline strips offscreen to a PNG (same wgpu pipeline as the app).
     RenderTimeline(render_timeline::RenderTimelineArgs),
+    /// Named time ranges with notes, kept in the archive.
+    #[command(subcommand)]
+    Bookmarks(bookmarks::BookmarksCommand),
     /// Labelling projects and their classifications.
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
@@ -117,6 +121,7 @@ pub fn main() -> ExitCode {
         Some(Command::Tiles(c)) => tiles::run(c),
         Some(Command::Traj(c)) => traj::run(c),
         Some(Command::Catalog(c)) => catalog::run(c),
+        Some(Command::Bookmarks(c)) => bookmarks::run(c),
         Some(Command::Hypertable(c)) => hypertable::run(c),
         Some(Command::Frame(args)) => frame::run(args),
         Some(Command::Export(args)) => export::run(args),

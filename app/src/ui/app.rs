@@ -5,6 +5,7 @@
 use super::grid::{VideoGrid, streams_to_add};
 use super::player_panel::{PlayerPanel, Transport};
 use super::projects::ProjectsPanel;
+use super::review::{BookmarksPanel, ExportKind};
 use super::sky_overlay::SkyOverlay;
 use super::timeline_panel::TimelinePanel;
 use super::toasts::Toasts;
@@ -38,6 +39,7 @@ pub enum ArchiveState {
         sky: BTreeMap<String, SkyLink>,
         /// The archive's labelling projects (when it has a catalog).
         projects: Option<Box<ProjectsPanel>>,
+        bookmarks: Box<BookmarksPanel>,
     },
     Failed {
         path: PathBuf,
@@ -85,6 +87,18 @@ pub enum Command {
     /// Go to an event (N/P): its camera becomes the active tile's, the playhead goes to its
     /// start less the pre-roll.
     JumpToEvent(tessera_storage::events::EventRow),
+    /// `[` (start) or `]` (end): mark the selection at the playhead.
+    MarkSelection {
+        start: bool,
+    },
+    ClearSelection,
+    /// Export `kind`; `out: None` asks where with a save dialog.
+    Export {
+        kind: ExportKind,
+        out: Option<PathBuf>,
+    },
+    /// Go to a bookmark: its range becomes the selection, the playhead its start.
+    GoToBookmark(tessera_storage::db::bookmarks::Bookmark),
     /// Draw the timeline's coverage or presence.
     SetTimelineStyle(tessera_render::timeline::TileStyle),
     /// Something worth a short notice (nothing failed).
@@ -136,6 +150,10 @@ pub struct TesseraApp {
     last_event: Option<i64>,
     /// The shortcut sheet is open.
     pub show_help: bool,
+    /// Long jobs running (exports).
+    pub jobs: Vec<crate::engine::jobs::Job>,
+    /// A save dialog in progress, and what it is for.
+    save_dialog: Option<(ExportKind, Dialog)>,
 }
 
 impl TesseraApp {
@@ -155,6 +173,8 @@ impl TesseraApp {
             preroll_us: 2_000_000,
             last_event: None,
             show_help: false,
+            jobs: Vec::new(),
+            save_dialog: None,
         };
         if let Some(path) = archive {
             app.open(path);
@@ -184,6 +204,21 @@ impl TesseraApp {
             match answer {
                 Some(path) => self.open(path),
                 None if quick => self.dialog_failed = true,
+                None => {}
+            }
+        }
+        if let Some((kind, dialog)) = &self.save_dialog
+            && let Ok(answer) = dialog.answer.try_recv()
+        {
+            let (kind, quick) = (*kind, dialog.opened.elapsed() < DIALOG_FAILED_WITHIN);
+            self.save_dialog = None;
+            match answer {
+                Some(path) => self.export(kind, Some(path)),
+                // No dialog could open: the default place, and say where.
+                None if quick => {
+                    let path = self.default_export_path(kind);
+                    self.export(kind, Some(path));
+                }
                 None => {}
             }
         }
@@ -219,7 +254,16 @@ impl TesseraApp {
                             None
                         }
                     });
-                ArchiveState::Open { path, streams: snapshot.streams, timeline, grid, sky: snapshot.sky, projects }
+                let bookmarks = Box::new(BookmarksPanel::start(path.clone()));
+                ArchiveState::Open {
+                    path,
+                    streams: snapshot.streams,
+                    timeline,
+                    grid,
+                    sky: snapshot.sky,
+                    projects,
+                    bookmarks,
+                }
             }
             Err(error) => {
                 self.toasts.error(format!("Cannot open {}", path.display()), error.clone());
@@ -315,6 +359,30 @@ impl TesseraApp {
                 }
                 Command::Error { title, detail } => self.toasts.error(title, detail),
                 Command::Notice(title) => self.toasts.notice(title),
+                Command::MarkSelection { start } => {
+                    if let ArchiveState::Open { timeline, .. } = &mut self.archive
+                        && let Some(t) = timeline.playhead_us
+                    {
+                        let (a, b) = timeline.selection.unwrap_or((t, t));
+                        let (a, b) = if start { (t, b.max(t)) } else { (a.min(t), t) };
+                        timeline.selection = Some((a, b));
+                    }
+                }
+                Command::ClearSelection => {
+                    if let ArchiveState::Open { timeline, .. } = &mut self.archive {
+                        timeline.selection = None;
+                    }
+                }
+                Command::GoToBookmark(b) => {
+                    if let ArchiveState::Open { timeline, .. } = &mut self.archive {
+                        timeline.selection = (b.end_us > b.start_us).then_some((b.start_us, b.end_us));
+                    }
+                    if !b.camera.is_empty() {
+                        self.select_camera(&b.camera);
+                    }
+                    self.push(Command::SeekTo(b.start_us));
+                }
+                Command::Export { kind, out } => self.export(kind, out),
                 Command::SetTimelineStyle(style) => {
                     if let ArchiveState::Open { timeline, .. } = &mut self.archive {
                         timeline.set_style(style);
@@ -365,6 +433,66 @@ impl TesseraApp {
             panel.play();
         }
         grid.set_tile(tile, panel);
+    }
+
+    fn default_export_path(&self, kind: ExportKind) -> PathBuf {
+        let (what, at) = match &self.archive {
+            ArchiveState::Open { grid, timeline, .. } => (
+                grid.active().map_or("timeline".to_string(), |p| p.player.stream.clone()),
+                timeline.playhead_us.unwrap_or(timeline.bounds.1),
+            ),
+            _ => ("export".to_string(), tessera_storage::UnixMicros::now().0),
+        };
+        super::review::default_export_path(kind, &what, at)
+    }
+
+    /// Start an export job (`out: None` asks where first, on the dialog's own thread).
+    fn export(&mut self, kind: ExportKind, out: Option<PathBuf>) {
+        let Some(out) = out else {
+            let default = self.default_export_path(kind);
+            let (tx, answer) = bounded(1);
+            let spawned = std::thread::Builder::new().name("save-dialog".into()).spawn(move || {
+                let mut dialog = rfd::FileDialog::new().set_title("Export");
+                if let Some(dir) = default.parent() {
+                    dialog = dialog.set_directory(dir);
+                }
+                if let Some(name) = default.file_name() {
+                    dialog = dialog.set_file_name(name.to_string_lossy());
+                }
+                let _ = tx.send(dialog.save_file());
+            });
+            match spawned {
+                Ok(_) => self.save_dialog = Some((kind, Dialog { answer, opened: Instant::now() })),
+                Err(e) => self.toasts.error("Cannot show the save dialog", e.to_string()),
+            }
+            return;
+        };
+        let ArchiveState::Open { path, grid, timeline, .. } = &self.archive else { return };
+        let job = match kind {
+            ExportKind::Clip => {
+                let (Some((a, b)), Some(player)) = (timeline.selection, grid.active()) else {
+                    self.toasts.notice("Mark a range with [ and ] first");
+                    return;
+                };
+                super::review::clip_job(path, &player.player.stream, (a, b.max(a + 1)), out)
+            }
+            ExportKind::Frame => {
+                let Some(picture) = grid.active().and_then(|p| p.shown.as_ref()) else {
+                    self.toasts.notice("No picture on screen to save");
+                    return;
+                };
+                super::review::frame_job(picture, out)
+            }
+            ExportKind::Timeline => {
+                let cameras = timeline.tracks.iter().map(|t| t.camera.clone()).collect();
+                let view = timeline.view;
+                super::review::timeline_job(path, cameras, (view.start_us, view.end_us()), out)
+            }
+        };
+        match job {
+            Ok(job) => self.jobs.push(job),
+            Err(e) => self.toasts.error("Cannot start the export", e.to_string()),
+        }
     }
 
     /// N / P (and Ctrl+→ / Ctrl+←): the next or previous event of the classes shown, on the
@@ -476,6 +604,13 @@ impl TesseraApp {
             grid.keyboard(&ctx, timeline.playhead_us);
         }
         self.event_keys(&ctx);
+        if !ctx.egui_wants_keyboard_input() {
+            for (key, start) in [(egui::Key::OpenBracket, true), (egui::Key::CloseBracket, false)] {
+                if ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, key)) {
+                    self.push(Command::MarkSelection { start });
+                }
+            }
+        }
         if !ctx.egui_wants_keyboard_input()
             && ctx.input_mut(|i| {
                 i.consume_key(egui::Modifiers::NONE, egui::Key::Questionmark)
@@ -484,10 +619,14 @@ impl TesseraApp {
         {
             self.show_help = !self.show_help;
         }
-        egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         let mut new_commands = Vec::new();
+        egui::Panel::top("menu").show(ui, |ui| {
+            self.menu_ui(ui);
+            super::review::jobs_ui(ui, &mut self.jobs, &mut new_commands);
+        });
         let clock = self.clock;
-        if let ArchiveState::Open { streams, timeline, grid, projects, .. } = &mut self.archive {
+        if let ArchiveState::Open { streams, timeline, grid, projects, bookmarks, .. } = &mut self.archive {
+            bookmarks.poll(&mut new_commands);
             if let Some(projects) = projects.as_deref_mut() {
                 new_commands.extend(projects.poll(&ctx));
                 // The labelled boxes of the active picture (asked of the labels thread).
@@ -513,24 +652,35 @@ impl TesseraApp {
                 });
             });
             let overlay = grid.active().and_then(|p| p.sky.as_ref());
-            if overlay.is_some() || projects.is_some() {
+            {
                 egui::Panel::right("side").resizable(true).default_size(260.0).min_size(160.0).show(ui, |ui| {
+                    let present = |tab: SideTab| match tab {
+                        SideTab::Bookmarks => true,
+                        SideTab::Aircraft => overlay.is_some(),
+                        SideTab::Projects => projects.is_some(),
+                    };
                     ui.horizontal(|ui| {
-                        for (tab, present) in
-                            [(SideTab::Aircraft, overlay.is_some()), (SideTab::Projects, projects.is_some())]
-                        {
-                            if present {
+                        for tab in [SideTab::Bookmarks, SideTab::Aircraft, SideTab::Projects] {
+                            if present(tab) {
                                 ui.selectable_value(&mut self.side_tab, tab, tab.title());
                             }
                         }
                     });
                     ui.separator();
-                    let tab = match (self.side_tab, overlay.is_some(), projects.is_some()) {
-                        (SideTab::Aircraft, false, _) => SideTab::Projects,
-                        (SideTab::Projects, _, false) => SideTab::Aircraft,
-                        (tab, _, _) => tab,
-                    };
+                    let tab = if present(self.side_tab) { self.side_tab } else { SideTab::Bookmarks };
                     match tab {
+                        SideTab::Bookmarks => {
+                            let camera = grid
+                                .active()
+                                .map(|p| tessera_storage::events::camera_of_stream(&p.player.stream).to_string());
+                            new_commands.extend(bookmarks.ui(
+                                ui,
+                                timeline.selection,
+                                timeline.playhead_us,
+                                camera.as_deref(),
+                                clock,
+                            ));
+                        }
                         SideTab::Aircraft => {
                             if let Some(overlay) = overlay {
                                 new_commands.extend(overlay.list_ui(ui));
@@ -557,7 +707,7 @@ impl TesseraApp {
                     egui::ScrollArea::vertical()
                         .scroll_source(egui::scroll_area::ScrollSource::SCROLL_BAR)
                         .auto_shrink([false, false])
-                        .show(ui, |ui| new_commands.extend(timeline.ui(ui)));
+                        .show(ui, |ui| new_commands.extend(timeline.ui(ui, &bookmarks.list)));
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| match &mut self.archive {
@@ -590,6 +740,7 @@ impl TesseraApp {
 /// The side panel's tabs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SideTab {
+    Bookmarks,
     Aircraft,
     Projects,
 }
@@ -597,6 +748,7 @@ pub enum SideTab {
 impl SideTab {
     fn title(self) -> &'static str {
         match self {
+            Self::Bookmarks => "Bookmarks",
             Self::Aircraft => "Aircraft",
             Self::Projects => "Projects",
         }
@@ -617,6 +769,7 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("wheel, drag", "zoom at the pointer, pan the timeline"),
     ("click the timeline", "go there (on an event: to its start); the strip's camera plays"),
     ("double-click", "fit the timeline to the archive"),
+    ("[ / ]", "start / end the selection at the playhead"),
     ("?", "this sheet"),
 ];
 

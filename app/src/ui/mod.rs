@@ -7,6 +7,7 @@ pub mod grid;
 pub mod offscreen;
 pub mod player_panel;
 pub mod projects;
+pub mod review;
 pub mod sky_overlay;
 mod streams;
 pub mod timeline_panel;

@@ -45,6 +45,8 @@ pub struct TimelinePanel {
     pub hover: Option<Hover>,
     /// What was last asked about the pointer (asked again only when it changes).
     asked: Option<(String, i64, i64)>,
+    /// The range marked with `[` and `]` (start ≤ end once both are set).
+    pub selection: Option<(i64, i64)>,
 }
 
 /// The events under the pointer's column on a camera's strip.
@@ -85,6 +87,7 @@ impl TimelinePanel {
             events: EventsFeed::start(root_for_events).ok(),
             hover: None,
             asked: None,
+            selection: None,
         }
     }
 
@@ -94,7 +97,7 @@ impl TimelinePanel {
 
     /// Draw the panel; returns the commands the user's input produced (and the tile feed's
     /// failures, as toasts).
-    pub fn ui(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
+    pub fn ui(&mut self, ui: &mut egui::Ui, bookmarks: &[tessera_storage::db::bookmarks::Bookmark]) -> Vec<Command> {
         self.model.poll();
         let mut commands: Vec<Command> = (self.model.take_errors().into_iter())
             .map(|detail| Command::Error { title: "Timeline tiles cannot be read".into(), detail })
@@ -209,6 +212,33 @@ impl TimelinePanel {
             (rect.height() * ppp).round(),
         ];
         painter.add(egui_wgpu::Callback::new_paint_callback(rect, TimelineCallback { plans, viewport_px }));
+        // The selection, and the bookmarks as flags on the axis.
+        if let Some((a, b)) = self.selection {
+            let (xa, xb) = (x_of(a).max(rect.left()), x_of(b).min(rect.right()));
+            if xb >= rect.left() && xa <= rect.right() {
+                let band = Rect::from_min_max(Pos2::new(xa, rect.top()), Pos2::new(xb.max(xa + 2.0), rect.bottom()));
+                painter.rect_filled(band, 0.0, super::review::SELECTION);
+            }
+        }
+        for b in bookmarks {
+            let (xa, xb) = (x_of(b.start_us), x_of(b.end_us));
+            if xb < rect.left() || xa > rect.right() {
+                continue;
+            }
+            let top = rect.top() + AXIS_H - 5.0;
+            painter.rect_filled(
+                Rect::from_min_max(
+                    Pos2::new(xa.max(rect.left()), top),
+                    Pos2::new(xb.min(rect.right()).max(xa + 3.0), top + 4.0),
+                ),
+                1.0,
+                super::review::BOOKMARK,
+            );
+            painter.line_segment(
+                [Pos2::new(xa, top), Pos2::new(xa, rect.bottom())],
+                Stroke::new(1.0, super::review::BOOKMARK.gamma_multiply(0.5)),
+            );
+        }
         // The now edge and the playhead.
         let now_x = x_of(now_us);
         if rect.x_range().contains(now_x) {
@@ -344,6 +374,27 @@ impl TimelinePanel {
                 } else {
                     TileStyle::Coverage
                 }));
+            }
+            if let Some((a, b)) = self.selection {
+                ui.separator();
+                ui.label(
+                    egui::RichText::new(format!("selection {}", span_text((b - a).max(0))))
+                        .color(Color32::from_gray(170)),
+                );
+                if ui.small_button("Zoom to").on_hover_text("Fit the view to the selection").clicked() {
+                    let margin = ((b - a) / 20).max(500_000);
+                    commands.push(Command::SetTimeView(TimeView::new(a - margin, (b - a) + 2 * margin)));
+                }
+                if ui.small_button("Export clip").on_hover_text("The active stream's selection as MP4").clicked() {
+                    commands.push(Command::Export { kind: super::review::ExportKind::Clip, out: None });
+                }
+                if ui.small_button("Clear").clicked() {
+                    commands.push(Command::ClearSelection);
+                }
+                ui.separator();
+            }
+            if ui.small_button("Save image").on_hover_text("The timeline's view as a PNG").clicked() {
+                commands.push(Command::Export { kind: super::review::ExportKind::Timeline, out: None });
             }
             if ui.button("Fit all").clicked() {
                 commands.push(Command::SetTimeView(TimeView::fit(self.bounds.0, self.bounds.1)));

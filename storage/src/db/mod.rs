@@ -11,6 +11,7 @@
 //! - [`EventDb::open_write`]: for commands that write (`events ingest`, `tiles rebuild`, the
 //!   demo). Creates or upgrades the schema; waits for another writer instead of failing.
 
+pub mod bookmarks;
 pub mod cyclops;
 pub mod ingest;
 

@@ -1,0 +1,228 @@
+//! Review tools around the timeline: the selection (`[` `]`), bookmarks (the side panel's
+//! tab, drawn on the timeline), exports (clip, frame, timeline image) as jobs with progress
+//! and Cancel, and where exports go when no save dialog can open.
+
+use super::app::Command;
+use crate::engine::bookmarks::{BookmarkReply, BookmarkRequest, BookmarkStore};
+use crate::engine::jobs::{Job, Outcome, Work};
+use crate::engine::player::Picture;
+use crate::timeline::ticks::{Clock, format_instant};
+use egui::{Color32, RichText};
+use std::path::{Path, PathBuf};
+use tessera_storage::db::bookmarks::Bookmark;
+
+/// What an export writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    /// The selection of the active stream as MP4 (remuxed).
+    Clip,
+    /// The picture on screen as PNG.
+    Frame,
+    /// The timeline's view as PNG (every camera, as `tessera render-timeline` draws it).
+    Timeline,
+}
+
+impl ExportKind {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Clip => "mp4",
+            Self::Frame | Self::Timeline => "png",
+        }
+    }
+}
+
+/// The Bookmarks tab: the list (click: go there and select the range), a form to add one at
+/// the selection or the playhead, delete.
+pub struct BookmarksPanel {
+    store: Option<BookmarkStore>,
+    pub list: Vec<Bookmark>,
+    pub name: String,
+    pub note: String,
+}
+
+impl BookmarksPanel {
+    pub fn start(root: PathBuf) -> Self {
+        Self { store: BookmarkStore::start(root).ok(), list: Vec::new(), name: String::new(), note: String::new() }
+    }
+
+    pub fn send(&self, request: BookmarkRequest) {
+        if let Some(store) = &self.store {
+            store.send(request);
+        }
+    }
+
+    /// Take in the thread's answers (errors as toasts).
+    pub fn poll(&mut self, commands: &mut Vec<Command>) {
+        let Some(store) = &self.store else { return };
+        for reply in store.replies() {
+            match reply {
+                BookmarkReply::List(list) => self.list = list,
+                BookmarkReply::Error(detail) => {
+                    commands.push(Command::Error { title: "Bookmarks cannot be saved".into(), detail });
+                }
+            }
+        }
+    }
+
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        selection: Option<(i64, i64)>,
+        playhead: Option<i64>,
+        camera: Option<&str>,
+        clock: Clock,
+    ) -> Vec<Command> {
+        let mut commands = Vec::new();
+        let range = selection.or(playhead.map(|t| (t, t)));
+        let label = ui.label("Name");
+        ui.add(egui::TextEdit::singleline(&mut self.name).hint_text("what happens here")).labelled_by(label.id);
+        let label = ui.label("Note");
+        ui.add(egui::TextEdit::multiline(&mut self.note).desired_rows(2)).labelled_by(label.id);
+        let what = if selection.is_some() { "Bookmark the selection" } else { "Bookmark the playhead" };
+        let can = range.is_some() && !self.name.trim().is_empty();
+        if ui
+            .add_enabled(can, egui::Button::new(what))
+            .on_disabled_hover_text("Name it, and click the timeline first")
+            .clicked()
+            && let Some((start_us, end_us)) = range
+        {
+            let bookmark = Bookmark {
+                id: 0,
+                camera: camera.unwrap_or_default().to_string(),
+                start_us,
+                end_us,
+                name: std::mem::take(&mut self.name),
+                note: std::mem::take(&mut self.note),
+                created_us: 0,
+            };
+            self.send(BookmarkRequest::Add(bookmark));
+        }
+        ui.separator();
+        if self.list.is_empty() {
+            ui.label(RichText::new("No bookmarks yet. Mark a range with [ and ], name it, and bookmark it.").weak());
+        }
+        egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+            for b in &self.list {
+                ui.horizontal(|ui| {
+                    let label = format!("{} · {}", b.name, format_instant(b.start_us, clock));
+                    let hover = if b.note.is_empty() { "Go there".to_string() } else { b.note.clone() };
+                    if ui.link(label).on_hover_text(hover).clicked() {
+                        commands.push(Command::GoToBookmark(b.clone()));
+                    }
+                    if ui.small_button("×").on_hover_text("Delete this bookmark").clicked() {
+                        self.send(BookmarkRequest::Delete(b.id));
+                    }
+                });
+                if !b.note.is_empty() {
+                    ui.label(RichText::new(&b.note).small().weak());
+                }
+            }
+        });
+        commands
+    }
+}
+
+/// The running jobs as progress bars with Cancel, top of the window; finished ones become
+/// notices or error toasts.
+pub fn jobs_ui(ui: &mut egui::Ui, jobs: &mut Vec<Job>, commands: &mut Vec<Command>) {
+    jobs.retain(|job| match job.poll() {
+        None => true,
+        Some(Outcome::Done(summary)) => {
+            commands.push(Command::Notice(summary));
+            false
+        }
+        Some(Outcome::Cancelled) => {
+            commands.push(Command::Notice(format!("{}: cancelled", job.title)));
+            false
+        }
+        Some(Outcome::Failed(detail)) => {
+            commands.push(Command::Error { title: format!("{} failed", job.title), detail });
+            false
+        }
+    });
+    for job in jobs.iter() {
+        ui.horizontal(|ui| {
+            ui.label(&job.title);
+            ui.add(egui::ProgressBar::new(job.progress()).desired_width(160.0).show_percentage());
+            if ui.small_button("Cancel").clicked() {
+                job.cancel();
+            }
+        });
+    }
+    if !jobs.is_empty() {
+        ui.ctx().request_repaint_after(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Where an export goes when no save dialog can open: `~/Videos` (else the home folder,
+/// else the temporary folder), named after what and when.
+pub fn default_export_path(kind: ExportKind, what: &str, at_us: i64) -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let dir = home
+        .as_ref()
+        .map(|h| h.join("Videos"))
+        .filter(|d| d.is_dir())
+        .or(home.filter(|h| h.is_dir()))
+        .unwrap_or_else(std::env::temp_dir);
+    let stamp = tessera_storage::UnixMicros(at_us).to_rfc3339().replace([':', '.'], "-");
+    let what: String = what.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    dir.join(format!("tessera-{what}-{}.{}", stamp.get(..19).unwrap_or(&stamp), kind.extension()))
+}
+
+/// A clip export job: `[from, to)` of `stream`.
+pub fn clip_job(archive: &Path, stream: &str, (from, to): (i64, i64), out: PathBuf) -> std::io::Result<Job> {
+    let (archive, stream_name) = (archive.to_owned(), stream.to_owned());
+    let work: Work = Box::new(move |progress| {
+        crate::cli::export::export_clip(&archive, &stream_name, from, to, &out, progress)
+            .map(|s| format!("Exported {} ({} frames)", out.display(), s.frames))
+            .map_err(|e| format!("{e:#}"))
+    });
+    Job::start(format!("Exporting {stream}"), "export-clip", work)
+}
+
+/// A frame export job: the picture on screen as PNG.
+pub fn frame_job(picture: &Picture, out: PathBuf) -> std::io::Result<Job> {
+    let (frame, color) = (picture.frame.clone(), picture.color);
+    let work: Work = Box::new(move |progress| {
+        let rgb = image::RgbImage::from_raw(frame.width as u32, frame.height as u32, frame.to_rgb8(color))
+            .ok_or("the picture's planes are inconsistent")?;
+        progress(0.5);
+        let mut png = Vec::new();
+        rgb.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).map_err(|e| e.to_string())?;
+        crate::output::write_atomically(&out, &png).map_err(|e| format!("{e:#}"))?;
+        Ok(format!("Saved {}", out.display()))
+    });
+    Job::start("Saving the frame", "export-frame", work)
+}
+
+/// A timeline image job: every camera over `[from, to)`, 2000 px wide, coverage style.
+pub fn timeline_job(
+    archive: &Path,
+    cameras: Vec<String>,
+    (from, to): (i64, i64),
+    out: PathBuf,
+) -> std::io::Result<Job> {
+    let archive = archive.to_owned();
+    let work: Work = Box::new(move |progress| {
+        let args = crate::cli::render_timeline::RenderTimelineArgs {
+            archive,
+            cameras,
+            from: tessera_storage::UnixMicros(from),
+            to: tessera_storage::UnixMicros(to),
+            width: 2000,
+            out: out.clone(),
+            layout: None,
+            now: None,
+            style: crate::cli::render_timeline::StyleArg::Coverage,
+        };
+        progress(0.1);
+        crate::cli::render_timeline::run(args).map_err(|e| format!("{e:#}"))?;
+        Ok(format!("Saved {}", out.display()))
+    });
+    Job::start("Saving the timeline", "export-timeline", work)
+}
+
+/// The selection band's colour on the timeline.
+pub const SELECTION: Color32 = Color32::from_rgba_premultiplied(60, 90, 140, 70);
+/// Bookmark markers.
+pub const BOOKMARK: Color32 = Color32::from_rgb(120, 200, 255);

@@ -1,0 +1,135 @@
+//! Bookmarks: named time ranges with notes, kept in the archive's database (table
+//! `bookmark`, created by the first bookmark) so they travel with the footage. A database
+//! without the table has no bookmarks; readers never create it.
+
+use super::EventDb;
+use crate::sqlite::DbError;
+use rusqlite::params;
+
+/// A stored bookmark. Times are µs since 1970; `camera` is empty for "every camera".
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Bookmark {
+    pub id: i64,
+    pub camera: String,
+    pub start_us: i64,
+    pub end_us: i64,
+    pub name: String,
+    pub note: String,
+    pub created_us: i64,
+}
+
+const CREATE: &str = "CREATE TABLE IF NOT EXISTS bookmark(
+    id INTEGER PRIMARY KEY,
+    camera TEXT NOT NULL,
+    start_us INTEGER NOT NULL,
+    end_us INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    note TEXT NOT NULL,
+    created_us INTEGER NOT NULL)";
+
+impl EventDb {
+    /// Every bookmark, by start time.
+    pub fn bookmarks(&self) -> Result<Vec<Bookmark>, DbError> {
+        let sql = |e| self.file.sql_error(e);
+        let exists: bool = self
+            .file
+            .conn
+            .query_row("SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'bookmark'", [], |r| {
+                r.get(0)
+            })
+            .map_err(sql)?;
+        if !exists {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self
+            .file
+            .conn
+            .prepare_cached(
+                "SELECT id, camera, start_us, end_us, name, note, created_us FROM bookmark ORDER BY start_us, id",
+            )
+            .map_err(sql)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Bookmark {
+                    id: r.get(0)?,
+                    camera: r.get(1)?,
+                    start_us: r.get(2)?,
+                    end_us: r.get(3)?,
+                    name: r.get(4)?,
+                    note: r.get(5)?,
+                    created_us: r.get(6)?,
+                })
+            })
+            .map_err(sql)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+    }
+
+    /// Store a bookmark (its `id` and `created_us` are assigned); returns its id. The range
+    /// must not be reversed and the name must not be empty.
+    pub fn add_bookmark(&self, b: &Bookmark) -> Result<i64, DbError> {
+        if b.end_us < b.start_us {
+            return Err(self.file.invalid(format!("bookmark {:?}: its end is before its start", b.name)));
+        }
+        if b.name.trim().is_empty() {
+            return Err(self.file.invalid("a bookmark needs a name"));
+        }
+        let sql = |e| self.file.sql_error(e);
+        self.file.conn.execute_batch(CREATE).map_err(sql)?;
+        self.file
+            .conn
+            .execute(
+                "INSERT INTO bookmark(camera, start_us, end_us, name, note, created_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![b.camera, b.start_us, b.end_us, b.name.trim(), b.note, crate::UnixMicros::now().0],
+            )
+            .map_err(sql)?;
+        Ok(self.file.conn.last_insert_rowid())
+    }
+
+    /// Delete a bookmark; `false` when there was none with that id.
+    pub fn delete_bookmark(&self, id: i64) -> Result<bool, DbError> {
+        if self.bookmarks()?.iter().all(|b| b.id != id) {
+            return Ok(false);
+        }
+        let n =
+            self.file.conn.execute("DELETE FROM bookmark WHERE id = ?1", [id]).map_err(|e| self.file.sql_error(e))?;
+        Ok(n > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mark(name: &str, start_us: i64) -> Bookmark {
+        Bookmark {
+            id: 0,
+            camera: "cam-1".into(),
+            start_us,
+            end_us: start_us + 5_000_000,
+            name: name.into(),
+            note: "a note".into(),
+            created_us: 0,
+        }
+    }
+
+    #[test]
+    fn bookmarks_round_trip_and_readers_see_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = EventDb::open_write(dir.path()).expect("open");
+        assert!(db.bookmarks().expect("list").is_empty(), "no table yet: no bookmarks");
+        let b = db.add_bookmark(&mark("later", 2_000)).expect("add");
+        let a = db.add_bookmark(&mark("  earlier ", 1_000)).expect("add");
+        let reader = EventDb::open_read(dir.path()).expect("read");
+        let list = reader.bookmarks().expect("list");
+        assert_eq!(list.iter().map(|m| (m.id, m.name.as_str())).collect::<Vec<_>>(), [(a, "earlier"), (b, "later")]);
+        assert!(list.iter().all(|m| m.created_us > 0 && m.note == "a note"));
+        assert!(db.delete_bookmark(a).expect("delete"));
+        assert!(!db.delete_bookmark(a).expect("again"), "gone");
+        assert_eq!(reader.bookmarks().expect("list").len(), 1);
+        let mut reversed = mark("bad", 10);
+        reversed.end_us = 5;
+        let error = db.add_bookmark(&reversed).expect_err("reversed");
+        assert!(error.to_string().contains("end is before its start"));
+        assert!(db.add_bookmark(&mark(" ", 10)).is_err(), "a name is needed");
+    }
+}
