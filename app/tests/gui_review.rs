@@ -234,3 +234,35 @@ fn analyst_zooms_from_a_year_to_a_second_marks_a_range_bookmarks_and_exports_it(
     assert_eq!(&bytes[4..8], b"ftyp", "an MP4 file");
     assert!(image::open(&frame).expect("the frame").width() > 0);
 }
+
+#[test]
+fn settings_are_kept_between_runs() {
+    let dir = demo_dir("review-settings", 0.2);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("tessera/settings.toml");
+    let (settings, _) = tessera::ui::settings::load(&path);
+    let app = tessera::ui::TesseraApp::with_settings(Some(dir.clone()), settings, Some(path.clone()));
+    let mut h = harness(app, Vec2::new(1000.0, 700.0));
+    settle(&mut h);
+    h.get_by_label("2×2").click();
+    h.run_steps(1);
+    h.state_mut().push(Command::SetSync(false));
+    h.run_steps(1);
+    let saved = || tessera::ui::settings::load(&path).0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !(saved().grid_side == 2 && !saved().sync) {
+        assert!(std::time::Instant::now() < deadline, "settings were not saved: {:?}", saved());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(saved().recent, [dir.clone()]);
+    // The next run opens with the same grid and sync.
+    let app = tessera::ui::TesseraApp::with_settings(Some(dir), saved(), None);
+    let mut h = harness(app, Vec2::new(1000.0, 700.0));
+    settle(&mut h);
+    h.run_steps(2);
+    settle(&mut h);
+    match &h.state().archive {
+        ArchiveState::Open { grid, .. } => assert_eq!((grid.side, grid.sync, grid.tiles.len()), (2, false, 2)),
+        other => panic!("{other:?}"),
+    }
+}

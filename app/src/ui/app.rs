@@ -6,6 +6,7 @@ use super::grid::{VideoGrid, streams_to_add};
 use super::player_panel::{PlayerPanel, Transport};
 use super::projects::ProjectsPanel;
 use super::review::{BookmarksPanel, ExportKind};
+use super::settings::Settings;
 use super::sky_overlay::SkyOverlay;
 use super::timeline_panel::TimelinePanel;
 use super::toasts::Toasts;
@@ -154,6 +155,9 @@ pub struct TesseraApp {
     pub jobs: Vec<crate::engine::jobs::Job>,
     /// A save dialog in progress, and what it is for.
     save_dialog: Option<(ExportKind, Dialog)>,
+    /// What is kept between runs, and where (`None`: not kept, as in tests).
+    pub settings: Settings,
+    pub settings_path: Option<PathBuf>,
 }
 
 impl TesseraApp {
@@ -175,11 +179,33 @@ impl TesseraApp {
             show_help: false,
             jobs: Vec::new(),
             save_dialog: None,
+            settings: Settings::default(),
+            settings_path: None,
         };
         if let Some(path) = archive {
             app.open(path);
         }
         app
+    }
+
+    /// The app with the user's settings (kept in `path`), optionally opening an archive.
+    pub fn with_settings(archive: Option<PathBuf>, settings: Settings, path: Option<PathBuf>) -> Self {
+        let mut app = Self::new(None);
+        app.clock = if settings.utc { Clock::Utc } else { Clock::Local };
+        app.preroll_us = (settings.preroll_s.clamp(0.0, 60.0) * 1e6) as i64;
+        app.settings = settings;
+        app.settings_path = path;
+        if let Some(archive) = archive {
+            app.open(archive);
+        }
+        app
+    }
+
+    /// Save the settings (on their own thread) after a change.
+    fn settings_changed(&mut self) {
+        if let Some(path) = &self.settings_path {
+            super::settings::save_in_background(path.clone(), self.settings.clone());
+        }
     }
 
     /// Load the archive listing on a worker thread.
@@ -255,6 +281,16 @@ impl TesseraApp {
                         }
                     });
                 let bookmarks = Box::new(BookmarksPanel::start(path.clone()));
+                // The layout and style the user left.
+                grid.sync = self.settings.sync;
+                if !self.settings.coverage {
+                    timeline.set_style(tessera_render::timeline::TileStyle::Presence);
+                }
+                if self.settings.grid_side > 1 {
+                    self.push(Command::SetGrid(self.settings.grid_side));
+                }
+                self.settings.opened(&path);
+                self.settings_changed();
                 ArchiveState::Open {
                     path,
                     streams: snapshot.streams,
@@ -323,7 +359,11 @@ impl TesseraApp {
                     }
                 }
                 Command::SetTileStream { tile, stream } => self.set_tile_stream(tile, &stream),
-                Command::SetGrid(side) => self.set_grid(side),
+                Command::SetGrid(side) => {
+                    self.set_grid(side);
+                    self.settings.grid_side = side;
+                    self.settings_changed();
+                }
                 Command::SelectTile(i) => {
                     if let ArchiveState::Open { grid, timeline, .. } = &mut self.archive
                         && i < grid.tiles.len()
@@ -336,6 +376,8 @@ impl TesseraApp {
                 }
                 Command::SelectCamera(camera) => self.select_camera(&camera),
                 Command::SetSync(sync) => {
+                    self.settings.sync = sync;
+                    self.settings_changed();
                     if let ArchiveState::Open { grid, timeline, .. } = &mut self.archive {
                         grid.sync = sync;
                         // Line every tile up on the active one's moment.
@@ -352,6 +394,8 @@ impl TesseraApp {
                     }
                 }
                 Command::SetClock(clock) => {
+                    self.settings.utc = clock == Clock::Utc;
+                    self.settings_changed();
                     self.clock = clock;
                     if let ArchiveState::Open { timeline, .. } = &mut self.archive {
                         timeline.clock = clock;
@@ -384,6 +428,8 @@ impl TesseraApp {
                 }
                 Command::Export { kind, out } => self.export(kind, out),
                 Command::SetTimelineStyle(style) => {
+                    self.settings.coverage = style == tessera_render::timeline::TileStyle::Coverage;
+                    self.settings_changed();
                     if let ArchiveState::Open { timeline, .. } = &mut self.archive {
                         timeline.set_style(style);
                     }
@@ -574,6 +620,26 @@ impl TesseraApp {
             {
                 self.dialog_failed = false;
                 self.push(Command::OpenArchive(PathBuf::from(self.path_text.trim())));
+            }
+            if !self.settings.recent.is_empty() {
+                let mut chosen = None;
+                egui::ComboBox::from_label("Recent").selected_text("archives").show_ui(ui, |ui| {
+                    for path in &self.settings.recent {
+                        if ui.selectable_label(false, path.display().to_string()).clicked() {
+                            chosen = Some(path.clone());
+                        }
+                    }
+                });
+                if let Some(path) = chosen {
+                    self.push(Command::OpenArchive(path));
+                }
+            }
+            let theme = if self.settings.light_theme { "Dark" } else { "Light" };
+            if ui.button(theme).on_hover_text("Switch the colour theme").clicked() {
+                self.settings.light_theme = !self.settings.light_theme;
+                let theme = if self.settings.light_theme { egui::Theme::Light } else { egui::Theme::Dark };
+                ui.ctx().set_theme(theme);
+                self.settings_changed();
             }
             if ui.button("?").on_hover_text("Keyboard shortcuts (?)").clicked() {
                 self.show_help = !self.show_help;

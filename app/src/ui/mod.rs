@@ -8,6 +8,7 @@ pub mod offscreen;
 pub mod player_panel;
 pub mod projects;
 pub mod review;
+pub mod settings;
 pub mod sky_overlay;
 mod streams;
 pub mod timeline_panel;
@@ -59,7 +60,15 @@ pub fn run(archive: Option<PathBuf>) -> anyhow::Result<()> {
             if let Some(render_state) = &cc.wgpu_render_state {
                 install_renderers(render_state);
             }
-            Ok(Box::new(TesseraApp::new(archive)))
+            // Settings: a small file read once here, before the first frame.
+            let path = settings::default_path();
+            let (settings, warning) = path.as_deref().map(settings::load).unwrap_or_default();
+            cc.egui_ctx.set_theme(if settings.light_theme { egui::Theme::Light } else { egui::Theme::Dark });
+            let mut app = TesseraApp::with_settings(archive, settings, path);
+            if let Some(warning) = warning {
+                app.toasts.error("Settings could not be read", warning);
+            }
+            Ok(Box::new(app))
         }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
