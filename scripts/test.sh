@@ -19,6 +19,8 @@ fi
 # binaries, a throwaway data directory, 127.0.0.1 only, stopped when this script ends.
 # TESSERA_TEST_DATABASE_URL set beforehand uses that server instead.
 export TESSERA_REQUIRE_POSTGRES=1
+# The GUI smoke test runs the real window on Xvfb (installed by scripts/setup.sh).
+export TESSERA_REQUIRE_XVFB=1
 if [ -z "${TESSERA_TEST_DATABASE_URL:-}" ]; then
   PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
   if [ -z "$PG_BIN" ]; then
