@@ -117,6 +117,10 @@ impl VideoGrid {
             if ui.checkbox(&mut sync, "Sync").on_hover_text("Play, seek and step every video together").changed() {
                 commands.push(Command::SetSync(sync));
             }
+            ui.separator();
+            if ui.small_button("Save frame").on_hover_text("The active video's picture as a PNG").clicked() {
+                commands.push(Command::Export { kind: super::review::ExportKind::Frame, out: None });
+            }
         });
         if self.tiles.is_empty() {
             ui.label("This archive has no streams to play.");
