@@ -58,6 +58,70 @@ fn labeller_jumps_to_the_next_person_event_and_back() {
     h.key_press(egui::Key::P);
     h.run_steps(1);
     wait_until(&mut h, "back to the first event", |app| playhead(app).is_some_and(|p| (p - at).abs() < 250_000));
+    // Past the pre-roll the person is on screen: the event's box is drawn over the picture.
+    h.state_mut().push(Command::SeekTo(want.first_ms * 1000 + 1_000_000));
+    h.run_steps(1);
+    settle(&mut h);
+    wait_until(&mut h, "the event's box over the picture", |app| {
+        active(app).is_some_and(|p| {
+            p.event_boxes_for
+                .as_ref()
+                .is_some_and(|(c, t)| c == "cam-1" && Some(*t) == p.shown.as_ref().map(|s| s.frame.time_us))
+                && p.event_boxes.iter().any(|b| b.class == "person")
+        })
+    });
+    h.run_steps(1);
+}
+
+#[test]
+fn the_events_list_shows_the_view_filtered_and_goes_to_an_event() {
+    let dir = demo_dir("review-list", 1.0);
+    let mut h = harness(app_on(dir.clone()), Vec2::new(1200.0, 800.0));
+    settle(&mut h);
+    let (from, to) = (DEMO_END_US - 20 * 60 * 1_000_000, DEMO_END_US - 10 * 60 * 1_000_000);
+    h.state_mut().push(Command::SetTimeView(tessera::timeline::TimeView::new(from, to - from)));
+    h.run_steps(1);
+    settle(&mut h);
+    h.get_by_label("Events").click();
+    h.run_steps(1);
+    let db = EventDb::open_read(&dir).expect("events");
+    let view = match &h.state().archive {
+        ArchiveState::Open { timeline, .. } => timeline.view,
+        other => panic!("{other:?}"),
+    };
+    let count = |camera: &str, class: Option<&str>| {
+        db.list_events(camera, view.start_us / 1000, view.end_us() / 1000)
+            .expect("list")
+            .iter()
+            .filter(|e| class.is_none_or(|c| e.class == c))
+            .count()
+    };
+    let all = count("cam-1", None) + count("cam-2", None);
+    let total = |app: &tessera::ui::TesseraApp| match &app.archive {
+        ArchiveState::Open { timeline, .. } => timeline.event_list.as_ref().map(|l| l.2),
+        _ => None,
+    };
+    wait_until(&mut h, "the list of the view", |app| total(app) == Some(all));
+    assert!(all > 0);
+    // Only cars.
+    if let ArchiveState::Open { events, .. } = &mut h.state_mut().archive {
+        events.class = Some("car".into());
+    }
+    let cars = count("cam-1", Some("car")) + count("cam-2", Some("car"));
+    wait_until(&mut h, "the cars of the view", |app| total(app) == Some(cars));
+    h.run_steps(1);
+    let first = match &h.state().archive {
+        ArchiveState::Open { timeline, .. } => timeline.event_list.as_ref().and_then(|l| l.1.first().cloned()),
+        _ => None,
+    }
+    .expect("a car in view");
+    assert_eq!(first.class, "car");
+    // Click it: the playhead goes to it (less the pre-roll) on its camera.
+    h.get_all_by_label_contains(&format!("{} · car", first.camera)).next().expect("its row").click();
+    h.run_steps(1);
+    let at = first.first_ms * 1000 - 2_000_000;
+    wait_until(&mut h, "the jump", |app| playhead(app) == Some(at));
+    assert_eq!(player(&h).player.stream, format!("{}-HD", first.camera));
 }
 
 #[test]

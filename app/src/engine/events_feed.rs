@@ -7,7 +7,7 @@
 use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded};
 use std::path::PathBuf;
 use tessera_storage::EventDb;
-use tessera_storage::events::EventRow;
+use tessera_storage::events::{BoxAt, EventRow};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum EventQuestion {
@@ -16,6 +16,21 @@ pub enum EventQuestion {
     Step { cameras: Vec<String>, from_us: i64, forward: bool, classes: Vec<String> },
     /// The events of `camera` overlapping `[from_us, to_us]` (the pointer's column).
     Under { camera: String, from_us: i64, to_us: i64 },
+    /// The Events list: events of `cameras` overlapping `[from_us, to_us]`, of `class` (any
+    /// when `None`), at least `min_confidence` confident, by start, at most `limit`.
+    List(ListQuery),
+    /// The detection boxes of `camera`'s events at `t_us` (drawn over the picture).
+    BoxesAt { camera: String, t_us: i64 },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListQuery {
+    pub cameras: Vec<String>,
+    pub from_us: i64,
+    pub to_us: i64,
+    pub class: Option<String>,
+    pub min_confidence: f64,
+    pub limit: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -30,6 +45,17 @@ pub enum EventAnswer {
         from_us: i64,
         to_us: i64,
         events: Vec<EventRow>,
+    },
+    /// `total` matched; `events` holds the first `limit` of them.
+    List {
+        query: ListQuery,
+        events: Vec<EventRow>,
+        total: usize,
+    },
+    BoxesAt {
+        camera: String,
+        t_us: i64,
+        boxes: Vec<(EventRow, BoxAt)>,
     },
     Error(String),
 }
@@ -61,13 +87,14 @@ impl EventsFeed {
 fn serve(root: &std::path::Path, inbox: &Receiver<EventQuestion>, outbox: &Sender<EventAnswer>) {
     let mut db: Option<EventDb> = None;
     while let Ok(mut question) = inbox.recv() {
-        // Hovering asks every frame: answer only the newest hover question.
-        if matches!(question, EventQuestion::Under { .. }) {
+        // Hover, list and boxes questions follow the pointer, the view and the picture:
+        // answer only the newest of each kind waiting.
+        if !matches!(question, EventQuestion::Step { .. }) {
             loop {
                 match inbox.try_recv() {
-                    Ok(next @ EventQuestion::Under { .. }) => question = next,
-                    Ok(step) => {
-                        let _ = outbox.send(answer(root, &mut db, step));
+                    Ok(next) if std::mem::discriminant(&next) == std::mem::discriminant(&question) => question = next,
+                    Ok(other) => {
+                        let _ = outbox.send(answer(root, &mut db, other));
                     }
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                 }
@@ -108,6 +135,26 @@ fn answer(root: &std::path::Path, db: &mut Option<EventDb>, question: EventQuest
             }
             EventAnswer::Step { forward, event: best }
         }
+        EventQuestion::List(query) => {
+            let mut events = Vec::new();
+            for camera in &query.cameras {
+                match db.list_events(camera, query.from_us.div_euclid(1000), query.to_us.div_euclid(1000)) {
+                    Ok(list) => events.extend(list.into_iter().filter(|e| {
+                        query.class.as_ref().is_none_or(|c| &e.class == c)
+                            && e.confidence.unwrap_or(1.0) >= query.min_confidence
+                    })),
+                    Err(e) => return EventAnswer::Error(e.to_string()),
+                }
+            }
+            events.sort_by_key(|e| (e.first_ms, e.id));
+            let total = events.len();
+            events.truncate(query.limit);
+            EventAnswer::List { query, events, total }
+        }
+        EventQuestion::BoxesAt { camera, t_us } => match db.boxes_at(&camera, t_us.div_euclid(1000), 1000) {
+            Ok(boxes) => EventAnswer::BoxesAt { camera, t_us, boxes },
+            Err(e) => EventAnswer::Error(e.to_string()),
+        },
         EventQuestion::Under { camera, from_us, to_us } => {
             match db.list_events(&camera, from_us.div_euclid(1000), to_us.div_euclid(1000)) {
                 Ok(events) => EventAnswer::Under { camera, from_us, to_us, events },

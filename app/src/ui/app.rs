@@ -5,7 +5,7 @@
 use super::grid::{VideoGrid, streams_to_add};
 use super::player_panel::{PlayerPanel, Transport};
 use super::projects::ProjectsPanel;
-use super::review::{BookmarksPanel, ExportKind};
+use super::review::{BookmarksPanel, EventsPanel, ExportKind};
 use super::settings::Settings;
 use super::sky_overlay::SkyOverlay;
 use super::timeline_panel::TimelinePanel;
@@ -41,6 +41,7 @@ pub enum ArchiveState {
         /// The archive's labelling projects (when it has a catalog).
         projects: Option<Box<ProjectsPanel>>,
         bookmarks: Box<BookmarksPanel>,
+        events: Box<EventsPanel>,
     },
     Failed {
         path: PathBuf,
@@ -299,6 +300,7 @@ impl TesseraApp {
                     sky: snapshot.sky,
                     projects,
                     bookmarks,
+                    events: Box::default(),
                 }
             }
             Err(error) => {
@@ -691,7 +693,7 @@ impl TesseraApp {
             super::review::jobs_ui(ui, &mut self.jobs, &mut new_commands);
         });
         let clock = self.clock;
-        if let ArchiveState::Open { streams, timeline, grid, projects, bookmarks, .. } = &mut self.archive {
+        if let ArchiveState::Open { streams, timeline, grid, projects, bookmarks, events, .. } = &mut self.archive {
             bookmarks.poll(&mut new_commands);
             if let Some(projects) = projects.as_deref_mut() {
                 new_commands.extend(projects.poll(&ctx));
@@ -708,6 +710,40 @@ impl TesseraApp {
                     }
                 }
             }
+            // The detection boxes of the active picture's moment (asked of the events thread).
+            if let Some(player) = grid.active_mut()
+                && let Some(shown) = &player.shown
+            {
+                let key =
+                    (tessera_storage::events::camera_of_stream(&player.player.stream).to_string(), shown.frame.time_us);
+                if player.event_boxes_for.as_ref() != Some(&key) {
+                    match &timeline.event_boxes {
+                        Some((camera, t, boxes)) if (camera, t) == (&key.0, &key.1) => {
+                            player.event_boxes = boxes
+                                .iter()
+                                .map(|(e, b)| {
+                                    let [r, g, bl] = timeline.class_color(&e.class).unwrap_or([255, 255, 255]);
+                                    super::player_panel::EventBox {
+                                        class: e.class.clone(),
+                                        confidence: e.confidence,
+                                        rect: [b.x1, b.y1, b.x2, b.y2],
+                                        color: egui::Color32::from_rgb(r, g, bl),
+                                    }
+                                })
+                                .collect();
+                            player.event_boxes_for = Some(key);
+                        }
+                        _ if player.event_boxes_asked.as_ref() != Some(&key) => {
+                            timeline.ask(crate::engine::events_feed::EventQuestion::BoxesAt {
+                                camera: key.0.clone(),
+                                t_us: key.1,
+                            });
+                            player.event_boxes_asked = Some(key);
+                        }
+                        _ => {}
+                    }
+                }
+            }
             egui::Panel::left("streams").resizable(true).default_size(190.0).min_size(120.0).show(ui, |ui| {
                 ui.strong("Streams");
                 let active = grid.active().map(|p| p.player.stream.clone());
@@ -721,20 +757,21 @@ impl TesseraApp {
             {
                 egui::Panel::right("side").resizable(true).default_size(260.0).min_size(160.0).show(ui, |ui| {
                     let present = |tab: SideTab| match tab {
-                        SideTab::Bookmarks => true,
+                        SideTab::Events | SideTab::Bookmarks => true,
                         SideTab::Aircraft => overlay.is_some(),
                         SideTab::Projects => projects.is_some(),
                     };
                     ui.horizontal(|ui| {
-                        for tab in [SideTab::Bookmarks, SideTab::Aircraft, SideTab::Projects] {
+                        for tab in [SideTab::Events, SideTab::Bookmarks, SideTab::Aircraft, SideTab::Projects] {
                             if present(tab) {
                                 ui.selectable_value(&mut self.side_tab, tab, tab.title());
                             }
                         }
                     });
                     ui.separator();
-                    let tab = if present(self.side_tab) { self.side_tab } else { SideTab::Bookmarks };
+                    let tab = if present(self.side_tab) { self.side_tab } else { SideTab::Events };
                     match tab {
+                        SideTab::Events => new_commands.extend(events.ui(ui, timeline, clock)),
                         SideTab::Bookmarks => {
                             let camera = grid
                                 .active()
@@ -806,6 +843,7 @@ impl TesseraApp {
 /// The side panel's tabs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SideTab {
+    Events,
     Bookmarks,
     Aircraft,
     Projects,
@@ -814,6 +852,7 @@ pub enum SideTab {
 impl SideTab {
     fn title(self) -> &'static str {
         match self {
+            Self::Events => "Events",
             Self::Bookmarks => "Bookmarks",
             Self::Aircraft => "Aircraft",
             Self::Projects => "Projects",

@@ -47,6 +47,20 @@ pub struct PlayerPanel {
     pub labels: Option<crate::engine::labels::LabelBoxes>,
     /// The renderer's texture slot (the grid tile's index).
     pub slot: usize,
+    /// Detection boxes of the events at the picture's moment (the active tile's), and the
+    /// (camera, time) they are for and were last asked for.
+    pub event_boxes: Vec<EventBox>,
+    pub event_boxes_for: Option<(String, i64)>,
+    pub event_boxes_asked: Option<(String, i64)>,
+}
+
+/// A detection box to draw over the picture, in the picture's pixels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventBox {
+    pub class: String,
+    pub confidence: Option<f64>,
+    pub rect: [f64; 4],
+    pub color: Color32,
 }
 
 /// A transport action: the grid applies it to the active tile, or to every tile when synced.
@@ -87,6 +101,9 @@ impl PlayerPanel {
             sky: None,
             labels: None,
             slot: 0,
+            event_boxes: Vec::new(),
+            event_boxes_for: None,
+            event_boxes_asked: None,
         }
     }
 
@@ -282,6 +299,10 @@ impl PlayerPanel {
             {
                 super::projects::paint_boxes(ui, picture, labels);
             }
+            let current = self.event_boxes_for.as_ref().is_some_and(|(_, t)| *t == shown.frame.time_us);
+            if current && self.no_video_at.is_none() {
+                paint_event_boxes(ui, picture, (shown.frame.width, shown.frame.height), &self.event_boxes);
+            }
             if let Some(sky) = &mut self.sky
                 && self.no_video_at.is_none()
                 && let Some(e) = sky.paint(ui, picture, shown.frame.time_us)
@@ -448,6 +469,31 @@ pub fn parse_goto(text: &str, clock: Clock) -> Option<i64> {
         Clock::Local => naive.and_local_timezone(chrono::Local).earliest()?.to_utc(),
     };
     Some(t.timestamp_micros())
+}
+
+/// Detection boxes (frame pixels) over the picture rectangle, labelled with class and
+/// confidence.
+fn paint_event_boxes(ui: &egui::Ui, picture: Rect, (w, h): (usize, usize), boxes: &[EventBox]) {
+    let (sx, sy) = (picture.width() / w.max(1) as f32, picture.height() / h.max(1) as f32);
+    let painter = ui.painter_at(picture);
+    for b in boxes {
+        let r = Rect::from_min_max(
+            egui::pos2(picture.left() + b.rect[0] as f32 * sx, picture.top() + b.rect[1] as f32 * sy),
+            egui::pos2(picture.left() + b.rect[2] as f32 * sx, picture.top() + b.rect[3] as f32 * sy),
+        );
+        painter.rect_stroke(r, 0.0, egui::Stroke::new(2.0, b.color), egui::StrokeKind::Outside);
+        let text = match b.confidence {
+            Some(c) => format!("{} {:.0} %", b.class, c * 100.0),
+            None => b.class.clone(),
+        };
+        let galley = painter.layout_no_wrap(text, egui::FontId::proportional(11.0), Color32::BLACK);
+        let label = Rect::from_min_size(
+            r.left_top() - Vec2::new(0.0, galley.size().y + 2.0),
+            galley.size() + Vec2::new(4.0, 2.0),
+        );
+        painter.rect_filled(label, 1.0, b.color);
+        painter.galley(label.min + Vec2::new(2.0, 1.0), galley, Color32::BLACK);
+    }
 }
 
 /// A label over the picture (a real widget, so screen readers and tests find it).

@@ -226,3 +226,84 @@ pub fn timeline_job(
 pub const SELECTION: Color32 = Color32::from_rgba_premultiplied(60, 90, 140, 70);
 /// Bookmark markers.
 pub const BOOKMARK: Color32 = Color32::from_rgb(120, 200, 255);
+
+/// Rows the Events list shows at most.
+pub const EVENT_LIST_LIMIT: usize = 500;
+
+/// The Events tab: the events in the timeline's view, filtered by camera, class and
+/// confidence (zoom or pan the timeline to change the time range); a click goes to one.
+#[derive(Default)]
+pub struct EventsPanel {
+    pub camera: Option<String>,
+    pub class: Option<String>,
+    pub min_confidence: f32,
+    asked: Option<crate::engine::events_feed::ListQuery>,
+}
+
+impl EventsPanel {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        timeline: &super::timeline_panel::TimelinePanel,
+        clock: Clock,
+    ) -> Vec<Command> {
+        use crate::engine::events_feed::{EventQuestion, ListQuery};
+        let mut commands = Vec::new();
+        let cameras: Vec<String> = timeline.tracks.iter().map(|t| t.camera.clone()).collect();
+        let mut classes: Vec<String> =
+            timeline.model.cameras.iter().flat_map(|c| c.rows.iter().map(|r| r.class.clone())).collect();
+        classes.sort();
+        classes.dedup();
+        let choose = |ui: &mut egui::Ui, label: &str, value: &mut Option<String>, options: &[String]| {
+            egui::ComboBox::from_label(label).selected_text(value.as_deref().unwrap_or("all")).show_ui(ui, |ui| {
+                ui.selectable_value(value, None, "all");
+                for option in options {
+                    ui.selectable_value(value, Some(option.clone()), option);
+                }
+            });
+        };
+        choose(ui, "Camera", &mut self.camera, &cameras);
+        choose(ui, "Class", &mut self.class, &classes);
+        ui.add(egui::Slider::new(&mut self.min_confidence, 0.0..=1.0).text("min. confidence"));
+        let view = timeline.view;
+        let query = ListQuery {
+            cameras: self.camera.clone().map_or(cameras, |c| vec![c]),
+            from_us: view.start_us,
+            to_us: view.end_us(),
+            class: self.class.clone(),
+            min_confidence: f64::from(self.min_confidence),
+            limit: EVENT_LIST_LIMIT,
+        };
+        if self.asked.as_ref() != Some(&query) {
+            timeline.ask(EventQuestion::List(query.clone()));
+            self.asked = Some(query);
+        }
+        ui.separator();
+        let Some((answered, events, total)) = &timeline.event_list else {
+            ui.spinner();
+            return commands;
+        };
+        let shown = if *total > events.len() { format!(" (the first {})", events.len()) } else { String::new() };
+        let stale = self.asked.as_ref() != Some(answered);
+        ui.label(RichText::new(format!("{total} events in view{shown}")).weak());
+        if stale {
+            ui.ctx().request_repaint_after(std::time::Duration::from_millis(30));
+        }
+        egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+            for e in events {
+                let seconds = (e.last_ms - e.first_ms) as f64 / 1000.0;
+                let confidence = e.confidence.map_or(String::new(), |c| format!(" · {:.0} %", c * 100.0));
+                let text = format!(
+                    "{} · {} · {} · {seconds:.1} s{confidence}",
+                    format_instant(e.first_ms * 1000, clock),
+                    e.camera,
+                    e.class
+                );
+                if ui.selectable_label(false, text).on_hover_text("Go to this event").clicked() {
+                    commands.push(Command::JumpToEvent(e.clone()));
+                }
+            }
+        });
+        commands
+    }
+}

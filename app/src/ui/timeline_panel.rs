@@ -3,13 +3,14 @@
 //! legend with toggles. Input becomes [`Command`]s the app applies after the frame.
 
 use super::app::Command;
-use crate::engine::events_feed::{EventAnswer, EventQuestion, EventsFeed};
+use crate::engine::events_feed::{EventAnswer, EventQuestion, EventsFeed, ListQuery};
 use crate::engine::tile_feed::TileFeed;
 use crate::timeline::ticks::{Clock, format_instant, ticks};
 use crate::timeline::{StripArea, TimeView, TimelineModel};
 use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2};
 use std::collections::{BTreeMap, BTreeSet};
 use tessera_render::timeline::{TileStyle, TimelineCallback};
+use tessera_storage::events::{BoxAt, EventRow};
 
 /// Layout in points.
 const LABEL_H: f32 = 16.0;
@@ -47,6 +48,10 @@ pub struct TimelinePanel {
     asked: Option<(String, i64, i64)>,
     /// The range marked with `[` and `]` (start ≤ end once both are set).
     pub selection: Option<(i64, i64)>,
+    /// The newest answer for the Events list.
+    pub event_list: Option<(ListQuery, Vec<EventRow>, usize)>,
+    /// The newest detection boxes at a picture's moment: camera, time, boxes.
+    pub event_boxes: Option<(String, i64, Vec<(EventRow, BoxAt)>)>,
 }
 
 /// The events under the pointer's column on a camera's strip.
@@ -88,6 +93,8 @@ impl TimelinePanel {
             hover: None,
             asked: None,
             selection: None,
+            event_list: None,
+            event_boxes: None,
         }
     }
 
@@ -276,6 +283,18 @@ impl TimelinePanel {
         }
     }
 
+    /// Ask the `events` thread a question (the answer lands in this panel's fields).
+    pub fn ask(&self, question: EventQuestion) {
+        if let Some(feed) = &self.events {
+            feed.ask(question);
+        }
+    }
+
+    /// The colour of `class` on the timeline.
+    pub fn class_color(&self, class: &str) -> Option<[u8; 3]> {
+        self.model.cameras.iter().flat_map(|c| &c.rows).find(|r| r.class == class).map(|r| r.color)
+    }
+
     /// Ask the `events` thread for the next (`forward`) or previous event from `from_us`
     /// on `cameras`, among the classes shown.
     pub fn ask_step(&self, cameras: Vec<String>, from_us: i64, forward: bool) {
@@ -295,6 +314,8 @@ impl TimelinePanel {
                 EventAnswer::Under { camera, from_us, to_us, events } => {
                     self.hover = Some(Hover { camera, from_us, to_us, events });
                 }
+                EventAnswer::List { query, events, total } => self.event_list = Some((query, events, total)),
+                EventAnswer::BoxesAt { camera, t_us, boxes } => self.event_boxes = Some((camera, t_us, boxes)),
                 EventAnswer::Step { event: Some(event), .. } => commands.push(Command::JumpToEvent(event)),
                 EventAnswer::Step { event: None, forward } => commands.push(Command::Notice(
                     if forward {

@@ -236,6 +236,16 @@ impl EventDb {
         self.events().list(camera, from_ms, to_ms)
     }
 
+    /// Boxes of `camera`'s events at `t_ms` (see [`crate::events::store::box_at`]).
+    pub fn boxes_at(
+        &self,
+        camera: &str,
+        t_ms: i64,
+        max_gap_ms: i64,
+    ) -> Result<Vec<(EventRow, crate::events::BoxAt)>, DbError> {
+        self.events().boxes_at(camera, t_ms, max_gap_ms)
+    }
+
     /// The next (`forward`) or previous event start of `camera` from `from_ms` (exclusive)
     /// among `classes` (all when empty).
     pub fn step_event(

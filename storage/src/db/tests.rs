@@ -221,6 +221,22 @@ fn next_and_previous_event_across_buckets_and_classes() {
     assert_eq!(db.step_event("cam-9", T0_MS, true, &[]).expect("step"), None);
 }
 
+#[test]
+fn boxes_at_a_moment_are_interpolated_between_recorded_ones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = EventDb::open_write(dir.path()).expect("open");
+    let mut e = ev("cam-1", T0_MS, 2_000);
+    let b = |t: i64, x: f64| crate::events::BoxAt { t_ms: T0_MS + t, x1: x, y1: 10.0, x2: x + 20.0, y2: 40.0 };
+    e.boxes = vec![b(0, 100.0), b(1000, 200.0), b(2000, 300.0)];
+    db.insert_events(&[e, ev("cam-1", T0_MS, 2_000)], T0_MS / 1000 + 86_400).expect("ingest");
+    let at = db.boxes_at("cam-1", T0_MS + 500, 1000).expect("boxes");
+    assert_eq!(at.len(), 1, "only the event with boxes");
+    assert!((at[0].1.x1 - 150.0).abs() < 1e-6, "halfway: {:?}", at[0].1);
+    assert_eq!(db.boxes_at("cam-1", T0_MS + 2_000, 1000).expect("boxes")[0].1.x1, 300.0);
+    assert!(db.boxes_at("cam-1", T0_MS + 5_000, 1000).expect("boxes").is_empty(), "after the event");
+    assert!(db.boxes_at("cam-2", T0_MS, 1000).expect("boxes").is_empty());
+}
+
 /// The longest allowed event costs a bounded number of tiles; longer ones are refused.
 #[test]
 fn long_events_are_bounded_or_refused() {

@@ -1,12 +1,28 @@
 //! Inserting event rows, listing events and reading spans through the interval index
 //! (see the module doc of [`super`]).
 
-use super::jsonl::NewEvent;
+use super::jsonl::{BoxAt, NewEvent};
 use super::tables::Events;
 use super::{bucket_max_duration_ms, duration_bucket};
 use crate::sqlite::DbError;
 use crate::tiles::{EventSource, Span};
 use rusqlite::params;
+
+/// The box at `t_ms` of a track whose boxes are in time order: interpolated between the two
+/// around it, or the nearest within `max_gap_ms` at either end.
+pub fn box_at(boxes: &[BoxAt], t_ms: i64, max_gap_ms: i64) -> Option<BoxAt> {
+    let after = boxes.partition_point(|b| b.t_ms <= t_ms);
+    match (after.checked_sub(1).and_then(|i| boxes.get(i)), boxes.get(after)) {
+        (Some(a), Some(b)) if b.t_ms - a.t_ms <= 2 * max_gap_ms.max(1) => {
+            let k = if b.t_ms > a.t_ms { (t_ms - a.t_ms) as f64 / (b.t_ms - a.t_ms) as f64 } else { 0.0 };
+            let lerp = |x: f64, y: f64| x + (y - x) * k;
+            Some(BoxAt { t_ms, x1: lerp(a.x1, b.x1), y1: lerp(a.y1, b.y1), x2: lerp(a.x2, b.x2), y2: lerp(a.y2, b.y2) })
+        }
+        (Some(a), _) if t_ms - a.t_ms <= max_gap_ms => Some(BoxAt { t_ms, ..a.clone() }),
+        (_, Some(b)) if b.t_ms - t_ms <= max_gap_ms => Some(BoxAt { t_ms, ..b.clone() }),
+        _ => None,
+    }
+}
 
 /// An event as `events list` shows it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -104,6 +120,28 @@ impl<'a> Events<'a> {
             }
         }
         out.sort_by_key(|e| (e.first_ms, e.id));
+        Ok(out)
+    }
+
+    /// The boxes of `camera`'s events at `t_ms`: for each event spanning it that has boxes,
+    /// its box at `t_ms` (linear between the recorded boxes around it; none when the nearest
+    /// recorded box is more than `max_gap_ms` away).
+    pub fn boxes_at(&self, camera: &str, t_ms: i64, max_gap_ms: i64) -> Result<Vec<(EventRow, BoxAt)>, DbError> {
+        let mut out = Vec::new();
+        for event in self.list(camera, t_ms, t_ms)? {
+            let blob: Option<Vec<u8>> = self
+                .file
+                .conn
+                .prepare_cached("SELECT boxes FROM event WHERE id = ?1")
+                .and_then(|mut s| s.query_row([event.id], |r| r.get(0)))
+                .map_err(|e| self.sql(e))?;
+            let Some(blob) = blob else { continue };
+            let boxes = super::boxes::decode(event.first_ms, &blob)
+                .map_err(|e| self.file.invalid(format!("event {}: {e}", event.id)))?;
+            if let Some(b) = box_at(&boxes, t_ms, max_gap_ms) {
+                out.push((event, b));
+            }
+        }
         Ok(out)
     }
 
