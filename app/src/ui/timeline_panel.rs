@@ -51,8 +51,11 @@ pub struct TimelinePanel {
     /// The newest answer for the Events list.
     pub event_list: Option<(ListQuery, Vec<EventRow>, usize)>,
     /// The newest detection boxes at a picture's moment: camera, time, boxes.
-    pub event_boxes: Option<(String, i64, Vec<(EventRow, BoxAt)>)>,
+    pub event_boxes: Option<EventBoxes>,
 }
+
+/// Detection boxes at a picture's moment: camera, time (µs), each event with its box.
+pub type EventBoxes = (String, i64, Vec<(EventRow, BoxAt)>);
 
 /// The events under the pointer's column on a camera's strip.
 #[derive(Clone, Debug, PartialEq)]
