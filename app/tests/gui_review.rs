@@ -314,11 +314,11 @@ fn settings_are_kept_between_runs() {
     h.run_steps(1);
     let saved = || tessera::ui::settings::load(&path).0;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !(saved().grid_side == 2 && !saved().sync) {
+    while saved().grid_side != 2 || saved().sync {
         assert!(std::time::Instant::now() < deadline, "settings were not saved: {:?}", saved());
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    assert_eq!(saved().recent, [dir.clone()]);
+    assert_eq!(saved().recent, std::slice::from_ref(&dir));
     // The next run opens with the same grid and sync.
     let app = tessera::ui::TesseraApp::with_settings(Some(dir), saved(), None);
     let mut h = harness(app, Vec2::new(1000.0, 700.0));
