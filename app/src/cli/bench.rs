@@ -58,6 +58,9 @@ pub enum BenchCommand {
         /// Strips drawn (the archive's cameras, repeated).
         #[arg(long, default_value_t = 8)]
         strips: usize,
+        /// What the strips show: coverage (the GUI's default) or presence.
+        #[arg(long, value_enum, default_value_t = super::render_timeline::StyleArg::Coverage)]
+        style: super::render_timeline::StyleArg,
         #[arg(long)]
         json: bool,
     },
@@ -154,8 +157,12 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
             report(&super::bench_playback::bench_playback(&archive, &stream, seeks.max(20))?, json)
         }
         BenchCommand::MakeHd { dir, seconds, from } => super::bench_playback::make_hd(&dir, seconds.max(20), from),
-        BenchCommand::Timeline { archive, frames, strips, json } => {
-            report(&bench_timeline(&archive, frames.max(2), strips.max(1))?, json)
+        BenchCommand::Timeline { archive, frames, strips, style, json } => {
+            let style = match style {
+                super::render_timeline::StyleArg::Presence => tessera_render::timeline::TileStyle::Presence,
+                super::render_timeline::StyleArg::Coverage => tessera_render::timeline::TileStyle::Coverage,
+            };
+            report(&bench_timeline(&archive, frames.max(2), strips.max(1), style)?, json)
         }
         BenchCommand::Ui { archive, frames, size, json } => {
             report(&super::bench_ui::run(&archive, frames.max(2), size)?, json)
@@ -363,6 +370,7 @@ pub(super) fn bench_timeline(
     archive: &std::path::Path,
     frames: usize,
     strips: usize,
+    style: tessera_render::timeline::TileStyle,
 ) -> anyhow::Result<TimelineReport> {
     use crate::engine::tile_feed::TileFeed;
     use crate::timeline::{StripArea, TimeView, TimelineModel};
@@ -389,12 +397,7 @@ pub(super) fn bench_timeline(
         cameras.push(base[cameras.len() % base.len()].clone());
     }
     cameras.truncate(strips);
-    // Coverage: what the GUI draws by default (and the costlier of the two styles).
-    let mut model = TimelineModel::new(TileFeed::start(
-        archive.to_owned(),
-        cameras.clone(),
-        tessera_render::timeline::TileStyle::Coverage,
-    ));
+    let mut model = TimelineModel::new(TileFeed::start(archive.to_owned(), cameras.clone(), style));
     let hidden = std::collections::BTreeSet::<String>::new();
     while model.cameras.is_empty() && model.wait(std::time::Duration::from_secs(5)) {}
     // The GUI panel's layout at 2000 px: a label above each strip, video and a gap below.

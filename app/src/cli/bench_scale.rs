@@ -166,7 +166,8 @@ fn measure(args: &ScaleArgs) -> anyhow::Result<MeasureReport> {
     drop(db);
 
     let strips = args.cameras.max(1);
-    let timeline: TimelineReport = bench_timeline(&args.dir, args.frames.max(2), strips)?;
+    let timeline: TimelineReport =
+        bench_timeline(&args.dir, args.frames.max(2), strips, tessera_render::timeline::TileStyle::Coverage)?;
     Ok(MeasureReport {
         open_s_best: opens[0],
         open_s_worst: opens[opens.len() - 1],
