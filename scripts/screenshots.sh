@@ -11,7 +11,7 @@ END=2026-11-01T12:00:00Z
 "$BIN" demo --dir "$DEMO" --no-gui --end "$END" >/dev/null
 OUT=assets/screenshots
 mkdir -p "$OUT"
-"$BIN" screenshot --archive "$DEMO" --at 2026-11-01T11:40:00Z --out "$OUT/review.png" --size 1600x1000 --utc
-"$BIN" screenshot --archive "$DEMO" --at 2026-11-01T11:40:00Z --out "$OUT/grid.png" --size 1600x1000 --grid 2 --span 1800 --utc
+"$BIN" screenshot --archive "$DEMO" --at 2026-11-01T11:40:48Z --out "$OUT/review.png" --size 1600x1000 --span 600 --utc
+"$BIN" screenshot --archive "$DEMO" --at 2026-11-01T11:40:48Z --out "$OUT/grid.png" --size 1600x1000 --grid 2 --span 1800 --utc
 rm -rf "$(dirname "$DEMO")"
 echo "wrote $OUT/review.png $OUT/grid.png"
