@@ -45,6 +45,8 @@ fn labelled_boxes_at_the_playhead_and_a_population_watched_to_ready() {
     app.tessera_exe = env!("CARGO_BIN_EXE_tessera").into();
     let mut h = harness(app, Vec2::new(1400.0, 900.0));
     settle(&mut h);
+    h.get_by_label("Projects").click(); // the tab
+    h.run_steps(1);
     assert!(h.query_all_by_label("Projects").count() >= 2, "the tab and the panel");
     wait_until(&mut h, "project states", |app| {
         status_of(app, 1).as_deref() == Some("ready") && status_of(app, 2).as_deref() == Some("pending")

@@ -81,7 +81,7 @@ fn aircraft_are_drawn_listed_and_jumped_to() {
         visible.into_iter().chain(others).find_map(|a| a.enters_frame_at).expect("an aircraft enters the frame");
     let target_us = overlay.video_us_of(target);
     let buttons: Vec<_> = h
-        .query_all_by_label_contains("ent")
+        .query_all_by_label_contains("enter")
         .filter(|n| n.accesskit_node().role() == egui::accesskit::Role::Button)
         .collect();
     assert!(!buttons.is_empty(), "entered/enters buttons");

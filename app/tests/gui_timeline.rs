@@ -183,6 +183,19 @@ fn timeline_interactions() {
     set_view(&mut h, TimeView::new(END_US - 3_600_000_000, 3_600_000_000));
     let click = Pos2::new(400.0, y);
     h.event(egui::Event::PointerMoved(click));
+    // The events thread answers what is under the pointer first (a click on an event goes
+    // to its start): wait for that answer, so the picture does not depend on the race.
+    let rect = match &h.state().archive {
+        ArchiveState::Open { timeline, .. } => timeline.rect,
+        _ => panic!("archive closed"),
+    };
+    let at = view(&h).time_at(f64::from((click.x - rect.left()) / rect.width()));
+    common::wait_until(&mut h, "the events under the pointer", |app| match &app.archive {
+        ArchiveState::Open { timeline, .. } => {
+            timeline.hover.as_ref().is_some_and(|hv| hv.from_us <= at && at <= hv.to_us)
+        }
+        _ => false,
+    });
     h.event(egui::Event::PointerButton {
         pos: click,
         button: egui::PointerButton::Primary,

@@ -46,11 +46,13 @@ pub enum EventAnswer {
         to_us: i64,
         events: Vec<EventRow>,
     },
-    /// `total` matched; `events` holds the first `limit` of them.
+    /// `total` matched; `events` holds the first `limit` of them. A failed query answers
+    /// with no events and its error (so whoever waits for this query's answer gets one).
     List {
         query: ListQuery,
         events: Vec<EventRow>,
         total: usize,
+        error: Option<String>,
     },
     BoxesAt {
         camera: String,
@@ -143,13 +145,15 @@ fn answer(root: &std::path::Path, db: &mut Option<EventDb>, question: EventQuest
                         query.class.as_ref().is_none_or(|c| &e.class == c)
                             && e.confidence.unwrap_or(1.0) >= query.min_confidence
                     })),
-                    Err(e) => return EventAnswer::Error(e.to_string()),
+                    Err(e) => {
+                        return EventAnswer::List { query, events: Vec::new(), total: 0, error: Some(e.to_string()) };
+                    }
                 }
             }
             events.sort_by_key(|e| (e.first_ms, e.id));
             let total = events.len();
             events.truncate(query.limit);
-            EventAnswer::List { query, events, total }
+            EventAnswer::List { query, events, total, error: None }
         }
         EventQuestion::BoxesAt { camera, t_us } => match db.boxes_at(&camera, t_us.div_euclid(1000), 1000) {
             Ok(boxes) => EventAnswer::BoxesAt { camera, t_us, boxes },

@@ -99,6 +99,48 @@ pub fn ticks(view: &TimeView, width_px: f64, min_spacing_px: f64, clock: Clock) 
     out
 }
 
+/// A calendar day in the clock's zone, for the timeline's date strip.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Day {
+    pub start_us: i64,
+    pub end_us: i64,
+    /// `Sun 1 Nov 2026`
+    pub label: String,
+}
+
+/// The days `view` touches in the clock's zone; none when it spans more than `max_days`
+/// (the ticks are dates then).
+pub fn days(view: &TimeView, clock: Clock, max_days: i64) -> Vec<Day> {
+    let mut out = Vec::new();
+    if view.span_us > max_days.saturating_mul(86_400_000_000) {
+        return out;
+    }
+    // Midnight of `date` in the zone, as unix seconds.
+    let midnight = |date: NaiveDate| {
+        let naive = date.and_hms_opt(0, 0, 0)?.and_utc().timestamp();
+        Some(naive - i64::from(offset_at(naive, clock).local_minus_utc()))
+    };
+    let end_s = view.end_us().div_euclid(1_000_000);
+    let start_s = view.start_us.div_euclid(1_000_000);
+    let Some(mut date) = offset_at(start_s, clock).timestamp_opt(start_s, 0).single().map(|d| d.date_naive()) else {
+        return out;
+    };
+    while out.len() <= max_days as usize + 1 {
+        let (Some(start), Some(next)) = (midnight(date), date.succ_opt()) else { break };
+        if start > end_s {
+            break;
+        }
+        let Some(end) = midnight(next) else { break };
+        out.push(Day {
+            start_us: start * 1_000_000,
+            end_us: end * 1_000_000,
+            label: date.format("%a %-d %b %Y").to_string(),
+        });
+        date = next;
+    }
+    out
+}
+
 /// The zone's offset at `t_s` (local time follows daylight saving at that instant).
 fn offset_at(t_s: i64, clock: Clock) -> FixedOffset {
     let utc = || chrono::Utc.fix();
@@ -130,6 +172,26 @@ pub fn format_instant(t_us: i64, clock: Clock) -> String {
         }
     }
     text
+}
+
+#[cfg(test)]
+mod day_tests {
+    use super::*;
+
+    #[test]
+    fn days_of_a_view_in_utc() {
+        // 2026-11-01 20:00 UTC + 30 h: Sun 1, Mon 2, Tue 3 November.
+        let start = 1_793_563_200_000_000;
+        let view = TimeView { start_us: start, span_us: 30 * 3_600_000_000 };
+        let d = days(&view, Clock::Utc, 60);
+        assert_eq!(
+            d.iter().map(|d| d.label.as_str()).collect::<Vec<_>>(),
+            ["Sun 1 Nov 2026", "Mon 2 Nov 2026", "Tue 3 Nov 2026"]
+        );
+        assert_eq!(d[1].start_us, start + 4 * 3_600_000_000);
+        assert_eq!(d[1].end_us - d[1].start_us, 86_400_000_000);
+        assert!(days(&TimeView { start_us: start, span_us: 90 * 86_400_000_000 }, Clock::Utc, 60).is_empty());
+    }
 }
 
 fn month_name(m: u32) -> &'static str {

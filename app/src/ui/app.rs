@@ -101,6 +101,8 @@ pub enum Command {
     },
     /// Go to a bookmark: its range becomes the selection, the playhead its start.
     GoToBookmark(tessera_storage::db::bookmarks::Bookmark),
+    /// How long before an event its jumps land, seconds.
+    SetPreroll(f64),
     /// Draw the timeline's coverage or presence.
     SetTimelineStyle(tessera_render::timeline::TileStyle),
     /// Something worth a short notice (nothing failed).
@@ -429,6 +431,12 @@ impl TesseraApp {
                     self.push(Command::SeekTo(b.start_us));
                 }
                 Command::Export { kind, out } => self.export(kind, out),
+                Command::SetPreroll(seconds) => {
+                    let seconds = seconds.clamp(0.0, 60.0);
+                    self.preroll_us = (seconds * 1e6) as i64;
+                    self.settings.preroll_s = seconds;
+                    self.settings_changed();
+                }
                 Command::SetTimelineStyle(style) => {
                     self.settings.coverage = style == tessera_render::timeline::TileStyle::Coverage;
                     self.settings_changed();
@@ -771,7 +779,9 @@ impl TesseraApp {
                     ui.separator();
                     let tab = if present(self.side_tab) { self.side_tab } else { SideTab::Events };
                     match tab {
-                        SideTab::Events => new_commands.extend(events.ui(ui, timeline, clock)),
+                        SideTab::Events => {
+                            new_commands.extend(events.ui(ui, timeline, clock, self.preroll_us as f64 / 1e6))
+                        }
                         SideTab::Bookmarks => {
                             let camera = grid
                                 .active()

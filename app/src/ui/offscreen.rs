@@ -38,11 +38,13 @@ pub fn harness(app: TesseraApp, size: egui::Vec2, upload_budget: u32) -> anyhow:
 }
 
 /// Whether the background work a picture waits for is done: the archive open (or failed),
-/// every timeline tile asked for arrived, every video tile answered its last request.
+/// every timeline tile asked for arrived, every video tile answered its last request, the
+/// Events list answered for the view.
 pub fn settled(app: &TesseraApp) -> bool {
     match &app.archive {
-        ArchiveState::Open { timeline, grid, .. } => {
-            !timeline.model.cameras.is_empty()
+        ArchiveState::Open { timeline, grid, events, .. } => {
+            events.answered(timeline)
+                && !timeline.model.cameras.is_empty()
                 && timeline.model.pending() == 0
                 && timeline.model.missing_last_frame == 0
                 && grid.tiles.iter().all(|p| p.waiting_since.is_none() && (p.opened || p.failed.is_some()))

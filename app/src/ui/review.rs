@@ -241,11 +241,18 @@ pub struct EventsPanel {
 }
 
 impl EventsPanel {
+    /// Whether the list on screen answers the last question asked (tests and screenshots
+    /// wait for it).
+    pub fn answered(&self, timeline: &super::timeline_panel::TimelinePanel) -> bool {
+        self.asked.is_none() || timeline.event_list.as_ref().map(|l| &l.0) == self.asked.as_ref()
+    }
+
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
         timeline: &super::timeline_panel::TimelinePanel,
         clock: Clock,
+        preroll_s: f64,
     ) -> Vec<Command> {
         use crate::engine::events_feed::{EventQuestion, ListQuery};
         let mut commands = Vec::new();
@@ -265,6 +272,13 @@ impl EventsPanel {
         choose(ui, "Camera", &mut self.camera, &cameras);
         choose(ui, "Class", &mut self.class, &classes);
         ui.add(egui::Slider::new(&mut self.min_confidence, 0.0..=1.0).text("min. confidence"));
+        let mut preroll = preroll_s;
+        let response = ui
+            .add(egui::Slider::new(&mut preroll, 0.0..=30.0).text("pre-roll s"))
+            .on_hover_text("Jumps to an event (a click here, N and P) land this long before it starts");
+        if response.changed() {
+            commands.push(Command::SetPreroll(preroll));
+        }
         let view = timeline.view;
         let query = ListQuery {
             cameras: self.camera.clone().map_or(cameras, |c| vec![c]),
@@ -293,13 +307,11 @@ impl EventsPanel {
             for e in events {
                 let seconds = (e.last_ms - e.first_ms) as f64 / 1000.0;
                 let confidence = e.confidence.map_or(String::new(), |c| format!(" · {:.0} %", c * 100.0));
-                let text = format!(
-                    "{} · {} · {} · {seconds:.1} s{confidence}",
-                    format_instant(e.first_ms * 1000, clock),
-                    e.camera,
-                    e.class
-                );
-                if ui.selectable_label(false, text).on_hover_text("Go to this event").clicked() {
+                // Compact: the time of day (the whole instant on hover).
+                let instant = format_instant(e.first_ms * 1000, clock);
+                let time = instant.get(11..19).unwrap_or(&instant);
+                let text = format!("{time} · {} · {} · {seconds:.1} s{confidence}", e.camera, e.class);
+                if ui.selectable_label(false, text).on_hover_text(format!("{instant}\nGo to this event")).clicked() {
                     commands.push(Command::JumpToEvent(e.clone()));
                 }
             }

@@ -19,6 +19,10 @@ const ROW_PITCH: f32 = 9.0;
 const VIDEO_H: f32 = 5.0;
 const CAMERA_GAP: f32 = 8.0;
 const AXIS_H: f32 = 18.0;
+/// The date strip above the axis (days, with nights shaded).
+const DATE_H: f32 = 14.0;
+/// Days the date strip draws at most (wider views have dates as ticks).
+const DATE_STRIP_DAYS: i64 = 62;
 
 pub use crate::engine::archive_loader::CameraTrack;
 
@@ -126,6 +130,8 @@ impl TimelinePanel {
             })
             .collect();
         let height = AXIS_H + strip_heights.iter().sum::<f32>();
+        let (date_rect, _) = ui.allocate_exact_size(Vec2::new(width, DATE_H), Sense::hover());
+        self.date_strip(ui, date_rect);
         let (rect, response) = ui.allocate_exact_size(Vec2::new(width, height), Sense::click_and_drag());
         self.rect = rect;
         self.input(ui, rect, &response, &mut commands);
@@ -278,6 +284,46 @@ impl TimelinePanel {
         commands
     }
 
+    /// The days of the view above the axis: each day's name where it starts (or at the left
+    /// edge), its midnight marked, and the night (18:00–06:00 in the clock's zone) shaded.
+    fn date_strip(&self, ui: &egui::Ui, rect: Rect) {
+        let painter = ui.painter_at(rect);
+        let x_of = |t: i64| rect.left() + (self.view.x_of(t) as f32) * rect.width();
+        let days = crate::timeline::ticks::days(&self.view, self.clock, DATE_STRIP_DAYS);
+        let day_px = days.first().map_or(0.0, |d| x_of(d.end_us) - x_of(d.start_us));
+        let night = Color32::from_rgba_unmultiplied(0, 0, 30, 110);
+        for day in &days {
+            let hour = (day.end_us - day.start_us) / 24;
+            for (a, b) in [(day.start_us, day.start_us + 6 * hour), (day.start_us + 18 * hour, day.end_us)] {
+                let (xa, xb) = (x_of(a).max(rect.left()), x_of(b).min(rect.right()));
+                if xb > xa {
+                    painter.rect_filled(
+                        Rect::from_min_max(Pos2::new(xa, rect.top()), Pos2::new(xb, rect.bottom())),
+                        0.0,
+                        night,
+                    );
+                }
+            }
+            let x = x_of(day.start_us);
+            if rect.x_range().contains(x) {
+                painter.line_segment(
+                    [Pos2::new(x, rect.top()), Pos2::new(x, rect.bottom())],
+                    Stroke::new(1.0, Color32::from_gray(120)),
+                );
+            }
+            // A name where there is room for one (every day down to ~70 px a day).
+            if day_px >= 70.0 || days.len() == 1 {
+                painter.text(
+                    Pos2::new(x.max(rect.left()) + 3.0, rect.center().y),
+                    egui::Align2::LEFT_CENTER,
+                    &day.label,
+                    egui::FontId::proportional(10.5),
+                    Color32::from_gray(200),
+                );
+            }
+        }
+    }
+
     /// Draw coverage or presence: a new tile feed for the new meaning of the tiles.
     pub fn set_style(&mut self, style: TileStyle) {
         if self.model.style() != style {
@@ -317,7 +363,12 @@ impl TimelinePanel {
                 EventAnswer::Under { camera, from_us, to_us, events } => {
                     self.hover = Some(Hover { camera, from_us, to_us, events });
                 }
-                EventAnswer::List { query, events, total } => self.event_list = Some((query, events, total)),
+                EventAnswer::List { query, events, total, error } => {
+                    if let Some(detail) = error {
+                        commands.push(Command::Error { title: "Events cannot be listed".into(), detail });
+                    }
+                    self.event_list = Some((query, events, total));
+                }
                 EventAnswer::BoxesAt { camera, t_us, boxes } => self.event_boxes = Some((camera, t_us, boxes)),
                 EventAnswer::Step { event: Some(event), .. } => commands.push(Command::JumpToEvent(event)),
                 EventAnswer::Step { event: None, forward } => commands.push(Command::Notice(
@@ -492,6 +543,18 @@ fn hover_text(hover: &Hover, clock: Clock) -> String {
     let mut text = format!("\n{}", hover.camera);
     if hover.events.is_empty() {
         text.push_str(": no events here");
+    } else {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in &hover.events {
+            *counts.entry(e.class.as_str()).or_default() += 1;
+        }
+        let counts: Vec<String> = counts.iter().map(|(class, n)| format!("{n} {class}")).collect();
+        text.push_str(&format!(
+            ": {} from {} to {}",
+            counts.join(", "),
+            format_instant(hover.from_us, clock),
+            format_instant(hover.to_us, clock)
+        ));
     }
     for e in hover.events.iter().take(6) {
         let seconds = (e.last_ms - e.first_ms) as f64 / 1000.0;
