@@ -37,15 +37,6 @@ pub struct ScreenshotArgs {
     pub utc: bool,
 }
 
-/// Whether the active tile's picture has its detection boxes (or has none to show).
-fn boxes_shown(app: &TesseraApp) -> bool {
-    let ArchiveState::Open { grid, .. } = &app.archive else { return true };
-    grid.active().is_none_or(|p| match &p.shown {
-        Some(shown) => p.event_boxes_for.as_ref().is_some_and(|(_, t)| *t == shown.frame.time_us),
-        None => true,
-    })
-}
-
 pub fn run(args: ScreenshotArgs) -> anyhow::Result<()> {
     if !args.archive.is_dir() {
         bail!("{}: no such archive folder", args.archive.display());
@@ -70,14 +61,6 @@ pub fn run(args: ScreenshotArgs) -> anyhow::Result<()> {
     }
     h.run_steps(1);
     offscreen::settle(&mut h, patience)?;
-    // The detection boxes over the active picture come a round trip later (best effort: a
-    // picture without them is still the window).
-    let deadline = std::time::Instant::now() + Duration::from_secs(3);
-    while std::time::Instant::now() < deadline && !boxes_shown(h.state()) {
-        h.run_steps(1);
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.run_steps(1);
     let (w, hgt) = offscreen::write_png(&mut h, &args.out)?;
     eprintln!("wrote {} ({w}×{hgt})", args.out.display());
     Ok(())

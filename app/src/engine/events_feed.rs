@@ -54,10 +54,12 @@ pub enum EventAnswer {
         total: usize,
         error: Option<String>,
     },
+    /// A failed query answers with no boxes and its error (as `List`).
     BoxesAt {
         camera: String,
         t_us: i64,
         boxes: Vec<(EventRow, BoxAt)>,
+        error: Option<String>,
     },
     Error(String),
 }
@@ -156,8 +158,8 @@ fn answer(root: &std::path::Path, db: &mut Option<EventDb>, question: EventQuest
             EventAnswer::List { query, events, total, error: None }
         }
         EventQuestion::BoxesAt { camera, t_us } => match db.boxes_at(&camera, t_us.div_euclid(1000), 1000) {
-            Ok(boxes) => EventAnswer::BoxesAt { camera, t_us, boxes },
-            Err(e) => EventAnswer::Error(e.to_string()),
+            Ok(boxes) => EventAnswer::BoxesAt { camera, t_us, boxes, error: None },
+            Err(e) => EventAnswer::BoxesAt { camera, t_us, boxes: Vec::new(), error: Some(e.to_string()) },
         },
         EventQuestion::Under { camera, from_us, to_us } => {
             match db.list_events(&camera, from_us.div_euclid(1000), to_us.div_euclid(1000)) {

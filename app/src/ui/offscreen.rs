@@ -39,11 +39,12 @@ pub fn harness(app: TesseraApp, size: egui::Vec2, upload_budget: u32) -> anyhow:
 
 /// Whether the background work a picture waits for is done: the archive open (or failed),
 /// every timeline tile asked for arrived, every video tile answered its last request, the
-/// Events list answered for the view.
+/// Events list answered for the view, the active picture's detection boxes arrived.
 pub fn settled(app: &TesseraApp) -> bool {
     match &app.archive {
         ArchiveState::Open { timeline, grid, events, .. } => {
             events.answered(timeline)
+                && (timeline.events.is_none() || boxes_shown(grid))
                 && !timeline.model.cameras.is_empty()
                 && timeline.model.pending() == 0
                 && timeline.model.missing_last_frame == 0
@@ -52,6 +53,14 @@ pub fn settled(app: &TesseraApp) -> bool {
         ArchiveState::Failed { .. } => true,
         _ => false,
     }
+}
+
+/// Whether the active tile's picture has its detection boxes (or has no picture).
+pub fn boxes_shown(grid: &super::grid::VideoGrid) -> bool {
+    grid.active().is_none_or(|p| match &p.shown {
+        Some(shown) => p.event_boxes_for.as_ref().is_some_and(|(_, t)| *t == shown.frame.time_us),
+        None => true,
+    })
 }
 
 /// Step (in real time: workers answer on their own threads) until [`settled`], then two

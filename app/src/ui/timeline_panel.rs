@@ -369,7 +369,12 @@ impl TimelinePanel {
                     }
                     self.event_list = Some((query, events, total));
                 }
-                EventAnswer::BoxesAt { camera, t_us, boxes } => self.event_boxes = Some((camera, t_us, boxes)),
+                EventAnswer::BoxesAt { camera, t_us, boxes, error } => {
+                    if let Some(detail) = error {
+                        commands.push(Command::Error { title: "Detection boxes cannot be read".into(), detail });
+                    }
+                    self.event_boxes = Some((camera, t_us, boxes));
+                }
                 EventAnswer::Step { event: Some(event), .. } => commands.push(Command::JumpToEvent(event)),
                 EventAnswer::Step { event: None, forward } => commands.push(Command::Notice(
                     if forward {
