@@ -28,12 +28,19 @@ pub fn run(args: FrameArgs) -> anyhow::Result<()> {
     let bytes = if args.out.extension().is_some_and(|e| e.eq_ignore_ascii_case("yuv")) {
         shown.frame.to_i420()
     } else {
-        let frame = &shown.frame;
-        let rgb = image::RgbImage::from_raw(frame.width as u32, frame.height as u32, frame.to_rgb8(shown.color))
-            .context("decoded frame has inconsistent planes")?;
-        let mut png = Vec::new();
-        rgb.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
-        png
+        png_of(&shown.frame, shown.color)?
     };
     crate::output::write_atomically(&args.out, &bytes)
+}
+
+/// A decoded picture as PNG bytes, in the stream's colours (also the window's "Save frame").
+pub fn png_of(
+    frame: &crate::engine::decoder::YuvFrame,
+    color: tessera_storage::h264::ColorInfo,
+) -> anyhow::Result<Vec<u8>> {
+    let rgb = image::RgbImage::from_raw(frame.width as u32, frame.height as u32, frame.to_rgb8(color))
+        .context("decoded frame has inconsistent planes")?;
+    let mut png = Vec::new();
+    rgb.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
+    Ok(png)
 }

@@ -25,7 +25,7 @@ mod bookmarks;
 mod catalog;
 mod events;
 pub mod export;
-mod frame;
+pub mod frame;
 mod hypertable;
 mod import;
 pub mod render_timeline;

@@ -169,7 +169,9 @@ pub fn run(args: RenderTimelineArgs) -> anyhow::Result<()> {
     offscreen::draw(&gpu, &mut renderer, &target, &plans, CLEAR);
     let rgba = offscreen::read_back(&gpu, &target).map_err(|e| anyhow::anyhow!("{e}"))?;
     let image = image::RgbaImage::from_raw(args.width, height, rgba).context("readback has the wrong size")?;
-    image.save(&args.out).with_context(|| format!("{}: cannot write PNG", args.out.display()))?;
+    let mut png = Vec::new();
+    image.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).context("cannot encode the PNG")?;
+    crate::output::write_atomically(&args.out, &png)?;
     if let Some(path) = &args.layout {
         std::fs::write(path, serde_json::to_vec(&layout)?)
             .with_context(|| format!("{}: cannot write", path.display()))?;

@@ -54,10 +54,6 @@ impl VideoGrid {
 
     /// Put `panel` in tile `i` (appending when `i` is past the end), keeping its slot.
     pub fn set_tile(&mut self, i: usize, mut panel: PlayerPanel) {
-        if let Some(old) = self.tiles.get(i) {
-            panel.speed = old.speed;
-            panel.reverse = old.reverse;
-        }
         if i < self.tiles.len() {
             panel.slot = i;
             self.tiles[i] = panel;

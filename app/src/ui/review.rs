@@ -184,11 +184,8 @@ pub fn clip_job(archive: &Path, stream: &str, (from, to): (i64, i64), out: PathB
 pub fn frame_job(picture: &Picture, out: PathBuf) -> std::io::Result<Job> {
     let (frame, color) = (picture.frame.clone(), picture.color);
     let work: Work = Box::new(move |progress| {
-        let rgb = image::RgbImage::from_raw(frame.width as u32, frame.height as u32, frame.to_rgb8(color))
-            .ok_or("the picture's planes are inconsistent")?;
+        let png = crate::cli::frame::png_of(&frame, color).map_err(|e| format!("{e:#}"))?;
         progress(0.5);
-        let mut png = Vec::new();
-        rgb.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).map_err(|e| e.to_string())?;
         crate::output::write_atomically(&out, &png).map_err(|e| format!("{e:#}"))?;
         Ok(format!("Saved {}", out.display()))
     });

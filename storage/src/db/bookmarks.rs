@@ -28,17 +28,20 @@ const CREATE: &str = "CREATE TABLE IF NOT EXISTS bookmark(
     created_us INTEGER NOT NULL)";
 
 impl EventDb {
-    /// Every bookmark, by start time.
-    pub fn bookmarks(&self) -> Result<Vec<Bookmark>, DbError> {
-        let sql = |e| self.file.sql_error(e);
-        let exists: bool = self
-            .file
+    /// Whether the first bookmark has created the table.
+    fn has_bookmarks_table(&self) -> Result<bool, DbError> {
+        self.file
             .conn
             .query_row("SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'bookmark'", [], |r| {
                 r.get(0)
             })
-            .map_err(sql)?;
-        if !exists {
+            .map_err(|e| self.file.sql_error(e))
+    }
+
+    /// Every bookmark, by start time.
+    pub fn bookmarks(&self) -> Result<Vec<Bookmark>, DbError> {
+        let sql = |e| self.file.sql_error(e);
+        if !self.has_bookmarks_table()? {
             return Ok(Vec::new());
         }
         let mut stmt = self
@@ -87,7 +90,7 @@ impl EventDb {
 
     /// Delete a bookmark; `false` when there was none with that id.
     pub fn delete_bookmark(&self, id: i64) -> Result<bool, DbError> {
-        if self.bookmarks()?.iter().all(|b| b.id != id) {
+        if !self.has_bookmarks_table()? {
             return Ok(false);
         }
         let n =
