@@ -9,6 +9,7 @@
 //! - [`events`]: the event tables; [`tiles`]: the tile tables and tile rules; [`db`], above
 //!   both: the archive's event database, ingest = insert + tile upkeep, cyclops mirroring.
 //! - [`observations`]: labelling projects' frames files, catalog and observation table.
+//! - [`names`]: the one rule for stored names and notes (length, printable characters).
 //! - [`feder`]: flight trajectories in a feder store (read-only), queries and the sidecar index.
 //!
 //! This crate has no GUI dependencies (see docs/ARCHITECTURE.md).
@@ -19,6 +20,7 @@ pub mod feder;
 pub mod fsv;
 pub mod h264;
 pub mod h265;
+pub mod names;
 pub mod observations;
 pub mod rf1;
 pub mod sqlite;

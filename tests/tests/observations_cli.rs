@@ -38,6 +38,11 @@ fn video_at(path: &Path, id: i64, n: u32, start_us: i64, t_us: impl Fn(i64) -> i
 }
 
 fn setup(dir: &Path) -> String {
+    setup_at(dir, &dir.join("catalog"))
+}
+
+/// [`setup`] with the catalog in `catalog` (the folder itself, for files a rebuild may create).
+fn setup_at(dir: &Path, catalog: &Path) -> String {
     video(&dir.join("ntsc.msgpack"), 1, 4000, |k| (k * 1001 * 1_000_000 + 15_000) / 30_000);
     video(&dir.join("pal.msgpack"), 2, 20, |k| 40_000 * k);
     let manifest = json!({"projects": [
@@ -49,7 +54,7 @@ fn setup(dir: &Path) -> String {
         {"id": 43, "name": "pal", "classifications": [{"id": 2, "kind": "video", "frames": "pal.msgpack"}]}
     ]});
     std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
-    let catalog = dir.join("catalog").to_str().unwrap().to_string();
+    let catalog = catalog.to_str().unwrap().to_string();
     let run = tessera(&["catalog", "import", "--catalog", &catalog, dir.join("manifest.json").to_str().unwrap()]);
     assert_eq!(run.code, 0, "{run:?}");
     catalog
@@ -202,7 +207,8 @@ fn chrono_ms() -> i64 {
 #[test]
 fn rebuild_msgpacks_writes_missing_files_only() {
     let dir = tempfile::tempdir().unwrap();
-    let catalog = setup(dir.path());
+    // Inside the catalog's folder: a rebuild creates missing files only there.
+    let catalog = setup_at(dir.path(), dir.path());
     let img = dir.path().join("img.msgpack");
     let rebuild = |args: &[&str]| {
         let mut all = vec!["hypertable", "rebuild-msgpacks", "--catalog", &catalog, "--json"];
@@ -372,7 +378,8 @@ fn pg_status(catalog: &str, db: &str, id: i64) -> Value {
 fn postgres_answers_exactly_like_the_embedded_table() {
     let Some(db) = TestDb::new() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let catalog = setup(dir.path());
+    // The catalog is the frames' folder: a rebuild creates missing files only inside it.
+    let catalog = setup_at(dir.path(), dir.path());
     let url = Some(db.url.as_str());
     assert_eq!(pg_status(&catalog, &db.url, 42)["status"], "pending");
     for (project, fps) in [("42", "15"), ("43", "10")] {

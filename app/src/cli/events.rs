@@ -7,13 +7,14 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use tessera_storage::UnixMicros;
 use tessera_storage::db::IngestSummary;
-use tessera_storage::events::{EventRow, NewEvent, parse_line};
+use tessera_storage::events::{EventRow, MAX_LINE_BYTES, NewEvent, parse_line, read_line_bounded};
 use tessera_storage::{DbError, EventDb};
 
 #[derive(Subcommand, Debug)]
 pub enum EventsCommand {
     /// Ingest object tracks (JSON Lines; `-` = stdin). All or nothing: a bad line stores
-    /// nothing of the file. Times lie in 1970 … 9999; an event lasts at most 24 h.
+    /// nothing of the file. Times lie in 1970 … 9999; an event lasts at most 24 h; camera and
+    /// class are 1 … 256 bytes without control characters; a line is at most 1 MiB.
     Ingest {
         #[arg(long)]
         archive: PathBuf,
@@ -86,6 +87,8 @@ pub fn run(command: EventsCommand) -> anyhow::Result<()> {
 
 /// Lines parsed per batch handed from the parser thread to the writer.
 const PARSE_BATCH: usize = 4096;
+/// Or fewer, once their lines hold this many bytes.
+const PARSE_BATCH_BYTES: usize = 4 << 20;
 
 /// A parsed batch: events with their line numbers, or the first bad line's message.
 type Parsed = Result<Vec<(usize, NewEvent)>, String>;
@@ -103,32 +106,38 @@ fn ingest(db: &EventDb, input: Box<dyn BufRead + Send>, file: &Path) -> anyhow::
 }
 
 fn parse_lines(mut input: Box<dyn BufRead + Send>, batches: &crossbeam_channel::Sender<Parsed>) {
-    let mut line = String::new();
+    let mut line = Vec::new();
     let mut batch = Vec::with_capacity(PARSE_BATCH);
+    // Input bytes in `batch`: long lines (many boxes) end a batch early, so the batches in
+    // flight stay a few MiB whatever the lines hold.
+    let mut batch_bytes = 0usize;
     let mut number = 0usize;
     loop {
-        line.clear();
         number += 1;
-        match input.read_line(&mut line) {
-            Ok(0) => break,
-            Ok(_) => {}
+        let text = match read_line_bounded(&mut input, &mut line, number, MAX_LINE_BYTES) {
+            Ok(Some(text)) => text,
+            Ok(None) => break,
             Err(e) => {
-                let _ = batches.send(Err(format!("line {number}: {e}")));
+                let _ = batches.send(Err(e));
                 return;
             }
-        }
-        if line.trim().is_empty() {
+        };
+        if text.trim().is_empty() {
             continue;
         }
-        match parse_line(&line, number) {
+        match parse_line(text, number) {
             Ok(event) => batch.push((number, event)),
             Err(e) => {
                 let _ = batches.send(Err(e));
                 return;
             }
         }
-        if batch.len() == PARSE_BATCH && batches.send(Ok(std::mem::take(&mut batch))).is_err() {
-            return;
+        batch_bytes += text.len();
+        if batch.len() == PARSE_BATCH || batch_bytes >= PARSE_BATCH_BYTES {
+            batch_bytes = 0;
+            if batches.send(Ok(std::mem::take(&mut batch))).is_err() {
+                return;
+            }
         }
     }
     let _ = batches.send(Ok(batch));

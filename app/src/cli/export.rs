@@ -127,12 +127,15 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Packets grouped into access units (consecutive packets with one time).
+/// Packets grouped into access units (consecutive packets with one time). Reads return times
+/// in order (overlapping files included); a packet going back in time all the same (a file
+/// whose header contradicts its name) is left out, so sample times never run backwards.
 fn access_units(packets: &[TimedPacket]) -> Vec<Unit<'_>> {
     let mut units: Vec<Unit<'_>> = Vec::new();
     for p in packets {
         match units.last_mut() {
             Some(u) if u.time_us == p.time_us => u.nalus.push(&p.packet.data),
+            Some(u) if p.time_us < u.time_us => {}
             _ => units.push(Unit { time_us: p.time_us, nalus: vec![&p.packet.data] }),
         }
     }

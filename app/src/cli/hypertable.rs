@@ -133,6 +133,21 @@ fn parse_region(text: &str) -> Result<[f64; 4], String> {
     }
 }
 
+/// `line` (an error message) without any password of a database URL given with `--database`
+/// or `TESSERA_DATABASE_URL`, whichever command failed and whatever library wrote the line.
+pub fn scrub_secrets(line: &str) -> String {
+    let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    let mut values: Vec<String> = std::env::var("TESSERA_DATABASE_URL").ok().into_iter().collect();
+    for (i, a) in args.iter().enumerate() {
+        match a.strip_prefix("--database") {
+            Some("") => values.extend(args.get(i + 1).cloned()),
+            Some(v) if v.starts_with('=') => values.push(v[1..].to_string()),
+            _ => {}
+        }
+    }
+    tessera_storage::observations::redact::scrub(line, &values)
+}
+
 /// A targeted project is being populated: exit code 3.
 #[derive(Debug)]
 pub struct Refused(pub String);
@@ -168,11 +183,14 @@ pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
             if !sync && !worker {
                 return spawn_worker(&mut store, &cat, &catalog, &database, &projects, fps);
             }
-            let mut failed = None;
-            for &p in &projects {
-                if worker {
+            if worker {
+                // Every claim first: a project waiting its turn is as alive as the one running.
+                for &p in &projects {
                     store.take_over(&cat, p)?;
                 }
+            }
+            let mut failed = None;
+            for &p in &projects {
                 if let Err(e) = populate_one(&mut store, &cat, p, fps, !worker) {
                     failed.get_or_insert(e);
                 }
@@ -180,7 +198,7 @@ pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
             failed.map_or(Ok(()), Err)
         }
         HypertableCommand::Status { catalog, database, json } => {
-            let cat = Catalog::open(&catalog, false)?;
+            let cat = Catalog::open_read(&catalog)?;
             let states = open_store(&catalog, &database)?.states(&cat)?;
             if json {
                 let projects: Vec<serde_json::Value> = states
@@ -241,7 +259,7 @@ pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
             database,
             json,
         } => {
-            let mut cat = Catalog::open(&catalog, false)?;
+            let cat = Catalog::open_read(&catalog)?; // the writer is opened only to apply
             let mut store = open_store(&catalog, &database)?;
             let statements = store.changes(
                 &cat,
@@ -257,7 +275,7 @@ pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
                     out!("-- nothing to change")?;
                 }
             } else if !statements.is_empty() {
-                store.apply(&mut cat, &statements)?;
+                store.apply(&mut Catalog::open(&catalog, false)?, &statements)?;
                 eprintln!("applied {} change(s)", statements.len());
             }
             if show {
@@ -313,7 +331,12 @@ pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
             Ok(())
         }
         HypertableCommand::Query { catalog, project, classification, from, to, label, bbox, database, json } => {
-            let cat = Catalog::open(&catalog, false)?;
+            if let (Some(from), Some(to)) = (from, to)
+                && from.0 > to.0
+            {
+                anyhow::bail!("--from {} is after --to {}: the range is empty", from.to_rfc3339(), to.to_rfc3339());
+            }
+            let cat = Catalog::open_read(&catalog)?;
             let mut store = open_store(&catalog, &database)?;
             let state = store.states(&cat)?.into_iter().find(|s| s.id == project);
             match state {
@@ -381,7 +404,8 @@ fn spawn_worker(
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe()?;
     let mut command = std::process::Command::new(exe);
-    command.args(["hypertable", "populate", "--catalog"]).arg(dir).args(["--fps", &fps.to_string(), "--worker"]);
+    // The exact fraction: a rounded decimal (30000/1001 prints as 29.97002997…) may not parse.
+    command.args(["hypertable", "populate", "--catalog"]).arg(dir).args(["--fps", &fps.exact(), "--worker"]);
     match projects {
         [one] => command.args(["--project", &one.to_string()]),
         _ => command.arg("--all-projects"), // the same set: it was just claimed whole
@@ -389,7 +413,6 @@ fn spawn_worker(
     if let Some(url) = &database.database {
         command.env("TESSERA_DATABASE_URL", url); // not on the command line: it may hold a password
     }
-    store.before_hand_over(projects)?;
     let spawned = command
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
@@ -397,8 +420,8 @@ fn spawn_worker(
         .process_group(0) // not killed with our terminal's process group
         .spawn();
     match spawned {
-        Ok(child) => {
-            store.hand_over(cat, projects, child.id())?;
+        Ok(mut child) => {
+            store.hand_over(cat, projects, &mut child)?;
             out!(
                 "populating {} project(s) in the background (pid {}); `tessera hypertable status` shows progress",
                 projects.len(),
@@ -415,7 +438,7 @@ fn spawn_worker(
 }
 
 /// `tessera bench populate`: one project of 4 video classifications, `frames` frames at 30 fps
-/// in all with `objects` objects each, populated at 1000 fps (every frame kept) through
+/// in all with `objects` objects each, populated at the source's 30 fps (every frame kept) through
 /// [`ObservationStore::populate`] — what `hypertable populate` runs — timed end to end (claim
 /// to `ready`): into the embedded table, and with `database` into that server too, in the
 /// same run on the same files.
@@ -454,7 +477,7 @@ pub fn bench_populate(frames: u32, objects: u32, database: Option<String>, json:
     let catalog_dir = dir.path().join("catalog");
     let mut cat = Catalog::open(&catalog_dir, true)?;
     cat.import(&manifest, dir.path())?;
-    let fps: Rate = "1000".parse().map_err(anyhow::Error::msg)?; // keeps every frame
+    let fps: Rate = "30".parse().map_err(anyhow::Error::msg)?; // the source rate keeps every frame
     let bytes: u64 =
         (0..4).map(|c| std::fs::metadata(dir.path().join(format!("c{c}.msgpack"))).map_or(0, |m| m.len())).sum();
     let mut runs = Vec::new();
@@ -491,7 +514,7 @@ pub fn bench_status(dir: &std::path::Path, database: Option<String>, repeat: usi
         let mut projects = 0;
         for _ in 0..repeat.max(1) {
             let started = Instant::now();
-            let cat = Catalog::open(dir, false)?;
+            let cat = Catalog::open_read(dir)?;
             let mut store = ObservationStore::open(dir, url)?;
             projects = store.states(&cat)?.len();
             ms.push(started.elapsed().as_secs_f64() * 1000.0);
@@ -539,9 +562,10 @@ fn rebuild_msgpacks(
     include_videos: bool,
     dry_run: bool,
 ) -> anyhow::Result<RebuildReport> {
+    use tessera_storage::observations::frames_path::rebuild_target;
     use tessera_storage::observations::table::image_frame;
     use tessera_storage::observations::write_frames;
-    let cat = Catalog::open(dir, false)?;
+    let cat = Catalog::open_read(dir)?; // only frames files are written
     let mut targets = match (project, classification) {
         (Some(p), _) => cat.classifications(p)?,
         (_, Some(c)) => cat.all_classifications()?.into_iter().filter(|x| x.id == c).collect(),
@@ -556,6 +580,10 @@ fn rebuild_msgpacks(
     let mut store = open_store(dir, database)?;
     let states = store.states(&cat)?;
     let mut report = RebuildReport { dry_run, ..RebuildReport::default() };
+    // Every target is checked before anything is written: where it goes (a missing file only
+    // inside the catalog's folder; with --force only over this classification's frames
+    // file) and what it is rebuilt from. One refusal writes nothing.
+    let mut planned = Vec::new();
     for c in &targets {
         if c.frames.exists() && !force {
             report.present += 1;
@@ -565,17 +593,12 @@ fn rebuild_msgpacks(
             report.videos_skipped += 1;
             continue;
         }
-        if dry_run {
-            report.would_write += 1;
-            continue;
-        }
-        if c.kind == "image" {
+        rebuild_target(&c.frames, dir, c.id).map_err(|e| anyhow::anyhow!("classification {}: {e}", c.id))?;
+        let image = if c.kind == "image" {
             let Some(attrs) = &c.dyn_attrs else {
                 anyhow::bail!("classification {}: an image without dyn_attrs cannot be rebuilt", c.id)
             };
-            let (header, record) =
-                image_frame(c.id, attrs).map_err(|e| anyhow::anyhow!("classification {}: dyn_attrs: {e}", c.id))?;
-            write_frames(&c.frames, &header, &[record])?;
+            Some(image_frame(c.id, attrs).map_err(|e| anyhow::anyhow!("classification {}: dyn_attrs: {e}", c.id))?)
         } else {
             let ready = states.iter().any(|s| s.id == c.project_id && s.status == "ready");
             if !ready {
@@ -585,8 +608,23 @@ fn rebuild_msgpacks(
                     c.project_id
                 );
             }
-            let Some(mut header) = cat.video_record(c.id)? else {
+            if cat.video_record(c.id)?.is_none() {
                 anyhow::bail!("classification {}: no header recorded (was it populated from a frames file?)", c.id)
+            }
+            None
+        };
+        planned.push((c, image));
+    }
+    if dry_run {
+        report.would_write = planned.len();
+        return Ok(report);
+    }
+    for (c, image) in planned {
+        if let Some((header, record)) = image {
+            write_frames(&c.frames, &header, &[record])?;
+        } else {
+            let Some(mut header) = cat.video_record(c.id)? else {
+                anyhow::bail!("classification {}: no header recorded", c.id)
             };
             let records = store.frames_of(c.project_id, c.id, &mut header.labels)?;
             header.frame_count = records.len() as u32;

@@ -23,9 +23,9 @@ pub struct ImportArgs {
     /// Time of the first frame: RFC 3339 or unix µs.
     #[arg(long)]
     start: UnixMicros,
-    /// Frames per second: F (e.g. 25, 29.97) or N/D (e.g. 30000/1001).
-    #[arg(long, value_parser = FrameRate::parse)]
-    fps: FrameRate,
+    /// Frames per second: F (e.g. 25, 29.97) or N/D (e.g. 30000/1001), 1/3600 … 1000.
+    #[arg(long)]
+    fps: String,
     /// The elementary stream file (`-` = stdin).
     file: PathBuf,
     #[arg(long)]
@@ -39,13 +39,24 @@ pub fn run(command: ImportCommand) -> anyhow::Result<()> {
     };
     let ImportArgs { archive, stream, start, fps, file, json } = args;
     fsv::validate_stream_name(&stream).map_err(|p| anyhow::anyhow!("--stream: {p}"))?;
+    // Checked here rather than by clap: a bad value is an error (exit 1), like any bad input.
+    let fps = FrameRate::parse(&fps).map_err(|e| anyhow::anyhow!("--fps: {e}"))?;
     let mut input: Box<dyn std::io::Read> = if file.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
         Box::new(std::fs::File::open(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?)
     };
+    let new_archive = !archive.exists();
     std::fs::create_dir_all(&archive).map_err(|e| anyhow::anyhow!("{}: {e}", archive.display()))?;
-    let summary = fsv::import_annex_b(&archive, &stream, codec, start.0, fps, &mut input, &file)?;
+    let summary = match fsv::import_annex_b(&archive, &stream, codec, start.0, fps, &mut input, &file) {
+        Ok(summary) => summary,
+        Err(e) => {
+            if new_archive {
+                let _ = std::fs::remove_dir(&archive); // only when empty: a failed import leaves nothing
+            }
+            return Err(e.into());
+        }
+    };
     if json {
         return crate::cli::print_json(&summary);
     }

@@ -135,15 +135,33 @@ pub fn main() -> ExitCode {
         // The reader of our output is gone (`| head`): done, like other Unix tools.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) if e.downcast_ref::<hypertable::Refused>().is_some() => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", hypertable::scrub_secrets(&e.to_string()));
             ExitCode::from(3)
         }
         Err(e) => {
-            // One line: the context chain joined with ": ".
-            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            eprintln!("error: {}", hypertable::scrub_secrets(&error_line(&e))); // no password, ever
             ExitCode::from(1)
         }
     }
+}
+
+/// An error as one line: its context chain joined with ": ", leaving out a cause whose text
+/// the line already ends with (an error that prints its source, as `"{path}: {source}"`
+/// does, would otherwise repeat it: "No space left on device (os error 28): No space left
+/// on device (os error 28)").
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line.replace(['\n', '\r'], " ")
 }
 
 fn init_tracing() {
@@ -171,4 +189,28 @@ pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer(&mut out, value).map_err(std::io::Error::from)?;
     Ok(writeln!(out)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{path}: {source}")]
+    struct Named {
+        path: String,
+        source: std::io::Error,
+    }
+
+    /// An error that prints its source is not repeated by the line; context still is shown.
+    #[test]
+    fn error_line_names_each_cause_once() {
+        let full = std::io::Error::from_raw_os_error(28);
+        let e = anyhow::Error::new(Named { path: "/t/x.rf1p".into(), source: full }).context("import failed");
+        let line = error_line(&e);
+        assert_eq!(line.matches("os error 28").count(), 1, "{line}");
+        assert!(line.starts_with("import failed: /t/x.rf1p: "), "{line}");
+        let plain = anyhow::anyhow!("inner").context("outer\nsecond");
+        assert_eq!(error_line(&plain), "outer second: inner");
+    }
 }

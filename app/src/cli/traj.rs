@@ -318,16 +318,18 @@ fn query(args: QueryArgs) -> anyhow::Result<()> {
 
 fn index(store: PathBuf, json: bool) -> anyhow::Result<()> {
     let store = FederStore::open(&store)?;
+    // Progress and warnings (a day file that cannot be read, named) go to stderr.
     let report = feder::sidecar::build(&store, |line| eprintln!("{line}"))?;
     if json {
         return print_json(&report);
     }
     out!(
-        "{}: {} day files, {} indexed, {} unchanged; {} trajectories, {} points, {} broken; {:.1} s",
+        "{}: {} day files, {} indexed, {} unchanged, {} skipped; {} trajectories, {} points, {} broken; {:.1} s",
         report.sidecar.display(),
         report.day_files,
         report.indexed,
         report.unchanged,
+        report.warnings.len(),
         report.trajectories,
         report.points,
         report.broken,

@@ -149,14 +149,15 @@ fn serve(dir: &Path, exe: &Path, requests: &Receiver<LabelRequest>, answers: &Se
     }
 }
 
-/// Run `f` with the store (opened once) and a fresh catalog connection.
+/// Run `f` with the store (opened once) and a fresh read-only catalog connection (the window
+/// reads a catalog it may not write; changes open their own writer).
 fn with_store<T>(
     dir: &Path,
     database: Option<&str>,
     store: &mut Option<ObservationStore>,
     f: impl FnOnce(&mut ObservationStore, &Catalog) -> Result<T, tessera_storage::observations::CatalogError>,
 ) -> Result<T, String> {
-    let catalog = Catalog::open(dir, false).map_err(|e| e.to_string())?;
+    let catalog = Catalog::open_read(dir).map_err(|e| e.to_string())?;
     if store.is_none() {
         *store = Some(ObservationStore::open(dir, database).map_err(|e| e.to_string())?);
     }
@@ -256,4 +257,38 @@ fn boxes_at(
     boxes.classification = video.classification;
     (boxes.width, boxes.height) = (video.header.width, video.header.height);
     Ok(boxes)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// The window only reads the catalog: a catalog in rollback-journal mode (as another tool
+    /// may leave it) keeps every byte — a writer's open would switch it to WAL.
+    #[test]
+    fn the_labels_thread_never_writes_the_catalog() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest: tessera_storage::observations::Manifest =
+            serde_json::from_value(serde_json::json!({"projects": [{"id": 1, "name": "p"}]})).unwrap();
+        Catalog::open(dir.path(), true).unwrap().import(&manifest, dir.path()).unwrap();
+        let file = dir.path().join(tessera_storage::observations::catalog::CATALOG_FILE);
+        let conn = rusqlite::Connection::open(&file).unwrap();
+        conn.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(())).unwrap();
+        drop(conn);
+        let before = std::fs::read(&file).unwrap();
+        let feed = LabelFeed::start(dir.path().to_path_buf(), PathBuf::from("/nonexistent")).unwrap();
+        assert!(feed.send(LabelRequest::Refresh));
+        assert!(feed.send(LabelRequest::BoxesAt { stream: "cam-1".into(), t_us: 0 }));
+        let mut answers = Vec::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while answers.len() < 2 && std::time::Instant::now() < deadline {
+            answers.extend(feed.poll());
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        drop(feed);
+        assert!(matches!(&answers[0], LabelAnswer::States(s) if s.len() == 1), "{answers:?}");
+        assert!(matches!(&answers[1], LabelAnswer::Boxes(b) if b.rows.is_empty()), "{answers:?}");
+        assert_eq!(std::fs::read(&file).unwrap(), before, "the labels thread changed the catalog");
+    }
 }

@@ -8,6 +8,7 @@
 //! it only draws tiles and applies transport actions, which are channel sends.
 
 use super::app::Command;
+use super::clip;
 use super::player_panel::{GotoField, PlayerPanel, Transport};
 use crate::timeline::TimeView;
 use crate::timeline::ticks::Clock;
@@ -160,11 +161,12 @@ impl VideoGrid {
             let ui = &mut ui.new_child(UiBuilder::new().max_rect(header));
             ui.horizontal(|ui| {
                 egui::ComboBox::from_id_salt(("tile stream", i))
-                    .selected_text(&current)
+                    .selected_text(clip::name(&current))
                     .width((header.width() - 12.0).clamp(60.0, 240.0))
                     .show_ui(ui, |ui| {
-                        for s in streams {
-                            if ui.selectable_label(s.name == current, &s.name).clicked() && s.name != current {
+                        for s in streams.iter().take(clip::MAX_ITEMS) {
+                            let text = clip::name(&s.name);
+                            if ui.selectable_label(s.name == current, text).clicked() && s.name != current {
                                 commands.push(Command::SetTileStream { tile: i, stream: s.name.clone() });
                             }
                         }

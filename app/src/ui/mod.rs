@@ -3,6 +3,7 @@
 //! or a database. Failures reach the user as toasts ([`toasts`]).
 
 mod app;
+pub mod clip;
 pub mod grid;
 pub mod offscreen;
 pub mod player_panel;

@@ -9,6 +9,7 @@
 //! where nothing was recorded — never an old frame under its old timestamp as if current.
 
 use super::app::Command;
+use super::clip;
 use super::sky_overlay::SkyOverlay;
 use crate::engine::decoder::ColorMatrix;
 use crate::engine::player::{Picture, Player, PlayerCommand, PlayerFrame};
@@ -327,11 +328,17 @@ impl PlayerPanel {
                 ui,
                 center,
                 Layout::top_down(Align::Center),
-                format!("cannot play {}: {error}", self.player.stream),
+                format!("cannot play {}: {}", clip::name(&self.player.stream), clip::note(error)),
                 13.0,
             );
         } else if !self.opened {
-            overlay(ui, center, Layout::top_down(Align::Center), format!("opening {}…", self.player.stream), 14.0);
+            overlay(
+                ui,
+                center,
+                Layout::top_down(Align::Center),
+                format!("opening {}…", clip::name(&self.player.stream)),
+                14.0,
+            );
         } else if let Some(shown) = &self.shown {
             let label = format_instant(shown.frame.time_us, clock);
             overlay(ui, inner, Layout::bottom_up(Align::Min), label, 12.0);
@@ -362,7 +369,7 @@ impl PlayerPanel {
     ) -> Vec<Transport> {
         let mut out = Vec::new();
         ui.horizontal_wrapped(|ui| {
-            ui.label(RichText::new(&self.player.stream).strong());
+            ui.label(RichText::new(clip::name(&self.player.stream)).strong());
             for (label, hint, d) in
                 [("−1m", "Back one minute (Ctrl+Shift+Left)", -60), ("−10s", "Back 10 s (Shift+Left)", -10)]
             {
@@ -476,15 +483,17 @@ pub fn parse_goto(text: &str, clock: Clock) -> Option<i64> {
 fn paint_event_boxes(ui: &egui::Ui, picture: Rect, (w, h): (usize, usize), boxes: &[EventBox]) {
     let (sx, sy) = (picture.width() / w.max(1) as f32, picture.height() / h.max(1) as f32);
     let painter = ui.painter_at(picture);
-    for b in boxes {
+    // Drawn at most: every box has a label, and a pile of events at one moment must not make
+    // the frame's vertex buffer grow without bound.
+    for b in boxes.iter().take(clip::MAX_ITEMS) {
         let r = Rect::from_min_max(
             egui::pos2(picture.left() + b.rect[0] as f32 * sx, picture.top() + b.rect[1] as f32 * sy),
             egui::pos2(picture.left() + b.rect[2] as f32 * sx, picture.top() + b.rect[3] as f32 * sy),
         );
         painter.rect_stroke(r, 0.0, egui::Stroke::new(2.0, b.color), egui::StrokeKind::Outside);
         let text = match b.confidence {
-            Some(c) => format!("{} {:.0} %", b.class, c * 100.0),
-            None => b.class.clone(),
+            Some(c) => format!("{} {:.0} %", clip::name(&b.class), c * 100.0),
+            None => clip::name(&b.class),
         };
         let galley = painter.layout_no_wrap(text, egui::FontId::proportional(11.0), Color32::BLACK);
         let label = Rect::from_min_size(

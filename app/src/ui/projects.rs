@@ -4,6 +4,7 @@
 //! ([`LabelFeed`]); the panel draws the latest answers.
 
 use super::app::Command;
+use super::clip;
 use crate::engine::labels::{LabelAnswer, LabelBoxes, LabelFeed, LabelRequest};
 use egui::{Color32, FontId, Pos2, Rect, RichText, Stroke};
 use std::collections::BTreeMap;
@@ -104,7 +105,7 @@ impl ProjectsPanel {
                 ui.separator();
                 ui.horizontal(|ui| {
                     badge(ui, s);
-                    ui.label(RichText::new(format!("{} · {}", s.id, s.name)).strong());
+                    ui.label(RichText::new(format!("{} · {}", s.id, clip::name(&s.name))).strong());
                 });
                 if s.status == "populating" {
                     ui.add(
@@ -118,7 +119,8 @@ impl ProjectsPanel {
                     ui.label(format!("{} rows · {} fps", s.rows, s.fps));
                 }
                 if let Some(error) = &s.error {
-                    ui.colored_label(Color32::from_rgb(240, 130, 110), RichText::new(error).small())
+                    let error = clip::note(error);
+                    ui.colored_label(Color32::from_rgb(240, 130, 110), RichText::new(&error).small())
                         .on_hover_text(error);
                 }
                 ui.horizontal(|ui| {
@@ -196,24 +198,25 @@ pub fn paint_boxes(ui: &egui::Ui, picture: Rect, boxes: &LabelBoxes) {
     }
     let (sx, sy) = (picture.width() / boxes.width as f32, picture.height() / boxes.height as f32);
     let painter = ui.painter().with_clip_rect(picture);
-    for r in &boxes.rows {
+    for r in boxes.rows.iter().take(clip::MAX_ITEMS) {
         let [x, y, w, h] = r.bbox.map(|v| v as f32);
         let rect =
             Rect::from_min_size(Pos2::new(picture.left() + x * sx, picture.top() + y * sy), egui::vec2(w * sx, h * sy));
         let color = label_color(&r.label);
         painter.rect_stroke(rect, 0.0, Stroke::new(2.0, color), egui::StrokeKind::Outside);
+        let label = clip::name(&r.label);
         let text = match (r.track_id, r.confidence) {
-            (Some(id), Some(c)) => format!("{} #{id} {:.0}%", r.label, c * 100.0),
-            (Some(id), None) => format!("{} #{id}", r.label),
-            (None, Some(c)) => format!("{} {:.0}%", r.label, c * 100.0),
-            (None, None) => r.label.clone(),
+            (Some(id), Some(c)) => format!("{label} #{id} {:.0}%", c * 100.0),
+            (Some(id), None) => format!("{label} #{id}"),
+            (None, Some(c)) => format!("{label} {:.0}%", c * 100.0),
+            (None, None) => label,
         };
         let galley = painter.layout_no_wrap(text, FontId::proportional(11.0), Color32::BLACK);
         let at = Pos2::new(rect.left(), (rect.top() - galley.size().y - 2.0).max(picture.top()));
         painter.rect_filled(Rect::from_min_size(at, galley.size()).expand(1.0), 1.0, color);
         painter.galley(at, galley, Color32::BLACK);
     }
-    let caption = format!("labels: {} · classification {}", boxes.project, boxes.classification);
+    let caption = format!("labels: {} · classification {}", clip::name(&boxes.project), boxes.classification);
     painter.text(
         Pos2::new(picture.right() - 6.0, picture.top() + 6.0),
         egui::Align2::RIGHT_TOP,

@@ -3,6 +3,7 @@
 //! and Cancel, and where exports go when no save dialog can open.
 
 use super::app::Command;
+use super::clip;
 use crate::engine::bookmarks::{BookmarkReply, BookmarkRequest, BookmarkStore};
 use crate::engine::jobs::{Job, Outcome, Work};
 use crate::engine::player::Picture;
@@ -104,8 +105,8 @@ impl BookmarksPanel {
         egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
             for b in &self.list {
                 ui.horizontal(|ui| {
-                    let label = format!("{} · {}", b.name, format_instant(b.start_us, clock));
-                    let hover = if b.note.is_empty() { "Go there".to_string() } else { b.note.clone() };
+                    let label = format!("{} · {}", clip::name(&b.name), format_instant(b.start_us, clock));
+                    let hover = if b.note.is_empty() { "Go there".to_string() } else { clip::note(&b.note) };
                     if ui.link(label).on_hover_text(hover).clicked() {
                         commands.push(Command::GoToBookmark(b.clone()));
                     }
@@ -114,7 +115,7 @@ impl BookmarksPanel {
                     }
                 });
                 if !b.note.is_empty() {
-                    ui.label(RichText::new(&b.note).small().weak());
+                    ui.label(RichText::new(clip::note(&b.note)).small().weak());
                 }
             }
         });
@@ -259,10 +260,11 @@ impl EventsPanel {
         classes.sort();
         classes.dedup();
         let choose = |ui: &mut egui::Ui, label: &str, value: &mut Option<String>, options: &[String]| {
-            egui::ComboBox::from_label(label).selected_text(value.as_deref().unwrap_or("all")).show_ui(ui, |ui| {
+            let selected = value.as_deref().map_or_else(|| "all".to_string(), clip::name);
+            egui::ComboBox::from_label(label).selected_text(selected).show_ui(ui, |ui| {
                 ui.selectable_value(value, None, "all");
-                for option in options {
-                    ui.selectable_value(value, Some(option.clone()), option);
+                for option in options.iter().take(clip::MAX_ITEMS) {
+                    ui.selectable_value(value, Some(option.clone()), clip::name(option));
                 }
             });
         };
@@ -307,7 +309,11 @@ impl EventsPanel {
                 // Compact: the time of day (the whole instant on hover).
                 let instant = format_instant(e.first_ms * 1000, clock);
                 let time = instant.get(11..19).unwrap_or(&instant);
-                let text = format!("{time} · {} · {} · {seconds:.1} s{confidence}", e.camera, e.class);
+                let text = format!(
+                    "{time} · {} · {} · {seconds:.1} s{confidence}",
+                    clip::name(&e.camera),
+                    clip::name(&e.class)
+                );
                 if ui.selectable_label(false, text).on_hover_text(format!("{instant}\nGo to this event")).clicked() {
                     commands.push(Command::JumpToEvent(e.clone()));
                 }

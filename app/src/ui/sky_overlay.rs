@@ -4,6 +4,7 @@
 //! to when an aircraft enters the frame. Data comes from [`SkyFeed`]; nothing here waits.
 
 use super::app::Command;
+use super::clip;
 use crate::engine::sky_feed::{Aircraft, SkyFeed, SkyLink};
 use egui::{Color32, FontId, Pos2, Rect, RichText, Stroke};
 
@@ -63,7 +64,7 @@ impl SkyOverlay {
             painter.circle_stroke(at, 7.0, Stroke::new(2.0, MARKER));
             let label = format!(
                 "{}\n{:.0} ft · {:.1} km",
-                a.callsign,
+                clip::name(&a.callsign),
                 a.position.height_m / 0.3048,
                 a.projection.range_m / 1000.0
             );
@@ -133,7 +134,7 @@ impl SkyOverlay {
                     } else {
                         RichText::new("behind").weak()
                     };
-                    ui.label(RichText::new(&a.callsign).strong());
+                    ui.label(RichText::new(clip::name(&a.callsign)).strong());
                     ui.label(state);
                 });
                 ui.label(

@@ -2,6 +2,7 @@
 //! size on hover; the streams on screen are in bold, the active tile's highlighted. Clicking
 //! a stream shows it in the active tile.
 
+use super::clip;
 use std::collections::BTreeMap;
 use tessera_storage::UnixMicros;
 use tessera_storage::events::camera_of_stream;
@@ -24,10 +25,10 @@ pub fn streams_ui(
     }
     let mut play = None;
     for (camera, streams) in cameras {
-        egui::CollapsingHeader::new(camera).id_salt(("camera", camera)).default_open(true).show(ui, |ui| {
+        egui::CollapsingHeader::new(clip::name(camera)).id_salt(("camera", camera)).default_open(true).show(ui, |ui| {
             for s in streams {
                 let on_screen = shown.contains(&s.name);
-                let text = egui::RichText::new(&s.name);
+                let text = egui::RichText::new(clip::name(&s.name));
                 let text = if on_screen { text.strong() } else { text };
                 let hover = format!(
                     "{} … {}\n{} files, {:.1} MB\nClick: show in the active tile",

@@ -3,6 +3,7 @@
 //! legend with toggles. Input becomes [`Command`]s the app applies after the frame.
 
 use super::app::Command;
+use super::clip;
 use crate::engine::events_feed::{EventAnswer, EventQuestion, EventsFeed, ListQuery};
 use crate::engine::tile_feed::TileFeed;
 use crate::timeline::ticks::{Clock, format_instant, ticks};
@@ -125,7 +126,8 @@ impl TimelinePanel {
                     .model
                     .cameras
                     .get(i)
-                    .map_or(0, |c| c.rows.iter().filter(|r| !self.hidden.contains(&r.class)).count());
+                    .map_or(0, |c| c.rows.iter().filter(|r| !self.hidden.contains(&r.class)).count())
+                    .min(tessera_render::timeline::MAX_ROWS); // as many as the plan draws
                 LABEL_H + ROW_PITCH * rows as f32 + VIDEO_H + CAMERA_GAP
             })
             .collect();
@@ -195,7 +197,8 @@ impl TimelinePanel {
             let (rows_top, rows_bottom) =
                 plans.get(i).map_or((y + LABEL_H, y + LABEL_H), |p| (p.rect[1] / ppp, p.rect[3] / ppp));
             let active = self.active_camera.as_deref() == Some(track.camera.as_str());
-            let name = if active { format!("{}  · active", track.camera) } else { track.camera.clone() };
+            let camera = clip::name(&track.camera);
+            let name = if active { format!("{camera}  · active") } else { camera };
             let color = if active { Color32::from_rgb(240, 200, 60) } else { Color32::from_gray(210) };
             painter.text(
                 Pos2::new(rect.left() + 2.0, rows_top - LABEL_H + 1.0),
@@ -420,19 +423,24 @@ impl TimelinePanel {
             }
         }
         ui.horizontal(|ui| {
-            for (class, [r, g, b]) in classes {
+            let more = classes.len().saturating_sub(clip::MAX_ITEMS);
+            for (class, [r, g, b]) in classes.into_iter().take(clip::MAX_ITEMS) {
                 let on = !self.hidden.contains(&class);
                 let color = if on { Color32::from_rgb(r, g, b) } else { Color32::from_gray(90) };
                 let (swatch, _) = ui.allocate_exact_size(Vec2::splat(10.0), Sense::hover());
                 ui.painter().rect_filled(swatch, 2.0, color);
-                let text = egui::RichText::new(&class).color(if on {
+                let text = egui::RichText::new(clip::short(&class)).color(if on {
                     Color32::from_gray(220)
                 } else {
                     Color32::from_gray(110)
                 });
-                if ui.selectable_label(on, text).on_hover_text("Show or hide this class").clicked() {
+                let hint = format!("{}: show or hide this class", clip::name(&class));
+                if ui.selectable_label(on, text).on_hover_text(hint).clicked() {
                     commands.push(Command::ToggleClass(class));
                 }
+            }
+            if more > 0 {
+                ui.label(egui::RichText::new(format!("and {more} more classes")).weak());
             }
             ui.separator();
             let clock_label = match self.clock {
@@ -545,7 +553,7 @@ impl TimelinePanel {
 
 /// The tooltip lines for the events under the pointer: class, duration, confidence.
 fn hover_text(hover: &Hover, clock: Clock) -> String {
-    let mut text = format!("\n{}", hover.camera);
+    let mut text = format!("\n{}", clip::name(&hover.camera));
     if hover.events.is_empty() {
         text.push_str(": no events here");
     } else {
@@ -553,7 +561,12 @@ fn hover_text(hover: &Hover, clock: Clock) -> String {
         for e in &hover.events {
             *counts.entry(e.class.as_str()).or_default() += 1;
         }
-        let counts: Vec<String> = counts.iter().map(|(class, n)| format!("{n} {class}")).collect();
+        let distinct = counts.len();
+        let mut counts: Vec<String> =
+            counts.iter().take(8).map(|(class, n)| format!("{n} {}", clip::name(class))).collect();
+        if distinct > 8 {
+            counts.push(format!("{} more classes", distinct - 8));
+        }
         text.push_str(&format!(
             ": {} from {} to {}",
             counts.join(", "),
@@ -566,7 +579,7 @@ fn hover_text(hover: &Hover, clock: Clock) -> String {
         let confidence = e.confidence.map_or(String::new(), |c| format!(", {:.0} % confident", c * 100.0));
         text.push_str(&format!(
             "\n{} · {} · {seconds:.1} s{confidence}",
-            e.class,
+            clip::name(&e.class),
             format_instant(e.first_ms * 1000, clock)
         ));
     }

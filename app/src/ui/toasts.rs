@@ -45,6 +45,8 @@ impl Toasts {
     }
 
     fn push(&mut self, title: String, detail: String, notice: bool) {
+        // Messages may quote stored names of any length: drawn clipped (see `clip`).
+        let (title, detail) = (super::clip::note(&title), super::clip::note(&detail));
         if let Some(t) = self.list.iter_mut().find(|t| t.title == title) {
             t.count += 1;
             t.detail = detail;

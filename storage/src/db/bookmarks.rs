@@ -3,6 +3,7 @@
 //! without the table has no bookmarks; readers never create it.
 
 use super::EventDb;
+use crate::names::{MAX_NAME_BYTES, MAX_NOTE_BYTES, STORED_NOTE_READ_CHARS, STORED_READ_CHARS, clip_stored};
 use crate::sqlite::DbError;
 use rusqlite::params;
 
@@ -38,7 +39,8 @@ impl EventDb {
             .map_err(|e| self.file.sql_error(e))
     }
 
-    /// Every bookmark, by start time.
+    /// Every bookmark, by start time. Names and notes stored before they were bounded are
+    /// read clipped ([`crate::names::clip_stored`]).
     pub fn bookmarks(&self) -> Result<Vec<Bookmark>, DbError> {
         let sql = |e| self.file.sql_error(e);
         if !self.has_bookmarks_table()? {
@@ -48,18 +50,20 @@ impl EventDb {
             .file
             .conn
             .prepare_cached(
-                "SELECT id, camera, start_us, end_us, name, note, created_us FROM bookmark ORDER BY start_us, id",
+                "SELECT id, substr(camera, 1, ?1), start_us, end_us, substr(name, 1, ?1), substr(note, 1, ?2), created_us
+                 FROM bookmark ORDER BY start_us, id",
             )
             .map_err(sql)?;
+        let (name, note) = (|v| clip_stored(v, MAX_NAME_BYTES), |v| clip_stored(v, MAX_NOTE_BYTES));
         let rows = stmt
-            .query_map([], |r| {
+            .query_map(params![STORED_READ_CHARS as i64, STORED_NOTE_READ_CHARS as i64], |r| {
                 Ok(Bookmark {
                     id: r.get(0)?,
-                    camera: r.get(1)?,
+                    camera: name(r.get(1)?),
                     start_us: r.get(2)?,
                     end_us: r.get(3)?,
-                    name: r.get(4)?,
-                    note: r.get(5)?,
+                    name: name(r.get(4)?),
+                    note: note(r.get(5)?),
                     created_us: r.get(6)?,
                 })
             })
@@ -68,13 +72,20 @@ impl EventDb {
     }
 
     /// Store a bookmark (its `id` and `created_us` are assigned); returns its id. The range
-    /// must not be reversed and the name must not be empty.
+    /// must not be reversed; the name (trimmed) and a camera other than "" are names, the note
+    /// a note ([`crate::names`]).
     pub fn add_bookmark(&self, b: &Bookmark) -> Result<i64, DbError> {
-        if b.end_us < b.start_us {
-            return Err(self.file.invalid(format!("bookmark {:?}: its end is before its start", b.name)));
-        }
         if b.name.trim().is_empty() {
             return Err(self.file.invalid("a bookmark needs a name"));
+        }
+        let checked = crate::names::check_name("bookmark name", b.name.trim())
+            .and_then(|()| crate::names::check_note("bookmark note", &b.note))
+            .and_then(|()| {
+                if b.camera.is_empty() { Ok(()) } else { crate::names::check_name("bookmark camera", &b.camera) }
+            });
+        checked.map_err(|p| self.file.invalid(p))?;
+        if b.end_us < b.start_us {
+            return Err(self.file.invalid(format!("bookmark {:?}: its end is before its start", b.name)));
         }
         let sql = |e| self.file.sql_error(e);
         self.file.conn.execute_batch(CREATE).map_err(sql)?;
@@ -134,5 +145,23 @@ mod tests {
         let error = db.add_bookmark(&reversed).expect_err("reversed");
         assert!(error.to_string().contains("end is before its start"));
         assert!(db.add_bookmark(&mark(" ", 10)).is_err(), "a name is needed");
+        // Names and notes are bounded and printable; nothing of a refused bookmark is stored.
+        let long = mark(&"n".repeat(256), 10);
+        let mut note = mark("ok", 10);
+        note.note = "x".repeat(4097);
+        let mut camera = mark("ok", 10);
+        camera.camera = "cam\u{1b}".into();
+        let mut lines = mark("ok", 10);
+        lines.note = "two\nlines".into();
+        for (bad, needle) in [
+            (long, "bookmark name is 256 bytes"),
+            (note, "bookmark note is 4097 bytes"),
+            (camera, "bookmark camera holds the unprintable character U+001B"),
+        ] {
+            let error = db.add_bookmark(&bad).expect_err(needle).to_string();
+            assert!(error.contains(needle) && !error.contains('\n'), "{error}");
+        }
+        assert_eq!(reader.bookmarks().expect("list").len(), 1, "nothing refused was stored");
+        assert!(db.add_bookmark(&lines).is_ok(), "a note may span lines");
     }
 }

@@ -1,10 +1,18 @@
 //! `events ingest` input: one object track per line,
 //! `{"camera","class","first_ms","last_ms","confidence"?,"boxes"?:[{"t_ms","x1","y1","x2","y2"}]}`.
-//! Times lie in 1970 … 9999 and an event lasts at most 24 h ([`super::MAX_EVENT_MS`]); errors
-//! name the line. `events ingest` stores nothing of a file with a bad line.
+//! Times lie in 1970 … 9999 and an event lasts at most 24 h ([`super::MAX_EVENT_MS`]);
+//! `camera` and `class` are names ([`crate::names`]: 1 … 255 bytes, printable); a line is at
+//! most [`MAX_LINE_BYTES`] and is refused before it is parsed (or read whole) when longer.
+//! Errors name the line. `events ingest` stores nothing of a file with a bad line.
 
 use super::{MAX_EVENT_MS, MAX_TIME_MS, MIN_TIME_MS};
 use serde::{Deserialize, Serialize};
+use std::io::BufRead;
+
+/// The longest line read, `\n` excluded: 1 MiB. A track with a box a second for an hour is
+/// about 250 KB of JSON, so real input fits; a longer line is refused after reading at most
+/// this much of it, so one line never costs more memory than this.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,12 +39,8 @@ pub struct NewEvent {
 impl NewEvent {
     /// Semantic checks beyond the JSON shape.
     pub fn validate(&self) -> Result<(), String> {
-        if self.camera.trim().is_empty() {
-            return Err("camera is empty".into());
-        }
-        if self.class.trim().is_empty() {
-            return Err("class is empty".into());
-        }
+        crate::names::check_name("camera", &self.camera)?;
+        crate::names::check_name("class", &self.class)?;
         // Times and durations are checked before anything is computed from them: a ±9999-year
         // span must be refused here, not tiled.
         for (field, t) in [("first_ms", self.first_ms), ("last_ms", self.last_ms)] {
@@ -77,14 +81,60 @@ pub fn parse_line(line: &str, number: usize) -> Result<NewEvent, String> {
     Ok(event)
 }
 
+/// Read line `number` (1-based, for messages) of `input` into `buf`, without its `\n`;
+/// `None` at the end of the input. A line over `max` bytes is an error once `max + 1` of its
+/// bytes are seen (the rest is not read), as is one that is not UTF-8.
+pub fn read_line_bounded<'a>(
+    input: &mut impl BufRead,
+    buf: &'a mut Vec<u8>,
+    number: usize,
+    max: usize,
+) -> Result<Option<&'a str>, String> {
+    buf.clear();
+    let mut seen = false;
+    loop {
+        let available = match input.fill_buf() {
+            Ok(a) => a,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(format!("line {number}: {e}")),
+        };
+        if available.is_empty() {
+            break;
+        }
+        seen = true;
+        let (take, newline) = match memchr::memchr(b'\n', available) {
+            Some(i) => (i, true),
+            None => (available.len(), false),
+        };
+        if buf.len() + take > max {
+            return Err(format!("line {number}: longer than the {max}-byte line limit"));
+        }
+        buf.extend_from_slice(&available[..take]);
+        input.consume(take + usize::from(newline));
+        if newline {
+            break;
+        }
+    }
+    if !seen {
+        return Ok(None);
+    }
+    std::str::from_utf8(buf)
+        .map(Some)
+        .map_err(|e| format!("line {number}: not UTF-8 (byte {} of the line)", e.valid_up_to()))
+}
+
 /// Parse every line; blank lines are skipped. The error names the line (1-based).
 pub fn parse_jsonl(text: &str) -> Result<Vec<NewEvent>, String> {
     let mut events = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
+    let mut input = text.as_bytes();
+    let mut buf = Vec::new();
+    let mut number = 0;
+    loop {
+        number += 1;
+        let Some(line) = read_line_bounded(&mut input, &mut buf, number, MAX_LINE_BYTES)? else { break };
+        if !line.trim().is_empty() {
+            events.push(parse_line(line, number)?);
         }
-        events.push(parse_line(line, i + 1)?);
     }
     Ok(events)
 }

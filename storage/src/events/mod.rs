@@ -19,7 +19,7 @@ pub mod jsonl;
 pub mod store;
 pub mod tables;
 
-pub use jsonl::{BoxAt, NewEvent, parse_jsonl, parse_line};
+pub use jsonl::{BoxAt, MAX_LINE_BYTES, NewEvent, parse_jsonl, parse_line, read_line_bounded};
 pub use store::EventRow;
 pub use tables::Events;
 

@@ -94,29 +94,26 @@ impl<'a> Events<'a> {
             return Ok(Vec::new());
         }
         let mut out = Vec::new();
+        // Class names come from the connection's cache (`string`), not a join: one read per
+        // class, however many events (and however long a name an old archive holds).
         let mut stmt = self
             .file
             .conn
             .prepare_cached(
-                "SELECT e.id, c.value, e.first_ms, e.last_ms, e.confidence FROM event e JOIN strings c ON c.id = e.class
+                "SELECT e.id, e.class, e.first_ms, e.last_ms, e.confidence FROM event e
                  WHERE e.camera = ?1 AND e.bucket = ?2 AND e.first_ms BETWEEN ?3 AND ?4 AND e.last_ms >= ?5",
             )
             .map_err(|e| self.sql(e))?;
         for bucket in buckets_of(self.buckets(camera_id)?) {
             let rows = stmt
                 .query_map(params![camera_id, bucket, bucket_window(bucket, from_ms), to_ms, from_ms], |r| {
-                    Ok(EventRow {
-                        id: r.get(0)?,
-                        camera: camera.to_owned(),
-                        class: r.get(1)?,
-                        first_ms: r.get(2)?,
-                        last_ms: r.get(3)?,
-                        confidence: r.get(4)?,
-                    })
+                    Ok((r.get(0)?, r.get::<_, u32>(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                 })
                 .map_err(|e| self.sql(e))?;
             for row in rows {
-                out.push(row.map_err(|e| self.sql(e))?);
+                let (id, class, first_ms, last_ms, confidence) = row.map_err(|e| self.sql(e))?;
+                let class = self.string(class)?;
+                out.push(EventRow { id, camera: camera.to_owned(), class, first_ms, last_ms, confidence });
             }
         }
         out.sort_by_key(|e| (e.first_ms, e.id));
@@ -171,7 +168,7 @@ impl<'a> Events<'a> {
             .file
             .conn
             .prepare_cached(&format!(
-                "SELECT e.id, c.value, e.first_ms, e.last_ms, e.confidence FROM event e JOIN strings c ON c.id = e.class
+                "SELECT e.id, e.class, e.first_ms, e.last_ms, e.confidence FROM event e
                  WHERE e.camera = ?1 AND e.bucket = ?2 AND e.first_ms {cmp} ?3{class_filter}
                  ORDER BY e.first_ms {order} LIMIT 1"
             ))
@@ -183,7 +180,7 @@ impl<'a> Events<'a> {
                 let row = EventRow {
                     id: r.get(0).map_err(|e| self.sql(e))?,
                     camera: camera.to_owned(),
-                    class: r.get(1).map_err(|e| self.sql(e))?,
+                    class: self.string(r.get(1).map_err(|e| self.sql(e))?)?,
                     first_ms: r.get(2).map_err(|e| self.sql(e))?,
                     last_ms: r.get(3).map_err(|e| self.sql(e))?,
                     confidence: r.get(4).map_err(|e| self.sql(e))?,

@@ -165,7 +165,9 @@ impl<'a> Events<'a> {
         Ok(id)
     }
 
-    /// The string with id `id` (cached).
+    /// The string with id `id` (cached). Every name a reader hands out comes from here, read
+    /// once per connection and clipped ([`crate::names::clip_stored`]): a huge name stored
+    /// before names were bounded costs one bounded read, not a copy per event.
     pub fn string(&self, id: u32) -> Result<String, DbError> {
         if let Some(s) = self.cache.names.borrow().get(&id) {
             return Ok(s.clone());
@@ -173,10 +175,11 @@ impl<'a> Events<'a> {
         let value: String = self
             .file
             .conn
-            .prepare_cached("SELECT value FROM strings WHERE id = ?1")
-            .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+            .prepare_cached("SELECT substr(value, 1, ?2) FROM strings WHERE id = ?1")
+            .and_then(|mut s| s.query_row(params![id, crate::names::STORED_READ_CHARS as i64], |r| r.get(0)).optional())
             .map_err(|e| self.sql(e))?
             .ok_or_else(|| self.file.invalid(format!("strings has no id {id}")))?;
+        let value = crate::names::clip_stored(value, crate::names::MAX_NAME_BYTES);
         self.remember(id, &value);
         Ok(value)
     }
@@ -215,21 +218,21 @@ impl<'a> Events<'a> {
         let mut stmt = self
             .file
             .conn
-            .prepare_cached("SELECT cc.class, s.value FROM camera_class cc JOIN strings s ON s.id = cc.class WHERE cc.camera = ?1 ORDER BY cc.class")
+            .prepare_cached("SELECT class FROM camera_class WHERE camera = ?1 ORDER BY class")
             .map_err(|e| self.sql(e))?;
-        let rows = stmt.query_map([camera], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.sql(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+        let ids = stmt.query_map([camera], |r| r.get(0)).map_err(|e| self.sql(e))?;
+        let ids: Vec<u32> = ids.collect::<Result<_, _>>().map_err(|e| self.sql(e))?;
+        ids.into_iter().map(|id| Ok((id, self.string(id)?))).collect()
     }
 
     /// Cameras that have events, by name.
     pub fn cameras(&self) -> Result<Vec<(u32, String)>, DbError> {
-        let mut stmt = self
-            .file
-            .conn
-            .prepare("SELECT e.camera, s.value FROM camera_state e JOIN strings s ON s.id = e.camera ORDER BY s.value")
-            .map_err(|e| self.sql(e))?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.sql(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+        let mut stmt = self.file.conn.prepare("SELECT camera FROM camera_state").map_err(|e| self.sql(e))?;
+        let ids = stmt.query_map([], |r| r.get(0)).map_err(|e| self.sql(e))?;
+        let ids: Vec<u32> = ids.collect::<Result<_, _>>().map_err(|e| self.sql(e))?;
+        let mut cameras = ids.into_iter().map(|id| Ok((id, self.string(id)?))).collect::<Result<Vec<_>, DbError>>()?;
+        cameras.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(cameras)
     }
 
     /// Widen a camera's bounds and duration buckets by those of newly inserted events.

@@ -6,13 +6,17 @@
 //! batches (`id IN rarray(?)`, no variable limit), decodes blobs into a reused buffer and
 //! filters records before it allocates points. A blob that cannot be decoded is a warning
 //! naming the day file and trajectory, not an error: the rest of the query still answers.
+//! Likewise a day file that cannot be read at all (0 bytes, truncated, not SQLite, no R-tree,
+//! a directory) is a warning naming it, and the other days answer. Only days that exist are
+//! visited (listed once for a long window), so a window over all of time stays cheap.
 
 use super::points::{self, Point, Records};
 use super::query::{Query, SpaceOp, evaluate};
 use super::sidecar::{Sidecar, broken_warning};
 use super::store::{FederError, FederStore};
-use rusqlite::types::Value;
+use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, ToSql};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Mutex;
@@ -128,7 +132,9 @@ impl Connections {
     }
 }
 
-/// Run `q` over `store`.
+/// Run `q` over `store`. A day file that cannot be read (not a file, not SQLite, no R-tree,
+/// corrupt pages) is skipped with a warning naming it, and none of its trajectories are
+/// returned; the other days still answer. Errors are only for the store itself.
 pub fn run(
     store: &FederStore,
     connections: &Connections,
@@ -139,20 +145,27 @@ pub fn run(
     let mut stats = QueryStats::default();
     let workers = options.threads.max(1);
     let mut tasks = Vec::new();
-    for day in q.days() {
-        let path = store.day_path(day);
+    // Days skipped, with the first reason (one warning per day file).
+    let mut skipped: BTreeMap<i64, String> = BTreeMap::new();
+    for (day, path) in store.days_in(q.days())? {
         if !path.is_file() {
+            skipped.insert(day, format!("{}: day file skipped: not a regular file", path.display()));
             continue;
         }
         stats.day_files += 1;
         let fresh = sidecar.filter(|s| options.use_sidecar && Sidecar::answers(q) && s.is_fresh(day, &path));
         let ids = match fresh {
-            Some(s) => {
-                stats.sidecar_days += 1;
-                connections.with(s.path(), || s.connect(), |conn| s.candidates(conn, day, q))?
-            }
-            None => connections.with(&path, || store.open_day(day, &path), |conn| rtree_candidates(conn, &path, q))?,
+            Some(s) => connections.with(s.path(), || s.connect(), |conn| s.candidates(conn, day, q)),
+            None => connections.with(&path, || store.open_day(day, &path), |conn| rtree_candidates(conn, &path, q)),
         };
+        let ids = match ids {
+            Ok(ids) => ids,
+            Err(e) => {
+                skipped.insert(day, skip_warning(&path, &e));
+                continue;
+            }
+        };
+        stats.sidecar_days += usize::from(fresh.is_some());
         stats.candidates += ids.len();
         let chunk = ids.len().div_ceil(workers).max(1);
         for part in ids.chunks(chunk) {
@@ -164,30 +177,41 @@ pub fn run(
     }
 
     let next = AtomicUsize::new(0);
-    let results: Vec<Result<Worked, FederError>> = std::thread::scope(|scope| {
+    let results: Vec<Worked> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers.min(tasks.len()))
             .map(|i| {
                 let (tasks, next) = (&tasks, &next);
                 std::thread::Builder::new().name(format!("traj-query-{i}")).spawn_scoped(scope, move || {
                     let mut worked = Worked::default();
                     while let Some(task) = tasks.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        match task {
-                            Task::Direct { day, path, ids } => connections.with(
+                        let (day, path, done) = match task {
+                            Task::Direct { day, path, ids } => (
+                                *day,
                                 path,
-                                || store.open_day(*day, path),
-                                |conn| scan_blobs(conn, path, *day, ids, q, &mut worked),
-                            )?,
+                                connections.with(
+                                    path,
+                                    || store.open_day(*day, path),
+                                    |conn| scan_blobs(conn, path, *day, ids, q, &mut worked),
+                                ),
+                            ),
                             Task::Sidecar { day, path, ids } => {
                                 let s = sidecar.expect("sidecar tasks only exist with a sidecar");
-                                connections.with(
-                                    s.path(),
-                                    || s.connect(),
-                                    |conn| s.scan(conn, *day, path, ids, q, &mut worked),
-                                )?
+                                (
+                                    *day,
+                                    path,
+                                    connections.with(
+                                        s.path(),
+                                        || s.connect(),
+                                        |conn| s.scan(conn, *day, path, ids, q, &mut worked),
+                                    ),
+                                )
                             }
+                        };
+                        if let Err(e) = done {
+                            worked.skipped.push((day, skip_warning(path, &e)));
                         }
                     }
-                    Ok(worked)
+                    worked
                 })
             })
             .collect::<Result<_, _>>()
@@ -199,14 +223,30 @@ pub fn run(
 
     let mut out = QueryOutput { stats, ..QueryOutput::default() };
     for worked in results {
-        let worked = worked?;
         out.trajectories.extend(worked.trajectories);
         out.warnings.extend(worked.warnings);
         out.stats.points_read += worked.points_read;
+        for (day, warning) in worked.skipped {
+            skipped.entry(day).or_insert(warning);
+        }
     }
+    // A day that failed part-way answers nothing: what its other chunks found is dropped, so
+    // a damaged file never yields a partial, order-dependent answer.
+    out.trajectories.retain(|t| !skipped.contains_key(&t.day));
+    out.warnings.extend(skipped.into_values());
     out.trajectories.sort_by(|a, b| (a.source, &a.source_id, a.day, a.id).cmp(&(b.source, &b.source_id, b.day, b.id)));
     out.warnings.sort();
+    out.warnings.dedup();
     Ok(out)
+}
+
+/// The warning for a day file a query or `traj index` skips.
+pub(crate) fn skip_warning(day_path: &Path, e: &FederError) -> String {
+    if e.path() == day_path {
+        format!("{}: day file skipped: {}", day_path.display(), e.problem())
+    } else {
+        format!("{}: day file skipped: {e}", day_path.display())
+    }
 }
 
 /// What one worker found.
@@ -215,6 +255,8 @@ pub(crate) struct Worked {
     pub trajectories: Vec<Trajectory>,
     pub warnings: Vec<String>,
     pub points_read: usize,
+    /// Days whose file failed part-way, with the warning.
+    pub skipped: Vec<(i64, String)>,
     /// Reused decompression buffer.
     pub scratch: Vec<u8>,
 }
@@ -255,8 +297,20 @@ fn scan_blobs(
             std::iter::once(&array as &dyn ToSql).chain(meta_params.iter().map(|v| v as &dyn ToSql)).collect();
         let mut rows = stmt.query(params.as_slice()).map_err(FederError::sqlite(path))?;
         while let Some(row) = rows.next().map_err(FederError::sqlite(path))? {
-            let header = read_header(row, day).map_err(FederError::sqlite(path))?;
-            let blob = row.get_ref(6).and_then(|v| Ok(v.as_blob()?)).map_err(FederError::sqlite(path))?;
+            let header = match read_header(row, day) {
+                Ok(header) => header,
+                Err(e) => {
+                    w.warnings.push(bad_row_warning(path, row, &e));
+                    continue;
+                }
+            };
+            let blob = match points_blob(row, 6).map_err(FederError::sqlite(path))? {
+                Ok(blob) => blob,
+                Err(problem) => {
+                    w.warnings.push(broken_warning(path, &header, &problem));
+                    continue;
+                }
+            };
             match points::payload(blob, &mut w.scratch) {
                 Ok(records) => {
                     w.points_read += records.len();
@@ -270,6 +324,23 @@ fn scan_blobs(
         }
     }
     Ok(())
+}
+
+/// The `points` column of a row, or why it is not a blob (a wrong type is the trajectory's
+/// problem, not the day file's).
+pub(crate) fn points_blob<'r>(row: &'r rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Result<&'r [u8], String>> {
+    Ok(match row.get_ref(at)? {
+        ValueRef::Blob(blob) => Ok(blob),
+        other => Err(format!("points is {}, not a blob", other.data_type())),
+    })
+}
+
+/// The warning for a row whose metadata columns cannot be read (its id where it has one).
+pub(crate) fn bad_row_warning(day_path: &Path, row: &rusqlite::Row<'_>, e: &rusqlite::Error) -> String {
+    match row.get::<_, i64>(0) {
+        Ok(id) => format!("{}: trajectory {id}: {e}", day_path.display()),
+        Err(_) => format!("{}: a trajectory row: {e}", day_path.display()),
+    }
 }
 
 /// A trajectory without points from a row `id, source, source_id, callsign, orig, dest, …`.

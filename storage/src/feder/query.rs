@@ -211,7 +211,7 @@ impl Query {
     /// parameters.
     pub fn rtree_sql(&self, table: &str) -> (String, Vec<f64>) {
         let (t1, t2) = (self.from, self.to);
-        let (lo, hi) = ((t1 - rtree_slack_s(t1)) as f64, (t2 + rtree_slack_s(t2)) as f64);
+        let (lo, hi) = (t1.saturating_sub(rtree_slack_s(t1)) as f64, t2.saturating_add(rtree_slack_s(t2)) as f64);
         let mut conds: Vec<&str> = Vec::new();
         let mut params = Vec::new();
         let mut add = |cond: &'static str, v: f64| {

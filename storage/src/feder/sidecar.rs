@@ -21,7 +21,7 @@
 //! ask): only trajectories with a point in a cell the window touches are candidates, and of
 //! those only the runs overlapping the window are read. Other queries read the day files.
 
-use super::engine::{Trajectory, Worked, id_array, read_header};
+use super::engine::{Trajectory, Worked, bad_row_warning, id_array, points_blob, read_header, skip_warning};
 use super::points::{self, Point, RECORD_BYTES, Records};
 use super::query::{Extent, Query};
 use super::store::{FederError, FederStore, day_name, open_read_only};
@@ -88,9 +88,7 @@ pub struct Sidecar {
 pub fn locations(store: &FederStore) -> [PathBuf; 2] {
     let root = store.root();
     let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    let hash = canonical.as_os_str().as_encoded_bytes().iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3) // FNV-1a
-    });
+    let hash = fnv1a(canonical.as_os_str().as_encoded_bytes());
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
@@ -100,7 +98,10 @@ pub fn locations(store: &FederStore) -> [PathBuf; 2] {
     [root.join(FILE_NAME), cache]
 }
 
-/// A day file's fingerprint: size and modification time of it and of its `-wal`.
+/// A day file's fingerprint: size and modification time of it and of its `-wal`, and a hash
+/// of its first and last pages. The pages catch a file rewritten with the same size and
+/// mtime (copied over with `cp -p`, or within a coarse mtime tick): page 1 holds SQLite's
+/// change counter and the schema, the last page is where appended rows land. Two reads.
 pub fn fingerprint(path: &Path) -> Option<String> {
     let stamp = |p: &Path| {
         std::fs::metadata(p).ok().map(|m| {
@@ -110,7 +111,33 @@ pub fn fingerprint(path: &Path) -> Option<String> {
     };
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
-    Some(format!("{}+{}", stamp(path)?, stamp(Path::new(&wal)).unwrap_or_default()))
+    let pages = pages_hash(path).ok()?;
+    Some(format!("{}#{pages:016x}+{}", stamp(path)?, stamp(Path::new(&wal)).unwrap_or_default()))
+}
+
+/// FNV-1a of a day file's first and last pages (the page size from the SQLite header).
+fn pages_hash(path: &Path) -> std::io::Result<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut first = Vec::new();
+    (&mut file).take(65_536).read_to_end(&mut first)?;
+    let page = match first.get(16..18).map(|b| u16::from_be_bytes([b[0], b[1]])) {
+        Some(1) => 65_536,
+        Some(n) if n.is_power_of_two() && n >= 512 => u64::from(n),
+        _ => 4096,
+    };
+    first.truncate(page as usize);
+    let mut last = Vec::new();
+    if len > page {
+        file.seek(SeekFrom::Start(len - page))?;
+        file.take(page).read_to_end(&mut last)?;
+    }
+    Ok(fnv1a(first.iter().chain(&last)))
+}
+
+fn fnv1a<'a>(bytes: impl IntoIterator<Item = &'a u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
 impl Sidecar {
@@ -165,7 +192,10 @@ impl Sidecar {
     /// touch, plus broken ones the R-tree would have offered.
     pub(crate) fn candidates(&self, conn: &Connection, day: i64, q: &Query) -> Result<Vec<i64>, FederError> {
         let path = &self.path;
-        let (h1, h2) = (q.from.div_euclid(SLOT_S), q.to.div_euclid(SLOT_S));
+        // A day's cells lie in its own slots (a day with points beyond them is not indexed),
+        // so a window wider than that (up to all of time) costs no more than the day.
+        let day_slot = day * SLOTS_PER_DAY;
+        let (h1, h2) = (q.from.div_euclid(SLOT_S).max(day_slot), q.to.div_euclid(SLOT_S).min(day_slot + MAX_SEQ));
         let b = &q.bounds;
         let cell = |deg: f64| (deg * CELLS_PER_DEG).floor() as i64;
         let (lat1, lat2) = (cell(b.min_lat.unwrap_or(-90.0)), cell(b.max_lat.unwrap_or(90.0)));
@@ -375,11 +405,17 @@ pub struct IndexReport {
     pub trajectories: u64,
     pub points: u64,
     pub broken: u64,
+    /// Day files that could not be indexed (queries read them directly), one line each.
+    pub warnings: Vec<String>,
     pub seconds: f64,
 }
 
 /// Build or refresh the sidecar of `store`: index every day file whose fingerprint changed,
-/// drop days whose file is gone. `progress` hears about each day file as it is done.
+/// drop days whose file is gone. A day file that cannot be read is a warning (in the report
+/// and through `progress`, which also hears about each day file as it is done) and is left to
+/// queries, which read it directly; the other days are indexed. Each day is one transaction,
+/// checkpointed when it commits, and the file is checkpointed and closed however the run ends,
+/// so no `-wal` or `-shm` is left and the days indexed before a failure stay valid.
 pub fn build(store: &FederStore, mut progress: impl FnMut(&str)) -> Result<IndexReport, FederError> {
     let started = std::time::Instant::now();
     let [beside, cache] = locations(store);
@@ -392,56 +428,95 @@ pub fn build(store: &FederStore, mut progress: impl FnMut(&str)) -> Result<Index
         cache
     };
     let mut conn = Connection::open(&path).map_err(FederError::sqlite(&path))?;
+    let result = fill(&mut conn, &path, store, &mut progress);
+    let closed = conn
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .and_then(|()| conn.close().map_err(|(_, e)| e))
+        .map_err(FederError::sqlite(&path));
+    let mut report = result?;
+    closed?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The body of [`build`] on an open sidecar.
+fn fill(
+    conn: &mut Connection,
+    path: &Path,
+    store: &FederStore,
+    progress: &mut impl FnMut(&str),
+) -> Result<IndexReport, FederError> {
     let sqlite = FederError::sqlite;
     // 16 KiB pages: runs of ~1 KiB pack densely (4 KiB pages left a third empty).
     conn.execute_batch("PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-        .map_err(sqlite(&path))?;
-    conn.busy_timeout(std::time::Duration::from_secs(60)).map_err(sqlite(&path))?;
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(sqlite(&path))?;
+        .map_err(sqlite(path))?;
+    conn.busy_timeout(std::time::Duration::from_secs(60)).map_err(sqlite(path))?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(sqlite(path))?;
     if version != SCHEMA_VERSION {
         conn.execute_batch(
             "DROP TABLE IF EXISTS day_file; DROP TABLE IF EXISTS traj; DROP TABLE IF EXISTS cell;
              DROP TABLE IF EXISTS run; DROP TABLE IF EXISTS broken;",
         )
-        .map_err(sqlite(&path))?;
+        .map_err(sqlite(path))?;
     }
-    conn.execute_batch(SCHEMA).map_err(sqlite(&path))?;
-    conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(sqlite(&path))?;
+    conn.execute_batch(SCHEMA).map_err(sqlite(path))?;
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(sqlite(path))?;
 
     let known: HashMap<i64, String> = {
-        let mut stmt = conn.prepare("SELECT day, fingerprint FROM day_file").map_err(sqlite(&path))?;
+        let mut stmt = conn.prepare("SELECT day, fingerprint FROM day_file").map_err(sqlite(path))?;
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .and_then(|rows| rows.collect::<Result<_, _>>())
-            .map_err(sqlite(&path))?
+            .map_err(sqlite(path))?
     };
     let days = store.day_files()?;
-    let mut report = IndexReport { sidecar: path.clone(), day_files: days.len(), ..IndexReport::default() };
+    let mut report = IndexReport { sidecar: path.to_path_buf(), day_files: days.len(), ..IndexReport::default() };
     let present: std::collections::HashSet<i64> = days.iter().map(|(d, _)| *d).collect();
+    // Commit one day and checkpoint it: a killed run leaves at most the day in progress.
+    let commit = |conn: &mut Connection, day: i64, write: &dyn Fn(&Connection) -> rusqlite::Result<()>| {
+        let tx = conn.transaction()?;
+        delete_day(&tx, day)?;
+        write(&tx)?;
+        tx.commit()?;
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+    };
     for (&day, _) in known.iter().filter(|(d, _)| !present.contains(d)) {
-        let tx = conn.transaction().map_err(sqlite(&path))?;
-        delete_day(&tx, day).map_err(sqlite(&path))?;
-        tx.commit().map_err(sqlite(&path))?;
+        commit(conn, day, &|_| Ok(())).map_err(sqlite(path))?;
     }
     for (i, (day, day_path)) in days.iter().enumerate() {
-        let Some(fp) = fingerprint(day_path) else { continue };
-        let unusable = format!("{UNUSABLE}{fp}");
-        if known.get(day).is_some_and(|k| *k == fp || *k == unusable) {
-            report.unchanged += 1;
-            continue;
-        }
         let day_started = std::time::Instant::now();
-        let mut day_index = index_day(store, *day, day_path)?;
-        let tx = conn.transaction().map_err(sqlite(&path))?;
-        delete_day(&tx, *day).map_err(sqlite(&path))?;
-        if let Some(why) = &day_index.unindexable {
-            // Remember the file (so it is not re-read every time) but answer it directly.
-            progress(&format!("{}: read directly by queries: {why}", day_name(*day)));
-            day_index = DayIndex { n_traj: day_index.n_traj, n_points: day_index.n_points, ..DayIndex::default() };
-            day_index.write(&tx, *day, &unusable).map_err(sqlite(&path))?;
-        } else {
-            day_index.write(&tx, *day, &fp).map_err(sqlite(&path))?;
-        }
-        tx.commit().map_err(sqlite(&path))?;
+        let fp = match day_path.is_file() {
+            true => fingerprint(day_path).ok_or("cannot be read"),
+            false => Err("not a regular file"),
+        };
+        let indexed = match fp {
+            Err(problem) => Err(FederError::Invalid { path: day_path.clone(), problem: problem.into() }),
+            Ok(fp) if known.get(day).is_some_and(|k| *k == fp || *k == format!("{UNUSABLE}{fp}")) => {
+                report.unchanged += 1;
+                continue;
+            }
+            Ok(fp) => index_day(store, *day, day_path).map(|ix| (fp, ix)),
+        };
+        let (fp, mut day_index) = match indexed {
+            Ok(indexed) => indexed,
+            Err(e) => {
+                // Forget what the sidecar held for it; queries read it (and warn) directly.
+                commit(conn, *day, &|_| Ok(())).map_err(sqlite(path))?;
+                let warning = skip_warning(day_path, &e);
+                progress(&format!("warning: {warning}"));
+                report.warnings.push(warning);
+                continue;
+            }
+        };
+        let fp = match &day_index.unindexable {
+            Some(why) => {
+                // Remember the file (so it is not re-read every time) but answer it directly.
+                progress(&format!("{}: read directly by queries: {why}", day_name(*day)));
+                day_index = DayIndex { n_traj: day_index.n_traj, n_points: day_index.n_points, ..DayIndex::default() };
+                format!("{UNUSABLE}{fp}")
+            }
+            None => fp,
+        };
+        commit(conn, *day, &|tx| day_index.write(tx, *day, &fp)).map_err(sqlite(path))?;
         report.indexed += 1;
         report.trajectories += day_index.n_traj;
         report.points += day_index.n_points;
@@ -456,8 +531,6 @@ pub fn build(store: &FederStore, mut progress: impl FnMut(&str)) -> Result<Index
             day_started.elapsed().as_secs_f64()
         ));
     }
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").map_err(sqlite(&path))?;
-    report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
 
@@ -500,13 +573,20 @@ fn index_day(store: &FederStore, day: i64, day_path: &Path) -> Result<DayIndex, 
     let mut index = DayIndex::default();
     let mut scratch = Vec::new();
     while let Some(row) = rows.next().map_err(sqlite(day_path))? {
-        let header = read_header(row, day).map_err(sqlite(day_path))?;
-        let blob = row.get_ref(6).and_then(|v| Ok(v.as_blob()?)).map_err(sqlite(day_path))?;
-        let decoded = points::payload(blob, &mut scratch)
-            .map(|r| r.points().collect::<Vec<Point>>())
-            .map_err(|e| e.to_string())
-            .and_then(|pts| if u32::try_from(header.id).is_ok() { Ok(pts) } else { Err("id beyond 2^32".to_string()) });
         index.n_traj += 1;
+        let header = match read_header(row, day) {
+            Ok(header) => header,
+            Err(e) => {
+                // No metadata to file it under `broken`: the direct path warns about it.
+                index.unindexable = Some(bad_row_warning(day_path, row, &e));
+                continue;
+            }
+        };
+        let decoded = points_blob(row, 6)
+            .map_err(sqlite(day_path))?
+            .and_then(|blob| points::payload(blob, &mut scratch).map_err(|e| e.to_string()))
+            .map(|r| r.points().collect::<Vec<Point>>())
+            .and_then(|pts| if u32::try_from(header.id).is_ok() { Ok(pts) } else { Err("id beyond 2^32".to_string()) });
         match decoded {
             Err(problem) => {
                 let mut rtree = [None; 8];

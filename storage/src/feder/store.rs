@@ -22,6 +22,22 @@ pub enum FederError {
 }
 
 impl FederError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            FederError::Sqlite { path, .. } | FederError::Invalid { path, .. } | FederError::Io { path, .. } => path,
+        }
+    }
+
+    /// What went wrong, without the path.
+    pub fn problem(&self) -> String {
+        match self {
+            FederError::Sqlite { error, .. } => error.to_string(),
+            FederError::Invalid { problem, .. } => problem.clone(),
+            FederError::Io { error, .. } => error.to_string(),
+        }
+    }
+
     pub(crate) fn sqlite(path: &Path) -> impl FnOnce(rusqlite::Error) -> FederError + '_ {
         move |error| FederError::Sqlite { path: path.to_path_buf(), error }
     }
@@ -82,6 +98,24 @@ impl FederStore {
         Ok(days)
     }
 
+    /// The day entries (files, or whatever else holds a day file's name) of `days` that
+    /// exist, in day order. A long range lists the store once instead of probing each day,
+    /// so a query over all of time costs what the store holds, not what the range spans.
+    pub fn days_in(&self, days: std::ops::RangeInclusive<i64>) -> Result<Vec<(i64, PathBuf)>, FederError> {
+        const PROBE_MAX_DAYS: i64 = 64;
+        let (first, last) = (*days.start(), *days.end());
+        if last.saturating_sub(first) < PROBE_MAX_DAYS {
+            return Ok(days
+                .map(|day| (day, self.day_path(day)))
+                .filter(|(_, path)| std::fs::symlink_metadata(path).is_ok())
+                .collect());
+        }
+        let mut all = self.day_files()?;
+        // Only the entries the probe would find (a year directory `02025` is not `2025`).
+        all.retain(|(day, path)| days.contains(day) && *path == self.day_path(*day));
+        Ok(all)
+    }
+
     /// Open a day file read-only (see the module docs for when it is immutable).
     pub fn open_day(&self, day: i64, path: &Path) -> Result<Connection, FederError> {
         let today = chrono::Utc::now().timestamp().div_euclid(86_400);
@@ -122,7 +156,11 @@ fn uri_escape(path: &str) -> String {
 
 /// `YYYY-DDD` of a UTC day (days since 1970-01-01).
 pub fn day_name(day: i64) -> String {
-    let date = chrono::DateTime::from_timestamp(day * 86_400, 0).map(|t| t.date_naive()).unwrap_or_default();
+    let date = day
+        .checked_mul(86_400)
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map(|t| t.date_naive())
+        .unwrap_or_default();
     format!("{:04}-{:03}", date.year(), date.ordinal())
 }
 

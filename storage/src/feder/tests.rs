@@ -279,3 +279,267 @@ fn a_dropped_duplicate_outside_the_box_does_not_hide_a_within_match() {
     let s = Sidecar::open(&store).unwrap().unwrap();
     assert_eq!(answer(&store, &q, Some(&s)), want);
 }
+
+/// Ways a day file is found damaged (issue 17, item 7).
+#[derive(Clone, Copy, Debug)]
+enum Damage {
+    Empty,
+    Truncated,
+    RandomBytes,
+    DroppedRtree,
+    CorruptRtree,
+    Directory,
+}
+
+const DAMAGES: [Damage; 6] = [
+    Damage::Empty,
+    Damage::Truncated,
+    Damage::RandomBytes,
+    Damage::DroppedRtree,
+    Damage::CorruptRtree,
+    Damage::Directory,
+];
+
+fn damage(path: &std::path::Path, how: Damage) {
+    match how {
+        Damage::Empty => std::fs::write(path, b"").unwrap(),
+        Damage::Truncated => {
+            let len = std::fs::metadata(path).unwrap().len();
+            std::fs::OpenOptions::new().write(true).open(path).unwrap().set_len(len / 2).unwrap();
+        }
+        Damage::RandomBytes => {
+            let mut rng = super::synth::Rng::new(3);
+            let bytes: Vec<u8> = (0..20_000).map(|_| rng.below(256) as u8).collect();
+            std::fs::write(path, bytes).unwrap();
+        }
+        Damage::DroppedRtree => {
+            rusqlite::Connection::open(path).unwrap().execute_batch("DROP TABLE trajectory_index").unwrap();
+        }
+        Damage::CorruptRtree => {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            conn.execute_batch("UPDATE trajectory_index_node SET data = X'0001ff'").unwrap();
+        }
+        Damage::Directory => {
+            std::fs::remove_file(path).unwrap();
+            std::fs::create_dir(path).unwrap();
+        }
+    }
+}
+
+/// Three day files (T0's day and its neighbours), a few trajectories each.
+fn three_days(store: &FederStore) {
+    let mut ts = Vec::new();
+    for (d, offset) in [-86_400i64, 0, 86_400].into_iter().enumerate() {
+        for k in 0..4 {
+            let n = d * 10 + k;
+            let pts = (0..20).map(|i| point(T0 + offset + i * 60, 42.0 + k as f64 * 0.1, -71.0, 1000.0)).collect();
+            ts.push(traj(n, "DAL1", pts));
+        }
+    }
+    write(store, &ts).unwrap();
+}
+
+fn wide_query() -> Query {
+    Query { from: T0 - 86_400, to: T0 + 86_400 + 3600, filter_waypoints: true, ..Query::default() }
+}
+
+#[test]
+fn a_damaged_day_file_is_a_warning_and_the_other_days_answer() {
+    let q = wide_query();
+    // What the healthy days answer: the store without T0's day file.
+    let healthy = {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FederStore::open(dir.path()).unwrap();
+        three_days(&store);
+        std::fs::remove_file(store.day_path(T0 / 86_400)).unwrap();
+        answer(&store, &q, None)
+    };
+    assert_eq!(healthy.len(), 8);
+    for how in DAMAGES {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FederStore::open(dir.path()).unwrap();
+        three_days(&store);
+        // Indexed while healthy, so the sidecar holds the day as it was.
+        sidecar::build(&store, |_| {}).unwrap();
+        let bad = store.day_path(T0 / 86_400);
+        damage(&bad, how);
+        let check = |out: super::engine::QueryOutput, path: &str| {
+            assert_eq!(out.trajectories, healthy, "{how:?} {path}");
+            assert_eq!(out.warnings.len(), 1, "{how:?} {path}: {:?}", out.warnings);
+            assert!(
+                out.warnings[0].starts_with(&format!("{}: day file skipped: ", bad.display())),
+                "{:?}",
+                out.warnings
+            );
+        };
+        let options = RunOptions { use_sidecar: false, threads: 2 };
+        check(run(&store, &Connections::default(), None, &q, options).unwrap(), "direct");
+        let stale = Sidecar::open(&store).unwrap().unwrap();
+        check(run(&store, &Connections::default(), Some(&stale), &q, RunOptions::default()).unwrap(), "stale sidecar");
+        let mut lines = Vec::new();
+        let report = sidecar::build(&store, |l| lines.push(l.to_string())).unwrap();
+        assert_eq!(report.warnings.len(), 1, "{how:?}: {lines:?}");
+        assert!(report.warnings[0].starts_with(&bad.display().to_string()), "{:?}", report.warnings);
+        assert!(lines.iter().any(|l| l.starts_with("warning: ") && l.contains(&*bad.to_string_lossy())), "{lines:?}");
+        let s = Sidecar::open(&store).unwrap().unwrap();
+        let out = run(&store, &Connections::default(), Some(&s), &q, RunOptions::default()).unwrap();
+        assert_eq!(out.stats.sidecar_days, 2, "{how:?}: the healthy days stay indexed");
+        check(out, "reindexed sidecar");
+    }
+}
+
+#[test]
+fn a_points_column_of_the_wrong_type_is_a_warning_naming_the_trajectory() {
+    for value in ["'not a blob'", "42"] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FederStore::open(dir.path()).unwrap();
+        three_days(&store);
+        let q = wide_query();
+        let all = answer(&store, &q, None);
+        let path = store.day_path(T0 / 86_400);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute(&format!("UPDATE trajectories SET points = {value} WHERE id = 2"), []).unwrap();
+        drop(conn);
+        let want: Vec<Trajectory> = all.into_iter().filter(|t| !(t.day == T0 / 86_400 && t.id == 2)).collect();
+        let direct = run(&store, &Connections::default(), None, &q, RunOptions::default()).unwrap();
+        assert_eq!(direct.trajectories, want);
+        assert_eq!(direct.warnings.len(), 1, "{:?}", direct.warnings);
+        assert!(direct.warnings[0].contains("trajectory 2 (source_id F011): points is"), "{:?}", direct.warnings);
+        let report = sidecar::build(&store, |_| {}).unwrap();
+        assert_eq!((report.broken, report.warnings.len()), (1, 0));
+        let s = Sidecar::open(&store).unwrap().unwrap();
+        let indexed = run(&store, &Connections::default(), Some(&s), &q, RunOptions::default()).unwrap();
+        assert_eq!(indexed.stats.sidecar_days, 3);
+        assert_eq!((indexed.trajectories, indexed.warnings), (direct.trajectories, direct.warnings));
+    }
+}
+
+#[test]
+fn a_day_file_rewritten_with_the_same_size_and_mtime_is_not_answered_from_the_sidecar() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FederStore::open(dir.path()).unwrap();
+    three_days(&store);
+    let path = store.day_path(T0 / 86_400);
+    let (original, mtime) = (std::fs::read(&path).unwrap(), std::fs::metadata(&path).unwrap().modified().unwrap());
+    let restore_mtime = || std::fs::File::options().write(true).open(&path).unwrap().set_modified(mtime).unwrap();
+    // Emptied in place: deleted rows leave the file its size.
+    rusqlite::Connection::open(&path).unwrap().execute_batch("DELETE FROM trajectories").unwrap();
+    restore_mtime();
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), original.len() as u64);
+    sidecar::build(&store, |_| {}).unwrap();
+    // The trajectories come back: same size, same mtime, different content.
+    std::fs::write(&path, &original).unwrap();
+    restore_mtime();
+    let q = wide_query();
+    let s = Sidecar::open(&store).unwrap().unwrap();
+    let out = run(&store, &Connections::default(), Some(&s), &q, RunOptions::default()).unwrap();
+    assert_eq!((out.trajectories.len(), out.stats.sidecar_days), (12, 2));
+    assert_eq!(out.trajectories, oracle(&store, &q));
+    let report = sidecar::build(&store, |_| {}).unwrap();
+    assert_eq!((report.indexed, report.unchanged), (1, 2));
+}
+
+#[test]
+fn a_window_over_all_of_time_visits_only_the_days_present() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FederStore::open(dir.path()).unwrap();
+    three_days(&store);
+    sidecar::build(&store, |_| {}).unwrap();
+    let s = Sidecar::open(&store).unwrap().unwrap();
+    let within = Query { from: T0 - 3 * 86_400, to: T0 + 3 * 86_400, ..wide_query() };
+    for (from, to) in [(0, i64::MAX), (i64::MIN, i64::MAX), (T0 - 86_400 * 365 * 50, T0 + 86_400 * 365 * 50)] {
+        let q = Query { from, to, ..within.clone() };
+        let started = std::time::Instant::now();
+        let direct = answer(&store, &q, None);
+        let indexed = answer(&store, &q, Some(&s));
+        assert!(started.elapsed().as_secs_f64() < 2.0, "{from}..{to}: {:?}", started.elapsed());
+        assert_eq!(direct, answer(&store, &within, None), "{from}..{to}");
+        assert_eq!(indexed, direct, "{from}..{to}");
+        assert_eq!(direct.len(), 12);
+    }
+}
+
+#[test]
+fn a_failed_index_run_leaves_no_wal_and_keeps_what_it_indexed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FederStore::open(dir.path()).unwrap();
+    three_days(&store);
+    damage(&store.day_path(T0 / 86_400), Damage::RandomBytes);
+    let report = sidecar::build(&store, |_| {}).unwrap();
+    assert_eq!((report.indexed, report.warnings.len()), (2, 1));
+    let side = &report.sidecar;
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut p = side.as_os_str().to_owned();
+        p.push(suffix);
+        assert!(!std::path::Path::new(&p).exists(), "{} left behind", p.to_string_lossy());
+    }
+    let s = Sidecar::open(&store).unwrap().unwrap();
+    let out = run(&store, &Connections::default(), Some(&s), &wide_query(), RunOptions::default()).unwrap();
+    assert_eq!((out.trajectories.len(), out.stats.sidecar_days, out.warnings.len()), (8, 2, 1));
+}
+
+#[test]
+fn an_index_run_that_fails_writing_keeps_the_days_before_and_leaves_no_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FederStore::open(dir.path()).unwrap();
+    three_days(&store);
+    let report = sidecar::build(&store, |_| {}).unwrap();
+    // All three days change; writing T0's day into the sidecar fails (as a full disk would).
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let late =
+        |offset: i64| traj(99, "AAL9", (0..5).map(|i| point(T0 + offset + 7200 + i * 60, 42.0, -71.0, 0.0)).collect());
+    write(&store, &[late(-86_400), late(0), late(86_400)]).unwrap();
+    let conn = rusqlite::Connection::open(&report.sidecar).unwrap();
+    conn.execute_batch(&format!(
+        "CREATE TRIGGER full BEFORE INSERT ON day_file WHEN NEW.day = {} BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+        T0 / 86_400
+    ))
+    .unwrap();
+    drop(conn);
+    let err = sidecar::build(&store, |_| {}).unwrap_err();
+    assert!(err.to_string().contains("disk full"), "{err}");
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut p = report.sidecar.as_os_str().to_owned();
+        p.push(suffix);
+        assert!(!std::path::Path::new(&p).exists(), "{} left behind", p.to_string_lossy());
+    }
+    // The day indexed before the failure is used; the others are read directly.
+    let s = Sidecar::open(&store).unwrap().unwrap();
+    let q = wide_query();
+    let out = run(&store, &Connections::default(), Some(&s), &q, RunOptions::default()).unwrap();
+    assert_eq!((out.trajectories.len(), out.stats.sidecar_days), (14, 1));
+    assert_eq!(out.trajectories, oracle(&store, &q));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    /// Whatever bytes of a day file are overwritten, nothing panics or fails: queries (direct
+    /// and from a stale sidecar) and `traj index` answer, and the other days answer in full.
+    #[test]
+    fn corrupting_a_day_file_never_costs_the_other_days(
+        edits in proptest::collection::vec((0.0f64..1.0, any::<u8>()), 1..40),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FederStore::open(dir.path()).unwrap();
+        three_days(&store);
+        sidecar::build(&store, |_| {}).unwrap();
+        let q = wide_query();
+        let bad_day = T0 / 86_400;
+        let others: Vec<Trajectory> = answer(&store, &q, None).into_iter().filter(|t| t.day != bad_day).collect();
+        let path = store.day_path(bad_day);
+        let mut bytes = std::fs::read(&path).unwrap();
+        for (at, b) in edits {
+            let i = (at * bytes.len() as f64) as usize;
+            bytes[i] = b;
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let stale = Sidecar::open(&store).unwrap().unwrap();
+        sidecar::build(&store, |_| {}).unwrap();
+        let fresh = Sidecar::open(&store).unwrap().unwrap();
+        for s in [None, Some(&stale), Some(&fresh)] {
+            let out = run(&store, &Connections::default(), s, &q, RunOptions::default()).unwrap();
+            let got: Vec<Trajectory> = out.trajectories.into_iter().filter(|t| t.day != bad_day).collect();
+            prop_assert_eq!(&got, &others);
+        }
+    }
+}

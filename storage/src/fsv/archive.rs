@@ -10,6 +10,9 @@
 //! frame rather than the previous file's last one. Opening reports what it sees from the
 //! listing and the files it reads as [`Archive::problems`]; a corrupt file elsewhere is found
 //! (and warned about once) when it is first read.
+//!
+//! Files that overlap in time never hide the earlier file's pictures: it is shown to its last
+//! frame, the later file from its first keyframe after that (see `Stream::shown`).
 
 use super::track_cache::TrackCache;
 use super::{FsvError, Problem, VIDEO_TRACK, stream_writer};
@@ -120,8 +123,12 @@ impl Stream {
     /// next frame, or the start of the next file after a gap (unreadable files are skipped
     /// like a gap). `None` past the end.
     pub fn first_time_after(&self, t_us: i64) -> Result<Option<i64>, FsvError> {
-        let first = self.files.partition_point(|f| f.start_ms * 1000 <= t_us).saturating_sub(1);
-        Ok((first..self.files.len()).find_map(|i| self.track(i).and_then(|track| first_entry_after(&track, t_us))))
+        // Files that may still hold frames after `t_us`; their shown parts come in file order.
+        let first = self.files.partition_point(|f| f.start_ms * 1000 < t_us.saturating_sub(FILE_SPAN_US));
+        Ok((first..self.files.len()).find_map(|i| {
+            let (track, from) = self.shown(i)?;
+            first_entry_after(&track, t_us, from)
+        }))
     }
 
     /// The start of the first file after `t_us` without readable video, when it comes before
@@ -129,16 +136,56 @@ impl Stream {
     /// shown at `t_us` must not be shown past it. `None` when the next frame comes first.
     pub fn no_video_after(&self, t_us: i64) -> Option<i64> {
         let next = self.files.partition_point(|f| f.start_ms * 1000 <= t_us);
-        if let Some(i) = next.checked_sub(1)
-            && self.track(i).is_some_and(|track| first_entry_after(&track, t_us).is_some())
-        {
+        let file = self.files.get(next)?;
+        if self.track(next).is_some_and(|track| !track.entries.is_empty()) {
             return None;
         }
-        let file = self.files.get(next)?;
-        match self.track(next) {
-            Some(track) if !track.entries.is_empty() => None,
-            _ => Some(file.start_ms * 1000),
+        // An earlier file still recording past its start shows its frames first.
+        let gap = match self.covered_until(next) {
+            Some((_, end)) => (file.start_ms * 1000).max(end.saturating_add(1)),
+            None => file.start_ms * 1000,
+        };
+        match self.first_time_after(t_us) {
+            Ok(Some(frame)) if frame < gap => None,
+            _ => Some(gap),
         }
+    }
+
+    /// The latest frame of the files before `i` that may overlap it, and the file holding it
+    /// (`None` when none has a readable frame). Times up to it belong to that file: see
+    /// [`shown`](Self::shown).
+    fn covered_until(&self, i: usize) -> Option<(usize, i64)> {
+        let start = self.files[i].start_ms * 1000;
+        let from = self.files[..i].partition_point(|f| f.start_ms * 1000 < start - FILE_SPAN_US);
+        // The earliest file wins a tie, so walking to the owner always moves back.
+        (from..i).filter_map(|j| self.track(j).and_then(|t| last_entry_time(&t)).map(|end| (j, end))).fold(
+            None,
+            |best, (j, end)| match best {
+                Some((_, b)) if b >= end => best,
+                _ => Some((j, end)),
+            },
+        )
+    }
+
+    /// Track `video` of file `i` and the first entry of it that is shown: 0, unless earlier
+    /// files overlap it (cyclops recordings may). Then the earlier file is shown up to its last
+    /// frame, and this one from its first keyframe access unit after that (`entries.len()`
+    /// when it has none): no earlier picture is hidden, times only go forward, and every
+    /// group of pictures shown decodes on its own. `None` when the file does not read.
+    fn shown(&self, i: usize) -> Option<(Arc<Track>, usize)> {
+        let track = self.track(i)?;
+        let tb = track.header.time_base_us;
+        let at = |e: &rf1::Entry| tb.saturating_add(rf1::us_from_ticks_floor(i64::from(e.pts_ticks)));
+        let from = match (self.covered_until(i), track.entries.first()) {
+            (Some((_, end)), Some(first)) if at(first) <= end => {
+                match track.entries.iter().position(|e| e.is_key_frame() && at(e) > end) {
+                    Some(key) => track.key_frame_start_at_or_before(key).0,
+                    None => track.entries.len(),
+                }
+            }
+            _ => 0,
+        };
+        Some((track, from))
     }
 
     /// Files that may hold packets in `[start_us, end_us]` (format doc §2.4, with Tessera's
@@ -149,19 +196,26 @@ impl Stream {
         first..last.max(first)
     }
 
-    /// Packets with `start_us ≤ time ≤ end_us`, in file order, skipping unreadable files. With
+    /// Packets with `start_us ≤ time ≤ end_us`, in file order, skipping unreadable files and
+    /// what overlapping files hide (see [`shown`](Self::shown)), so times never go back. With
     /// `seek_key_frame`, the read starts at the preceding keyframe (continuing into the
     /// previous file when needed).
     pub fn read_range(&self, start_us: i64, end_us: i64, seek_key_frame: bool) -> Result<Vec<TimedPacket>, FsvError> {
         let mut out = Vec::new();
-        let files = self.files_in_range(start_us, end_us);
-        for i in files.clone() {
-            let Some(track) = self.track(i) else { continue };
+        let first = self.files.partition_point(|f| f.start_ms * 1000 < start_us.saturating_sub(FILE_SPAN_US));
+        let last = self.files.partition_point(|f| f.start_ms * 1000 <= end_us);
+        for i in first..last.max(first) {
+            let Some((track, shown_from)) = self.shown(i) else { continue };
             let tb = track.header.time_base_us;
             let start_ticks = rf1::ticks_from_us_ceil(start_us - tb);
             let end_ticks = rf1::ticks_from_us_ceil(end_us - tb + 1) - 1;
             let seek_here = seek_key_frame && out.is_empty();
-            let (range, found_key) = track.range_at_time(start_ticks, end_ticks, seek_here);
+            let (mut range, mut found_key) = track.range_at_time(start_ticks, end_ticks, seek_here);
+            if range.start < shown_from {
+                // Hidden by an earlier file; what is shown starts on a keyframe access unit.
+                range.start = shown_from;
+                found_key = true;
+            }
             if range.is_empty() {
                 continue;
             }
@@ -173,25 +227,41 @@ impl Stream {
         Ok(out)
     }
 
-    /// The group of pictures holding the frame displayed at `at_us` (the latest frame at or
-    /// before it): packets from its keyframe access unit (SPS/PPS included, from the previous
-    /// file if this one does not start on a keyframe) through the last access unit before
-    /// the next keyframe (continuing into the next file). `None` before the first frame, and
-    /// in the span of a file without readable video (never the previous file's frame).
-    /// Returns the packets and the index (in them) of the displayed frame's first packet.
+    /// The group of pictures holding the frame displayed at `at_us` (the latest frame shown at
+    /// or before it): packets from its keyframe access unit (SPS/PPS included, from the
+    /// previous file if this one does not start on a keyframe) through the last access unit
+    /// before the next keyframe (continuing into the next file). `None` before the first
+    /// frame, and in the span of a file without readable video (never the previous file's
+    /// frame). Where files overlap, the earlier file's frames are found up to its last one
+    /// (see [`shown`](Self::shown)). Returns the packets and the index (in them) of the
+    /// displayed frame's first packet.
     pub fn gop_at(&self, at_us: i64) -> Result<Option<(Vec<TimedPacket>, usize)>, FsvError> {
+        let mut at_us = at_us;
         let mut i = self.files.partition_point(|f| f.start_ms * 1000 <= at_us);
         let (mut track, mut target) = loop {
             let Some(file) = i.checked_sub(1) else { return Ok(None) };
-            let Some(track) = self.track(file).filter(|t| !t.entries.is_empty()) else { return Ok(None) };
+            let covered = self.covered_until(file);
+            if let Some((owner, end)) = covered
+                && end >= at_us
+            {
+                i = owner + 1; // an earlier file is still recording at `at_us`
+                continue;
+            }
+            let Some((track, shown_from)) = self.shown(file).filter(|(t, _)| !t.entries.is_empty()) else {
+                return Ok(None);
+            };
             let end_ticks = rf1::ticks_from_us_ceil(at_us - track.header.time_base_us + 1) - 1;
             let n = track.entries.partition_point(|e| i64::from(e.pts_ticks) <= end_ticks);
             i = file;
-            if let Some(t) = n.checked_sub(1) {
-                break (track, t);
+            if n > shown_from {
+                break (track, n - 1);
             }
-            // Every frame of this file comes after `at_us` (its name is earlier than its first
-            // frame): the frame displayed is the previous file's last.
+            // No frame of this file is shown yet at `at_us` (its name is earlier than its first
+            // frame, or an earlier file hides the start): the frame displayed is the last one
+            // before it — of the overlapping file, or else of the previous file.
+            if let Some((owner, end)) = covered.filter(|_| shown_from > 0) {
+                (at_us, i) = (end, owner + 1);
+            }
         };
         // The displayed frame: the first entry of the access unit holding `target`.
         let pts = track.entries[target].pts_ticks;
@@ -210,9 +280,11 @@ impl Stream {
             .position(|e| e.pts_ticks != pts && is_gop_start(e))
             .map_or(track.entries.len(), |j| target + j);
         packets.extend(timed(&track, start..end)?);
+        // The next file continues this GOP unless an overlap hides its start (it is then
+        // shown from a keyframe).
         if end == track.entries.len()
             && i + 1 < self.files.len()
-            && let Some(next) = self.track(i + 1)
+            && let Some((next, 0)) = self.shown(i + 1)
         {
             track = next;
             let stop = track.entries.iter().position(is_gop_start).unwrap_or(track.entries.len());
@@ -222,10 +294,12 @@ impl Stream {
     }
 
     /// Packets of file `i` from its last keyframe access unit to its end (none when the file
-    /// does not read).
+    /// does not read, or an overlap hides all of it).
     fn tail_from_last_key_frame(&self, i: usize) -> Result<Vec<TimedPacket>, FsvError> {
-        let Some(track) = self.track(i) else { return Ok(Vec::new()) };
-        let Some(last) = track.entries.len().checked_sub(1) else { return Ok(Vec::new()) };
+        let Some((track, shown_from)) = self.shown(i) else { return Ok(Vec::new()) };
+        let Some(last) = track.entries.len().checked_sub(1).filter(|&last| last >= shown_from) else {
+            return Ok(Vec::new());
+        };
         let (start, found) = track.key_frame_start_at_or_before(last);
         if !found {
             return Ok(Vec::new());
@@ -234,12 +308,47 @@ impl Stream {
     }
 }
 
-/// Time of the track's first entry after `t_us` (tick times floor to µs, so compare in µs).
-fn first_entry_after(track: &Track, t_us: i64) -> Option<i64> {
+/// Frames of one file lie within 1024 s of its start (22-bit PTS ticks at 4096/s), plus 1 s
+/// for a time base that is not exactly the file name's millisecond: only files starting less
+/// than this before a time can hold frames at or after it.
+const FILE_SPAN_US: i64 = 1_025_000_000;
+
+/// Time of the track's last entry.
+fn last_entry_time(track: &Track) -> Option<i64> {
+    track
+        .entries
+        .last()
+        .map(|e| track.header.time_base_us.saturating_add(rf1::us_from_ticks_floor(i64::from(e.pts_ticks))))
+}
+
+/// A file of the stream directory `dir` with frames overlapping `[from_us, to_us]`: its video
+/// index and the times of its first and last frame. Files that do not read have no frames
+/// here (reads treat them the same way); a missing directory has no files.
+pub(super) fn overlapping_file(dir: &Path, from_us: i64, to_us: i64) -> Result<Option<(PathBuf, i64, i64)>, FsvError> {
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    let files = list_files(dir, &mut Vec::new())?;
+    let first = files.partition_point(|f| f.start_ms * 1000 < from_us.saturating_sub(FILE_SPAN_US));
+    for file in files[first..].iter().take_while(|f| f.start_ms * 1000 <= to_us) {
+        let Ok(track) = Track::open(dir, &file.base, VIDEO_TRACK) else { continue };
+        let tb = track.header.time_base_us;
+        let (Some(a), Some(b)) = (track.entries.first(), last_entry_time(&track)) else { continue };
+        let a = tb.saturating_add(rf1::us_from_ticks_floor(i64::from(a.pts_ticks)));
+        if a <= to_us && from_us <= b {
+            return Ok(Some((rf1::track_path(dir, &file.base, VIDEO_TRACK, FileKind::Index), a, b)));
+        }
+    }
+    Ok(None)
+}
+
+/// Time of the track's first entry after `t_us`, from entry `from` on (tick times floor to µs,
+/// so compare in µs).
+fn first_entry_after(track: &Track, t_us: i64, from: usize) -> Option<i64> {
     let tb = track.header.time_base_us;
     let at = |e: &rf1::Entry| tb + rf1::us_from_ticks_floor(i64::from(e.pts_ticks));
-    let n = track.entries.partition_point(|e| at(e) <= t_us);
-    track.entries.get(n).map(at)
+    let shown = track.entries.get(from..)?;
+    shown.get(shown.partition_point(|e| at(e) <= t_us)).map(at)
 }
 
 fn timed(track: &Track, range: std::ops::Range<usize>) -> Result<Vec<TimedPacket>, FsvError> {
@@ -340,12 +449,19 @@ impl Archive {
         }
         stream.start_us = start.unwrap_or(stream.files[0].start_ms * 1000);
         stream.end_us = stream.start_us;
-        for file in stream.files.iter().rev().filter(|f| f.has_video) {
+        for (i, file) in stream.files.iter().enumerate().rev().filter(|(_, f)| f.has_video) {
             // Through the stream's cache: the player opens the latest file next.
             match stream.tracks.open(&stream.dir, &file.base, VIDEO_TRACK) {
                 Ok(t) if t.entries.is_empty() => {} // nothing written yet
                 Ok(t) => {
-                    stream.end_us = t.header.time_base_us + rf1::us_from_ticks_floor(i64::from(t.duration_ticks()));
+                    let end = t.header.time_base_us + rf1::us_from_ticks_floor(i64::from(t.duration_ticks()));
+                    // An earlier file overlapping this one may end later: read only when the
+                    // file before could (opening reads two indexes per stream, not three).
+                    let could = stream.files[..i]
+                        .last()
+                        .is_some_and(|f| (f.start_ms * 1000).saturating_add(FILE_SPAN_US) > end);
+                    let covered = if could { stream.covered_until(i).map(|(_, c)| c) } else { None };
+                    stream.end_us = covered.map_or(end, |c| c.max(end));
                     return;
                 }
                 Err(e) => self.problem(Problem::new(e.path(), e.problem())),

@@ -314,3 +314,83 @@ fn a_running_import_keeps_its_partials() {
     assert_eq!(live.finish().expect("finish").len(), 2);
     assert_eq!(partials(dir.path()), 0);
 }
+
+#[test]
+fn overlapping_files_show_the_earlier_file_to_its_end_then_the_later_from_a_keyframe() {
+    // What cyclops recordings may hold: A with frames at 0 … 15 s (keyframes every 4 s from 0),
+    // B at 5 … 24 s (keyframes at 5, 9, 13, 17, 21 s), and C at 2 … 4 s wholly inside A.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_stream(dir.path(), "s", T0_US, 16, 1, 4);
+    write_stream(dir.path(), "s", T0_US + 5_000_000, 20, 1, 4);
+    write_stream(dir.path(), "s", T0_US + 2_000_000, 3, 1, 4);
+    let a = Archive::open(dir.path()).expect("open");
+    let s = a.stream("s").expect("stream");
+    assert_eq!(s.files.len(), 3);
+    let sec = |k: i64| T0_US + k * 1_000_000;
+    let shown =
+        |at: i64| s.gop_at(at).expect("gop").map(|(packets, target)| (packets[0].time_us, packets[target].time_us));
+    // A's pictures up to its last frame, with their own keyframes.
+    assert_eq!(shown(sec(3) + 500_000), Some((sec(0), sec(3))), "C does not hide A");
+    assert_eq!(shown(sec(10) + 1000), Some((sec(8), sec(10))), "B does not hide A");
+    assert_eq!(shown(sec(15)), Some((sec(12), sec(15))));
+    // A's last picture stays until B's first keyframe after it; then B.
+    assert_eq!(shown(sec(16) + 900_000), Some((sec(12), sec(15))));
+    assert_eq!(shown(sec(17)), Some((sec(17), sec(17))));
+    assert_eq!(shown(sec(24) + 5_000_000), Some((sec(21), sec(24))));
+    let (packets, _) = s.gop_at(sec(14)).expect("gop").expect("some");
+    assert!(packets.iter().all(|p| p.time_us <= sec(15)), "the GOP does not run into B's hidden frames");
+    // Index-only lookups follow the same order.
+    assert_eq!(s.first_time_after(sec(3)).expect("next"), Some(sec(4)));
+    assert_eq!(s.first_time_after(sec(10)).expect("next"), Some(sec(11)));
+    assert_eq!(s.first_time_after(sec(15)).expect("next"), Some(sec(17)));
+    assert_eq!(s.no_video_after(sec(15)), None);
+    // Range reads: each time once, always forward.
+    let times = |from: i64, to: i64| {
+        let mut t: Vec<i64> = s.read_range(from, to, true).expect("read").iter().map(|p| p.time_us).collect();
+        t.dedup();
+        t
+    };
+    let expected: Vec<i64> = (0..16).chain(17..25).map(sec).collect();
+    assert_eq!(times(sec(0), sec(30)), expected);
+    assert_eq!(times(sec(14), sec(18)), [12, 13, 14, 15, 17, 18].map(sec));
+    assert_eq!(times(sec(16), sec(18)), [17, 18].map(sec));
+    assert_eq!(times(sec(10), sec(10) + 400_000), [8, 9, 10].map(sec));
+    assert_eq!(s.end_us, sec(24));
+}
+
+#[test]
+fn overlapping_file_finds_a_file_sharing_time_with_an_import() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_stream(dir.path(), "s", T0_US, 16, 1, 4);
+    let sdir = dir.path().join("fsv/s");
+    let sec = |k: i64| T0_US + k * 1_000_000;
+    let found = |from: i64, to: i64| super::archive::overlapping_file(&sdir, from, to).expect("list");
+    let index = rf1::track_path(&sdir, &(T0_US / 1000).to_string(), VIDEO_TRACK, rf1::FileKind::Index);
+    for (from, to) in [(sec(-10), sec(0)), (sec(5), sec(5)), (sec(15), sec(40)), (sec(-1), sec(99))] {
+        assert_eq!(found(from, to), Some((index.clone(), sec(0), sec(15))), "{from}..{to}");
+    }
+    for (from, to) in [(sec(-10), sec(0) - 1), (sec(15) + 1, sec(40)), (sec(2000), sec(2001))] {
+        assert_eq!(found(from, to), None, "{from}..{to}");
+    }
+    assert_eq!(super::archive::overlapping_file(&dir.path().join("fsv/none"), sec(0), sec(1)).expect("list"), None);
+}
+
+#[test]
+fn a_writer_that_publishes_nothing_removes_the_directories_it_made() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("new");
+    std::fs::create_dir(&root).expect("mkdir");
+    drop(StreamWriter::new(&root, "s", rf1::Codec::H264).expect("writer"));
+    assert!(!root.join("fsv").exists(), "fsv/ of a new archive is removed");
+    write_stream(&root, "s", T0_US, 2, 1, 4);
+    let mut w = StreamWriter::new(&root, "t", rf1::Codec::H264).expect("writer");
+    w.set_size(64, 48).expect("size");
+    let mut unit = AccessUnit { time_ns: T0_US * 1000, nalus: vec![] };
+    unit.push_h264(&[0x65, 0x88]);
+    w.write(unit).expect("write");
+    w.flush().expect("flush");
+    assert!(root.join("fsv/t").read_dir().expect("dir").count() == 2, "partials written");
+    w.abort();
+    assert!(!root.join("fsv/t").exists(), "the new stream's directory is removed with its partials");
+    assert_eq!(Archive::open(&root).expect("open").streams["s"].files.len(), 1, "the other stream stays");
+}

@@ -4,6 +4,9 @@
 //! Access unit `k` gets `rel_ns = floor(k·1e9/fps)` after `--start`; the first file's time base
 //! is the start. Input is read in 8 MiB chunks, so files of any size import in bounded memory.
 //! Output goes through [`StreamWriter`], so a failed import leaves no archive file behind.
+//!
+//! The rate is 1/3600 … 1000 fps, and an import never shares time with a file already in its
+//! stream (refused, naming that file): reads would have to pick one picture per time.
 
 use super::{AccessUnit, FsvError, StreamWriter};
 use crate::h264::{self, AccessUnitSplitter};
@@ -18,7 +21,12 @@ pub struct FrameRate {
     pub den: u64,
 }
 
+/// The slowest and fastest `--fps` import accepts (see [`FrameRate::check`]).
+const MIN_FPS: &str = "1/3600";
+const MAX_FPS: &str = "1000";
+
 impl FrameRate {
+    /// `F` (at most 9 decimals) or `N/D`, within 1/3600 … 1000 fps.
     pub fn parse(text: &str) -> Result<Self, String> {
         let bad = || format!("frame rate {text:?} is not a positive number or N/D");
         let (num, den) = if let Some((n, d)) = text.split_once('/') {
@@ -36,7 +44,19 @@ impl FrameRate {
         if num == 0 || den == 0 {
             return Err(bad());
         }
-        Ok(Self { num, den })
+        let rate = Self { num, den };
+        rate.check().map_err(|e| format!("frame rate {text:?} {e}"))?;
+        Ok(rate)
+    }
+
+    /// Cameras record between one frame an hour and 1000 fps: outside that, frame times
+    /// collapse onto one tick or spread one file per frame over centuries.
+    pub fn check(&self) -> Result<(), String> {
+        let (num, den) = (u128::from(self.num), u128::from(self.den));
+        if den == 0 || num * 3600 < den || num > den * 1000 {
+            return Err(format!("is outside {MIN_FPS} … {MAX_FPS} fps"));
+        }
+        Ok(())
     }
 
     /// `floor(k · 1e9 / fps)`.
@@ -83,6 +103,10 @@ pub fn import_annex_b(
         // File names carry the start in ms, and a prefix of 0 (or less) is ignored by readers.
         return Err(FsvError::invalid(input_name, format!("start {start_us} µs is before 1970-01-01T00:00:00.001Z")));
     }
+    fps.check().map_err(|e| FsvError::invalid(input_name, format!("--fps {}/{} {e}", fps.num, fps.den)))?;
+    // Refuse early when the start is inside a file already there (the end is known last).
+    let dir = root.join("fsv").join(stream);
+    refuse_overlap(&dir, stream, start_us, start_us, input_name)?;
     let mut writer = StreamWriter::new(root, stream, codec)?;
     let mut state =
         ImportState { fps, codec: Some(codec), start_ns: i128::from(start_us) * 1000, ..ImportState::default() };
@@ -135,9 +159,33 @@ pub fn import_annex_b(
             format!("no SPS found: not an {} stream (or one without parameter sets)", codec.name()),
         ));
     }
+    let last_ns = state.start_ns + i128::from(fps.offset_ns(state.summary.access_units.saturating_sub(1)));
+    let last_us = i64::try_from(last_ns.div_euclid(1000)).unwrap_or(i64::MAX);
+    refuse_overlap(&dir, stream, start_us, last_us, input_name)?;
     let files = writer.finish()?;
     state.summary.files = files.len() / 2;
     Ok(state.summary)
+}
+
+/// An import never shares time with a file of its stream: reads would have to pick one
+/// picture per time (see `Stream::gop_at`), so one of them could not be reached by time.
+fn refuse_overlap(dir: &Path, stream: &str, from_us: i64, to_us: i64, input: &Path) -> Result<(), FsvError> {
+    let Some((file, a, b)) = super::archive::overlapping_file(dir, from_us, to_us)? else { return Ok(()) };
+    let t = crate::UnixMicros;
+    let ours = if from_us == to_us {
+        format!("its start {} is inside", t(from_us))
+    } else {
+        format!("its frames ({} … {}) overlap", t(from_us), t(to_us))
+    };
+    Err(FsvError::invalid(
+        input,
+        format!(
+            "{ours} {} ({} … {}) already in stream {stream}: refused (import into a gap or another stream)",
+            file.display(),
+            t(a),
+            t(b)
+        ),
+    ))
 }
 
 #[derive(Default)]
@@ -251,8 +299,42 @@ mod tests {
         for bad in ["0", "abc", "1/0", "-5", "", "1.2.3"] {
             assert!(FrameRate::parse(bad).is_err(), "{bad}");
         }
+        // Cameras: one frame an hour … 1000 fps (exact ratios, so no rounding at the bounds).
+        for ok in ["1/3600", "1000", "1000/1", "0.0003", "2/7200", "1000.000000000"] {
+            assert!(FrameRate::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["4294967296", "0.0000001", "1000.000000001", "1001", "1/3601", "18446744073709551615/1"] {
+            let e = FrameRate::parse(bad).err().unwrap_or_default();
+            assert!(e.contains("outside 1/3600"), "{bad}: {e}");
+        }
         let f = FrameRate::parse("30").unwrap_or_default();
         assert_eq!(f.offset_ns(1), 33_333_333);
         assert_eq!(f.offset_ns(3), 100_000_000);
+    }
+
+    proptest::proptest! {
+        /// N/D parses exactly when 1/3600 ≤ N/D ≤ 1000, and then to N/D.
+        #[test]
+        fn ratios_parse_within_the_bounds(num in 0u64..5_000_000, den in 0u64..20_000_000_000) {
+            let within = num > 0 && den > 0 && u128::from(num) * 3600 >= u128::from(den) && num <= den * 1000;
+            let parsed = FrameRate::parse(&format!("{num}/{den}"));
+            proptest::prop_assert_eq!(parsed.is_ok(), within, "{:?}", parsed);
+            if within {
+                proptest::prop_assert_eq!(parsed, Ok(FrameRate { num, den }));
+            }
+        }
+
+        /// Decimals parse within the bounds, exactly, and never panic.
+        #[test]
+        fn decimals_parse_exactly(int in 0u64..5000, frac in "[0-9]{0,9}") {
+            let text = if frac.is_empty() { int.to_string() } else { format!("{int}.{frac}") };
+            if let Ok(rate) = FrameRate::parse(&text) {
+                let den = 10u64.pow(frac.len() as u32);
+                proptest::prop_assert_eq!(u128::from(rate.num) * u128::from(den), u128::from(int * den + frac.parse::<u64>().unwrap_or(0)) * u128::from(rate.den));
+                proptest::prop_assert!(rate.check().is_ok());
+            } else {
+                proptest::prop_assert!(int == 0 || int >= 1000, "{} refused", text);
+            }
+        }
     }
 }

@@ -76,11 +76,13 @@ fn lossy_path<S: serde::Serializer>(path: &std::path::Path, serializer: S) -> Re
     serializer.serialize_str(&path.to_string_lossy())
 }
 
-/// A stream name is one path component: not empty, no `/`, `\`, no `..`, no NUL, not `.`.
+/// A stream name is one path component: not empty, no `/`, `\`, no `..`, no NUL, not `.`,
+/// and a name ([`crate::names`]: at most 255 bytes, no control characters).
 pub fn validate_stream_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("stream name is empty".into());
     }
+    crate::names::check_name("stream name", name)?;
     if name.contains(['/', '\\', '\0']) || name.contains("..") || name == "." {
         return Err(format!("stream name {name:?} must not contain '/', '\\' or '..'"));
     }
@@ -94,7 +96,8 @@ mod tests {
     #[test]
     fn stream_names() {
         assert!(validate_stream_name("cam-1-HD").is_ok());
-        for bad in ["", "a/b", "a\\b", "..", "a..b", "."] {
+        let long = "s".repeat(256);
+        for bad in ["", "a/b", "a\\b", "..", "a..b", ".", "a\nb", " ", &long] {
             assert!(validate_stream_name(bad).is_err(), "{bad}");
         }
     }

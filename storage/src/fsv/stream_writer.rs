@@ -81,6 +81,9 @@ pub struct StreamWriter {
     /// Closed files still under their `.partial` names.
     closed: Vec<ClosedFile>,
     size: (u16, u16),
+    /// Directories this writer created (the stream's, and `fsv/` for a new archive), deepest
+    /// first: a writer that publishes nothing removes them again when they are empty.
+    created_dirs: Vec<PathBuf>,
 }
 
 const BATCH_BYTES: u64 = 1 << 20;
@@ -90,9 +93,20 @@ impl StreamWriter {
     pub fn new(root: &Path, stream: &str, codec: Codec) -> Result<Self, FsvError> {
         validate_stream_name(stream).map_err(|p| FsvError::invalid(root.join("fsv"), p))?;
         let dir = root.join("fsv").join(stream);
-        std::fs::create_dir_all(&dir).map_err(|e| FsvError::io(&dir, e))?;
-        remove_stale_partials(&dir)?;
-        Ok(Self { dir, codec, current: None, batch: Vec::new(), batch_bytes: 0, closed: Vec::new(), size: (0, 0) })
+        let created_dirs: Vec<PathBuf> = [dir.clone(), root.join("fsv")].into_iter().filter(|d| !d.exists()).collect();
+        let writer = Self {
+            dir,
+            codec,
+            current: None,
+            batch: Vec::new(),
+            batch_bytes: 0,
+            closed: Vec::new(),
+            size: (0, 0),
+            created_dirs,
+        };
+        std::fs::create_dir_all(&writer.dir).map_err(|e| FsvError::io(&writer.dir, e))?;
+        remove_stale_partials(&writer.dir)?;
+        Ok(writer)
     }
 
     pub fn dir(&self) -> &Path {
@@ -222,7 +236,9 @@ impl StreamWriter {
         self.remove_partials();
     }
 
-    /// Remove the partial files (packets first: the index carries the lock), then unlock.
+    /// Remove the partial files (packets first: the index carries the lock), then unlock;
+    /// then the directories this writer created, if nothing is in them (a failed import of a
+    /// new stream leaves no empty stream directory).
     fn remove_partials(&mut self) {
         if let Some(f) = self.current.take() {
             let _ = std::fs::remove_file(f.writer.packets_path());
@@ -231,6 +247,9 @@ impl StreamWriter {
         for file in self.closed.drain(..) {
             let _ = std::fs::remove_file(&file.partial_packets);
             let _ = std::fs::remove_file(&file.partial_index);
+        }
+        for dir in self.created_dirs.drain(..) {
+            let _ = std::fs::remove_dir(dir); // fails, as it should, unless empty
         }
     }
 }

@@ -6,9 +6,21 @@
 //! A claim is atomic (`BEGIN IMMEDIATE`, then `UPDATE … WHERE status <> 'populating'`). A
 //! populator writes a heartbeat at least every second; a `populating` project whose process
 //! is gone, or whose heartbeat is older than [`STALE_AFTER_MS`], is *stale*: reported as
-//! failed ("populator lost") and cleared by `populate --reset`.
+//! failed ("populator lost") and cleared by `populate --reset`. A failed run of a project
+//! that was `ready` when claimed (its rate and rows remembered in `frame_table_last_ready`)
+//! leaves it `ready` with those rows and the error; one that had none is `failed`.
+//!
+//! Readers (`status`, `query`, `rebuild-msgpacks`, the GUI) open it with [`Catalog::open_read`]:
+//! read-only, or immutable on media nobody can write (as `tessera.sqlite`, see
+//! [`crate::sqlite`]), so they work on a catalog another user owns and never change a byte.
+//! Schema set-up happens only in writers; a reader of an older catalog treats a table it
+//! lacks as empty.
+//!
+//! Frames paths inside the catalog's folder are stored relative to it (see
+//! [`super::frames_path`]) and resolved against the catalog directory when read.
 
-use crate::sqlite::DbError;
+use super::frames_path;
+use crate::sqlite::{DbError, SqliteFile};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -47,6 +59,11 @@ CREATE TABLE IF NOT EXISTS frame_table_project (
   started_at INTEGER, finished_at INTEGER, heartbeat_at INTEGER,
   error TEXT,
   worker_pid INTEGER);
+CREATE TABLE IF NOT EXISTS frame_table_last_ready (
+  project_id INTEGER PRIMARY KEY,
+  target_fps TEXT NOT NULL,
+  rows_written INTEGER NOT NULL,
+  finished_at INTEGER);
 ";
 
 /// What a catalog operation can fail with.
@@ -73,6 +90,38 @@ pub struct Catalog {
 #[derive(Debug, Deserialize)]
 pub struct Manifest {
     pub projects: Vec<ManifestProject>,
+}
+
+impl Manifest {
+    /// Check every entry before anything is written, naming the first bad one: ids unique
+    /// (projects among projects, classifications across the manifest), kinds known, frames
+    /// paths neither empty nor holding a NUL byte nor naming a directory or other non-regular
+    /// file. Returns each classification's frames path resolved against `base` (the
+    /// manifest's folder), absolute, in manifest order.
+    pub fn check(&self, base: &Path) -> Result<Vec<Vec<PathBuf>>, String> {
+        let base = base.canonicalize().map_err(|e| format!("{}: {e}", base.display()))?;
+        let mut projects = std::collections::HashSet::new();
+        let mut classifications = std::collections::HashMap::new();
+        let mut out = Vec::with_capacity(self.projects.len());
+        for p in &self.projects {
+            if !projects.insert(p.id) {
+                return Err(format!("project {} appears twice", p.id));
+            }
+            let mut paths = Vec::with_capacity(p.classifications.len());
+            for c in &p.classifications {
+                let entry = format!("project {}, classification {}", p.id, c.id);
+                if let Some(first) = classifications.insert(c.id, p.id) {
+                    return Err(format!("{entry}: classification {} appears twice (first in project {first})", c.id));
+                }
+                if c.kind != "video" && c.kind != "image" {
+                    return Err(format!("{entry}: kind {:?} is neither \"video\" nor \"image\"", c.kind));
+                }
+                paths.push(frames_path::resolve_entry(&c.frames, &base).map_err(|e| format!("{entry}: {e}"))?);
+            }
+            out.push(paths);
+        }
+        Ok(out)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,43 +211,120 @@ impl Catalog {
         Ok(Catalog { conn, path, dir: dir.to_path_buf() })
     }
 
+    /// Open the catalog of `dir` for reading only: nothing is created or changed, and it
+    /// works on a catalog this user cannot write.
+    pub fn open_read(dir: &Path) -> Result<Self, CatalogError> {
+        let path = dir.join(CATALOG_FILE);
+        if !path.is_file() {
+            return Err(CatalogError::Invalid(format!(
+                "{}: no catalog here (create one with `tessera catalog import`)",
+                dir.display()
+            )));
+        }
+        let file = SqliteFile::open_read(&path)?;
+        Ok(Catalog { conn: file.conn, path, dir: dir.to_path_buf() })
+    }
+
+    /// Whether the catalog has table `name` (a reader of an older catalog may miss one).
+    fn has_table(&self, name: &str) -> Result<bool, CatalogError> {
+        self.conn
+            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n > 0)
+            .map_err(self.sql())
+    }
+
     fn sql(&self) -> impl Fn(rusqlite::Error) -> CatalogError + '_ {
         |error| CatalogError::Db(DbError::Sqlite { path: self.path.clone(), error })
     }
 
-    /// Add or update the manifest's projects and classifications (relative frames paths are
-    /// relative to `base`). Returns (projects, classifications).
+    /// Add the manifest's projects and classifications (relative frames paths are relative
+    /// to `base`, the manifest's folder), all or nothing. The manifest is checked first
+    /// ([`Manifest::check`]); a project already in the catalog must come with the same name
+    /// and the same classifications (then their fields are updated), and a classification
+    /// may not move to another project: a manifest never renames or merges silently. Frames
+    /// paths inside the catalog's folder are stored relative to it (older absolute ones are
+    /// converted too). Returns (projects, classifications).
     pub fn import(&mut self, manifest: &Manifest, base: &Path) -> Result<(usize, usize), CatalogError> {
+        let resolved = manifest.check(base).map_err(CatalogError::Invalid)?;
+        let dir = self.dir.canonicalize().map_err(|e| CatalogError::Invalid(format!("{}: {e}", self.dir.display())))?;
         let path = self.path.clone();
         let sql = |error| CatalogError::Db(DbError::Sqlite { path: path.clone(), error });
         let tx = self.conn.transaction().map_err(sql)?;
         let mut n = 0;
-        for p in &manifest.projects {
+        for (p, frames) in manifest.projects.iter().zip(&resolved) {
+            let name: Option<String> =
+                tx.query_row("SELECT name FROM project WHERE id = ?1", [p.id], |r| r.get(0)).optional().map_err(sql)?;
+            if let Some(name) = name {
+                if name != p.name {
+                    return Err(CatalogError::Invalid(format!(
+                        "project {} is already in the catalog as {name:?}; the manifest names it {:?} \
+                         (a manifest never renames a project)",
+                        p.id, p.name
+                    )));
+                }
+                let mut have: Vec<i64> = tx
+                    .prepare("SELECT id FROM classification WHERE project_id = ?1 ORDER BY id")
+                    .and_then(|mut st| st.query_map([p.id], |r| r.get(0))?.collect())
+                    .map_err(sql)?;
+                let mut want: Vec<i64> = p.classifications.iter().map(|c| c.id).collect();
+                have.sort();
+                want.sort();
+                if have != want {
+                    return Err(CatalogError::Invalid(format!(
+                        "project {} is already in the catalog with classifications {have:?}; the manifest lists \
+                         {want:?} (a manifest never merges into an existing project)",
+                        p.id
+                    )));
+                }
+            }
             tx.execute(
-                "INSERT INTO project (id, name) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET name = excluded.name",
+                "INSERT INTO project (id, name) VALUES (?1, ?2) ON CONFLICT(id) DO NOTHING",
                 params![p.id, p.name],
             )
             .map_err(sql)?;
             tx.execute("INSERT INTO frame_table_project (project_id) VALUES (?1) ON CONFLICT DO NOTHING", [p.id])
                 .map_err(sql)?;
-            for c in &p.classifications {
-                if c.kind != "video" && c.kind != "image" {
+            for (c, resolved) in p.classifications.iter().zip(frames) {
+                let owner: Option<i64> = tx
+                    .query_row("SELECT project_id FROM classification WHERE id = ?1", [c.id], |r| r.get(0))
+                    .optional()
+                    .map_err(sql)?;
+                if let Some(owner) = owner.filter(|&o| o != p.id) {
                     return Err(CatalogError::Invalid(format!(
-                        "classification {}: kind {:?} is neither \"video\" nor \"image\"",
-                        c.id, c.kind
+                        "project {}, classification {}: already in the catalog under project {owner} \
+                         (a manifest never moves a classification)",
+                        p.id, c.id
                     )));
                 }
-                let frames = if c.frames.is_absolute() { c.frames.clone() } else { base.join(&c.frames) };
+                let frames = frames_path::stored_form(resolved, &dir);
                 let dyn_attrs = c.dyn_attrs.as_ref().map(|v| v.to_string());
                 tx.execute(
                     "INSERT INTO classification (id, project_id, kind, frames, dyn_attrs, stream, start_us) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) DO UPDATE SET project_id = excluded.project_id, \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) DO UPDATE SET \
                      kind = excluded.kind, frames = excluded.frames, dyn_attrs = excluded.dyn_attrs, \
                      stream = excluded.stream, start_us = excluded.start_us",
                     params![c.id, p.id, c.kind, frames.to_string_lossy(), dyn_attrs, c.stream, c.start_us],
                 )
                 .map_err(sql)?;
                 n += 1;
+            }
+        }
+        // Catalogs imported before paths were stored relative: their own files become relative.
+        let stored: Vec<(i64, String)> = tx
+            .prepare("SELECT id, frames FROM classification")
+            .and_then(|mut st| st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .map_err(sql)?;
+        for (id, frames) in stored {
+            let path = Path::new(&frames);
+            let relative = frames_path::stored_form(&frames_path::normalize(path), &dir);
+            if path.is_absolute() && relative.is_relative() {
+                tx.execute(
+                    "UPDATE classification SET frames = ?2 WHERE id = ?1",
+                    params![id, relative.to_string_lossy()],
+                )
+                .map_err(sql)?;
             }
         }
         tx.commit().map_err(sql)?;
@@ -234,7 +360,7 @@ impl Catalog {
                     id: r.get(0)?,
                     project_id: r.get(1)?,
                     kind: r.get(2)?,
-                    frames: PathBuf::from(r.get::<_, String>(3)?),
+                    frames: frames_path::resolve_stored(Path::new(&r.get::<_, String>(3)?), &self.dir),
                     dyn_attrs: r.get(4)?,
                     stream: r.get(5)?,
                 })
@@ -322,6 +448,16 @@ impl Catalog {
         }
         let now = now_ms();
         for &id in projects {
+            // A ready project's rows stay live until a run succeeds: remember what they are, so
+            // a failed run can return the project to `ready` (see `finish`).
+            tx.execute(
+                "INSERT INTO frame_table_last_ready (project_id, target_fps, rows_written, finished_at) \
+                 SELECT project_id, target_fps, rows_written, finished_at FROM frame_table_project \
+                 WHERE project_id = ?1 AND status = 'ready' ON CONFLICT(project_id) DO UPDATE SET \
+                 target_fps = excluded.target_fps, rows_written = excluded.rows_written, finished_at = excluded.finished_at",
+                [id],
+            )
+            .map_err(sql)?;
             let claimed = tx
                 .query_row(
                     "UPDATE frame_table_project SET status = 'populating', target_fps = ?2, started_at = ?3, \
@@ -379,6 +515,9 @@ impl Catalog {
 
     /// A video's frames header as last populated.
     pub fn video_record(&self, classification: i64) -> Result<Option<super::frames::FramesHeader>, CatalogError> {
+        if !self.has_table("video_record")? {
+            return Ok(None);
+        }
         let json: Option<String> = self
             .conn
             .query_row("SELECT header FROM video_record WHERE classification_id = ?1", [classification], |r| r.get(0))
@@ -401,6 +540,14 @@ impl Catalog {
 
     /// The table's settings: chunk interval, compress-after (None = off), segment-by, order-by.
     pub fn config(&self) -> Result<TableConfig, CatalogError> {
+        if !self.has_table("frame_table_config")? {
+            return Ok(TableConfig {
+                chunk_interval: "1 day".into(),
+                compress_after: None,
+                compress_segmentby: "project_id,classification_id".into(),
+                compress_orderby: "frame_time".into(),
+            });
+        }
         self.conn
             .query_row(
                 "SELECT chunk_interval, compress_after, compress_segmentby, compress_orderby FROM frame_table_config",
@@ -428,21 +575,40 @@ impl Catalog {
         tx.commit().map_err(sql)
     }
 
-    /// The end of a run: `ready` with its rows, or `failed` with the error.
+    /// The end of a run: `ready` with its rows, or the error. A failed run of a project whose
+    /// earlier rows are still live (it was ready when claimed) leaves it `ready` with those
+    /// rows and their rate, the error beside them; otherwise it is `failed`.
     pub fn finish(&self, project: i64, result: Result<i64, String>) -> Result<(), CatalogError> {
-        let (status, rows, error) = match result {
-            Ok(rows) => ("ready", Some(rows), None),
-            Err(e) => ("failed", None, Some(e)),
+        let tx = self.conn.unchecked_transaction().map_err(self.sql())?;
+        let previous: Option<(String, i64)> = match &result {
+            Ok(_) => {
+                tx.execute("DELETE FROM frame_table_last_ready WHERE project_id = ?1", [project])
+                    .map_err(self.sql())?;
+                None
+            }
+            Err(_) => tx
+                .query_row(
+                    "SELECT target_fps, rows_written FROM frame_table_last_ready WHERE project_id = ?1",
+                    [project],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(self.sql())?,
         };
-        self.conn
-            .execute(
-                "UPDATE frame_table_project SET status = ?2, rows_written = coalesce(?3, rows_written), \
-                 progress = CASE WHEN ?2 = 'ready' THEN 1 ELSE progress END, error = ?4, finished_at = ?5, \
-                 heartbeat_at = ?5, worker_pid = NULL WHERE project_id = ?1",
-                params![project, status, rows, error, now_ms()],
-            )
-            .map_err(self.sql())?;
-        Ok(())
+        let (status, fps, rows, error) = match (result, previous) {
+            (Ok(rows), _) => ("ready", None, Some(rows), None),
+            (Err(e), Some((fps, rows))) => ("ready", Some(fps), Some(rows), Some(e)),
+            (Err(e), None) => ("failed", None, None, Some(e)),
+        };
+        tx.execute(
+            "UPDATE frame_table_project SET status = ?2, rows_written = coalesce(?3, rows_written), \
+             target_fps = coalesce(?6, target_fps), \
+             progress = CASE WHEN ?2 = 'ready' THEN 1 ELSE progress END, error = ?4, finished_at = ?5, \
+             heartbeat_at = ?5, worker_pid = NULL WHERE project_id = ?1",
+            params![project, status, rows, error, now_ms(), fps],
+        )
+        .map_err(self.sql())?;
+        tx.commit().map_err(self.sql())
     }
 }
 
@@ -548,5 +714,47 @@ impl TableConfig {
             out.push(format!("UPDATE frame_table_config SET compress_segmentby = {}", quote(c)));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A catalog from before `video_record` and `frame_table_config` existed is read as it
+    /// is: nothing created, nothing changed.
+    #[test]
+    fn readers_of_an_older_catalog_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CATALOG_FILE);
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE project (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+             CREATE TABLE classification (id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, kind TEXT NOT NULL,
+               frames TEXT NOT NULL, dyn_attrs TEXT, stream TEXT, start_us INTEGER);
+             CREATE TABLE frame_table_project (project_id INTEGER PRIMARY KEY, status TEXT NOT NULL DEFAULT 'pending',
+               target_fps TEXT NOT NULL DEFAULT '1', rows_written INTEGER NOT NULL DEFAULT 0,
+               progress REAL NOT NULL DEFAULT 0, started_at INTEGER, finished_at INTEGER, heartbeat_at INTEGER,
+               error TEXT, worker_pid INTEGER);
+             INSERT INTO project VALUES (1, 'old');
+             INSERT INTO frame_table_project (project_id) VALUES (1);
+             INSERT INTO classification VALUES (7, 1, 'video', 'frames/7.msgpack', NULL, 'cam', NULL);",
+        )
+        .unwrap();
+        drop(conn);
+        let before = std::fs::read(&path).unwrap();
+        let cat = Catalog::open_read(dir.path()).unwrap();
+        assert_eq!(cat.states().unwrap()[0].name, "old");
+        assert_eq!(cat.config().unwrap().chunk_interval, "1 day");
+        assert_eq!(cat.video_record(7).unwrap(), None);
+        assert_eq!(cat.classifications(1).unwrap()[0].frames, dir.path().join("frames/7.msgpack"));
+        drop(cat);
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec![CATALOG_FILE.to_string()], "no -wal or -shm left behind");
     }
 }

@@ -11,6 +11,18 @@ use std::path::{Path, PathBuf};
 /// The newest format version this reader understands.
 pub const FRAMES_VERSION: u32 = 1;
 
+/// The most objects one frame may hold: a row's `obj_index` is 16 bits (and a label index is
+/// too), so more would collide in the table's key.
+pub const MAX_OBJECTS_PER_FRAME: usize = 65_535;
+
+/// `Err` naming frame `i` when it holds more objects than [`MAX_OBJECTS_PER_FRAME`].
+pub fn check_objects(i: u32, objects: usize) -> Result<(), String> {
+    if objects > MAX_OBJECTS_PER_FRAME {
+        return Err(format!("frame {i}: {objects} objects, more than the {MAX_OBJECTS_PER_FRAME} a frame may hold"));
+    }
+    Ok(())
+}
+
 /// The first value of a frames file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FramesHeader {
@@ -116,6 +128,8 @@ pub struct FramesReader {
     pub header: FramesHeader,
     /// Byte offset where the next value starts.
     value_start: u64,
+    /// Records read so far (checked against the header's `frame_count` at the end).
+    records: u64,
 }
 
 impl std::fmt::Debug for FramesReader {
@@ -127,8 +141,19 @@ impl std::fmt::Debug for FramesReader {
 impl FramesReader {
     /// Open a frames file and read its header (checked: schema `frames`, a known version,
     /// box convention `xywh_px`).
+    /// Only a regular file is read: a directory, FIFO or device is refused (opened
+    /// non-blocking, so a FIFO cannot hang the reader).
     pub fn open(path: &Path) -> Result<Self, FramesError> {
-        let file = std::fs::File::open(path).map_err(|error| FramesError::Io { path: path.to_path_buf(), error })?;
+        use std::os::unix::fs::OpenOptionsExt;
+        let io = |error| FramesError::Io { path: path.to_path_buf(), error };
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+            .open(path)
+            .map_err(io)?;
+        if !file.metadata().map_err(io)?.is_file() {
+            return Err(FramesError::Bad { path: path.to_path_buf(), offset: 0, problem: "not a regular file".into() });
+        }
         let counting = Counting { inner: BufReader::with_capacity(1 << 16, file), read: 0 };
         let mut de = rmp_serde::Deserializer::new(counting);
         let bad = |offset: u64, problem: String| FramesError::Bad { path: path.to_path_buf(), offset, problem };
@@ -146,8 +171,12 @@ impl FramesReader {
         if header.bbox != "xywh_px" {
             return Err(bad(0, format!("box convention {:?} (expected \"xywh_px\")", header.bbox)));
         }
+        // Labels are drawn over the video and stored in every observation row: names.
+        for (i, label) in header.labels.iter().enumerate() {
+            crate::names::check_name(&format!("labels[{i}]"), label).map_err(|p| bad(0, format!("header: {p}")))?;
+        }
         let value_start = de.get_ref().read;
-        Ok(FramesReader { path: path.to_path_buf(), de, header, value_start })
+        Ok(FramesReader { path: path.to_path_buf(), de, header, value_start, records: 0 })
     }
 
     pub fn path(&self) -> &Path {
@@ -160,12 +189,26 @@ impl FramesReader {
     }
 
     /// The next frame record; `None` at a clean end of file. A record whose object names a
-    /// label the table does not have is an error.
+    /// label the table does not have, or that holds more than [`MAX_OBJECTS_PER_FRAME`]
+    /// objects, is an error, and so is an end of file before (or after) the header's
+    /// `frame_count` records: a file cut at a record boundary is not a shorter video.
     pub fn next_record(&mut self) -> Result<Option<FrameRecord>, FramesError> {
         let offset = self.value_start;
         let record = match FrameRecord::deserialize(&mut self.de) {
             Ok(r) => r,
-            Err(e) if is_eof(&e) && self.de.get_ref().read == offset => return Ok(None),
+            Err(e) if is_eof(&e) && self.de.get_ref().read == offset => {
+                if self.records != u64::from(self.header.frame_count) {
+                    return Err(FramesError::Bad {
+                        path: self.path.clone(),
+                        offset,
+                        problem: format!(
+                            "the file ends after {} frame records but its header's frame_count is {} (cut short?)",
+                            self.records, self.header.frame_count
+                        ),
+                    });
+                }
+                return Ok(None);
+            }
             Err(e) => {
                 return Err(FramesError::Bad {
                     path: self.path.clone(),
@@ -175,6 +218,12 @@ impl FramesReader {
             }
         };
         self.value_start = self.de.get_ref().read;
+        self.records += 1;
+        check_objects(record.i, record.o.len()).map_err(|problem| FramesError::Bad {
+            path: self.path.clone(),
+            offset,
+            problem,
+        })?;
         if let Some(o) = record.o.iter().find(|o| usize::from(o.c) >= self.header.labels.len()) {
             return Err(FramesError::Bad {
                 path: self.path.clone(),
@@ -200,11 +249,20 @@ fn is_eof(e: &rmp_serde::decode::Error) -> bool {
 }
 
 /// Write a frames file: to a temporary file in the same directory, fsync, then rename over
-/// `path`, so a crash never leaves a half-written file.
+/// `path`, so a crash never leaves a half-written file. A new file gets the umask's mode; a
+/// replaced regular file keeps its mode. (The rename replaces a symlink at `path` itself,
+/// never its target; callers decide whether `path` may be written at all.)
 pub fn write_frames(path: &Path, header: &FramesHeader, records: &[FrameRecord]) -> Result<(), FramesError> {
+    use std::os::unix::fs::PermissionsExt;
     let io = |error| FramesError::Io { path: path.to_path_buf(), error };
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    let mut tmp = tempfile::Builder::new()
+        .permissions(std::fs::Permissions::from_mode(0o666)) // less the umask, as any new file
+        .tempfile_in(dir)
+        .map_err(io)?;
+    if let Some(old) = std::fs::symlink_metadata(path).ok().filter(|m| m.is_file()) {
+        tmp.as_file().set_permissions(old.permissions()).map_err(io)?;
+    }
     {
         let mut out = BufWriter::new(tmp.as_file_mut());
         let encode = |e: rmp_serde::encode::Error| FramesError::Bad {
@@ -294,7 +352,8 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.msgpack");
-        let (header, _) = sample();
+        let (mut header, _) = sample();
+        header.frame_count = 1;
         let mut bytes = rmp_serde::to_vec_named(&header).unwrap();
         let obj = serde_json::json!({"tid": null, "c": 1, "s": 1, "b": [1, 2, 3, 4], "zz": "ignored"});
         bytes.extend(rmp_serde::to_vec_named(&Extra { i: 0, t_us: 0, o: vec![obj], note: "x" }).unwrap());
@@ -304,6 +363,51 @@ mod tests {
         assert_eq!(rec.o[0].b, [1.0, 2.0, 3.0, 4.0]);
         assert_eq!(rec.o[0].s, Some(1.0));
         assert!(r.next_record().unwrap().is_none());
+    }
+
+    /// Every record read, or the first error.
+    fn read_all(path: &Path) -> Result<Vec<FrameRecord>, FramesError> {
+        let mut r = FramesReader::open(path)?;
+        let mut out = Vec::new();
+        while let Some(rec) = r.next_record()? {
+            out.push(rec);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn a_file_cut_at_a_record_boundary_is_refused_by_its_frame_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.msgpack");
+        let (header, records) = sample();
+        write_frames(&path, &header, &records[..3]).unwrap();
+        let err = read_all(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("cut.msgpack") && err.contains("after 3 frame records") && err.contains("frame_count is 5"),
+            "{err}"
+        );
+        let mut more = records.clone();
+        more.push(FrameRecord { i: 5, t_us: 166_833, o: Vec::new() });
+        write_frames(&path, &header, &more).unwrap();
+        assert!(read_all(&path).unwrap_err().to_string().contains("after 6 frame records"));
+        write_frames(&path, &header, &records).unwrap();
+        assert_eq!(read_all(&path).unwrap().len(), 5);
+    }
+
+    #[test]
+    fn a_frame_of_more_than_65535_objects_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crowd.msgpack");
+        let (mut header, _) = sample();
+        header.frame_count = 1;
+        let object = FrameObject { tid: None, c: 0, s: None, b: [0.0; 4], f: 0, a: None };
+        let mut record = FrameRecord { i: 0, t_us: 0, o: vec![object; MAX_OBJECTS_PER_FRAME] };
+        write_frames(&path, &header, std::slice::from_ref(&record)).unwrap();
+        assert_eq!(read_all(&path).unwrap()[0].o.len(), 65_535, "the limit itself is fine");
+        record.o.push(record.o[0].clone());
+        write_frames(&path, &header, &[record]).unwrap();
+        let err = read_all(&path).unwrap_err().to_string();
+        assert!(err.contains("crowd.msgpack") && err.contains("frame 0: 65536 objects, more than the 65535"), "{err}");
     }
 
     #[test]
@@ -326,6 +430,11 @@ mod tests {
         wrong.schema = "tiles".into();
         std::fs::write(&path, rmp_serde::to_vec_named(&wrong).unwrap()).unwrap();
         assert!(FramesReader::open(&path).unwrap_err().to_string().contains("not \"frames\""));
+        let mut long_label = header.clone();
+        long_label.labels.push("l".repeat(100_000));
+        std::fs::write(&path, rmp_serde::to_vec_named(&long_label).unwrap()).unwrap();
+        let err = FramesReader::open(&path).unwrap_err().to_string();
+        assert!(err.contains("bad.msgpack") && err.contains("labels[2] is 100000 bytes, longer than"), "{err}");
         let mut newer = header;
         newer.v = 2;
         std::fs::write(&path, rmp_serde::to_vec_named(&newer).unwrap()).unwrap();

@@ -7,11 +7,16 @@
 //!   populate (replace a project's rows) and query.
 //! - [`pg`]: the same table on a PostgreSQL server (COPY BINARY, partitions, advisory locks).
 //! - [`store`]: one face for both backends.
+//! - [`frames_path`]: where frames files are (stored relative to the catalog when inside it)
+//!   and where a rebuild may write one.
+//! - [`redact`]: database passwords out of every message.
 
 pub mod catalog;
 pub mod frames;
+pub mod frames_path;
 pub mod pg;
 pub mod rate;
+pub mod redact;
 pub mod store;
 pub mod table;
 

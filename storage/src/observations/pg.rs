@@ -13,10 +13,15 @@
 //!   the parent, so it does not wait for other projects' running loads, as `CREATE TABLE …
 //!   PARTITION OF` would.
 //! - **Populate.** A session advisory lock per project (two-int form: namespace, project id)
-//!   held by the populator; a claim is `UPDATE … WHERE status <> 'populating'`. Rows are
-//!   replaced in one transaction (`DELETE`, then `COPY … FROM STDIN BINARY`) that also sets
-//!   `ready`, so rows and status commit together: a populator killed mid-run leaves the old
-//!   rows, and its claim (lock free, no heartbeat for 10 s) reads as failed.
+//!   is held from the claim to the recorded outcome — by the claiming process, then by its
+//!   background worker, which queues on each lock before the claimer lets it go, so the lock
+//!   is never free while a run is alive. Rows are replaced in one transaction (`DELETE`, then
+//!   `COPY … FROM STDIN BINARY`) that also sets `ready`, so rows and status commit together.
+//!   A failed run is recorded before its lock is released: `ready` with the earlier rows (the
+//!   rolled-back transaction left them; their rate and count are remembered at the claim in
+//!   `frame_table_last_ready`) and the error, or `failed` when there were none. A populator
+//!   killed mid-run, or whose connection closed, leaves the old rows and a `populating` claim
+//!   whose lock is free: read as failed at once, and `--reset` takes it over at once.
 //! - **Heartbeats** go through a second connection, outside the loading transaction, once a
 //!   second.
 
@@ -35,11 +40,15 @@ const LOCK_NS: i32 = 0x07E5_50B5;
 /// Second key, in [`LOCK_NS`], of the lock that serializes partition creation and schema setup.
 const PARTITIONS_KEY: i32 = -1;
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
-/// A `populating` project whose lock is free is lost once its heartbeat is this old. The lock
-/// proves liveness (a session's locks die with it), so this only has to cover the moment the
-/// claiming process hands over to its background worker — far shorter than the 60 s that a
-/// heartbeat alone would need.
-const LOST_AFTER_MS: i64 = 10_000;
+/// How long a claimer waits for its background worker to queue on a project's lock, and the
+/// worker for the claimer to let it go.
+const HAND_OVER_WAIT: Duration = Duration::from_secs(10);
+/// Whether a session holds the populator lock of the row's `project_id` (read from
+/// `pg_locks`, which never takes or disturbs a lock). Keys as [`lock_key`] makes them.
+const LOCK_HELD: &str = "EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted \
+     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+     AND l.classid::int8 = 132468917 AND l.objid::int8 = (project_id & 4294967295) AND l.objsubid = 2)";
+const _: () = assert!(LOCK_NS == 132_468_917, "LOCK_HELD names the namespace");
 /// µs from the Unix epoch to PostgreSQL's (2000-01-01).
 const PG_EPOCH_US: i64 = 946_684_800_000_000;
 
@@ -55,6 +64,10 @@ CREATE TABLE IF NOT EXISTS frame_table_project (
   started_at timestamptz, finished_at timestamptz, heartbeat_at timestamptz,
   error        text,
   progress     real NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS frame_table_last_ready (
+  project_id   bigint PRIMARY KEY,
+  target_fps   real NOT NULL,
+  rows_written bigint NOT NULL);
 CREATE TABLE IF NOT EXISTS frame_table_config (
   singleton          boolean PRIMARY KEY DEFAULT true CHECK (singleton),
   chunk_interval     interval NOT NULL DEFAULT '1 day',
@@ -145,8 +158,10 @@ pub struct PgTable {
     /// Loads and queries.
     client: Client,
     /// Locks, claims and heartbeats: outside the loading transaction (connected when first
-    /// needed: `status` never needs it unless a claim looks lost).
+    /// needed: `status` never needs it).
     side: Option<Client>,
+    /// Projects whose populator lock `side` holds (claimed here, or taken over).
+    held: Vec<i64>,
     config: postgres::Config,
     /// The URL without its password, for messages.
     target: String,
@@ -159,26 +174,8 @@ impl std::fmt::Debug for PgTable {
     }
 }
 
-/// `url` with any password replaced by `***` (URL and `key=value` forms).
-pub fn redact(url: &str) -> String {
-    if !url.contains("://") {
-        return url
-            .split_whitespace()
-            .map(|kv| if kv.starts_with("password=") { "password=***" } else { kv })
-            .collect::<Vec<_>>()
-            .join(" ");
-    }
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &userinfo[..colon], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
+/// `url` with any password replaced by `***` (every form: see [`super::redact`]).
+pub use super::redact::redact;
 
 /// A one-line message from a server error: the server's own message (and detail) when it
 /// sent one, the client's otherwise.
@@ -253,12 +250,13 @@ impl PgTable {
         let row = client
             .query_one(
                 "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'), \
-                 to_regclass('frame_observation') IS NOT NULL AND to_regclass('frame_table_config') IS NOT NULL",
+                 to_regclass('frame_observation') IS NOT NULL AND to_regclass('frame_table_config') IS NOT NULL \
+                 AND to_regclass('frame_table_last_ready') IS NOT NULL",
                 &[],
             )
             .map_err(fail)?;
         let (timescale, present): (bool, bool) = (row.get(0), row.get(1));
-        let mut table = PgTable { client, side: None, config, target, timescale };
+        let mut table = PgTable { client, side: None, held: Vec::new(), config, target, timescale };
         if !present {
             table.ensure_schema()?;
         }
@@ -301,18 +299,22 @@ impl PgTable {
     }
 
     /// Every catalog project's state (those the server has not seen yet are `pending`); a
-    /// `populating` project with no heartbeat for 60 s whose lock is free reads as failed
-    /// ("populator lost") and `stale`.
+    /// `populating` project whose lock no session holds reads as failed ("populator lost")
+    /// and `stale` at once: the lock is held from the claim until the outcome is recorded.
     pub fn states(&mut self, catalog: &Catalog) -> Result<Vec<ProjectState>, CatalogError> {
         let names = catalog.project_names()?;
         let rows = self
             .client
             .query(
-                "SELECT project_id, status::text, target_fps::float8, rows_written, progress::float8, error, \
+                format!(
+                    "SELECT project_id, status::text, target_fps::float8, rows_written, progress::float8, error, \
                  (extract(epoch FROM started_at) * 1000)::bigint, (extract(epoch FROM finished_at) * 1000)::bigint, \
                  (extract(epoch FROM heartbeat_at) * 1000)::bigint, \
-                 (extract(epoch FROM now() - heartbeat_at) * 1000)::bigint \
-                 FROM frame_table_project",
+                 (extract(epoch FROM now() - heartbeat_at) * 1000)::bigint, \
+                 CASE WHEN status = 'populating' THEN NOT {LOCK_HELD} ELSE false END \
+                 FROM frame_table_project"
+                )
+                .as_str(),
                 &[],
             )
             .map_err(self.fail())?;
@@ -352,11 +354,12 @@ impl PgTable {
                 heartbeat_at_ms: r.get(8),
             };
             let silent_ms: Option<i64> = r.get(9);
-            if state.status == "populating" && silent_ms.unwrap_or(i64::MAX) > LOST_AFTER_MS && self.lock_is_free(id)? {
+            if r.get::<_, bool>(10) {
                 state.stale = true;
                 state.status = "failed".into();
                 state.error = Some(format!(
-                    "populator lost (no heartbeat for {} s); `tessera hypertable populate --reset` clears it",
+                    "populator lost: its connection to the server closed before it recorded an outcome \
+                     (last heartbeat {} s ago); `tessera hypertable populate --reset` clears it",
                     silent_ms.unwrap_or(0) / 1000
                 ));
             }
@@ -377,20 +380,8 @@ impl PgTable {
         self.side.as_mut().ok_or_else(|| CatalogError::Invalid(format!("{}: no connection", self.target)))
     }
 
-    /// Whether no session holds `project`'s populator lock (taken and released at once).
-    fn lock_is_free(&mut self, project: i64) -> Result<bool, CatalogError> {
-        let granted: bool = self
-            .side()?
-            .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&LOCK_NS, &lock_key(project)])
-            .map_err(|e| CatalogError::Invalid(format!("{}: {}", self.target, message(&e))))?
-            .get(0);
-        if granted {
-            self.unlock(project)?;
-        }
-        Ok(granted)
-    }
-
     fn unlock(&mut self, project: i64) -> Result<(), CatalogError> {
+        self.held.retain(|&p| p != project);
         self.side()?
             .execute("SELECT pg_advisory_unlock($1, $2)", &[&LOCK_NS, &lock_key(project)])
             .map_err(|e| CatalogError::Invalid(format!("{}: {}", self.target, message(&e))))?;
@@ -398,9 +389,10 @@ impl PgTable {
     }
 
     /// Claim `projects` at `fps`, all or none: each project's lock, then `populating`. A
-    /// project being populated is refused ([`CatalogError::Busy`]); with `reset`, a stale
-    /// claim is taken over. The locks stay held by this session until [`Self::release`] (or
-    /// its end): the populator that follows takes them again.
+    /// project being populated is refused ([`CatalogError::Busy`]); a `populating` project
+    /// whose lock this session just took is a lost claim, taken over with `reset` (refused
+    /// without). The locks stay held by this session until the run's outcome is recorded, or
+    /// are handed to a background worker ([`Self::hand_over`]).
     pub fn claim(&mut self, catalog: &Catalog, projects: &[i64], fps: Rate, reset: bool) -> Result<(), CatalogError> {
         let known = catalog.project_names()?;
         for &id in projects {
@@ -408,7 +400,6 @@ impl PgTable {
                 return Err(CatalogError::Invalid(format!("no project {id} in the catalog")));
             }
         }
-        let states = self.states(catalog)?;
         let mut locked = Vec::new();
         let result = (|| {
             for &id in projects {
@@ -421,12 +412,6 @@ impl PgTable {
                     return Err(CatalogError::Busy(format!("project {id} is already populating")));
                 }
                 locked.push(id);
-                let stale = states.iter().any(|s| s.id == id && s.stale);
-                if stale && !reset {
-                    return Err(CatalogError::Busy(format!(
-                        "project {id} is marked populating but its populator is gone; run again with --reset"
-                    )));
-                }
             }
             let fps_real = fps.as_f64() as f32;
             let mut tx = self.side()?.transaction().map_err(|e| CatalogError::Invalid(message(&e)))?;
@@ -436,34 +421,45 @@ impl PgTable {
                 &[&projects, &fps_real],
             )
             .map_err(|e| CatalogError::Invalid(message(&e)))?;
-            // With `reset`, a stale claim (lock free, checked above, and heartbeat old) is taken over.
-            let condition = if reset {
-                "(status <> 'populating' OR heartbeat_at < now() - interval '10 seconds')"
-            } else {
-                "status <> 'populating'"
-            };
-            let claimed = tx
+            // Holding the locks, a `populating` project is one whose populator is gone.
+            let lost = tx
                 .query(
-                    &format!(
-                        "UPDATE frame_table_project SET status = 'populating', target_fps = $2, started_at = now(), \
-                         heartbeat_at = now(), finished_at = NULL, error = NULL, rows_written = 0, progress = 0 \
-                         WHERE project_id = ANY($1) AND {condition} RETURNING project_id"
-                    ),
-                    &[&projects, &fps_real],
+                    "SELECT project_id FROM frame_table_project WHERE project_id = ANY($1) AND status = 'populating' \
+                     ORDER BY project_id LIMIT 1",
+                    &[&projects],
                 )
                 .map_err(|e| CatalogError::Invalid(message(&e)))?;
-            if claimed.len() != projects.len() {
-                let busy = projects.iter().find(|p| !claimed.iter().any(|r| r.get::<_, i64>(0) == **p));
+            if let (Some(row), false) = (lost.first(), reset) {
                 return Err(CatalogError::Busy(format!(
-                    "project {} is already populating",
-                    busy.copied().unwrap_or_default()
+                    "project {} is marked populating but its populator is gone; run again with --reset",
+                    row.get::<_, i64>(0)
                 )));
             }
+            // A ready project's rows stay live until a run succeeds: remember their rate and
+            // count, so a failed run returns the project to `ready` (see `fail_project`).
+            tx.execute(
+                "INSERT INTO frame_table_last_ready (project_id, target_fps, rows_written) \
+                 SELECT project_id, target_fps, rows_written FROM frame_table_project \
+                 WHERE project_id = ANY($1) AND status = 'ready' ON CONFLICT (project_id) DO UPDATE SET \
+                 target_fps = excluded.target_fps, rows_written = excluded.rows_written",
+                &[&projects],
+            )
+            .map_err(|e| CatalogError::Invalid(message(&e)))?;
+            tx.execute(
+                "UPDATE frame_table_project SET status = 'populating', target_fps = $2, started_at = now(), \
+                 heartbeat_at = now(), finished_at = NULL, error = NULL, rows_written = 0, progress = 0 \
+                 WHERE project_id = ANY($1)",
+                &[&projects, &fps_real],
+            )
+            .map_err(|e| CatalogError::Invalid(message(&e)))?;
             tx.commit().map_err(|e| CatalogError::Invalid(message(&e)))
         })();
-        if result.is_err() {
-            for id in locked {
-                let _ = self.unlock(id);
+        match &result {
+            Ok(()) => self.held.extend(&locked),
+            Err(_) => {
+                for id in locked {
+                    let _ = self.unlock(id);
+                }
             }
         }
         result.map_err(|e| match e {
@@ -478,30 +474,62 @@ impl PgTable {
         |e| CatalogError::Invalid(format!("{}: {}", self.target, message(&e)))
     }
 
-    /// Release the claim locks of this session (the claiming process hands the run to a
-    /// background worker, which takes them again).
-    pub fn release(&mut self, projects: &[i64]) -> Result<(), CatalogError> {
+    /// Hand this session's claim locks to the background worker `child`, one project at a
+    /// time: each lock is let go only once the worker's session queues on it, so no moment
+    /// exists where a live run's lock is free. A worker that exits (or does not queue within
+    /// [`HAND_OVER_WAIT`]) is an error, recorded for the projects not handed over yet.
+    pub fn hand_over(&mut self, projects: &[i64], child: &mut std::process::Child) -> Result<(), CatalogError> {
+        let result = self.hand_over_each(projects, child);
+        if let Err(e) = &result {
+            for p in self.held.clone() {
+                let _ = self.fail_project(p, &e.to_string());
+                let _ = self.unlock(p);
+            }
+        }
+        result
+    }
+
+    fn hand_over_each(&mut self, projects: &[i64], child: &mut std::process::Child) -> Result<(), CatalogError> {
+        let deadline = Instant::now() + HAND_OVER_WAIT;
         for &p in projects {
+            loop {
+                let waiting: bool = self
+                    .client
+                    .query_one(
+                        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+                         AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                         AND classid::int8 = $1 AND objid::int8 = ($2::int8 & 4294967295) AND objsubid = 2)",
+                        &[&i64::from(LOCK_NS), &i64::from(lock_key(p))],
+                    )
+                    .map_err(self.fail())?
+                    .get(0);
+                if waiting {
+                    break;
+                }
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(CatalogError::Invalid(format!(
+                        "the background populator exited ({status}) before taking over project {p}"
+                    )));
+                }
+                if Instant::now() > deadline {
+                    return Err(CatalogError::Invalid(format!(
+                        "the background populator did not take over project {p} within {} s",
+                        HAND_OVER_WAIT.as_secs()
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
             self.unlock(p)?;
         }
         Ok(())
     }
 
-    /// Replace `project`'s rows (it has been claimed) and mark it ready in the same
-    /// transaction. Returns the rows written.
-    pub fn populate(
-        &mut self,
-        catalog: &Catalog,
-        project: i64,
-        rate: Rate,
-        mut progress: impl FnMut(i64, f64),
-    ) -> Result<i64, CatalogError> {
-        // The claim's lock, taken again by this session (a background worker's claim was made
-        // by the process that started it).
-        // Waits a little: a concurrent claim attempt holds the lock for a moment.
+    /// The background worker takes over `project`'s claim: its lock, waiting for the claiming
+    /// process to let it go (see [`Self::hand_over`]).
+    pub fn take_over(&mut self, project: i64) -> Result<(), CatalogError> {
         let side = self.side()?;
         let locked = side
-            .batch_execute("SET lock_timeout = '10s'")
+            .batch_execute(&format!("SET lock_timeout = '{}s'", HAND_OVER_WAIT.as_secs()))
             .and_then(|()| side.execute("SELECT pg_advisory_lock($1, $2)", &[&LOCK_NS, &lock_key(project)]))
             .and_then(|_| side.batch_execute("SET lock_timeout = 0"));
         if let Err(e) = locked {
@@ -510,9 +538,33 @@ impl PgTable {
                 message(&e)
             )));
         }
+        self.held.push(project);
+        Ok(())
+    }
+
+    /// Replace `project`'s rows (it has been claimed, and its lock is held by this session)
+    /// and mark it ready in the same transaction. A failure is recorded
+    /// ([`Self::fail_project`]) before the lock is let go. Returns the rows written.
+    pub fn populate(
+        &mut self,
+        catalog: &Catalog,
+        project: i64,
+        rate: Rate,
+        mut progress: impl FnMut(i64, f64),
+    ) -> Result<i64, CatalogError> {
+        if !self.held.contains(&project) {
+            self.take_over(project)?;
+        }
         let result = self.load(catalog, project, rate, &mut progress);
-        self.unlock(project)?;
-        result
+        if let Err(e) = &result {
+            // Best effort: when even a fresh connection cannot record it, the claim reads as
+            // lost (its lock is gone with the session) and the error is still returned.
+            let _ = self.fail_project(project, &e.to_string());
+        }
+        let unlocked = self.unlock(project);
+        let rows = result?;
+        unlocked?;
+        Ok(rows)
     }
 
     fn load(
@@ -611,21 +663,47 @@ impl PgTable {
             &[&project, &rows],
         )
         .map_err(fail)?;
+        tx.execute("DELETE FROM frame_table_last_ready WHERE project_id = $1", &[&project]).map_err(fail)?;
         tx.commit().map_err(fail)?;
         progress(rows, 1.0);
         Ok(rows)
     }
 
-    /// A failed run: `failed` with the error (a successful one is marked ready by its commit).
+    /// A failed run (a successful one is marked ready by its commit): `ready` with the rows
+    /// that were live when it was claimed, and the error; `failed` with the error when there
+    /// were none. Recorded through the lock-holding connection; when that has closed (the
+    /// server restarted, the network dropped), through a fresh one — unless another process
+    /// has claimed the project since.
     pub fn fail_project(&mut self, project: i64, error: &str) -> Result<(), CatalogError> {
-        self.side()?
-            .execute(
-                "UPDATE frame_table_project SET status = 'failed', error = $2, finished_at = now(), heartbeat_at = now() \
-                 WHERE project_id = $1",
-                &[&project, &error],
-            )
-            .map_err(self.fail_side())?;
-        Ok(())
+        const RECORD: &str = "UPDATE frame_table_project p SET \
+             status = CASE WHEN r.project_id IS NULL THEN 'failed'::frame_table_status ELSE 'ready' END, \
+             target_fps = coalesce(r.target_fps, p.target_fps), rows_written = coalesce(r.rows_written, p.rows_written), \
+             progress = CASE WHEN r.project_id IS NULL THEN p.progress ELSE 1 END, \
+             error = $2, finished_at = now(), heartbeat_at = now() \
+             FROM frame_table_project q LEFT JOIN frame_table_last_ready r ON r.project_id = q.project_id \
+             WHERE p.project_id = $1 AND q.project_id = $1";
+        let recorded = self
+            .side()
+            .and_then(|side| side.execute(RECORD, &[&project, &error]).map_err(|e| CatalogError::Invalid(message(&e))));
+        if recorded.is_ok() {
+            return Ok(());
+        }
+        // The session is gone, and its locks with it.
+        self.side = None;
+        self.held.clear();
+        let side = self.side()?;
+        let mut tx = side.transaction().map_err(|e| CatalogError::Invalid(message(&e)))?;
+        // A closed session's locks go when its server process has exited: wait a moment for
+        // that; a lock still held after it belongs to a process that claimed the project since.
+        let free = tx
+            .batch_execute("SET LOCAL lock_timeout = '2s'")
+            .and_then(|()| tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&LOCK_NS, &lock_key(project)]))
+            .is_ok();
+        if free {
+            tx.execute(&format!("{RECORD} AND p.status = 'populating'"), &[&project, &error])
+                .map_err(|e| CatalogError::Invalid(message(&e)))?;
+        }
+        tx.commit().map_err(|e| CatalogError::Invalid(format!("{}: {}", self.target, message(&e))))
     }
 
     /// The chunk interval in µs and as configured.

@@ -32,7 +32,8 @@ impl ObservationStore {
             None | Some("") | Some("sqlite:") => Ok(ObservationStore::Embedded(dir.to_path_buf())),
             Some(url) if is_postgres(url) => Ok(ObservationStore::Postgres(Box::new(PgTable::connect(url)?))),
             Some(url) => Err(CatalogError::Invalid(format!(
-                "--database {url}: not a PostgreSQL URL (postgres://user@host/db); leave it out for the embedded table"
+                "--database {}: not a PostgreSQL URL (postgres://user@host/db); leave it out for the embedded table",
+                super::redact::redact(url) // never echo a password, even of a value that does not parse
             ))),
         }
     }
@@ -66,33 +67,33 @@ impl ObservationStore {
         }
     }
 
-    /// Before starting the background worker: a server-side claim's locks are released (the
-    /// worker takes them again; meanwhile the fresh heartbeat keeps the claim).
-    pub fn before_hand_over(&mut self, projects: &[i64]) -> Result<(), CatalogError> {
+    /// The claim passes to the background worker `child`: its process id in the catalog, or
+    /// on a server the claim locks, each let go once the worker queues on it (so a live
+    /// claim's lock is never free). An error when the worker exits first.
+    pub fn hand_over(
+        &mut self,
+        catalog: &Catalog,
+        projects: &[i64],
+        child: &mut std::process::Child,
+    ) -> Result<(), CatalogError> {
         match self {
-            ObservationStore::Embedded(_) => Ok(()),
-            ObservationStore::Postgres(pg) => pg.release(projects),
+            ObservationStore::Embedded(_) => projects.iter().try_for_each(|&p| catalog.set_worker(p, child.id())),
+            ObservationStore::Postgres(pg) => pg.hand_over(projects, child),
         }
     }
 
-    /// The claim passes to the background worker `pid`.
-    pub fn hand_over(&mut self, catalog: &Catalog, projects: &[i64], pid: u32) -> Result<(), CatalogError> {
-        match self {
-            ObservationStore::Embedded(_) => projects.iter().try_for_each(|&p| catalog.set_worker(p, pid)),
-            ObservationStore::Postgres(_) => Ok(()),
-        }
-    }
-
-    /// This process takes over a claim made by the one that started it.
+    /// This process (the background worker) takes over a claim made by the one that started
+    /// it; before populating any of its projects, it takes over all of them.
     pub fn take_over(&mut self, catalog: &Catalog, project: i64) -> Result<(), CatalogError> {
         match self {
             ObservationStore::Embedded(_) => catalog.set_worker(project, std::process::id()),
-            ObservationStore::Postgres(_) => Ok(()), // populate takes the lock
+            ObservationStore::Postgres(pg) => pg.take_over(project),
         }
     }
 
-    /// Populate a claimed project and record the outcome (`ready` with its rows, or
-    /// `failed` with the error, which is also returned).
+    /// Populate a claimed project and record the outcome: `ready` with its rows, or the error
+    /// (also returned) — beside the earlier rows, still `ready`, when the project had them,
+    /// else `failed`. A failed run leaves no partial file behind.
     pub fn populate(
         &mut self,
         catalog: &Catalog,
@@ -106,17 +107,12 @@ impl ObservationStore {
                 catalog.finish(project, result.as_ref().map(|&r| r).map_err(ToString::to_string))?;
                 result
             }
-            ObservationStore::Postgres(pg) => {
-                let result = pg.populate(catalog, project, rate, progress);
-                if let Err(e) = &result {
-                    pg.fail_project(project, &e.to_string())?;
-                }
-                result
-            }
+            ObservationStore::Postgres(pg) => pg.populate(catalog, project, rate, progress), // records failures
         }
     }
 
-    /// Mark claimed projects failed without running them (the worker could not start).
+    /// Record claimed projects as failed without running them (the worker could not start):
+    /// as a failed run, so a project with earlier rows stays `ready` with the error.
     pub fn abandon(&mut self, catalog: &Catalog, projects: &[i64], error: &str) -> Result<(), CatalogError> {
         for &p in projects {
             match self {

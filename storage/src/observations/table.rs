@@ -11,7 +11,7 @@
 //! let projects populate side by side: there is no shared write lock.
 
 use super::catalog::{Catalog, CatalogError, Classification};
-use super::frames::{FrameObject, FrameRecord, FramesHeader, FramesReader, label_index, push_object};
+use super::frames::{FrameObject, FrameRecord, FramesHeader, FramesReader, check_objects, label_index, push_object};
 use super::rate::{Downsampler, Rate};
 use crate::sqlite::DbError;
 use rusqlite::{Connection, OpenFlags};
@@ -128,66 +128,75 @@ impl ObservationTable {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io("remove", &partial, e)),
         }
-        let sql = sql_error(&partial);
-        let mut conn = Connection::open(&partial).map_err(&sql)?;
-        // Not live until renamed: no journal, no syncs until the end; big pages for appends.
-        conn.execute_batch(
-            "PRAGMA page_size = 65536; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; \
-             PRAGMA cache_size = -131072; PRAGMA locking_mode = EXCLUSIVE;",
-        )
-        .map_err(&sql)?;
-        conn.execute_batch(SCHEMA).map_err(&sql)?;
-        let tx = conn.transaction().map_err(&sql)?;
-        let mut rows = 0i64;
-        let mut last_beat = Instant::now();
-        // Decoding and downsampling on the `populate-read` thread, inserting here: the two
-        // overlap on two cores. Chunks of rows travel over a bounded channel.
-        let (tx_chunks, chunks) = crossbeam_channel::bounded::<Result<Chunk, CatalogError>>(8);
-        std::thread::scope(|scope| -> Result<(), CatalogError> {
-            let reader = spawn_reader(scope, &classifications, rate, tx_chunks)?;
-            let mut batch = RowBatch::default();
-            let mut recorded: Option<usize> = None;
-            let result = (|| {
-                for chunk in chunks.iter() {
-                    let chunk = chunk?;
-                    let c = &classifications[chunk.classification];
-                    if c.kind == "video" && recorded != Some(chunk.classification) {
-                        catalog.record_video(c.id, &chunk.header)?;
-                        recorded = Some(chunk.classification);
-                    }
-                    for row in chunk.rows {
-                        batch.rows.push(row);
-                        if batch.rows.len() == BATCH_ROWS {
-                            batch.flush(&tx, c.id, &chunk.header).map_err(&sql)?;
+        // Any failure (a bad frames file, a full disk) removes the new file before the error
+        // is recorded: nothing half-written stays behind, the space it took is free again for
+        // the catalog's own write, and the previous rows are untouched.
+        let result = (|| -> Result<i64, CatalogError> {
+            let sql = sql_error(&partial);
+            let mut conn = Connection::open(&partial).map_err(&sql)?;
+            // Not live until renamed: no journal, no syncs until the end; big pages for appends.
+            conn.execute_batch(
+                "PRAGMA page_size = 65536; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; \
+                 PRAGMA cache_size = -131072; PRAGMA locking_mode = EXCLUSIVE;",
+            )
+            .map_err(&sql)?;
+            conn.execute_batch(SCHEMA).map_err(&sql)?;
+            let tx = conn.transaction().map_err(&sql)?;
+            let mut rows = 0i64;
+            let mut last_beat = Instant::now();
+            // Decoding and downsampling on the `populate-read` thread, inserting here: the two
+            // overlap on two cores. Chunks of rows travel over a bounded channel.
+            let (tx_chunks, chunks) = crossbeam_channel::bounded::<Result<Chunk, CatalogError>>(8);
+            std::thread::scope(|scope| -> Result<(), CatalogError> {
+                let reader = spawn_reader(scope, &classifications, rate, tx_chunks)?;
+                let mut batch = RowBatch::default();
+                let mut recorded: Option<usize> = None;
+                let result = (|| {
+                    for chunk in chunks.iter() {
+                        let chunk = chunk?;
+                        let c = &classifications[chunk.classification];
+                        if c.kind == "video" && recorded != Some(chunk.classification) {
+                            catalog.record_video(c.id, &chunk.header)?;
+                            recorded = Some(chunk.classification);
+                        }
+                        for row in chunk.rows {
+                            batch.rows.push(row);
+                            if batch.rows.len() == BATCH_ROWS {
+                                batch.flush(&tx, c.id, &chunk.header).map_err(&sql)?;
+                            }
+                        }
+                        batch.flush(&tx, c.id, &chunk.header).map_err(&sql)?;
+                        rows += chunk.n_rows as i64;
+                        if last_beat.elapsed() >= HEARTBEAT_EVERY {
+                            last_beat = Instant::now();
+                            let done = chunk.bytes_before + chunk.bytes_read;
+                            let fraction = if total_bytes == 0 { 0.0 } else { done as f64 / total_bytes as f64 };
+                            catalog.heartbeat(project, rows, fraction.min(1.0))?;
+                            progress(rows, fraction);
                         }
                     }
-                    batch.flush(&tx, c.id, &chunk.header).map_err(&sql)?;
-                    rows += chunk.n_rows as i64;
-                    if last_beat.elapsed() >= HEARTBEAT_EVERY {
-                        last_beat = Instant::now();
-                        let done = chunk.bytes_before + chunk.bytes_read;
-                        let fraction = if total_bytes == 0 { 0.0 } else { done as f64 / total_bytes as f64 };
-                        catalog.heartbeat(project, rows, fraction.min(1.0))?;
-                        progress(rows, fraction);
-                    }
-                }
-                Ok(())
-            })();
-            drop(chunks); // a reader still sending stops at its next chunk
-            let _ = reader.join();
-            result
-        })?;
-        tx.execute_batch(LABEL_INDEX).map_err(&sql)?;
-        tx.commit().map_err(&sql)?;
-        conn.close().map_err(|(_, e)| sql(e))?;
-        // Durable before it replaces the old rows.
-        std::fs::File::open(&partial).and_then(|f| f.sync_all()).map_err(|e| io("sync", &partial, e))?;
-        std::fs::rename(&partial, &target).map_err(|e| io("rename", &partial, e))?;
-        if let Ok(dir) = std::fs::File::open(&self.dir) {
-            let _ = dir.sync_all();
+                    Ok(())
+                })();
+                drop(chunks); // a reader still sending stops at its next chunk
+                let _ = reader.join();
+                result
+            })?;
+            tx.execute_batch(LABEL_INDEX).map_err(&sql)?;
+            tx.commit().map_err(&sql)?;
+            conn.close().map_err(|(_, e)| sql(e))?;
+            // Durable before it replaces the old rows.
+            std::fs::File::open(&partial).and_then(|f| f.sync_all()).map_err(|e| io("sync", &partial, e))?;
+            std::fs::rename(&partial, &target).map_err(|e| io("rename", &partial, e))?;
+            if let Ok(dir) = std::fs::File::open(&self.dir) {
+                let _ = dir.sync_all();
+            }
+            progress(rows, 1.0);
+            Ok(rows)
+        })();
+        if result.is_err() {
+            remove_partial(&partial);
         }
-        progress(rows, 1.0);
-        Ok(rows)
+        result
     }
 
     /// The rows of one classification as frame records (for `rebuild-msgpacks`), in frame
@@ -311,6 +320,15 @@ impl ObservationTable {
             .and_then(|rows| rows.collect())
             .map_err(sql_error(&path))?;
         Ok(rows)
+    }
+}
+
+/// Remove a failed population's file (and any journal SQLite left beside it).
+fn remove_partial(partial: &Path) {
+    for suffix in ["", "-journal", "-wal", "-shm"] {
+        let mut path = partial.as_os_str().to_owned();
+        path.push(suffix);
+        let _ = std::fs::remove_file(&path);
     }
 }
 
@@ -538,6 +556,7 @@ pub fn image_frame(classification: i64, dyn_attrs: &str) -> Result<(FramesHeader
         track_id: Option<i64>,
     }
     let attrs: Attrs = serde_json::from_str(dyn_attrs).map_err(|e| e.to_string())?;
+    check_objects(0, attrs.objects.len())?;
     let mut labels: Vec<String> = Vec::new();
     let mut objects = Vec::new();
     for o in attrs.objects {
