@@ -6,8 +6,8 @@
 use std::time::Duration;
 use tessera::alloc_count::{Counting, allocations};
 use tessera::demo::{DemoArgs, write_demo};
-use tessera::engine::tile_feed::TileFeed;
-use tessera::timeline::{StripArea, TimeView, TimelineModel};
+use tessera_engine::tile_feed::TileFeed;
+use tessera_engine::timeline::{StripArea, TimeView, TimelineModel};
 
 #[global_allocator]
 static COUNTING: Counting = Counting;
@@ -41,7 +41,7 @@ fn steady_state_planning_allocates_nothing() {
     let area =
         StripArea { x0: 0.0, y0: 18.0, width: 1000.0, row_height: 7.0, row_pitch: 9.0, header: 16.0, footer: 13.0 };
     let hidden: std::collections::BTreeSet<String> = ["person".to_owned()].into();
-    let shown = |r: &tessera::timeline::plan::Row| !hidden.contains(&r.class);
+    let shown = |r: &tessera_engine::timeline::plan::Row| !hidden.contains(&r.class);
     // Every tile complete (now is well after the data), so nothing is refetched.
     let now_us = END_US + 30 * 86_400_000_000;
     for span_us in [2 * 86_400_000_000, 3_600_000_000, 60_000_000, 5_000_000] {

@@ -10,8 +10,8 @@ use egui::Vec2;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use std::time::{Duration, Instant};
-use tessera::timeline::ticks::{Clock, format_instant};
 use tessera::ui::{ArchiveState, Command, TesseraApp};
+use tessera_engine::timeline::ticks::{Clock, format_instant};
 
 /// `stream` in the streams tree (the left panel comes first; the tile's picker and the
 /// transport may name the active stream too).

@@ -79,7 +79,7 @@ fn the_events_list_shows_the_view_filtered_and_goes_to_an_event() {
     let mut h = harness(app_on(dir.clone()), Vec2::new(1200.0, 800.0));
     settle(&mut h);
     let (from, to) = (DEMO_END_US - 20 * 60 * 1_000_000, DEMO_END_US - 10 * 60 * 1_000_000);
-    h.state_mut().push(Command::SetTimeView(tessera::timeline::TimeView::new(from, to - from)));
+    h.state_mut().push(Command::SetTimeView(tessera_engine::timeline::TimeView::new(from, to - from)));
     h.run_steps(1);
     settle(&mut h);
     h.get_by_label("Events").click();
@@ -134,7 +134,7 @@ fn hovering_an_event_names_it_and_a_click_goes_to_its_start() {
     let event = events.iter().find(|e| e.last_ms - e.first_ms >= 2000).expect("an event of 2 s or more").clone();
     // A two-minute view around the event: it spans several pixels.
     let mid = (event.first_ms + event.last_ms) / 2 * 1000;
-    h.state_mut().push(Command::SetTimeView(tessera::timeline::TimeView::new(mid - 60_000_000, 120_000_000)));
+    h.state_mut().push(Command::SetTimeView(tessera_engine::timeline::TimeView::new(mid - 60_000_000, 120_000_000)));
     h.run_steps(1);
     settle(&mut h);
     let (rect, view) = match &h.state().archive {
@@ -244,7 +244,7 @@ fn analyst_zooms_from_a_year_to_a_second_marks_a_range_bookmarks_and_exports_it(
     let t = DEMO_END_US - 15 * 60 * 1_000_000;
     let mut span: i64 = 365 * 86_400 * 1_000_000;
     while span >= 1_000_000 {
-        h.state_mut().push(Command::SetTimeView(tessera::timeline::TimeView::new(t - span / 2, span)));
+        h.state_mut().push(Command::SetTimeView(tessera_engine::timeline::TimeView::new(t - span / 2, span)));
         h.run_steps(1);
         settle(&mut h);
         span /= 8;

@@ -11,13 +11,16 @@ use common::{DEMO_END_US, active, app_on, harness, player, settle, wait_until};
 use egui::Vec2;
 use egui_kittest::kittest::{NodeT, Queryable};
 use tessera::demo::{DemoArgs, write_demo};
-use tessera::engine::sky_feed::{SkyFeed, SkyLink};
 use tessera::ui::{ArchiveState, Command};
+use tessera_engine::trajectories::feed::{SkyFeed, SkyLink};
 
 /// A moment of the recording with an aircraft in the demo camera's frame (asked of the same
 /// feed the overlay uses), and that aircraft.
 fn moment_with_traffic(dir: &std::path::Path, from_us: i64, to_us: i64) -> (i64, String) {
-    let link = SkyLink { camera: tessera::sky::demo_camera(), store: dir.join(tessera::demo::DEMO_STORE) };
+    let link = SkyLink {
+        camera: tessera_engine::trajectories::projection::demo_camera(),
+        store: dir.join(tessera::demo::DEMO_STORE),
+    };
     let mut feed = SkyFeed::start(link).unwrap();
     let mut t = from_us as f64 / 1e6 + 60.0;
     while t < to_us as f64 / 1e6 - 60.0 {

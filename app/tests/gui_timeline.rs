@@ -8,9 +8,9 @@ use common::{harness, settle, snapshot_options};
 use egui::{Pos2, Vec2};
 use egui_kittest::kittest::Queryable;
 use tessera::demo::{DemoArgs, write_demo};
-use tessera::timeline::TimeView;
-use tessera::timeline::ticks::Clock;
 use tessera::ui::{ArchiveState, Command, TesseraApp};
+use tessera_engine::timeline::TimeView;
+use tessera_engine::timeline::ticks::Clock;
 
 /// 2026-11-01T12:00:00Z: the demo's pinned end, and the pinned "now".
 const END_US: i64 = 1_793_534_400_000_000;
@@ -153,7 +153,7 @@ fn timeline_interactions() {
     let v = view(&h);
     h.key_press(egui::Key::Minus);
     h.run_steps(1);
-    assert_eq!(view(&h).span_us, (v.span_us * 2).min(tessera::timeline::view::MAX_SPAN_US));
+    assert_eq!(view(&h).span_us, (v.span_us * 2).min(tessera_engine::timeline::view::MAX_SPAN_US));
     let v = view(&h);
     h.key_press(egui::Key::ArrowRight);
     h.run_steps(1);

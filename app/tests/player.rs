@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 use tessera::demo::{DemoArgs, scene, write_demo};
-use tessera::engine::playback::FrameSource;
-use tessera::engine::player::{Picture, Player, PlayerCommand, PlayerFrame};
+use tessera_engine::playback::FrameSource;
+use tessera_engine::player::{Picture, Player, PlayerCommand, PlayerFrame};
 use tessera_storage::fsv::Archive;
 
 const END_US: i64 = 1_793_534_400_000_000; // 2026-11-01T12:00:00Z, on a 1000 s file boundary
@@ -234,7 +234,7 @@ fn play_without_a_seek_starts_at_the_latest_video() {
     player.send(PlayerCommand::Play(1.0));
     let p = picture(&player);
     let end = Archive::open(tmp.path()).expect("open").stream("cam-1-HD").expect("stream").end_us;
-    let start = end - tessera::engine::player::START_BEFORE_END_US;
+    let start = end - tessera_engine::player::START_BEFORE_END_US;
     assert!((start - FRAME_US * 25..=start).contains(&p.frame.time_us), "{} vs {start}", p.frame.time_us);
     let q = picture(&player);
     assert!(q.frame.time_us > p.frame.time_us, "and plays on");

@@ -598,7 +598,7 @@ fn archive_ls_on_a_read_only_archive_works_and_changes_nothing() {
 
 #[test]
 fn the_player_does_not_carry_a_frame_into_a_bad_segment() {
-    use tessera::engine::playback::FrameSource;
+    use tessera_engine::playback::FrameSource;
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("a");
     let files = four_file_stream(&archive, tmp.path());

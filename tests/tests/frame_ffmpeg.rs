@@ -136,7 +136,7 @@ fn h265_colour_description_sets_the_display_matrix_and_range() {
             "range=full:colormatrix=bt709:log-level=error",
         ],
     );
-    let mut source = tessera::engine::playback::FrameSource::open(&tmp.path().join("a"), "s").unwrap();
+    let mut source = tessera_engine::playback::FrameSource::open(&tmp.path().join("a"), "s").unwrap();
     let shown = source.frame_at(au_time(3)).unwrap().unwrap();
     assert_eq!(shown.color, tessera_storage::h264::ColorInfo { matrix: 1, full_range: true });
 }

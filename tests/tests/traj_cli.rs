@@ -132,7 +132,7 @@ fn project_contract() {
     let dir = tempfile::tempdir().unwrap();
     let store = synth_days(dir.path(), 3000, false);
     let camera = dir.path().join("sky.toml");
-    std::fs::write(&camera, tessera::sky::DEMO_CAMERA_TOML).unwrap();
+    std::fs::write(&camera, tessera_engine::trajectories::projection::DEMO_CAMERA_TOML).unwrap();
     let cam = camera.to_str().unwrap();
     let at = (T1 + 1800).to_string();
     let run = tessera(&["traj", "project", "--store", &store, "--camera", cam, "--at", &at, "--json"]);
@@ -220,13 +220,13 @@ fn attach_ties_a_stream_to_a_sky_camera() {
     let run = tessera(&["demo", "--dir", a, "--hours", "0.05", "--cameras", "1", "--no-gui", "--no-sky"]);
     assert_eq!(run.code, 0, "{run:?}");
     let camera = dir.path().join("sky.toml");
-    std::fs::write(&camera, tessera::sky::DEMO_CAMERA_TOML).unwrap();
+    std::fs::write(&camera, tessera_engine::trajectories::projection::DEMO_CAMERA_TOML).unwrap();
     let cam = camera.to_str().unwrap();
     let run = tessera(&["traj", "attach", "--archive", a, "--stream", "cam-1-HD", "--camera", cam, "--store", &store]);
     assert_eq!(run.code, 0, "{run:?}");
     let db = tessera_storage::EventDb::open_read(&archive).unwrap();
     let link = db.sky_link("cam-1-HD").unwrap().expect("stored");
-    assert_eq!(link.camera_toml, tessera::sky::DEMO_CAMERA_TOML);
+    assert_eq!(link.camera_toml, tessera_engine::trajectories::projection::DEMO_CAMERA_TOML);
     assert_eq!(link.store, Path::new(&store).canonicalize().unwrap());
     assert_eq!(db.sky_link("cam-2-HD").unwrap(), None);
     tessera(&["traj", "attach", "--archive", a, "--stream", "nope", "--camera", cam, "--store", &store])

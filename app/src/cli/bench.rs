@@ -158,11 +158,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::MakeHd { dir, seconds, from } => super::bench_playback::make_hd(&dir, seconds.max(20), from),
         BenchCommand::Timeline { archive, frames, strips, style, json } => {
-            let style = match style {
-                super::render_timeline::StyleArg::Presence => tessera_render::timeline::TileStyle::Presence,
-                super::render_timeline::StyleArg::Coverage => tessera_render::timeline::TileStyle::Coverage,
-            };
-            report(&bench_timeline(&archive, frames.max(2), strips.max(1), style)?, json)
+            report(&bench_timeline(&archive, frames.max(2), strips.max(1), style.into())?, json)
         }
         BenchCommand::Ui { archive, frames, size, json } => {
             report(&super::bench_ui::run(&archive, frames.max(2), size)?, json)
@@ -170,10 +166,10 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Scale(args) => super::bench_scale::run(&args),
         BenchCommand::Project { aircraft, camera, json } => super::traj::bench_project(aircraft, camera, json),
         BenchCommand::Populate { frames, objects, database, json } => {
-            super::hypertable::bench_populate(frames, objects, database, json)
+            super::observations::bench_populate(frames, objects, database, json)
         }
         BenchCommand::Status { catalog, database, repeat, json } => {
-            super::hypertable::bench_status(&catalog, database, repeat, json)
+            super::observations::bench_status(&catalog, database, repeat, json)
         }
     }
 }
@@ -372,8 +368,8 @@ pub(super) fn bench_timeline(
     strips: usize,
     style: tessera_render::timeline::TileStyle,
 ) -> anyhow::Result<TimelineReport> {
-    use crate::engine::tile_feed::TileFeed;
-    use crate::timeline::{StripArea, TimeView, TimelineModel};
+    use tessera_engine::tile_feed::TileFeed;
+    use tessera_engine::timeline::{StripArea, TimeView, TimelineModel};
     use tessera_render::offscreen::{self, Headless, Target};
     use tessera_render::timeline::TimelineRenderer;
 

@@ -9,14 +9,14 @@
 //!   picture ready for upload. Targets are chosen so each lands in a GOP the player has not
 //!   cached.
 
-use crate::engine::decoder::Backend;
-use crate::engine::playback::FrameSource;
-use crate::engine::player::{Player, PlayerCommand, PlayerFrame};
 use anyhow::Context;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use tessera_engine::decoder::Backend;
+use tessera_engine::playback::FrameSource;
+use tessera_engine::player::{Player, PlayerCommand, PlayerFrame};
 use tessera_storage::UnixMicros;
 
 /// Pictures decoded sequentially for the decode rate.

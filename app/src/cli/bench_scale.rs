@@ -133,7 +133,7 @@ fn measure(args: &ScaleArgs) -> anyhow::Result<MeasureReport> {
     let mut snapshot = None;
     for _ in 0..3 {
         let started = Instant::now();
-        snapshot = Some(crate::engine::archive_loader::load_snapshot(&args.dir).map_err(anyhow::Error::msg)?);
+        snapshot = Some(tessera_engine::archive_loader::load_snapshot(&args.dir).map_err(anyhow::Error::msg)?);
         opens.push(started.elapsed().as_secs_f64());
     }
     opens.sort_by(f64::total_cmp);

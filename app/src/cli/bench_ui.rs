@@ -6,8 +6,6 @@
 //! it, as a window would present it.
 
 use super::bench::percentile;
-use crate::timeline::TimeView;
-use crate::timeline::ticks::Clock;
 use crate::ui::offscreen::{self, WindowFrames};
 use crate::ui::player_panel::Transport;
 use crate::ui::{ArchiveState, Command, TesseraApp};
@@ -15,6 +13,8 @@ use anyhow::bail;
 use serde::Serialize;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use tessera_engine::timeline::TimeView;
+use tessera_engine::timeline::ticks::Clock;
 
 #[derive(Serialize, Debug)]
 pub struct UiReport {

@@ -24,11 +24,11 @@ mod bench_ui;
 mod bookmarks;
 mod catalog;
 mod events;
-pub mod export;
-pub mod frame;
-mod hypertable;
+mod export;
+mod frame;
 mod import;
-pub mod render_timeline;
+mod observations;
+mod render_timeline;
 mod rf1;
 mod screenshot;
 mod tiles;
@@ -84,8 +84,8 @@ pub enum Command {
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
     /// The observation table of labelling projects: populate, status, query.
-    #[command(subcommand)]
-    Hypertable(hypertable::HypertableCommand),
+    #[command(subcommand, name = "hypertable")]
+    Observations(observations::ObservationsCommand),
     /// Flight trajectories from a feder store: query, index, project onto a camera.
     #[command(subcommand)]
     Traj(traj::TrajCommand),
@@ -122,7 +122,7 @@ pub fn main() -> ExitCode {
         Some(Command::Traj(c)) => traj::run(c),
         Some(Command::Catalog(c)) => catalog::run(c),
         Some(Command::Bookmarks(c)) => bookmarks::run(c),
-        Some(Command::Hypertable(c)) => hypertable::run(c),
+        Some(Command::Observations(c)) => observations::run(c),
         Some(Command::Frame(args)) => frame::run(args),
         Some(Command::Export(args)) => export::run(args),
         Some(Command::Screenshot(args)) => screenshot::run(args),
@@ -134,12 +134,12 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // The reader of our output is gone (`| head`): done, like other Unix tools.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(e) if e.downcast_ref::<hypertable::Refused>().is_some() => {
-            eprintln!("error: {}", hypertable::scrub_secrets(&e.to_string()));
+        Err(e) if e.downcast_ref::<observations::Refused>().is_some() => {
+            eprintln!("error: {}", observations::scrub_secrets(&e.to_string()));
             ExitCode::from(3)
         }
         Err(e) => {
-            eprintln!("error: {}", hypertable::scrub_secrets(&error_line(&e))); // no password, ever
+            eprintln!("error: {}", observations::scrub_secrets(&error_line(&e))); // no password, ever
             ExitCode::from(1)
         }
     }

@@ -2,14 +2,14 @@
 //! window's own code and pipelines (see [`crate::ui::offscreen`]), written as a PNG. The
 //! README's pictures come from it.
 
-use crate::timeline::TimeView;
-use crate::timeline::ticks::Clock;
 use crate::ui::offscreen::{self, parse_size};
 use crate::ui::{ArchiveState, Command, TesseraApp};
 use anyhow::bail;
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
+use tessera_engine::timeline::TimeView;
+use tessera_engine::timeline::ticks::Clock;
 use tessera_storage::UnixMicros;
 
 #[derive(Args, Debug)]

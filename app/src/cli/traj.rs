@@ -4,11 +4,11 @@
 //! taken as microseconds, Tessera's unit elsewhere).
 
 use crate::cli::print_json;
-use crate::sky::{Camera, Projector, position_at};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
+use tessera_engine::trajectories::projection::{Camera, Projector, position_at};
 use tessera_storage::feder::{
     self, Bounds, Connections, FederStore, Point, Query, QueryOutput, RunOptions, Sidecar, SpaceOp, TextMatch, TimeOp,
 };
@@ -468,7 +468,7 @@ fn synth(store: PathBuf, from: f64, days: u32, flights: usize, seed: u64) -> any
 pub fn bench_project(n: usize, camera: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     let camera = match camera {
         Some(path) => Camera::load(&path)?,
-        None => crate::sky::demo_camera(),
+        None => tessera_engine::trajectories::projection::demo_camera(),
     };
     let projector = Projector::new(&camera);
     // n flights through the region, each airborne at `at`.

@@ -199,11 +199,11 @@ fn write_sky(dir: &Path, start_us: i64, end_us: i64) -> anyhow::Result<()> {
     }
     feder::sidecar::build(&store, |_| {})?;
     let camera = dir.join(DEMO_CAMERA_FILE);
-    std::fs::write(&camera, crate::sky::DEMO_CAMERA_TOML)
+    std::fs::write(&camera, tessera_engine::trajectories::projection::DEMO_CAMERA_TOML)
         .with_context(|| format!("{}: cannot write", camera.display()))?;
     let db = EventDb::open_write(dir)?;
     let link = tessera_storage::db::SkyLinkText {
-        camera_toml: crate::sky::DEMO_CAMERA_TOML.to_string(),
+        camera_toml: tessera_engine::trajectories::projection::DEMO_CAMERA_TOML.to_string(),
         store: root.canonicalize()?,
     };
     db.set_sky_link("cam-1-HD", &link)?;
@@ -222,7 +222,7 @@ fn write_labels(dir: &Path, cameras: usize, end_us: i64) -> anyhow::Result<()> {
     use tessera_storage::observations::{
         Catalog, FrameObject, FrameRecord, FramesHeader, Manifest, ObservationStore, Rate, write_frames,
     };
-    let labels_dir = dir.join(crate::engine::archive_loader::LABELS_DIR);
+    let labels_dir = dir.join(tessera_engine::archive_loader::LABELS_DIR);
     let frames_dir = labels_dir.join("frames");
     std::fs::create_dir_all(&frames_dir).with_context(|| format!("{}: cannot create", frames_dir.display()))?;
     let clip_us = i64::from(scene::CLIP_SECS) * 1_000_000;

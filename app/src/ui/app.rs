@@ -2,23 +2,23 @@
 //! touches the disk: archives are opened by [`ArchiveLoader`], streams by the player thread,
 //! tiles by the tile feed, and the folder dialog runs on its own thread.
 
+use super::command::Command;
 use super::grid::{VideoGrid, streams_to_add};
-use super::player_panel::{PlayerPanel, Transport};
-use super::projects::ProjectsPanel;
+use super::observations::ObservationsPanel;
+use super::player_panel::PlayerPanel;
 use super::review::{BookmarksPanel, EventsPanel, ExportKind};
 use super::settings::Settings;
 use super::sky_overlay::SkyOverlay;
 use super::timeline_panel::TimelinePanel;
 use super::toasts::Toasts;
-use crate::engine::archive_loader::ArchiveLoader;
-use crate::engine::player::{Player, PlayerCommand};
-use crate::engine::sky_feed::SkyLink;
-use crate::timeline::TimeView;
-use crate::timeline::ticks::Clock;
 use crossbeam_channel::{Receiver, bounded};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use tessera_engine::archive_loader::ArchiveLoader;
+use tessera_engine::player::{Player, PlayerCommand};
+use tessera_engine::timeline::ticks::Clock;
+use tessera_engine::trajectories::feed::SkyLink;
 use tessera_storage::fsv::StreamSummary;
 
 /// A folder dialog that answers "nothing chosen" faster than this did not open at all (no
@@ -39,7 +39,7 @@ pub enum ArchiveState {
         /// Streams tied to a sky camera: their player draws aircraft.
         sky: BTreeMap<String, SkyLink>,
         /// The archive's labelling projects (when it has a catalog).
-        projects: Option<Box<ProjectsPanel>>,
+        observations: Option<Box<ObservationsPanel>>,
         bookmarks: Box<BookmarksPanel>,
         events: Box<EventsPanel>,
     },
@@ -58,60 +58,6 @@ impl std::fmt::Debug for ArchiveState {
             Self::Failed { path, error } => write!(f, "Failed({}: {error})", path.display()),
         }
     }
-}
-
-/// Commands panels push; applied once per frame by [`TesseraApp::apply`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    OpenArchive(PathBuf),
-    ChooseArchive,
-    SetTimeView(TimeView),
-    SeekTo(i64),
-    ToggleClass(String),
-    SetClock(Clock),
-    /// The player shows a new frame: move the timeline's playhead to it.
-    PlayheadMoved(i64),
-    /// Play another stream in the active tile (at the playhead, playing on if it was).
-    SelectStream(String),
-    /// Show `side`×`side` videos.
-    SetGrid(usize),
-    /// Show `stream` in grid tile `tile`.
-    SetTileStream {
-        tile: usize,
-        stream: String,
-    },
-    /// Make a grid tile the active one (the transport, playhead and overlays follow it).
-    SelectTile(usize),
-    SetSync(bool),
-    /// The user picked a camera (its timeline strip): the tile showing it becomes active,
-    /// else the active tile shows it.
-    SelectCamera(String),
-    /// Go to an event (N/P): its camera becomes the active tile's, the playhead goes to its
-    /// start less the pre-roll.
-    JumpToEvent(tessera_storage::events::EventRow),
-    /// `[` (start) or `]` (end): mark the selection at the playhead.
-    MarkSelection {
-        start: bool,
-    },
-    ClearSelection,
-    /// Export `kind`; `out: None` asks where with a save dialog.
-    Export {
-        kind: ExportKind,
-        out: Option<PathBuf>,
-    },
-    /// Go to a bookmark: its range becomes the selection, the playhead its start.
-    GoToBookmark(tessera_storage::db::bookmarks::Bookmark),
-    /// How long before an event its jumps land, seconds.
-    SetPreroll(f64),
-    /// Draw the timeline's coverage or presence.
-    SetTimelineStyle(tessera_render::timeline::TileStyle),
-    /// Something worth a short notice (nothing failed).
-    Notice(String),
-    /// Something failed: shown as a toast.
-    Error {
-        title: String,
-        detail: String,
-    },
 }
 
 /// Shows the folder dialog (blocking; called on the dialog thread).
@@ -155,7 +101,7 @@ pub struct TesseraApp {
     /// The shortcut sheet is open.
     pub show_help: bool,
     /// Long jobs running (exports).
-    pub jobs: Vec<crate::engine::jobs::Job>,
+    pub jobs: Vec<tessera_engine::jobs::Job>,
     /// A save dialog in progress, and what it is for.
     save_dialog: Option<(ExportKind, Dialog)>,
     /// What is kept between runs, and where (`None`: not kept, as in tests).
@@ -275,8 +221,8 @@ impl TesseraApp {
                 if let Some(panel) = stream.and_then(|s| self.start_player(&path, &s.name, snapshot.sky.get(&s.name))) {
                     grid.set_tile(0, panel);
                 }
-                let projects =
-                    snapshot.catalog.and_then(|dir| match ProjectsPanel::start(dir, self.tessera_exe.clone()) {
+                let observations =
+                    snapshot.catalog.and_then(|dir| match ObservationsPanel::start(dir, self.tessera_exe.clone()) {
                         Ok(panel) => Some(Box::new(panel)),
                         Err(e) => {
                             self.toasts.error("No Projects panel", e);
@@ -300,7 +246,7 @@ impl TesseraApp {
                     timeline,
                     grid,
                     sky: snapshot.sky,
-                    projects,
+                    observations,
                     bookmarks,
                     events: Box::default(),
                 }
@@ -348,7 +294,7 @@ impl TesseraApp {
                 Command::SeekTo(t) => {
                     if let ArchiveState::Open { timeline, grid, .. } = &mut self.archive {
                         timeline.playhead_us = Some(t);
-                        grid.apply(Transport::Seek(t));
+                        grid.seek(t);
                     }
                 }
                 Command::PlayheadMoved(t) => {
@@ -386,7 +332,7 @@ impl TesseraApp {
                         grid.sync = sync;
                         // Line every tile up on the active one's moment.
                         if let Some(t) = sync.then_some(timeline.playhead_us).flatten() {
-                            grid.apply(Transport::Seek(t));
+                            grid.seek(t);
                         }
                     }
                 }
@@ -701,20 +647,20 @@ impl TesseraApp {
             super::review::jobs_ui(ui, &mut self.jobs, &mut new_commands);
         });
         let clock = self.clock;
-        if let ArchiveState::Open { streams, timeline, grid, projects, bookmarks, events, .. } = &mut self.archive {
+        if let ArchiveState::Open { streams, timeline, grid, observations, bookmarks, events, .. } = &mut self.archive {
             bookmarks.poll(&mut new_commands);
-            if let Some(projects) = projects.as_deref_mut() {
-                new_commands.extend(projects.poll(&ctx));
-                // The labelled boxes of the active picture (asked of the labels thread).
+            if let Some(observations) = observations.as_deref_mut() {
+                new_commands.extend(observations.poll(&ctx));
+                // The labelled boxes of the active picture (asked of the observations thread).
                 if let Some(player) = grid.active_mut()
                     && let Some(shown) = &player.shown
                 {
                     let (stream, t) = (player.player.stream.clone(), shown.frame.time_us);
-                    projects.want_boxes(&stream, t);
-                    if let Some(boxes) = projects.boxes_at(&stream, t) {
-                        player.labels = Some(boxes.clone());
-                    } else if player.labels.as_ref().is_some_and(|b| b.stream != stream) {
-                        player.labels = None;
+                    observations.want_boxes(&stream, t);
+                    if let Some(boxes) = observations.boxes_at(&stream, t) {
+                        player.observations = Some(boxes.clone());
+                    } else if player.observations.as_ref().is_some_and(|b| b.stream != stream) {
+                        player.observations = None;
                     }
                 }
             }
@@ -742,7 +688,7 @@ impl TesseraApp {
                             player.event_boxes_for = Some(key);
                         }
                         _ if player.event_boxes_asked.as_ref() != Some(&key) => {
-                            timeline.ask(crate::engine::events_feed::EventQuestion::BoxesAt {
+                            timeline.ask(tessera_engine::events_feed::EventQuestion::BoxesAt {
                                 camera: key.0.clone(),
                                 t_us: key.1,
                             });
@@ -767,10 +713,10 @@ impl TesseraApp {
                     let present = |tab: SideTab| match tab {
                         SideTab::Events | SideTab::Bookmarks => true,
                         SideTab::Aircraft => overlay.is_some(),
-                        SideTab::Projects => projects.is_some(),
+                        SideTab::Observations => observations.is_some(),
                     };
                     ui.horizontal(|ui| {
-                        for tab in [SideTab::Events, SideTab::Bookmarks, SideTab::Aircraft, SideTab::Projects] {
+                        for tab in [SideTab::Events, SideTab::Bookmarks, SideTab::Aircraft, SideTab::Observations] {
                             if present(tab) {
                                 ui.selectable_value(&mut self.side_tab, tab, tab.title());
                             }
@@ -799,9 +745,9 @@ impl TesseraApp {
                                 new_commands.extend(overlay.list_ui(ui));
                             }
                         }
-                        SideTab::Projects => {
-                            if let Some(projects) = projects.as_deref_mut() {
-                                projects.ui(ui);
+                        SideTab::Observations => {
+                            if let Some(observations) = observations.as_deref_mut() {
+                                observations.ui(ui);
                             }
                         }
                     }
@@ -856,7 +802,7 @@ pub enum SideTab {
     Events,
     Bookmarks,
     Aircraft,
-    Projects,
+    Observations,
 }
 
 impl SideTab {
@@ -865,7 +811,7 @@ impl SideTab {
             Self::Events => "Events",
             Self::Bookmarks => "Bookmarks",
             Self::Aircraft => "Aircraft",
-            Self::Projects => "Projects",
+            Self::Observations => "Projects",
         }
     }
 }

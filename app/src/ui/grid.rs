@@ -7,12 +7,13 @@
 //! The grid never starts players itself (the app does, with the sky overlays and toasts);
 //! it only draws tiles and applies transport actions, which are channel sends.
 
-use super::app::Command;
 use super::clip;
+use super::command::Command;
 use super::player_panel::{GotoField, PlayerPanel, Transport};
-use crate::timeline::TimeView;
-use crate::timeline::ticks::Clock;
 use egui::{Color32, Rect, Sense, Stroke, UiBuilder, Vec2};
+use tessera_engine::player::PlayerCommand;
+use tessera_engine::timeline::TimeView;
+use tessera_engine::timeline::ticks::Clock;
 use tessera_storage::fsv::StreamSummary;
 
 /// Tiles per side the grid offers.
@@ -82,6 +83,17 @@ impl VideoGrid {
         }
     }
 
+    /// Seek the active tile, or every tile when synced (what [`Command::SeekTo`] does to the
+    /// players).
+    pub fn seek(&mut self, t: i64) {
+        let active = self.active;
+        for (i, tile) in self.tiles.iter_mut().enumerate() {
+            if self.sync || i == active {
+                tile.send(PlayerCommand::Seek(t));
+            }
+        }
+    }
+
     /// The transport keys (see [`PlayerPanel::keyboard`]), applied.
     pub fn keyboard(&mut self, ctx: &egui::Context, playhead: Option<i64>) {
         let Some(active) = self.active() else { return };
@@ -136,8 +148,8 @@ impl VideoGrid {
             self.tile_ui(ui, i, rect, clock, streams, &mut commands);
         }
         let Some(active) = self.tiles.get(self.active) else { return commands };
-        let mut actions = active.transport_ui(ui, playhead, &mut self.goto, clock);
-        actions.extend(active.scrub_ui(ui, view));
+        let mut actions = active.transport_ui(ui, playhead, &mut self.goto, clock, &mut commands);
+        actions.extend(active.scrub_ui(ui, view, &mut commands));
         for action in actions {
             self.apply(action);
         }

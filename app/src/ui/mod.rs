@@ -1,13 +1,14 @@
 //! The egui application. Panels read snapshots and push commands; archive loading, tiles and
-//! video run on named worker threads (`crate::engine`) so the UI thread never touches the disk
+//! video run on named worker threads (`tessera_engine`) so the UI thread never touches the disk
 //! or a database. Failures reach the user as toasts ([`toasts`]).
 
 mod app;
 pub mod clip;
+pub mod command;
 pub mod grid;
+pub mod observations;
 pub mod offscreen;
 pub mod player_panel;
-pub mod projects;
 pub mod review;
 pub mod settings;
 pub mod sky_overlay;
@@ -15,8 +16,9 @@ mod streams;
 pub mod timeline_panel;
 pub mod toasts;
 
-pub use crate::engine::archive_loader::{ArchiveSnapshot, CameraTrack, load_snapshot};
-pub use app::{ArchiveState, Command, DIALOG_FAILED_WITHIN, FolderPicker, SHORTCUTS, SideTab, TesseraApp};
+pub use app::{ArchiveState, DIALOG_FAILED_WITHIN, FolderPicker, SHORTCUTS, SideTab, TesseraApp};
+pub use command::Command;
+pub use tessera_engine::archive_loader::{ArchiveSnapshot, CameraTrack, load_snapshot};
 
 use std::path::PathBuf;
 

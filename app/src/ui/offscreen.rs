@@ -97,7 +97,7 @@ pub fn write_png(h: &mut Harness<'static, TesseraApp>, out: &std::path::Path) ->
     let image = h.render().map_err(|e| anyhow!("cannot draw the window offscreen: {e}"))?;
     let mut png = Vec::new();
     image.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).context("cannot encode the PNG")?;
-    crate::output::write_atomically(out, &png)?;
+    tessera_engine::output::write_atomically(out, &png)?;
     Ok(image.dimensions())
 }
 

@@ -8,15 +8,15 @@
 //! stream, the frame's time in the chosen zone, and "no video at <time>" over a dimmed picture
 //! where nothing was recorded — never an old frame under its old timestamp as if current.
 
-use super::app::Command;
 use super::clip;
+use super::command::Command;
 use super::sky_overlay::SkyOverlay;
-use crate::engine::decoder::ColorMatrix;
-use crate::engine::player::{Picture, Player, PlayerCommand, PlayerFrame};
-use crate::timeline::TimeView;
-use crate::timeline::ticks::{Clock, format_instant};
 use egui::{Align, Color32, Layout, Rect, RichText, Sense, UiBuilder, Vec2};
 use std::time::{Duration, Instant};
+use tessera_engine::decoder::ColorMatrix;
+use tessera_engine::player::{Picture, Player, PlayerCommand, PlayerFrame};
+use tessera_engine::timeline::TimeView;
+use tessera_engine::timeline::ticks::{Clock, format_instant};
 use tessera_render::video::{ColorSpace, VideoCallback, letterbox};
 
 /// The spinner appears only after this long without the requested frame.
@@ -44,8 +44,8 @@ pub struct PlayerPanel {
     pub notice: Option<String>,
     /// Aircraft over the picture (a stream tied to a sky camera).
     pub sky: Option<SkyOverlay>,
-    /// Labelled boxes of the picture's moment (from the Projects panel's thread).
-    pub labels: Option<crate::engine::labels::LabelBoxes>,
+    /// Labelled boxes of the picture's moment (observations, from the `observations` thread).
+    pub observations: Option<tessera_engine::observations::ObservationBoxes>,
     /// The renderer's texture slot (the grid tile's index).
     pub slot: usize,
     /// Detection boxes of the events at the picture's moment (the active tile's), and the
@@ -65,6 +65,8 @@ pub struct EventBox {
 }
 
 /// A transport action: the grid applies it to the active tile, or to every tile when synced.
+/// A seek is not one: it is [`Command::SeekTo`] wherever it starts (the go-to field and the
+/// scrub bar push it too), so the playhead and the players hear it the same way.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Transport {
     /// Play, or pause when playing (`at`: where to start when nothing is shown yet).
@@ -78,7 +80,6 @@ pub enum Transport {
         reverse: bool,
     },
     Step(i32),
-    Seek(i64),
     /// A scrub position while dragging (keyframes only).
     Scrub(i64),
     /// Seek this far from the picture on screen.
@@ -100,7 +101,7 @@ impl PlayerPanel {
             waiting_since: None,
             notice: None,
             sky: None,
-            labels: None,
+            observations: None,
             slot: 0,
             event_boxes: Vec::new(),
             event_boxes_for: None,
@@ -134,7 +135,6 @@ impl PlayerPanel {
                 self.send(PlayerCommand::Step(n));
                 self.set_playing(false);
             }
-            Transport::Seek(t) => self.send(PlayerCommand::Seek(t)),
             Transport::Scrub(t) => self.send(PlayerCommand::Scrub(t)),
             Transport::Jump(d) => {
                 if let Some(t) = self.shown.as_ref().map(|s| s.frame.time_us).or(self.no_video_at) {
@@ -295,10 +295,10 @@ impl PlayerPanel {
             ui.painter().add(egui_wgpu::Callback::new_paint_callback(rect, callback));
             let picture =
                 Rect::from_min_max(egui::pos2(pic[0] / ppp, pic[1] / ppp), egui::pos2(pic[2] / ppp, pic[3] / ppp));
-            if let Some(labels) = &self.labels
+            if let Some(boxes) = &self.observations
                 && self.no_video_at.is_none()
             {
-                super::projects::paint_boxes(ui, picture, labels);
+                super::observations::paint_boxes(ui, picture, boxes);
             }
             let current = self.event_boxes_for.as_ref().is_some_and(|(_, t)| *t == shown.frame.time_us);
             if current && self.no_video_at.is_none() {
@@ -359,13 +359,15 @@ impl PlayerPanel {
     }
 
     /// The transport bar: step, jump, play/pause, speed, reverse and a "go to time" field
-    /// (`goto` is its text; RFC 3339 or the zone's `YYYY-MM-DD HH:MM:SS`).
+    /// (`goto` is its text; RFC 3339 or the zone's `YYYY-MM-DD HH:MM:SS`). The field's seek is
+    /// pushed to `commands` as [`Command::SeekTo`].
     pub fn transport_ui(
         &self,
         ui: &mut egui::Ui,
         playhead: Option<i64>,
         goto: &mut GotoField,
         clock: Clock,
+        commands: &mut Vec<Command>,
     ) -> Vec<Transport> {
         let mut out = Vec::new();
         ui.horizontal_wrapped(|ui| {
@@ -414,7 +416,7 @@ impl PlayerPanel {
             }
             if response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
                 match parse_goto(&goto.text, clock) {
-                    Some(t) => out.push(Transport::Seek(t)),
+                    Some(t) => commands.push(Command::SeekTo(t)),
                     None => goto.bad = true,
                 }
             }
@@ -423,8 +425,8 @@ impl PlayerPanel {
     }
 
     /// A scrub bar over the timeline's visible range: dragging shows keyframes at once,
-    /// releasing settles on the exact frame.
-    pub fn scrub_ui(&self, ui: &mut egui::Ui, view: &TimeView) -> Vec<Transport> {
+    /// releasing settles on the exact frame (a [`Command::SeekTo`] pushed to `commands`).
+    pub fn scrub_ui(&self, ui: &mut egui::Ui, view: &TimeView, commands: &mut Vec<Command>) -> Vec<Transport> {
         let mut out = Vec::new();
         let (rect, response) = ui.allocate_exact_size(Vec2::new(ui.available_width(), 14.0), Sense::click_and_drag());
         ui.painter().rect_filled(rect, 3.0, Color32::from_gray(45));
@@ -447,7 +449,7 @@ impl PlayerPanel {
         if (response.drag_stopped() || response.clicked())
             && let Some(p) = response.interact_pointer_pos()
         {
-            out.push(Transport::Seek(t_at(p.x)));
+            commands.push(Command::SeekTo(t_at(p.x)));
         }
         out
     }

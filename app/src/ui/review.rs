@@ -2,14 +2,17 @@
 //! tab, drawn on the timeline), exports (clip, frame, timeline image) as jobs with progress
 //! and Cancel, and where exports go when no save dialog can open.
 
-use super::app::Command;
 use super::clip;
-use crate::engine::bookmarks::{BookmarkReply, BookmarkRequest, BookmarkStore};
-use crate::engine::jobs::{Job, Outcome, Work};
-use crate::engine::player::Picture;
-use crate::timeline::ticks::{Clock, format_instant};
+use super::command::Command;
 use egui::{Color32, RichText};
 use std::path::{Path, PathBuf};
+use tessera_engine::bookmarks::{BookmarkReply, BookmarkRequest, BookmarkStore};
+use tessera_engine::export::{ClipSpec, export_clip};
+use tessera_engine::frame::png_of;
+use tessera_engine::jobs::{Job, Outcome, Work};
+use tessera_engine::player::Picture;
+use tessera_engine::render_timeline::{self, TimelineSpec};
+use tessera_engine::timeline::ticks::{Clock, format_instant};
 use tessera_storage::db::bookmarks::Bookmark;
 
 /// What an export writes.
@@ -174,7 +177,8 @@ pub fn default_export_path(kind: ExportKind, what: &str, at_us: i64) -> PathBuf 
 pub fn clip_job(archive: &Path, stream: &str, (from, to): (i64, i64), out: PathBuf) -> std::io::Result<Job> {
     let (archive, stream_name) = (archive.to_owned(), stream.to_owned());
     let work: Work = Box::new(move |progress| {
-        crate::cli::export::export_clip(&archive, &stream_name, from, to, &out, progress)
+        let spec = ClipSpec { archive, stream: stream_name, from_us: from, to_us: to, out: out.clone() };
+        export_clip(&spec, progress)
             .map(|s| format!("Exported {} ({} frames)", out.display(), s.frames))
             .map_err(|e| format!("{e:#}"))
     });
@@ -185,9 +189,9 @@ pub fn clip_job(archive: &Path, stream: &str, (from, to): (i64, i64), out: PathB
 pub fn frame_job(picture: &Picture, out: PathBuf) -> std::io::Result<Job> {
     let (frame, color) = (picture.frame.clone(), picture.color);
     let work: Work = Box::new(move |progress| {
-        let png = crate::cli::frame::png_of(&frame, color).map_err(|e| format!("{e:#}"))?;
+        let png = png_of(&frame, color).map_err(|e| format!("{e:#}"))?;
         progress(0.5);
-        crate::output::write_atomically(&out, &png).map_err(|e| format!("{e:#}"))?;
+        tessera_engine::output::write_atomically(&out, &png).map_err(|e| format!("{e:#}"))?;
         Ok(format!("Saved {}", out.display()))
     });
     Job::start("Saving the frame", "export-frame", work)
@@ -202,19 +206,17 @@ pub fn timeline_job(
 ) -> std::io::Result<Job> {
     let archive = archive.to_owned();
     let work: Work = Box::new(move |progress| {
-        let args = crate::cli::render_timeline::RenderTimelineArgs {
+        let spec = TimelineSpec {
             archive,
             cameras,
-            from: tessera_storage::UnixMicros(from),
-            to: tessera_storage::UnixMicros(to),
+            from_us: from,
+            to_us: to,
             width: 2000,
-            out: out.clone(),
-            layout: None,
-            now: None,
-            style: crate::cli::render_timeline::StyleArg::Coverage,
+            now_s: None,
+            style: tessera_render::timeline::TileStyle::Coverage,
         };
         progress(0.1);
-        crate::cli::render_timeline::run(args).map_err(|e| format!("{e:#}"))?;
+        render_timeline::write(&spec, &out, None).map_err(|e| format!("{e:#}"))?;
         Ok(format!("Saved {}", out.display()))
     });
     Job::start("Saving the timeline", "export-timeline", work)
@@ -235,7 +237,7 @@ pub struct EventsPanel {
     pub camera: Option<String>,
     pub class: Option<String>,
     pub min_confidence: f32,
-    asked: Option<crate::engine::events_feed::ListQuery>,
+    asked: Option<tessera_engine::events_feed::ListQuery>,
 }
 
 impl EventsPanel {
@@ -252,7 +254,7 @@ impl EventsPanel {
         clock: Clock,
         preroll_s: f64,
     ) -> Vec<Command> {
-        use crate::engine::events_feed::{EventQuestion, ListQuery};
+        use tessera_engine::events_feed::{EventQuestion, ListQuery};
         let mut commands = Vec::new();
         let cameras: Vec<String> = timeline.tracks.iter().map(|t| t.camera.clone()).collect();
         let mut classes: Vec<String> =

@@ -81,7 +81,7 @@ pub fn save(path: &Path, settings: &Settings) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    crate::output::write_atomically(path, toml::to_string_pretty(settings)?.as_bytes())
+    tessera_engine::output::write_atomically(path, toml::to_string_pretty(settings)?.as_bytes())
 }
 
 #[cfg(test)]

@@ -3,10 +3,10 @@
 //! time + the camera's `clock_offset_s`); and the Aircraft list beside the player, which jumps
 //! to when an aircraft enters the frame. Data comes from [`SkyFeed`]; nothing here waits.
 
-use super::app::Command;
 use super::clip;
-use crate::engine::sky_feed::{Aircraft, SkyFeed, SkyLink};
+use super::command::Command;
 use egui::{Color32, FontId, Pos2, Rect, RichText, Stroke};
+use tessera_engine::trajectories::feed::{Aircraft, SkyFeed, SkyLink};
 
 /// The overlay of one player.
 pub struct SkyOverlay {

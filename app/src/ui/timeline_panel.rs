@@ -2,14 +2,14 @@
 //! recorded video beneath), shared time view, ticks, the "now" edge, the playhead, a class
 //! legend with toggles. Input becomes [`Command`]s the app applies after the frame.
 
-use super::app::Command;
 use super::clip;
-use crate::engine::events_feed::{EventAnswer, EventQuestion, EventsFeed, ListQuery};
-use crate::engine::tile_feed::TileFeed;
-use crate::timeline::ticks::{Clock, format_instant, ticks};
-use crate::timeline::{StripArea, TimeView, TimelineModel};
+use super::command::Command;
 use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2};
 use std::collections::{BTreeMap, BTreeSet};
+use tessera_engine::events_feed::{EventAnswer, EventQuestion, EventsFeed, ListQuery};
+use tessera_engine::tile_feed::TileFeed;
+use tessera_engine::timeline::ticks::{Clock, format_instant, ticks};
+use tessera_engine::timeline::{StripArea, TimeView, TimelineModel};
 use tessera_render::timeline::{TileStyle, TimelineCallback};
 use tessera_storage::events::{BoxAt, EventRow};
 
@@ -25,7 +25,7 @@ const DATE_H: f32 = 14.0;
 /// Days the date strip draws at most (wider views have dates as ticks).
 const DATE_STRIP_DAYS: i64 = 62;
 
-pub use crate::engine::archive_loader::CameraTrack;
+pub use tessera_engine::archive_loader::CameraTrack;
 
 pub struct TimelinePanel {
     /// The archive (a style change starts a new tile feed on it).
@@ -292,7 +292,7 @@ impl TimelinePanel {
     fn date_strip(&self, ui: &egui::Ui, rect: Rect) {
         let painter = ui.painter_at(rect);
         let x_of = |t: i64| rect.left() + (self.view.x_of(t) as f32) * rect.width();
-        let days = crate::timeline::ticks::days(&self.view, self.clock, DATE_STRIP_DAYS);
+        let days = tessera_engine::timeline::ticks::days(&self.view, self.clock, DATE_STRIP_DAYS);
         let day_px = days.first().map_or(0.0, |d| x_of(d.end_us) - x_of(d.start_us));
         let night = Color32::from_rgba_unmultiplied(0, 0, 30, 110);
         for day in &days {

@@ -6,9 +6,9 @@
 use egui_kittest::{Harness, SnapshotOptions};
 use std::time::{Duration, Instant};
 use tessera::demo::{DemoArgs, write_demo};
-use tessera::timeline::ticks::Clock;
 use tessera::ui::player_panel::PlayerPanel;
 use tessera::ui::{ArchiveState, TesseraApp};
+use tessera_engine::timeline::ticks::Clock;
 
 /// 2026-11-01T12:00:00Z: the demo's pinned end, and (plus 10 min) the pinned "now".
 pub const DEMO_END_US: i64 = 1_793_534_400_000_000;

@@ -101,7 +101,7 @@ fn a_damaged_day_file_is_a_warning_and_the_healthy_days_answer() {
     // Indexed while healthy: the sidecar must notice the damage, not answer for it.
     assert_eq!(tessera(&["traj", "index", "--store", pristine.to_str().unwrap()]).code, 0);
     let camera = dir.path().join("sky.toml");
-    std::fs::write(&camera, tessera::sky::DEMO_CAMERA_TOML).unwrap();
+    std::fs::write(&camera, tessera_engine::trajectories::projection::DEMO_CAMERA_TOML).unwrap();
     // The answers of the healthy days: the store without the day file.
     let healthy = dir.path().join("healthy");
     copy_store(&pristine, &healthy);

@@ -4,7 +4,7 @@
 
 use super::palette::Palette;
 use super::view::TimeView;
-use crate::engine::tile_feed::{CameraClasses, MAX_CLASSES};
+use crate::tile_feed::{CameraClasses, MAX_CLASSES};
 use arrayvec::ArrayVec;
 use tessera_render::timeline::{
     DEPTHS, L_MAX, LevelPlan, MAX_ROWS, StripPlan, TILES_PER_LEVEL, TileData, level_for, level_geometry,

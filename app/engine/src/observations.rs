@@ -1,6 +1,6 @@
-//! Labelling projects for the GUI: the `labels` thread reads population status and the boxes
-//! of the classification at the playhead, and starts populations, so the UI thread never opens
-//! the catalog or the observation table.
+//! Labelling projects' observations for the GUI: the `observations` thread reads population
+//! status and the boxes of the classification at the playhead, and starts populations, so the
+//! UI thread never opens the catalog or the observation table.
 //!
 //! A population is started exactly as an operator would from a shell — `tessera hypertable
 //! populate` without `--sync`, which claims the project and hands it to a detached worker
@@ -14,9 +14,9 @@ use tessera_storage::observations::{
     Catalog, FramesHeader, Observation, ObservationQuery, ObservationStore, ProjectState,
 };
 
-/// What the UI asks of the `labels` thread.
+/// What the UI asks of the `observations` thread.
 #[derive(Clone, Debug, PartialEq)]
-pub enum LabelRequest {
+pub enum ObservationRequest {
     /// Read every project's state.
     Refresh,
     /// Start populating a project at `fps` (`reset`: take over a lost claim).
@@ -29,7 +29,7 @@ pub enum LabelRequest {
 
 /// The boxes of one labelled frame, in the pixels of its video (`width` × `height`).
 #[derive(Clone, Debug, PartialEq)]
-pub struct LabelBoxes {
+pub struct ObservationBoxes {
     pub stream: String,
     /// The picture time they were asked for.
     pub t_us: i64,
@@ -40,12 +40,12 @@ pub struct LabelBoxes {
     pub rows: Vec<Observation>,
 }
 
-/// What the `labels` thread answers.
+/// What the `observations` thread answers.
 #[derive(Clone, Debug)]
-pub enum LabelAnswer {
+pub enum ObservationAnswer {
     States(Vec<ProjectState>),
     /// Boxes (empty `rows` when no ready project labels that moment).
-    Boxes(LabelBoxes),
+    Boxes(ObservationBoxes),
     /// A command's outcome, for a toast (`Err` = it failed: title, detail).
     Done(Result<String, (String, String)>),
 }
@@ -61,31 +61,31 @@ struct LabelledVideo {
     to_us: i64,
 }
 
-/// The UI's handle on the `labels` thread.
-pub struct LabelFeed {
+/// The UI's handle on the `observations` thread.
+pub struct ObservationFeed {
     pub catalog: PathBuf,
     /// The `tessera` binary that runs populations (the running one; tests point at the built
     /// binary, since theirs is a test harness).
     pub exe: PathBuf,
-    requests: Sender<LabelRequest>,
-    answers: Receiver<LabelAnswer>,
+    requests: Sender<ObservationRequest>,
+    answers: Receiver<ObservationAnswer>,
 }
 
-impl LabelFeed {
+impl ObservationFeed {
     /// Start the thread for the catalog in `catalog`; populations run `exe`.
     pub fn start(catalog: PathBuf, exe: PathBuf) -> Result<Self, String> {
-        let (requests, incoming) = bounded::<LabelRequest>(16);
-        let (outgoing, answers) = bounded::<LabelAnswer>(16);
+        let (requests, incoming) = bounded::<ObservationRequest>(16);
+        let (outgoing, answers) = bounded::<ObservationAnswer>(16);
         let (dir, binary) = (catalog.clone(), exe.clone());
         std::thread::Builder::new()
-            .name("labels".into())
+            .name("observations".into())
             .spawn(move || serve(&dir, &binary, &incoming, &outgoing))
-            .map_err(|e| format!("cannot start the labels thread: {e}"))?;
-        Ok(LabelFeed { catalog, exe, requests, answers })
+            .map_err(|e| format!("cannot start the observations thread: {e}"))?;
+        Ok(ObservationFeed { catalog, exe, requests, answers })
     }
 
     /// Ask; `false` when the thread is busy (ask again next frame) or gone.
-    pub fn send(&self, request: LabelRequest) -> bool {
+    pub fn send(&self, request: ObservationRequest) -> bool {
         match self.requests.try_send(request) {
             Ok(()) => true,
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
@@ -93,30 +93,30 @@ impl LabelFeed {
     }
 
     /// Answers that have arrived.
-    pub fn poll(&self) -> Vec<LabelAnswer> {
+    pub fn poll(&self) -> Vec<ObservationAnswer> {
         self.answers.try_iter().collect()
     }
 }
 
 /// The `labels` thread: answers requests until the UI drops its handle.
-fn serve(dir: &Path, exe: &Path, requests: &Receiver<LabelRequest>, answers: &Sender<LabelAnswer>) {
+fn serve(dir: &Path, exe: &Path, requests: &Receiver<ObservationRequest>, answers: &Sender<ObservationAnswer>) {
     let database = std::env::var("TESSERA_DATABASE_URL").ok();
     let mut store: Option<ObservationStore> = None;
     let mut videos: Option<BTreeMap<String, Vec<LabelledVideo>>> = None;
     for request in requests.iter() {
         let answer = match request {
-            LabelRequest::Refresh => {
+            ObservationRequest::Refresh => {
                 let states = with_store(dir, database.as_deref(), &mut store, |store, catalog| store.states(catalog));
                 videos = None; // a population may have recorded new videos
                 match states {
-                    Ok(states) => LabelAnswer::States(states),
-                    Err(e) => LabelAnswer::Done(Err(("Cannot read the labelling catalog".into(), e))),
+                    Ok(states) => ObservationAnswer::States(states),
+                    Err(e) => ObservationAnswer::Done(Err(("Cannot read the labelling catalog".into(), e))),
                 }
             }
-            LabelRequest::Populate { project, fps, reset } => {
-                LabelAnswer::Done(populate(exe, dir, project, &fps, reset))
+            ObservationRequest::Populate { project, fps, reset } => {
+                ObservationAnswer::Done(populate(exe, dir, project, &fps, reset))
             }
-            LabelRequest::Configure { chunk_interval, compress_after } => {
+            ObservationRequest::Configure { chunk_interval, compress_after } => {
                 let result = with_store(dir, database.as_deref(), &mut store, |store, catalog| {
                     let mut catalog = Catalog::open(&catalog.dir, false)?;
                     let statements =
@@ -124,13 +124,13 @@ fn serve(dir: &Path, exe: &Path, requests: &Receiver<LabelRequest>, answers: &Se
                     store.apply(&mut catalog, &statements)?;
                     Ok(statements.len())
                 });
-                LabelAnswer::Done(match result {
+                ObservationAnswer::Done(match result {
                     Ok(0) => Ok("Settings unchanged".into()),
                     Ok(n) => Ok(format!("Applied {n} setting change(s)")),
                     Err(e) => Err(("Cannot change the table's settings".into(), e)),
                 })
             }
-            LabelRequest::BoxesAt { stream, t_us } => {
+            ObservationRequest::BoxesAt { stream, t_us } => {
                 let result = with_store(dir, database.as_deref(), &mut store, |store, catalog| {
                     if videos.is_none() {
                         videos = Some(labelled_videos(catalog)?);
@@ -138,8 +138,8 @@ fn serve(dir: &Path, exe: &Path, requests: &Receiver<LabelRequest>, answers: &Se
                     boxes_at(store, catalog, videos.as_ref(), &stream, t_us)
                 });
                 match result {
-                    Ok(boxes) => LabelAnswer::Boxes(boxes),
-                    Err(e) => LabelAnswer::Done(Err((format!("{stream}: labels"), e))),
+                    Ok(boxes) => ObservationAnswer::Boxes(boxes),
+                    Err(e) => ObservationAnswer::Done(Err((format!("{stream}: labels"), e))),
                 }
             }
         };
@@ -222,8 +222,8 @@ fn boxes_at(
     videos: Option<&BTreeMap<String, Vec<LabelledVideo>>>,
     stream: &str,
     t_us: i64,
-) -> Result<LabelBoxes, tessera_storage::observations::CatalogError> {
-    let mut boxes = LabelBoxes {
+) -> Result<ObservationBoxes, tessera_storage::observations::CatalogError> {
+    let mut boxes = ObservationBoxes {
         stream: stream.to_string(),
         t_us,
         project: String::new(),
@@ -267,7 +267,7 @@ mod tests {
     /// The window only reads the catalog: a catalog in rollback-journal mode (as another tool
     /// may leave it) keeps every byte — a writer's open would switch it to WAL.
     #[test]
-    fn the_labels_thread_never_writes_the_catalog() {
+    fn the_observations_thread_never_writes_the_catalog() {
         let dir = tempfile::tempdir().unwrap();
         let manifest: tessera_storage::observations::Manifest =
             serde_json::from_value(serde_json::json!({"projects": [{"id": 1, "name": "p"}]})).unwrap();
@@ -277,9 +277,9 @@ mod tests {
         conn.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(())).unwrap();
         drop(conn);
         let before = std::fs::read(&file).unwrap();
-        let feed = LabelFeed::start(dir.path().to_path_buf(), PathBuf::from("/nonexistent")).unwrap();
-        assert!(feed.send(LabelRequest::Refresh));
-        assert!(feed.send(LabelRequest::BoxesAt { stream: "cam-1".into(), t_us: 0 }));
+        let feed = ObservationFeed::start(dir.path().to_path_buf(), PathBuf::from("/nonexistent")).unwrap();
+        assert!(feed.send(ObservationRequest::Refresh));
+        assert!(feed.send(ObservationRequest::BoxesAt { stream: "cam-1".into(), t_us: 0 }));
         let mut answers = Vec::new();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while answers.len() < 2 && std::time::Instant::now() < deadline {
@@ -287,8 +287,8 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         drop(feed);
-        assert!(matches!(&answers[0], LabelAnswer::States(s) if s.len() == 1), "{answers:?}");
-        assert!(matches!(&answers[1], LabelAnswer::Boxes(b) if b.rows.is_empty()), "{answers:?}");
-        assert_eq!(std::fs::read(&file).unwrap(), before, "the labels thread changed the catalog");
+        assert!(matches!(&answers[0], ObservationAnswer::States(s) if s.len() == 1), "{answers:?}");
+        assert!(matches!(&answers[1], ObservationAnswer::Boxes(b) if b.rows.is_empty()), "{answers:?}");
+        assert_eq!(std::fs::read(&file).unwrap(), before, "the observations thread changed the catalog");
     }
 }

@@ -2,8 +2,8 @@
 //! commands (seek, scrub, step, play at a speed, pause) into frames on a bounded channel.
 //! Commands are coalesced (only the newest seek matters), so a fast scrub never queues work.
 
-use super::decoder::YuvFrame;
-use super::playback::{FrameSource, Shown};
+use crate::decoder::YuvFrame;
+use crate::playback::{FrameSource, Shown};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -336,7 +336,7 @@ mod golden {
 
     #[test]
     fn projection_matches_an_independent_implementation_to_a_hundredth_of_a_pixel() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/projection");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/projection");
         let text = std::fs::read_to_string(dir.join("golden.json")).unwrap();
         let cases: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
         assert!(cases.len() >= 100);

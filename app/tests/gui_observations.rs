@@ -16,7 +16,9 @@ use tessera_storage::observations::Catalog;
 
 fn status_of(app: &TesseraApp, id: i64) -> Option<String> {
     match &app.archive {
-        ArchiveState::Open { projects: Some(p), .. } => p.states.iter().find(|s| s.id == id).map(|s| s.status.clone()),
+        ArchiveState::Open { observations: Some(p), .. } => {
+            p.states.iter().find(|s| s.id == id).map(|s| s.status.clone())
+        }
         _ => None,
     }
 }
@@ -59,14 +61,14 @@ fn labelled_boxes_at_the_playhead_and_a_population_watched_to_ready() {
     h.run_steps(1);
     wait_until(&mut h, "boxes at the playhead", |app| {
         active(app).is_some_and(|p| {
-            p.labels.as_ref().is_some_and(|b| {
+            p.observations.as_ref().is_some_and(|b| {
                 b.stream == "cam-1-HD"
                     && !b.rows.is_empty()
                     && p.shown.as_ref().is_some_and(|s| s.frame.time_us == b.t_us)
             })
         })
     });
-    let labels = player(&h).labels.clone().unwrap();
+    let labels = player(&h).observations.clone().unwrap();
     assert_eq!(labels.classification, 1001);
     assert_eq!((labels.width, labels.height), (640, 360));
     assert!(labels.rows.iter().all(|r| r.label == "person" || r.label == "car"), "{labels:?}");
@@ -78,7 +80,7 @@ fn labelled_boxes_at_the_playhead_and_a_population_watched_to_ready() {
     h.run_steps(1);
     wait_until(&mut h, "project 2 ready", |app| status_of(app, 2).as_deref() == Some("ready"));
     match &h.state().archive {
-        ArchiveState::Open { projects: Some(p), .. } => {
+        ArchiveState::Open { observations: Some(p), .. } => {
             let s = p.states.iter().find(|s| s.id == 2).unwrap();
             assert!(s.rows > 0 && s.error.is_none(), "{s:?}");
         }

@@ -20,7 +20,7 @@ pub struct DatabaseArg {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum HypertableCommand {
+pub enum ObservationsCommand {
     /// Rebuild projects' observation rows from their frames files at a target rate.
     Populate {
         #[arg(long)]
@@ -171,9 +171,9 @@ fn refused(e: CatalogError) -> anyhow::Error {
     }
 }
 
-pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
+pub fn run(command: ObservationsCommand) -> anyhow::Result<()> {
     match command {
-        HypertableCommand::Populate { catalog, project, all_projects, fps, sync, reset, worker, database } => {
+        ObservationsCommand::Populate { catalog, project, all_projects, fps, sync, reset, worker, database } => {
             let mut cat = Catalog::open(&catalog, false)?;
             let mut store = open_store(&catalog, &database)?;
             let projects = if all_projects { cat.project_ids()? } else { project.into_iter().collect() };
@@ -197,7 +197,7 @@ pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
             }
             failed.map_or(Ok(()), Err)
         }
-        HypertableCommand::Status { catalog, database, json } => {
+        ObservationsCommand::Status { catalog, database, json } => {
             let cat = Catalog::open_read(&catalog)?;
             let states = open_store(&catalog, &database)?.states(&cat)?;
             if json {
@@ -227,7 +227,7 @@ pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        HypertableCommand::RebuildMsgpacks {
+        ObservationsCommand::RebuildMsgpacks {
             catalog,
             project,
             classification,
@@ -249,7 +249,7 @@ pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
             out!("{report}")?;
             Ok(())
         }
-        HypertableCommand::Configure {
+        ObservationsCommand::Configure {
             catalog,
             show,
             chunk_interval,
@@ -330,7 +330,7 @@ pub fn run(command: HypertableCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        HypertableCommand::Query { catalog, project, classification, from, to, label, bbox, database, json } => {
+        ObservationsCommand::Query { catalog, project, classification, from, to, label, bbox, database, json } => {
             if let (Some(from), Some(to)) = (from, to)
                 && from.0 > to.0
             {

@@ -7,7 +7,7 @@
 use super::palette::Palette;
 use super::plan::{CameraRows, Row, StripGeometry, plan_strip};
 use super::view::TimeView;
-use crate::engine::tile_feed::{FeedReply, QUEUE, TileFeed, TileRequest};
+use crate::tile_feed::{FeedReply, QUEUE, TileFeed, TileRequest};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 use tessera_render::timeline::{StripPlan, TileData};

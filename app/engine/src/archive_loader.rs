@@ -10,8 +10,8 @@ use tessera_storage::EventDb;
 use tessera_storage::events::camera_of_stream;
 use tessera_storage::fsv::{Archive, Stream, StreamSummary};
 
-use super::sky_feed::SkyLink;
-use crate::sky::Camera;
+use crate::trajectories::feed::SkyLink;
+use crate::trajectories::projection::Camera;
 
 /// The folder of an archive that holds its labelling catalog (`catalog.sqlite`, frames files).
 pub const LABELS_DIR: &str = "labels";

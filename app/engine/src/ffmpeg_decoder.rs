@@ -1,12 +1,12 @@
 //! The FFmpeg decoder backend (cargo feature `ffmpeg`, on by default; system libavcodec):
 //! H.264 of every profile and H.265, decoded exactly as the FFmpeg CLI decodes them. Pictures
-//! come out in presentation order; [`super::playback`] gives each its time.
+//! come out in presentation order; [`crate::playback`] gives each its time.
 //!
 //! `threads > 1` turns on FFmpeg's frame threads: each thread decodes one picture while the
 //! others run, so a seek (decode from the keyframe to the asked picture) uses the second
 //! core. Output is identical, only delayed by `threads − 1` pictures until the flush.
 
-use super::decoder::{DecodedPlanes, VideoDecoder, YuvFrame};
+use crate::decoder::{DecodedPlanes, VideoDecoder, YuvFrame};
 use anyhow::Context;
 use ffmpeg_next as ff;
 use tessera_storage::h264::ColorInfo;

@@ -16,7 +16,7 @@ pub struct YuvFrame {
     pub width: usize,
     pub height: usize,
     planes: Planes,
-    /// Presentation time, µs since the epoch (set by [`super::playback`] from the picture's
+    /// Presentation time, µs since the epoch (set by [`crate::playback`] from the picture's
     /// place in presentation order; decoders leave it 0).
     pub time_us: i64,
     /// The colour description the decoder read from the stream (FFmpeg reports the SPS VUI of
@@ -191,7 +191,7 @@ impl Backend {
     pub fn decoder(self, codec: Codec, threads: usize) -> anyhow::Result<Box<dyn VideoDecoder>> {
         match (self, codec) {
             #[cfg(feature = "ffmpeg")]
-            (Backend::Ffmpeg, _) => Ok(Box::new(super::ffmpeg_decoder::FfmpegDecoder::new(codec, threads)?)),
+            (Backend::Ffmpeg, _) => Ok(Box::new(crate::ffmpeg_decoder::FfmpegDecoder::new(codec, threads)?)),
             #[cfg(not(feature = "ffmpeg"))]
             (Backend::Ffmpeg, _) => {
                 let _ = threads;

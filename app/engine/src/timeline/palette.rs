@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-const PALETTE_TOML: &str = include_str!("../../../assets/palette.toml");
+const PALETTE_TOML: &str = include_str!("../../../../assets/palette.toml");
 
 /// Distinct, saturated colours for classes without a palette entry (none near the grey
 /// background or the future fill).

@@ -1,22 +1,23 @@
-//! The Projects panel: labelling projects with their population status (badge, progress bar,
-//! rows, fps, last error), buttons to populate, reset and configure, and the boxes of the
-//! labelled frame at the playhead for the player. Everything is asked of the `labels` thread
-//! ([`LabelFeed`]); the panel draws the latest answers.
+//! The observations panel (its tab says "Projects"): labelling projects with their population
+//! status (badge, progress bar, rows, fps, last error), buttons to populate, reset and
+//! configure, and the boxes of the labelled frame at the playhead for the player. Everything
+//! is asked of the `observations` thread ([`ObservationFeed`]); the panel draws the latest
+//! answers.
 
-use super::app::Command;
 use super::clip;
-use crate::engine::labels::{LabelAnswer, LabelBoxes, LabelFeed, LabelRequest};
+use super::command::Command;
 use egui::{Color32, FontId, Pos2, Rect, RichText, Stroke};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use tessera_engine::observations::{ObservationAnswer, ObservationBoxes, ObservationFeed, ObservationRequest};
 use tessera_storage::observations::ProjectState;
 
 /// Status is re-read this often while the panel is shown (faster while a run is going).
 const REFRESH_IDLE: Duration = Duration::from_secs(3);
 const REFRESH_BUSY: Duration = Duration::from_millis(500);
 
-pub struct ProjectsPanel {
-    feed: LabelFeed,
+pub struct ObservationsPanel {
+    feed: ObservationFeed,
     pub states: Vec<ProjectState>,
     /// The fps field of each project.
     fps: BTreeMap<i64, String>,
@@ -27,14 +28,14 @@ pub struct ProjectsPanel {
     boxes_pending: bool,
     wanted: Option<(String, i64)>,
     /// The latest boxes answered.
-    pub boxes: Option<LabelBoxes>,
+    pub boxes: Option<ObservationBoxes>,
 }
 
-impl ProjectsPanel {
+impl ObservationsPanel {
     /// The panel of `catalog`; populations run the `tessera` binary `exe`.
     pub fn start(catalog: std::path::PathBuf, exe: std::path::PathBuf) -> Result<Self, String> {
-        Ok(ProjectsPanel {
-            feed: LabelFeed::start(catalog, exe)?,
+        Ok(ObservationsPanel {
+            feed: ObservationFeed::start(catalog, exe)?,
             states: Vec::new(),
             fps: BTreeMap::new(),
             chunk_interval: String::new(),
@@ -55,13 +56,13 @@ impl ProjectsPanel {
         let mut commands = Vec::new();
         for answer in self.feed.poll() {
             match answer {
-                LabelAnswer::States(states) => self.states = states,
-                LabelAnswer::Boxes(boxes) => {
+                ObservationAnswer::States(states) => self.states = states,
+                ObservationAnswer::Boxes(boxes) => {
                     self.boxes_pending = false;
                     self.boxes = Some(boxes);
                 }
-                LabelAnswer::Done(Ok(_)) => self.last_refresh = None, // show the claim at once
-                LabelAnswer::Done(Err((title, detail))) => {
+                ObservationAnswer::Done(Ok(_)) => self.last_refresh = None, // show the claim at once
+                ObservationAnswer::Done(Err((title, detail))) => {
                     self.boxes_pending = false;
                     commands.push(Command::Error { title, detail });
                 }
@@ -69,13 +70,13 @@ impl ProjectsPanel {
         }
         let busy = self.states.iter().any(|s| s.status == "populating");
         let every = if busy { REFRESH_BUSY } else { REFRESH_IDLE };
-        if self.last_refresh.is_none_or(|t| t.elapsed() >= every) && self.feed.send(LabelRequest::Refresh) {
+        if self.last_refresh.is_none_or(|t| t.elapsed() >= every) && self.feed.send(ObservationRequest::Refresh) {
             self.last_refresh = Some(Instant::now());
         }
         if !self.boxes_pending
             && let Some((stream, t)) = self.wanted.clone()
             && self.boxes.as_ref().is_none_or(|b| b.stream != stream || b.t_us != t)
-            && self.feed.send(LabelRequest::BoxesAt { stream, t_us: t })
+            && self.feed.send(ObservationRequest::BoxesAt { stream, t_us: t })
         {
             self.boxes_pending = true;
         }
@@ -89,7 +90,7 @@ impl ProjectsPanel {
     }
 
     /// The boxes for `stream` at `t_us`, once they have arrived.
-    pub fn boxes_at(&self, stream: &str, t_us: i64) -> Option<&LabelBoxes> {
+    pub fn boxes_at(&self, stream: &str, t_us: i64) -> Option<&ObservationBoxes> {
         self.boxes.as_ref().filter(|b| b.stream == stream && b.t_us == t_us)
     }
 
@@ -129,10 +130,10 @@ impl ProjectsPanel {
                     ui.add(egui::TextEdit::singleline(fps).desired_width(48.0)).labelled_by(label.id);
                     let running = s.status == "populating";
                     if ui.add_enabled(!running, egui::Button::new("Populate")).clicked() {
-                        requests.push(LabelRequest::Populate { project: s.id, fps: fps.clone(), reset: false });
+                        requests.push(ObservationRequest::Populate { project: s.id, fps: fps.clone(), reset: false });
                     }
                     if s.stale && ui.button("Reset").on_hover_text("Its populator is gone: take over").clicked() {
-                        requests.push(LabelRequest::Populate { project: s.id, fps: fps.clone(), reset: true });
+                        requests.push(ObservationRequest::Populate { project: s.id, fps: fps.clone(), reset: true });
                     }
                 });
             }
@@ -151,7 +152,7 @@ impl ProjectsPanel {
             });
             if ui.button("Apply").clicked() {
                 let field = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-                requests.push(LabelRequest::Configure {
+                requests.push(ObservationRequest::Configure {
                     chunk_interval: field(&self.chunk_interval),
                     compress_after: field(&self.compress_after),
                 });
@@ -192,7 +193,7 @@ fn label_color(label: &str) -> Color32 {
 }
 
 /// Draw labelled boxes over the picture `rect` (which shows the boxes' video, scaled).
-pub fn paint_boxes(ui: &egui::Ui, picture: Rect, boxes: &LabelBoxes) {
+pub fn paint_boxes(ui: &egui::Ui, picture: Rect, boxes: &ObservationBoxes) {
     if boxes.width == 0 || boxes.height == 0 || boxes.rows.is_empty() {
         return;
     }

@@ -18,7 +18,7 @@
 //! recently used), then the pictures of the current GOP farthest from the asked one; a
 //! dropped picture asked for again is decoded again from the GOP's keyframe.
 
-use super::decoder::{Backend, VideoDecoder, YuvFrame};
+use crate::decoder::{Backend, VideoDecoder, YuvFrame};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;

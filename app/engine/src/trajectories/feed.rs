@@ -7,7 +7,7 @@
 //! A bucket's query is `filter_waypoints` + `crosses` over a box around the camera that holds
 //! its `max_range_m` plus a margin (so the sidecar answers it, when one is built).
 
-use crate::sky::{Camera, Position, Projection, Projector};
+use crate::trajectories::projection::{Camera, Position, Projection, Projector};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
