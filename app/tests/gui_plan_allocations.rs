@@ -6,7 +6,6 @@
 use std::time::Duration;
 use tessera::alloc_count::{Counting, allocations};
 use tessera::demo::{DemoArgs, write_demo};
-use tessera_engine::tile_feed::TileFeed;
 use tessera_engine::timeline::{StripArea, TimeView, TimelineModel};
 
 #[global_allocator]
@@ -29,11 +28,7 @@ fn steady_state_planning_allocates_nothing() {
     };
     write_demo(tmp.path(), &args).expect("demo");
     let cameras = vec!["cam-1".to_owned(), "cam-2".to_owned()];
-    let mut model = TimelineModel::new(TileFeed::start(
-        tmp.path().to_owned(),
-        cameras,
-        tessera_render::timeline::TileStyle::Coverage,
-    ));
+    let mut model = TimelineModel::start(tmp.path().to_owned(), cameras, tessera_render::timeline::TileStyle::Coverage);
     while model.cameras.is_empty() {
         assert!(model.wait(Duration::from_secs(10)), "the feed describes the cameras");
     }

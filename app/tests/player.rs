@@ -48,34 +48,34 @@ fn seek_step_and_play() {
     let player = Player::start(tmp.path().to_owned(), "cam-1-HD".into()).expect("player");
     // A file boundary (files start every 1000 s, on keyframes).
     let boundary = END_US - 1_000_000_000;
-    player.send(PlayerCommand::Seek(boundary + FRAME_US / 2));
+    player.send(PlayerCommand::Seek(boundary + FRAME_US / 2)).expect("queued");
     let p = picture(&player);
     assert_eq!(p.frame.time_us, boundary, "the frame displayed at a time is the latest at or before it");
     assert_eq!((p.frame.width, p.frame.height), (scene::WIDTH, scene::HEIGHT));
     // Step back across the file boundary, then forward again.
-    player.send(PlayerCommand::Step(-1));
+    player.send(PlayerCommand::Step(-1)).expect("queued");
     let t = picture(&player).frame.time_us;
     assert!(near(t, boundary - FRAME_US), "{t}");
-    player.send(PlayerCommand::Step(2));
+    player.send(PlayerCommand::Step(2)).expect("queued");
     let t = picture(&player).frame.time_us;
     assert!(near(t, boundary + FRAME_US), "{t}");
 
     // 64×: keyframes only (one per 4 s GOP), moving forwards.
-    player.send(PlayerCommand::Play(64.0));
+    player.send(PlayerCommand::Play(64.0)).expect("queued");
     let times: Vec<i64> = (0..4).map(|_| picture(&player).frame.time_us).collect();
-    player.send(PlayerCommand::Pause);
+    player.send(PlayerCommand::Pause).expect("queued");
     assert!(times.windows(2).all(|w| near(w[1] - w[0], i64::from(scene::GOP_FRAMES) * FRAME_US)), "{times:?}");
 
     // Reverse at 8×: every frame, backwards.
-    player.send(PlayerCommand::Seek(boundary));
+    player.send(PlayerCommand::Seek(boundary)).expect("queued");
     let _ = picture(&player);
-    player.send(PlayerCommand::Play(-8.0));
+    player.send(PlayerCommand::Play(-8.0)).expect("queued");
     let times: Vec<i64> = (0..6).map(|_| picture(&player).frame.time_us).collect();
-    player.send(PlayerCommand::Pause);
+    player.send(PlayerCommand::Pause).expect("queued");
     assert!(times.windows(2).all(|w| near(w[0] - w[1], FRAME_US)), "{times:?}");
 
     // Before the first frame: the UI is told, not left waiting.
-    player.send(PlayerCommand::Seek(END_US - 10 * 3_600_000_000));
+    player.send(PlayerCommand::Seek(END_US - 10 * 3_600_000_000)).expect("queued");
     loop {
         match player.wait(Duration::from_secs(10)) {
             Some(PlayerFrame::NoVideo { .. }) => break,
@@ -114,9 +114,9 @@ fn gaps_are_reported_and_corrupt_data_is_survived() {
     std::fs::write(&pkt, bytes).expect("write");
 
     let player = Player::start(tmp.path().to_owned(), "cam-1-HD".into()).expect("player");
-    player.send(PlayerCommand::Seek(gap_start - 2 * FRAME_US));
+    player.send(PlayerCommand::Seek(gap_start - 2 * FRAME_US)).expect("queued");
     let _ = picture(&player);
-    player.send(PlayerCommand::Play(2.0));
+    player.send(PlayerCommand::Play(2.0)).expect("queued");
     let mut saw_gap = false;
     for _ in 0..8 {
         let p = picture(&player);
@@ -126,11 +126,11 @@ fn gaps_are_reported_and_corrupt_data_is_survived() {
             break;
         }
     }
-    player.send(PlayerCommand::Pause);
+    player.send(PlayerCommand::Pause).expect("queued");
     assert!(saw_gap, "the gap was reported");
     // Through the corrupt region: seeks keep answering.
     for k in 0..20 {
-        player.send(PlayerCommand::Seek(last.start_ms * 1000 + k * 7_000_000));
+        player.send(PlayerCommand::Seek(last.start_ms * 1000 + k * 7_000_000)).expect("queued");
         match player.wait(Duration::from_secs(10)) {
             Some(PlayerFrame::Picture(_) | PlayerFrame::Error(_) | PlayerFrame::Opened { .. }) => {}
             other => panic!("no answer to a seek into corrupt data: {other:?}"),
@@ -208,11 +208,11 @@ fn replaying_a_cached_stretch_keeps_the_speed() {
     let player = Player::start(tmp.path().to_owned(), "cam-1-HD".into()).expect("player");
     let from = END_US - 600_000_000;
     for pass in 0..2 {
-        player.send(PlayerCommand::Seek(from));
+        player.send(PlayerCommand::Seek(from)).expect("queued");
         let _ = picture(&player);
-        player.send(PlayerCommand::Play(16.0));
+        player.send(PlayerCommand::Play(16.0)).expect("queued");
         let (times, took) = play_pictures(&player, 6);
-        player.send(PlayerCommand::Pause);
+        player.send(PlayerCommand::Pause).expect("queued");
         // Drain what was sent before the pause.
         while player.wait(Duration::from_millis(300)).is_some() {}
         let video_us = times[5] - from;
@@ -231,7 +231,7 @@ fn play_without_a_seek_starts_at_the_latest_video() {
     let tmp = tempfile::tempdir().expect("tempdir");
     demo(tmp.path(), 0.2);
     let player = Player::start(tmp.path().to_owned(), "cam-1-HD".into()).expect("player");
-    player.send(PlayerCommand::Play(1.0));
+    player.send(PlayerCommand::Play(1.0)).expect("queued");
     let p = picture(&player);
     let end = Archive::open(tmp.path()).expect("open").stream("cam-1-HD").expect("stream").end_us;
     let start = end - tessera_engine::player::START_BEFORE_END_US;
@@ -250,7 +250,7 @@ fn gaps_and_the_end_answer_no_video() {
     let end = archive.stream("cam-1-HD").expect("stream").end_us;
     let player = Player::start(tmp.path().to_owned(), "cam-1-HD".into()).expect("player");
     let no_video = |at: i64| {
-        player.send(PlayerCommand::Seek(at));
+        player.send(PlayerCommand::Seek(at)).expect("queued");
         loop {
             match player.wait(Duration::from_secs(10)) {
                 Some(PlayerFrame::NoVideo { at_us }) => return at_us,
@@ -260,14 +260,14 @@ fn gaps_and_the_end_answer_no_video() {
         }
     };
     assert_eq!(no_video(gap_at), gap_at);
-    player.send(PlayerCommand::Play(1.0));
+    player.send(PlayerCommand::Play(1.0)).expect("queued");
     let p = picture(&player);
     assert!(p.frame.time_us > gap_at, "play continues after the gap");
-    player.send(PlayerCommand::Pause);
+    player.send(PlayerCommand::Pause).expect("queued");
     while player.wait(Duration::from_millis(300)).is_some() {}
     assert_eq!(no_video(end + 3_600_000_000), end + 3_600_000_000);
     // Within a few seconds after the last frame is still video (the last picture stays).
-    player.send(PlayerCommand::Seek(end + 1_000_000));
+    player.send(PlayerCommand::Seek(end + 1_000_000)).expect("queued");
     let p = picture(&player);
     assert!(near(p.frame.time_us, end) || p.frame.time_us <= end);
 }

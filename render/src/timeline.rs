@@ -14,20 +14,17 @@ use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
-/// Columns per tile.
-pub const TILE_COLUMNS: usize = 1024;
+use tessera_tile_geometry::L_FINE_MIN;
+/// Highest tile level.
+pub use tessera_tile_geometry::L_MAX;
+/// Columns per tile: storage's bits per tile line.
+pub use tessera_tile_geometry::TILE_BITS as TILE_COLUMNS;
 /// Levels sampled per strip: fine, coarse, and four coarser fallbacks while tiles load.
 pub const DEPTHS: usize = 6;
 /// Tiles per level a 2000-px strip can touch (≤ 4000 bits = 4 tiles, plus partial ends).
 pub const TILES_PER_LEVEL: usize = 6;
 /// Class rows per strip (64 classes per camera).
 pub const MAX_ROWS: usize = 64;
-/// Highest tile level.
-pub const L_MAX: i8 = 20;
-/// Finest level: 2^-10 s ≈ 1 ms per column, so a 1-second view over 2000 px still puts
-/// every detection within a column of where it happened. Levels below 0 are not stored;
-/// they are rasterised from the event rows on request.
-pub const L_MIN: i8 = -10;
 /// Bytes of one tile in the atlas.
 pub const TILE_BYTES: u64 = (TILE_COLUMNS * 8) as u64;
 
@@ -107,7 +104,7 @@ pub struct StripPlan {
 /// Seconds-per-pixel → (fine level, blend towards the next).
 pub fn level_for(seconds_per_px: f64) -> (i8, f32) {
     let l2 = seconds_per_px.max(1e-9).log2();
-    let level = l2.floor().clamp(f64::from(L_MIN), f64::from(L_MAX));
+    let level = l2.floor().clamp(f64::from(L_FINE_MIN), f64::from(L_MAX));
     let blend = if level >= f64::from(L_MAX) { 0.0 } else { (l2 - level).clamp(0.0, 1.0) };
     (level as i8, blend as f32)
 }
@@ -167,7 +164,6 @@ fn rgb(c: [u8; 3]) -> [f32; 4] {
 pub struct TileAtlas {
     texture: wgpu::Texture,
     view: wgpu::TextureView,
-    slots: u32,
     resident: HashMap<AtlasKey, (u32, u64, u64)>, // slot, generation, last used frame
     free: Vec<u32>,
     frame: u64,
@@ -193,7 +189,6 @@ impl TileAtlas {
         Self {
             texture,
             view,
-            slots,
             resident: HashMap::new(),
             free: (0..slots).rev().collect(),
             frame: 0,
@@ -208,9 +203,6 @@ impl TileAtlas {
     }
     pub fn is_empty(&self) -> bool {
         self.resident.is_empty()
-    }
-    pub fn capacity(&self) -> u32 {
-        self.slots
     }
 
     fn begin_frame(&mut self) {

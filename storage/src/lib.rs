@@ -3,7 +3,8 @@
 //! - [`rf1`]: cyclops-compatible track files (index + packets), crash recovery, reading by time.
 //! - [`fsv`]: the directory archive of rf1 files per stream, time-range lookup, roll-over,
 //!   the storage-budget sweeper and H.264 import.
-//! - [`h264`]: the little of H.264 bitstream syntax storage needs (NALU types, SPS size/VUI).
+//! - [`codec`]: what Tessera knows of H.264 and H.265 (NALU roles, keyframes, rf1 flags,
+//!   access units, SPS size and colour), in one place for storage, playback and export.
 //! - [`time`]: the one time type (`UnixMicros`) and command-line time parsing.
 //! - [`sqlite`]: how `tessera.sqlite` is opened (readers never write) and its errors.
 //! - [`events`]: the event tables; [`tiles`]: the tile tables and tile rules; [`db`], above
@@ -14,12 +15,11 @@
 //!
 //! This crate has no GUI dependencies (see docs/ARCHITECTURE.md).
 
+pub mod codec;
 pub mod db;
 pub mod events;
 pub mod feder;
 pub mod fsv;
-pub mod h264;
-pub mod h265;
 pub mod names;
 pub mod observations;
 pub mod rf1;

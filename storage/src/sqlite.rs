@@ -151,10 +151,6 @@ impl SqliteFile {
         self.access
     }
 
-    pub fn is_writable(&self) -> bool {
-        matches!(self.access, Access::Write | Access::Memory)
-    }
-
     pub fn sql_error(&self, error: rusqlite::Error) -> DbError {
         DbError::Sqlite { path: self.path.clone(), error }
     }

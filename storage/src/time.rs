@@ -12,10 +12,6 @@ impl UnixMicros {
     pub const fn from_millis(ms: i64) -> Self {
         Self(ms * 1000)
     }
-    /// Milliseconds, rounded towards negative infinity (as fsv file prefixes are).
-    pub const fn millis_floor(self) -> i64 {
-        self.0.div_euclid(1000)
-    }
     /// Seconds, rounded towards negative infinity (as tile math wants).
     pub const fn secs_floor(self) -> i64 {
         self.0.div_euclid(1_000_000)
@@ -88,7 +84,6 @@ mod tests {
 
     #[test]
     fn floors_negative_times() {
-        assert_eq!(UnixMicros(-1).millis_floor(), -1);
         assert_eq!(UnixMicros(-1).secs_floor(), -1);
         assert_eq!(UnixMicros(1_999_999).secs_floor(), 1);
     }

@@ -613,3 +613,46 @@ fn the_player_does_not_carry_a_frame_into_a_bad_segment() {
     let shown = source.frame_at(START_US + 6 * STEP_US).unwrap().unwrap();
     assert_eq!(shown.frame.time_us, START_US + 6 * STEP_US);
 }
+
+/// An archive with events but no video yet (`tessera.sqlite` only — a recorder that has
+/// written detections before its first video file rolls over) is an archive with no streams:
+/// `archive ls` lists none and the window opens it.
+#[test]
+fn events_before_the_first_video_file_list_zero_streams() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("archive");
+    std::fs::create_dir(&a).unwrap();
+    let input = tmp.path().join("events.jsonl");
+    std::fs::write(
+        &input,
+        r#"{"camera":"cam-1","class":"person","first_ms":1700000000000,"last_ms":1700000060000,"confidence":0.9,"boxes":[{"t_ms":1700000000000,"x1":1,"y1":2,"x2":30,"y2":40}]}"#,
+    )
+    .unwrap();
+    let a = a.to_str().unwrap();
+    let ingest = tessera(&["events", "ingest", "--archive", a, input.to_str().unwrap()]);
+    assert_eq!(ingest.code, 0, "{ingest:?}");
+    assert!(!tmp.path().join("archive/fsv").exists(), "ingest makes no video folder");
+
+    let ls = tessera(&["archive", "ls", a, "--json"]);
+    assert_eq!(ls.code, 0, "{ls:?}");
+    assert_eq!(ls.json(), serde_json::json!({"streams": [], "problems": []}));
+    let text = tessera(&["archive", "ls", a]);
+    assert_eq!((text.code, text.stdout.as_str()), (0, ""), "{text:?}");
+
+    // The window opens it too: the camera's timeline strip, no video to play.
+    let png = tmp.path().join("window.png");
+    let shot = tessera(&[
+        "screenshot",
+        "--archive",
+        a,
+        "--at",
+        "2023-11-14T22:13:30Z",
+        "--out",
+        png.to_str().unwrap(),
+        "--size",
+        "640x400",
+        "--utc",
+    ]);
+    assert_eq!(shot.code, 0, "{shot:?}");
+    assert!(png.is_file());
+}

@@ -138,7 +138,7 @@ fn h265_colour_description_sets_the_display_matrix_and_range() {
     );
     let mut source = tessera_engine::playback::FrameSource::open(&tmp.path().join("a"), "s").unwrap();
     let shown = source.frame_at(au_time(3)).unwrap().unwrap();
-    assert_eq!(shown.color, tessera_storage::h264::ColorInfo { matrix: 1, full_range: true });
+    assert_eq!(shown.color, tessera_storage::codec::ColorInfo { matrix: 1, full_range: true });
 }
 
 /// `tessera export` remuxes the access units with times in [from, to), starting at the

@@ -1,10 +1,10 @@
 //! The archive loader: opens an archive's video index and event database on a named worker
 //! thread and answers with an [`ArchiveSnapshot`] (streams, cameras, recorded spans, data
 //! bounds), so the UI thread never touches the disk or SQLite. The UI starts a load, draws
-//! "opening…" and polls [`ArchiveLoader::try_result`] each frame.
+//! "opening…" and takes [`ArchiveLoader::answers`] each frame (a one-shot [`Worker`]).
 
-use crossbeam_channel::{Receiver, TryRecvError, bounded};
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use tessera_storage::EventDb;
 use tessera_storage::events::camera_of_stream;
@@ -12,6 +12,7 @@ use tessera_storage::fsv::{Archive, Stream, StreamSummary};
 
 use crate::trajectories::feed::SkyLink;
 use crate::trajectories::projection::Camera;
+use crate::worker::{Worker, WorkerError};
 
 /// The folder of an archive that holds its labelling catalog (`catalog.sqlite`, frames files).
 pub const LABELS_DIR: &str = "labels";
@@ -42,30 +43,23 @@ pub struct ArchiveSnapshot {
 /// One load in flight; dropping it abandons the answer (the thread finishes and exits).
 pub struct ArchiveLoader {
     pub path: PathBuf,
-    answer: Receiver<Result<ArchiveSnapshot, String>>,
+    worker: Worker<Infallible, Result<ArchiveSnapshot, String>>,
 }
 
 impl ArchiveLoader {
     /// Start loading `path` on the `archive-open` thread.
-    pub fn start(path: PathBuf) -> Result<Self, String> {
-        let (tx, answer) = bounded(1);
+    pub fn start(path: PathBuf) -> Result<Self, WorkerError> {
         let worker_path = path.clone();
-        std::thread::Builder::new()
-            .name("archive-open".into())
-            .spawn(move || {
-                let _ = tx.send(load_snapshot(&worker_path));
-            })
-            .map_err(|e| format!("cannot start the loader thread: {e}"))?;
-        Ok(Self { path, answer })
+        let worker = Worker::once("archive-open", move || load_snapshot(&worker_path))?;
+        Ok(Self { path, worker })
     }
 
-    /// The answer, once the worker has it (never blocks).
-    pub fn try_result(&self) -> Option<Result<ArchiveSnapshot, String>> {
-        match self.answer.try_recv() {
-            Ok(result) => Some(result),
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => Some(Err("the loader thread ended without an answer".into())),
-        }
+    /// The answer, once the worker has it (never blocks); an error when the thread ended
+    /// without one.
+    pub fn answers(&self) -> impl Iterator<Item = Result<ArchiveSnapshot, String>> + '_ {
+        let mut answers = self.worker.answers().peekable();
+        let lost = answers.peek().is_none() && self.worker.ended();
+        answers.chain(lost.then(|| Err("the loader thread ended without an answer".to_string())))
     }
 }
 

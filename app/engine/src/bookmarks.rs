@@ -2,7 +2,7 @@
 //! the UI thread never opens the database. Every change answers with the fresh list; a
 //! read-only archive answers with an error naming the file.
 
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crate::worker::{Refused, Worker, WorkerError};
 use std::path::PathBuf;
 use tessera_storage::EventDb;
 use tessera_storage::db::bookmarks::Bookmark;
@@ -20,34 +20,36 @@ pub enum BookmarkReply {
     Error(String),
 }
 
+/// Requests (and replies) in flight at most.
+const QUEUE: usize = 32;
+
 pub struct BookmarkStore {
-    requests: Sender<BookmarkRequest>,
-    replies: Receiver<BookmarkReply>,
+    worker: Worker<BookmarkRequest, BookmarkReply>,
 }
 
 impl BookmarkStore {
-    pub fn start(root: PathBuf) -> std::io::Result<Self> {
-        let (requests, inbox) = bounded::<BookmarkRequest>(32);
-        let (outbox, replies) = bounded::<BookmarkReply>(32);
-        std::thread::Builder::new().name("bookmarks".into()).spawn(move || {
-            while let Ok(request) = inbox.recv() {
+    /// Start the `bookmarks` thread; its first reply is the list.
+    pub fn start(root: PathBuf) -> Result<Self, WorkerError> {
+        let worker = Worker::start("bookmarks", QUEUE, QUEUE, move |inbox, outbox| {
+            for request in inbox.iter() {
                 if outbox.send(serve(&root, request)).is_err() {
                     return;
                 }
             }
         })?;
-        let store = Self { requests, replies };
-        store.send(BookmarkRequest::List);
+        let store = Self { worker };
+        let _ = store.send(BookmarkRequest::List); // the queue is empty
         Ok(store)
     }
 
-    /// Ask (dropped if 32 requests are already waiting).
-    pub fn send(&self, request: BookmarkRequest) {
-        let _ = self.requests.try_send(request);
+    /// Ask (refused when 32 requests are already waiting).
+    pub fn send(&self, request: BookmarkRequest) -> Result<(), Refused> {
+        self.worker.send(request)
     }
 
-    pub fn replies(&self) -> impl Iterator<Item = BookmarkReply> + '_ {
-        self.replies.try_iter()
+    /// The replies that have arrived.
+    pub fn answers(&self) -> impl Iterator<Item = BookmarkReply> + '_ {
+        self.worker.answers()
     }
 }
 

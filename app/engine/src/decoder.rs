@@ -1,11 +1,14 @@
-//! Video decoding behind a trait. The default backend is openh264 (bundled, no system
-//! libraries), configured with `flush_after_decode(NoFlush)` and flushed at end of stream.
+//! Video decoding behind a trait ([`VideoDecoder`]), with two backends ([`Backend`]): FFmpeg
+//! (system libavcodec, `ffmpeg_decoder.rs`, cargo feature `ffmpeg`, on by default) whenever the
+//! build has it, and the bundled openh264 for builds without it (`--no-default-features`) or
+//! when `TESSERA_DECODER=openh264` asks for it. openh264 is configured with
+//! `flush_after_decode(NoFlush)` and flushed at end of stream.
 
 use openh264::OpenH264API;
 use openh264::decoder::{Decoder as OpenH264, DecoderConfig, Flush};
 use openh264::formats::YUVSource;
 use std::sync::Arc;
-use tessera_storage::h264::ColorInfo;
+use tessera_storage::codec::ColorInfo;
 use tessera_storage::rf1::Codec;
 
 /// A decoded picture: I420 planes cropped to the display size, each with its row stride —
@@ -203,11 +206,6 @@ impl Backend {
             }
         }
     }
-}
-
-/// The decoder for a stream of `codec` (see [`Backend::for_codec`]).
-pub fn decoder_for(codec: Codec, threads: usize) -> anyhow::Result<Box<dyn VideoDecoder>> {
-    Backend::for_codec(codec).decoder(codec, threads)
 }
 
 /// The bundled openh264 backend (H.264 without B-frames; it outputs in decode order).

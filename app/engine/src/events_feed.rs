@@ -4,7 +4,8 @@
 //! Bounded channels both ways; hover questions are coalesced (only the newest is answered),
 //! and a full queue drops the question rather than block the UI.
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded};
+use crate::worker::{Refused, Worker, WorkerError};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use std::path::PathBuf;
 use tessera_storage::EventDb;
 use tessera_storage::events::{BoxAt, EventRow};
@@ -64,27 +65,28 @@ pub enum EventAnswer {
     Error(String),
 }
 
+/// Questions (and answers) in flight at most.
+const QUEUE: usize = 16;
+
 pub struct EventsFeed {
-    questions: Sender<EventQuestion>,
-    answers: Receiver<EventAnswer>,
+    worker: Worker<EventQuestion, EventAnswer>,
 }
 
 impl EventsFeed {
-    pub fn start(root: PathBuf) -> std::io::Result<Self> {
-        let (questions, inbox) = bounded::<EventQuestion>(16);
-        let (outbox, answers) = bounded::<EventAnswer>(16);
-        std::thread::Builder::new().name("events".into()).spawn(move || serve(&root, &inbox, &outbox))?;
-        Ok(Self { questions, answers })
+    /// Start the `events` thread (it opens the database at the first question).
+    pub fn start(root: PathBuf) -> Result<Self, WorkerError> {
+        let worker = Worker::start("events", QUEUE, QUEUE, move |inbox, outbox| serve(&root, &inbox, &outbox))?;
+        Ok(Self { worker })
     }
 
-    /// Ask (dropped when 16 questions are already waiting: the UI asks again).
-    pub fn ask(&self, question: EventQuestion) {
-        let _ = self.questions.try_send(question);
+    /// Ask (refused when 16 questions are already waiting: the UI asks again).
+    pub fn send(&self, question: EventQuestion) -> Result<(), Refused> {
+        self.worker.send(question)
     }
 
     /// The answers that have arrived.
     pub fn answers(&self) -> impl Iterator<Item = EventAnswer> + '_ {
-        self.answers.try_iter()
+        self.worker.answers()
     }
 }
 

@@ -11,9 +11,8 @@
 use anyhow::Context;
 use std::path::PathBuf;
 use tessera_storage::UnixMicros;
+use tessera_storage::codec::{Codec, NalRole, ParameterSet, strip_start_code};
 use tessera_storage::fsv::{Archive, TimedPacket};
-use tessera_storage::rf1::Codec;
-use tessera_storage::{h264, h265};
 
 /// What to export: `[from_us, to_us)` of `stream` in `archive`, to `out` (`.mp4` / `.mov` /
 /// `.m4v`: an MP4 file; anything else: raw Annex-B).
@@ -112,20 +111,9 @@ fn access_units(packets: &[TimedPacket]) -> Vec<Unit<'_>> {
     units
 }
 
-fn nal_type(codec: Codec, nalu: &[u8]) -> u8 {
-    let body = h264::strip_start_code(nalu);
-    match codec {
-        Codec::H264 => h264::nal_type(body),
-        Codec::H265 => h265::nal_type(body),
-    }
-}
-
-/// Whether an access unit starts a group of pictures (IDR, or an H.265 IRAP picture).
-fn is_keyframe(codec: Codec, unit: &Unit<'_>) -> bool {
-    unit.nalus.iter().any(|n| match (codec, nal_type(codec, n)) {
-        (Codec::H264, t) => t == h264::NAL_IDR,
-        (Codec::H265, t) => (16..=21).contains(&t), // BLA, IDR, CRA
-    })
+/// Whether an access unit is a sync sample: a random access point (IDR, or an H.265 IRAP picture).
+fn is_sync(codec: Codec, unit: &Unit<'_>) -> bool {
+    unit.nalus.iter().any(|n| matches!(codec.nal_role(strip_start_code(n)), NalRole::Slice(s) if s.random_access()))
 }
 
 fn annex_b(units: &[Unit<'_>]) -> Vec<u8> {
@@ -143,19 +131,20 @@ fn mp4_file(
     height: u16,
     progress: &dyn Fn(f32) -> bool,
 ) -> anyhow::Result<Vec<u8>> {
-    let find = |t: u8| {
+    let find = |set: ParameterSet| {
         units
             .iter()
             .flat_map(|u| &u.nalus)
-            .find(|n| nal_type(codec, n) == t)
-            .map(|n| h264::strip_start_code(n).to_vec())
+            .map(|n| strip_start_code(n))
+            .find(|n| codec.nal_role(n) == NalRole::ParameterSet(set))
+            .map(<[u8]>::to_vec)
     };
     let media = match codec {
         Codec::H264 => mp4::MediaConfig::AvcConfig(mp4::AvcConfig {
             width,
             height,
-            seq_param_set: find(h264::NAL_SPS).context("no SPS in the exported range")?,
-            pic_param_set: find(h264::NAL_PPS).context("no PPS in the exported range")?,
+            seq_param_set: find(ParameterSet::Sps).context("no SPS in the exported range")?,
+            pic_param_set: find(ParameterSet::Pps).context("no PPS in the exported range")?,
         }),
         // The `mp4` crate writes an `hvcC` without the profile and parameter-set arrays, which
         // FFmpeg rejects: refuse rather than write a file that does not play.
@@ -191,7 +180,7 @@ fn mp4_file(
         last_duration = duration.max(1);
         let mut bytes = Vec::with_capacity(unit.nalus.iter().map(|n| n.len() + 4).sum());
         for n in &unit.nalus {
-            let body = h264::strip_start_code(n);
+            let body = strip_start_code(n);
             bytes.extend_from_slice(&(body.len() as u32).to_be_bytes());
             bytes.extend_from_slice(body);
         }
@@ -201,7 +190,7 @@ fn mp4_file(
                 start_time: start,
                 duration: duration.max(1),
                 rendering_offset: 0,
-                is_sync: is_keyframe(codec, unit),
+                is_sync: is_sync(codec, unit),
                 bytes: mp4::Bytes::from(bytes),
             },
         )?;

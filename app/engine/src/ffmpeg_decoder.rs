@@ -9,7 +9,7 @@
 use crate::decoder::{DecodedPlanes, VideoDecoder, YuvFrame};
 use anyhow::Context;
 use ffmpeg_next as ff;
-use tessera_storage::h264::ColorInfo;
+use tessera_storage::codec::ColorInfo;
 use tessera_storage::rf1::Codec;
 
 pub struct FfmpegDecoder {

@@ -7,7 +7,7 @@ use crate::playback::FrameSource;
 use anyhow::Context;
 use std::path::PathBuf;
 use tessera_storage::UnixMicros;
-use tessera_storage::h264::ColorInfo;
+use tessera_storage::codec::ColorInfo;
 
 /// Which picture to write, and where: `stream` of `archive` at `at_us`, to `out` (`.yuv` = raw
 /// I420: Y, U, V planes, no padding; otherwise PNG).

@@ -3,7 +3,8 @@
 //! atomic the UI reads every frame, and stops at the next check when cancelled. The UI shows
 //! a progress bar with Cancel and turns the outcome into a notice or an error toast.
 
-use crossbeam_channel::{Receiver, bounded};
+use crate::worker::{Worker, WorkerError};
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -16,7 +17,7 @@ pub struct Job {
     /// Share done, in millionths.
     progress: Arc<AtomicU32>,
     cancel: Arc<AtomicBool>,
-    done: Receiver<Result<String, String>>,
+    worker: Worker<Infallible, Result<String, String>>,
 }
 
 /// How a job ended.
@@ -28,20 +29,19 @@ pub enum Outcome {
 }
 
 impl Job {
-    /// Run `work` on a thread named `thread`.
-    pub fn start(title: impl Into<String>, thread: &str, work: Work) -> std::io::Result<Self> {
+    /// Run `work` on a thread named `thread` (a one-shot [`Worker`]).
+    pub fn start(title: impl Into<String>, thread: &str, work: Work) -> Result<Self, WorkerError> {
         let progress = Arc::new(AtomicU32::new(0));
         let cancel = Arc::new(AtomicBool::new(false));
-        let (tx, done) = bounded(1);
         let (p, c) = (progress.clone(), cancel.clone());
-        std::thread::Builder::new().name(thread.into()).spawn(move || {
+        let worker = Worker::once(thread, move || {
             let report = |share: f32| {
                 p.store((share.clamp(0.0, 1.0) * 1e6) as u32, Ordering::Relaxed);
                 !c.load(Ordering::Relaxed)
             };
-            let _ = tx.send(work(&report));
+            work(&report)
         })?;
-        Ok(Self { title: title.into(), progress, cancel, done })
+        Ok(Self { title: title.into(), progress, cancel, worker })
     }
 
     pub fn progress(&self) -> f32 {
@@ -56,10 +56,9 @@ impl Job {
         self.cancel.load(Ordering::Relaxed)
     }
 
-    /// The outcome once the job has ended.
-    pub fn poll(&self) -> Option<Outcome> {
-        let result = self.done.try_recv().ok()?;
-        Some(match result {
+    /// The outcome, once the job has ended (never blocks).
+    pub fn answers(&self) -> impl Iterator<Item = Outcome> + '_ {
+        self.worker.answers().map(|result| match result {
             Ok(summary) => Outcome::Done(summary),
             Err(_) if self.cancelled() => Outcome::Cancelled,
             Err(e) => Outcome::Failed(e),
@@ -75,7 +74,7 @@ mod tests {
     fn wait(job: &Job) -> Outcome {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Some(o) = job.poll() {
+            if let Some(o) = job.answers().next() {
                 return o;
             }
             assert!(Instant::now() < deadline, "the job never ended");

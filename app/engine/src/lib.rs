@@ -2,14 +2,15 @@
 //! GUI (`tessera::ui`) and the CLI (`tessera::cli`) both stand on it; it depends on neither
 //! (it is its own crate, so the compiler keeps it that way) and on no egui panel or clap.
 //!
-//! Worker threads, talked to through bounded channels:
+//! Worker threads, talked to through bounded channels, all of one shape ([`worker`]: `start`,
+//! `send`, `answers`):
 //!
 //! - [`archive_loader`]: opens an archive (video index, event database) for the UI.
 //! - [`tile_feed`]: answers tile requests from the event database for the timeline.
 //! - [`bookmarks`]: the archive's bookmarks, read and written off the UI thread.
 //! - [`jobs`]: long jobs (exports) with progress and cancel.
 //! - [`events_feed`]: next/previous event and the events under the pointer.
-//! - [`decoder`]: the video decoder trait and its openh264 backend.
+//! - [`decoder`]: the video decoder trait and its backends (FFmpeg by default, openh264).
 //! - [`playback`]: frames by time, GOP decoding and the decoded-GOP cache.
 //! - [`player`]: the per-stream player thread (seek, scrub, step, play at a speed).
 //! - [`observations`]: labelling projects' observations — population status, starting
@@ -44,3 +45,4 @@ pub mod render_timeline;
 pub mod tile_feed;
 pub mod timeline;
 pub mod trajectories;
+pub mod worker;

@@ -7,7 +7,8 @@
 //! process — so closing the app never kills a run, and the CLI's refusal rules apply.
 //! With `TESSERA_DATABASE_URL` set, the table and status are on that server.
 
-use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use crate::worker::{Refused, Worker, WorkerError};
+use crossbeam_channel::{Receiver, Sender};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tessera_storage::observations::{
@@ -67,38 +68,34 @@ pub struct ObservationFeed {
     /// The `tessera` binary that runs populations (the running one; tests point at the built
     /// binary, since theirs is a test harness).
     pub exe: PathBuf,
-    requests: Sender<ObservationRequest>,
-    answers: Receiver<ObservationAnswer>,
+    worker: Worker<ObservationRequest, ObservationAnswer>,
 }
 
+/// Requests (and answers) in flight at most.
+const QUEUE: usize = 16;
+
 impl ObservationFeed {
-    /// Start the thread for the catalog in `catalog`; populations run `exe`.
-    pub fn start(catalog: PathBuf, exe: PathBuf) -> Result<Self, String> {
-        let (requests, incoming) = bounded::<ObservationRequest>(16);
-        let (outgoing, answers) = bounded::<ObservationAnswer>(16);
+    /// Start the `observations` thread for the catalog in `catalog`; populations run `exe`.
+    pub fn start(catalog: PathBuf, exe: PathBuf) -> Result<Self, WorkerError> {
         let (dir, binary) = (catalog.clone(), exe.clone());
-        std::thread::Builder::new()
-            .name("observations".into())
-            .spawn(move || serve(&dir, &binary, &incoming, &outgoing))
-            .map_err(|e| format!("cannot start the observations thread: {e}"))?;
-        Ok(ObservationFeed { catalog, exe, requests, answers })
+        let worker = Worker::start("observations", QUEUE, QUEUE, move |incoming, outgoing| {
+            serve(&dir, &binary, &incoming, &outgoing)
+        })?;
+        Ok(ObservationFeed { catalog, exe, worker })
     }
 
-    /// Ask; `false` when the thread is busy (ask again next frame) or gone.
-    pub fn send(&self, request: ObservationRequest) -> bool {
-        match self.requests.try_send(request) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
-        }
+    /// Ask; refused when the thread is busy (ask again next frame) or gone.
+    pub fn send(&self, request: ObservationRequest) -> Result<(), Refused> {
+        self.worker.send(request)
     }
 
     /// Answers that have arrived.
-    pub fn poll(&self) -> Vec<ObservationAnswer> {
-        self.answers.try_iter().collect()
+    pub fn answers(&self) -> impl Iterator<Item = ObservationAnswer> + '_ {
+        self.worker.answers()
     }
 }
 
-/// The `labels` thread: answers requests until the UI drops its handle.
+/// The `observations` thread: answers requests until the UI drops its handle.
 fn serve(dir: &Path, exe: &Path, requests: &Receiver<ObservationRequest>, answers: &Sender<ObservationAnswer>) {
     let database = std::env::var("TESSERA_DATABASE_URL").ok();
     let mut store: Option<ObservationStore> = None;
@@ -278,12 +275,12 @@ mod tests {
         drop(conn);
         let before = std::fs::read(&file).unwrap();
         let feed = ObservationFeed::start(dir.path().to_path_buf(), PathBuf::from("/nonexistent")).unwrap();
-        assert!(feed.send(ObservationRequest::Refresh));
-        assert!(feed.send(ObservationRequest::BoxesAt { stream: "cam-1".into(), t_us: 0 }));
+        assert_eq!(feed.send(ObservationRequest::Refresh), Ok(()));
+        assert_eq!(feed.send(ObservationRequest::BoxesAt { stream: "cam-1".into(), t_us: 0 }), Ok(()));
         let mut answers = Vec::new();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while answers.len() < 2 && std::time::Instant::now() < deadline {
-            answers.extend(feed.poll());
+            answers.extend(feed.answers());
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         drop(feed);

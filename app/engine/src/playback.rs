@@ -22,10 +22,8 @@ use crate::decoder::{Backend, VideoDecoder, YuvFrame};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use tessera_storage::codec::{Codec, ColorInfo, NalRole, ParameterSet, Slice, h264, strip_start_code};
 use tessera_storage::fsv::{Archive, Stream, TimedPacket};
-use tessera_storage::h264::{self, ColorInfo};
-use tessera_storage::h265;
-use tessera_storage::rf1::Codec;
 
 /// Decoded-frame cache budget (a 2 s GOP of 1080p at 25 fps is ~150 MB; of 4K, ~620 MB).
 pub const GOP_CACHE_BYTES: usize = 512 << 20;
@@ -43,39 +41,6 @@ const WINDOW_PICTURES: usize = 16;
 pub struct Shown {
     pub frame: Arc<YuvFrame>,
     pub color: ColorInfo,
-}
-
-/// What playback needs to know about one NALU, for either codec.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum NalRole {
-    /// A slice of a picture; `rasl`: an H.265 RASL picture; `open_irap`: a CRA/BLA;
-    /// `leading`: an H.265 RADL or RASL picture (shown before its IRAP).
-    Slice {
-        rasl: bool,
-        open_irap: bool,
-        leading: bool,
-    },
-    Sps,
-    Other,
-}
-
-fn nal_role(codec: Codec, nalu: &[u8]) -> NalRole {
-    match codec {
-        Codec::H264 => match h264::nal_type(nalu) {
-            h264::NAL_SPS => NalRole::Sps,
-            t if h264::is_vcl(t) => NalRole::Slice { rasl: false, open_irap: false, leading: false },
-            _ => NalRole::Other,
-        },
-        Codec::H265 => match h265::nal_type(nalu) {
-            h265::NAL_SPS => NalRole::Sps,
-            t if h265::is_vcl(t) => NalRole::Slice {
-                rasl: h265::is_rasl(t),
-                open_irap: h265::is_irap(t) && !matches!(t, h265::NAL_IDR_W_RADL | h265::NAL_IDR_N_LP),
-                leading: (6..=9).contains(&t),
-            },
-            _ => NalRole::Other,
-        },
-    }
 }
 
 /// One GOP: its packets, the pictures decoded so far (by presentation slot) and, while it is
@@ -122,7 +87,8 @@ impl Gop {
         let mut trailing_seen = false;
         let mut last_au = None;
         for p in &packets {
-            if let NalRole::Slice { rasl, open_irap, leading } = nal_role(codec, h264::strip_start_code(&p.packet.data))
+            if let NalRole::Slice(Slice { rasl, open_irap, leading, .. }) =
+                codec.nal_role(strip_start_code(&p.packet.data))
             {
                 if last_au == Some(p.time_us) {
                     continue; // another slice of the same picture
@@ -233,10 +199,10 @@ impl Gop {
         let mut has_picture = false;
         let mut next = from;
         while let Some(p) = self.packets.get(next).filter(|p| p.time_us == time) {
-            let nalu = h264::strip_start_code(&p.packet.data);
-            match nal_role(codec, nalu) {
-                NalRole::Slice { .. } => has_picture = true,
-                NalRole::Sps if codec == Codec::H264 => {
+            let nalu = strip_start_code(&p.packet.data);
+            match codec.nal_role(nalu) {
+                NalRole::Slice(_) => has_picture = true,
+                NalRole::ParameterSet(ParameterSet::Sps) if codec == Codec::H264 => {
                     if let Ok(sps) = h264::parse_sps(nalu) {
                         self.color = sps.color;
                     }
@@ -385,7 +351,8 @@ impl FrameSource {
     }
 
     /// A source over `stream` with a decoded-frame budget in bytes, the stream's default
-    /// backend and two decoder threads (the player uses the second core for seeks).
+    /// backend ([`Backend::for_codec`]) and [`decoder_threads`] decoder threads (FFmpeg frame
+    /// threads, so a seek uses every core).
     pub fn new(stream: Stream, budget: usize) -> anyhow::Result<Self> {
         // From the latest file that reads: one bad file must not make the stream unplayable.
         let codec = stream.codec().unwrap_or(Codec::H264);

@@ -4,11 +4,12 @@
 
 use crate::decoder::YuvFrame;
 use crate::playback::{FrameSource, Shown};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+use crate::worker::{Refused, Worker, WorkerError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tessera_storage::h264::ColorInfo;
+use tessera_storage::codec::ColorInfo;
 
 /// Above this speed only keyframes are shown (decoding every frame cannot keep up).
 pub const KEYFRAME_ONLY_SPEED: f64 = 8.0;
@@ -61,8 +62,7 @@ pub struct Picture {
 }
 
 pub struct Player {
-    commands: Sender<PlayerCommand>,
-    frames: Receiver<PlayerFrame>,
+    worker: Worker<PlayerCommand, PlayerFrame>,
     pub stream: String,
 }
 
@@ -73,11 +73,10 @@ impl Player {
     /// Start the player thread. The archive and the stream are opened on that thread (never
     /// on the caller's, which is the UI's): the first frame it sends is `Opened`, or `Error`
     /// when the stream cannot be opened (then the thread ends).
-    pub fn start(root: std::path::PathBuf, stream: String) -> anyhow::Result<Self> {
-        let (commands, command_rx) = bounded(64);
-        let (frame_tx, frames) = bounded(4);
+    pub fn start(root: std::path::PathBuf, stream: String) -> Result<Self, WorkerError> {
         let name = stream.clone();
-        std::thread::Builder::new().name(format!("player-{stream}")).spawn(move || {
+        // 64 commands (a scrub sends one a frame; they are coalesced), 4 pictures ahead.
+        let worker = Worker::start(format!("player-{stream}"), 64, 4, move |command_rx, frame_tx| {
             match FrameSource::open(&root, &name) {
                 Ok(source) => {
                     if frame_tx.send(PlayerFrame::Opened { stream: name }).is_ok() {
@@ -89,23 +88,23 @@ impl Player {
                 }
             }
         })?;
-        Ok(Self { commands, frames, stream })
+        Ok(Self { worker, stream })
     }
 
-    /// Queue a command (dropped if 64 are already waiting: a newer one follows anyway).
-    pub fn send(&self, command: PlayerCommand) {
-        let _ = self.commands.try_send(command);
+    /// Queue a command (refused when 64 are already waiting: a newer one follows anyway).
+    pub fn send(&self, command: PlayerCommand) -> Result<(), Refused> {
+        self.worker.send(command)
     }
 
     /// Everything delivered since the last call, oldest first (an `Opened` or `Error` is never
     /// overtaken by a later picture).
-    pub fn drain(&self) -> impl Iterator<Item = PlayerFrame> + '_ {
-        self.frames.try_iter()
+    pub fn answers(&self) -> impl Iterator<Item = PlayerFrame> + '_ {
+        self.worker.answers()
     }
 
-    /// Block for the next frame (tests).
+    /// Block for the next frame (tests, benchmarks).
     pub fn wait(&self, timeout: Duration) -> Option<PlayerFrame> {
-        self.frames.recv_timeout(timeout).ok()
+        self.worker.wait(timeout)
     }
 }
 

@@ -8,7 +8,8 @@
 //! fails (a corrupt tile blob, a database error) is answered with [`FeedReply::Failed`] and the
 //! feed goes on with the next one.
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError, bounded};
+use crate::worker::{Refused, Worker, WorkerError};
+use crossbeam_channel::{Receiver, Sender};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tessera_render::timeline::{COVERAGE_CLASSES, TILE_COLUMNS, TileMasks, TileStyle};
@@ -53,51 +54,34 @@ pub enum FeedReply {
 }
 
 pub struct TileFeed {
-    requests: Sender<TileRequest>,
-    replies: Receiver<FeedReply>,
-    /// What the masks it sends mean (fixed for the feed's life).
-    pub style: TileStyle,
+    worker: Worker<TileRequest, FeedReply>,
 }
 
 impl TileFeed {
-    /// Start the feed for `cameras` (their index is their atlas source id), sending masks
-    /// of `style`.
-    pub fn start(root: PathBuf, cameras: Vec<String>, style: TileStyle) -> Self {
-        let (requests, request_rx) = bounded::<TileRequest>(QUEUE);
-        let (reply_tx, replies) = bounded::<FeedReply>(QUEUE);
-        let spawned = std::thread::Builder::new().name("tile-feed".into()).spawn({
-            let reply_tx = reply_tx.clone();
-            move || {
-                if let Err(e) = serve(&root, &cameras, style, &request_rx, &reply_tx) {
-                    let _ = reply_tx.send(FeedReply::Error(format!("{}: {e:#}", root.display())));
-                }
+    /// Start the `tile-feed` thread for `cameras` (their index is their atlas source id),
+    /// sending masks of `style`.
+    pub fn start(root: PathBuf, cameras: Vec<String>, style: TileStyle) -> Result<Self, WorkerError> {
+        let worker = Worker::start("tile-feed", QUEUE, QUEUE, move |requests, replies| {
+            if let Err(e) = serve(&root, &cameras, style, &requests, &replies) {
+                let _ = replies.send(FeedReply::Error(format!("{}: {e:#}", root.display())));
             }
-        });
-        if let Err(e) = spawned {
-            let _ = reply_tx.try_send(FeedReply::Error(format!("cannot start the tile feed: {e}")));
-        }
-        Self { requests, replies, style }
+        })?;
+        Ok(Self { worker })
     }
 
-    /// Queue a request; `false` when the queue is full (try again next frame).
-    pub fn request(&self, request: TileRequest) -> bool {
-        match self.requests.try_send(request) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
-        }
+    /// Queue a request; refused when the queue is full (try again next frame).
+    pub fn send(&self, request: TileRequest) -> Result<(), Refused> {
+        self.worker.send(request)
     }
 
-    /// Next reply, if any (never blocks).
-    pub fn try_reply(&self) -> Option<FeedReply> {
-        match self.replies.try_recv() {
-            Ok(r) => Some(r),
-            Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => None,
-        }
+    /// The replies that have arrived (never blocks).
+    pub fn answers(&self) -> impl Iterator<Item = FeedReply> + '_ {
+        self.worker.answers()
     }
 
     /// Block for the next reply (benchmarks and tests only).
-    pub fn wait_reply(&self, timeout: std::time::Duration) -> Option<FeedReply> {
-        self.replies.recv_timeout(timeout).ok()
+    pub fn wait(&self, timeout: std::time::Duration) -> Option<FeedReply> {
+        self.worker.wait(timeout)
     }
 }
 

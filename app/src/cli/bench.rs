@@ -368,7 +368,6 @@ pub(super) fn bench_timeline(
     strips: usize,
     style: tessera_render::timeline::TileStyle,
 ) -> anyhow::Result<TimelineReport> {
-    use tessera_engine::tile_feed::TileFeed;
     use tessera_engine::timeline::{StripArea, TimeView, TimelineModel};
     use tessera_render::offscreen::{self, Headless, Target};
     use tessera_render::timeline::TimelineRenderer;
@@ -393,7 +392,7 @@ pub(super) fn bench_timeline(
         cameras.push(base[cameras.len() % base.len()].clone());
     }
     cameras.truncate(strips);
-    let mut model = TimelineModel::new(TileFeed::start(archive.to_owned(), cameras.clone(), style));
+    let mut model = TimelineModel::start(archive.to_owned(), cameras.clone(), style);
     let hidden = std::collections::BTreeSet::<String>::new();
     while model.cameras.is_empty() && model.wait(std::time::Duration::from_secs(5)) {}
     // The GUI panel's layout at 2000 px: a label above each strip, video and a gap below.

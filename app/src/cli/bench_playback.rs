@@ -97,7 +97,7 @@ fn export_annex_b(source: &FrameSource, path: &Path) -> anyhow::Result<()> {
     let mut out = Vec::new();
     for p in stream.read_range(stream.start_us, end.min(stream.end_us), false)? {
         out.extend_from_slice(&[0, 0, 0, 1]);
-        out.extend_from_slice(tessera_storage::h264::strip_start_code(&p.packet.data));
+        out.extend_from_slice(tessera_storage::codec::strip_start_code(&p.packet.data));
     }
     std::fs::write(path, out).with_context(|| format!("{}: cannot write", path.display()))
 }
@@ -134,7 +134,7 @@ fn next_picture(player: &Player) -> anyhow::Result<i64> {
 
 fn timed(player: &Player, command: PlayerCommand) -> anyhow::Result<(f64, i64)> {
     let started = Instant::now();
-    player.send(command);
+    let _ = player.send(command);
     let t = next_picture(player)?;
     Ok((started.elapsed().as_secs_f64() * 1e3, t))
 }

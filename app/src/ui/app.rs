@@ -162,7 +162,8 @@ impl TesseraApp {
         self.path_text = path.display().to_string();
         self.archive = match ArchiveLoader::start(path.clone()) {
             Ok(loader) => ArchiveState::Loading { loader },
-            Err(error) => {
+            Err(e) => {
+                let error = e.to_string();
                 self.toasts.error(format!("Cannot open {}", path.display()), error.clone());
                 ArchiveState::Failed { path, error }
             }
@@ -198,7 +199,7 @@ impl TesseraApp {
             }
         }
         let ArchiveState::Loading { loader } = &self.archive else { return };
-        let Some(result) = loader.try_result() else { return };
+        let Some(result) = loader.answers().next() else { return };
         let path = loader.path.clone();
         self.archive = match result {
             Ok(snapshot) => {
@@ -225,7 +226,7 @@ impl TesseraApp {
                     snapshot.catalog.and_then(|dir| match ObservationsPanel::start(dir, self.tessera_exe.clone()) {
                         Ok(panel) => Some(Box::new(panel)),
                         Err(e) => {
-                            self.toasts.error("No Projects panel", e);
+                            self.toasts.error("No Projects panel", e.to_string());
                             None
                         }
                     });
@@ -266,7 +267,7 @@ impl TesseraApp {
                 if let Some(link) = sky {
                     match SkyOverlay::start(link.clone()) {
                         Ok(overlay) => panel.sky = Some(overlay),
-                        Err(e) => self.toasts.error(format!("{stream}: no aircraft overlay"), e),
+                        Err(e) => self.toasts.error(format!("{stream}: no aircraft overlay"), e.to_string()),
                     }
                 }
                 Some(panel)
@@ -769,7 +770,14 @@ impl TesseraApp {
                         .show(ui, |ui| new_commands.extend(timeline.ui(ui, &bookmarks.list)));
                 });
         }
-        egui::CentralPanel::default().show(ui, |ui| match &mut self.archive {
+        // The central panel's background is painted around the video tiles, which are opaque,
+        // not under them (see `super::paint`): a shape reserved below the panel's content, over
+        // the panel's rectangle (which is also its clip).
+        let frame = egui::Frame::central_panel(ui.style());
+        let background = ui.painter().add(egui::Shape::Noop);
+        let outer = ui.available_rect_before_wrap();
+        let central = egui::CentralPanel::default().frame(frame.fill(egui::Color32::TRANSPARENT));
+        central.show(ui, |ui| match &mut self.archive {
             ArchiveState::None => {
                 ui.label("No archive open. Use “Open archive…”, type a folder above, or pass one on the command line.");
             }
@@ -787,6 +795,11 @@ impl TesseraApp {
                 new_commands.extend(grid.ui(ui, &timeline.view, timeline.playhead_us, clock, streams));
             }
         });
+        let opaque = match &self.archive {
+            ArchiveState::Open { grid, .. } => grid.opaque.as_slice(),
+            _ => &[],
+        };
+        ui.painter().set(background, super::paint::fill_around(outer, opaque, ctx.pixels_per_point(), frame.fill));
         if self.show_help {
             help_window(&ctx, &mut self.show_help);
         }

@@ -32,11 +32,14 @@ pub struct VideoGrid {
     pub active: usize,
     pub sync: bool,
     pub goto: GotoField,
+    /// The tiles' picture areas in the last [`ui`](Self::ui): drawn opaque (the picture and
+    /// black around it), so the central panel paints its background around them.
+    pub opaque: Vec<Rect>,
 }
 
 impl Default for VideoGrid {
     fn default() -> Self {
-        Self { side: 1, tiles: Vec::new(), active: 0, sync: true, goto: GotoField::default() }
+        Self { side: 1, tiles: Vec::new(), active: 0, sync: true, goto: GotoField::default(), opaque: Vec::new() }
     }
 }
 
@@ -112,6 +115,7 @@ impl VideoGrid {
         streams: &[StreamSummary],
     ) -> Vec<Command> {
         let mut commands = Vec::new();
+        self.opaque.clear();
         ui.horizontal(|ui| {
             ui.label("Grid");
             for side in SIDES {
@@ -188,6 +192,7 @@ impl VideoGrid {
             });
         }
         let (tile_commands, moved) = self.tiles[i].picture_ui(ui, picture, clock);
+        self.opaque.push(picture.intersect(ui.clip_rect()));
         commands.extend(tile_commands);
         if i == self.active
             && let Some(t) = moved

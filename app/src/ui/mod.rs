@@ -8,6 +8,7 @@ pub mod command;
 pub mod grid;
 pub mod observations;
 pub mod offscreen;
+mod paint;
 pub mod player_panel;
 pub mod review;
 pub mod settings;

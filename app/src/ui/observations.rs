@@ -10,6 +10,7 @@ use egui::{Color32, FontId, Pos2, Rect, RichText, Stroke};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tessera_engine::observations::{ObservationAnswer, ObservationBoxes, ObservationFeed, ObservationRequest};
+use tessera_engine::worker::WorkerError;
 use tessera_storage::observations::ProjectState;
 
 /// Status is re-read this often while the panel is shown (faster while a run is going).
@@ -33,7 +34,7 @@ pub struct ObservationsPanel {
 
 impl ObservationsPanel {
     /// The panel of `catalog`; populations run the `tessera` binary `exe`.
-    pub fn start(catalog: std::path::PathBuf, exe: std::path::PathBuf) -> Result<Self, String> {
+    pub fn start(catalog: std::path::PathBuf, exe: std::path::PathBuf) -> Result<Self, WorkerError> {
         Ok(ObservationsPanel {
             feed: ObservationFeed::start(catalog, exe)?,
             states: Vec::new(),
@@ -54,7 +55,7 @@ impl ObservationsPanel {
     /// Take in answers and keep status fresh; errors and outcomes become commands (toasts).
     pub fn poll(&mut self, ctx: &egui::Context) -> Vec<Command> {
         let mut commands = Vec::new();
-        for answer in self.feed.poll() {
+        for answer in self.feed.answers() {
             match answer {
                 ObservationAnswer::States(states) => self.states = states,
                 ObservationAnswer::Boxes(boxes) => {
@@ -70,13 +71,14 @@ impl ObservationsPanel {
         }
         let busy = self.states.iter().any(|s| s.status == "populating");
         let every = if busy { REFRESH_BUSY } else { REFRESH_IDLE };
-        if self.last_refresh.is_none_or(|t| t.elapsed() >= every) && self.feed.send(ObservationRequest::Refresh) {
+        if self.last_refresh.is_none_or(|t| t.elapsed() >= every) && self.feed.send(ObservationRequest::Refresh).is_ok()
+        {
             self.last_refresh = Some(Instant::now());
         }
         if !self.boxes_pending
             && let Some((stream, t)) = self.wanted.clone()
             && self.boxes.as_ref().is_none_or(|b| b.stream != stream || b.t_us != t)
-            && self.feed.send(ObservationRequest::BoxesAt { stream, t_us: t })
+            && self.feed.send(ObservationRequest::BoxesAt { stream, t_us: t }).is_ok()
         {
             self.boxes_pending = true;
         }
@@ -159,7 +161,7 @@ impl ObservationsPanel {
             }
         });
         for r in requests {
-            self.feed.send(r);
+            let _ = self.feed.send(r); // a busy thread drops a click: the user clicks again
         }
     }
 }

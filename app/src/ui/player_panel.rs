@@ -155,7 +155,7 @@ impl PlayerPanel {
         if matches!(command, PlayerCommand::Seek(_) | PlayerCommand::Scrub(_) | PlayerCommand::Step(_)) {
             self.waiting_since.get_or_insert_with(Instant::now);
         }
-        self.player.send(command);
+        let _ = self.player.send(command); // a full queue drops it: a newer one follows
     }
 
     /// Play at the panel's speed and direction.
@@ -226,7 +226,7 @@ impl PlayerPanel {
     pub fn poll(&mut self, commands: &mut Vec<Command>) -> Option<i64> {
         let mut moved = None;
         // Every message in order (`Player::drain`): an error is never overtaken by a picture.
-        let events: Vec<PlayerFrame> = self.player.drain().collect();
+        let events: Vec<PlayerFrame> = self.player.answers().collect();
         for event in events {
             moved = self.take(event, commands).or(moved);
         }
@@ -272,11 +272,17 @@ impl PlayerPanel {
     pub fn picture_ui(&mut self, ui: &mut egui::Ui, rect: Rect, clock: Clock) -> (Vec<Command>, Option<i64>) {
         let mut commands = Vec::new();
         let moved = self.poll(&mut commands);
-        ui.painter().rect_filled(rect, 0.0, Color32::BLACK);
         let ppp = ui.ctx().pixels_per_point();
-        if let Some(shown) = &self.shown {
-            let area = [rect.left() * ppp, rect.top() * ppp, rect.right() * ppp, rect.bottom() * ppp];
-            let pic = letterbox(area, shown.frame.width as u32, shown.frame.height as u32);
+        let area = [rect.left() * ppp, rect.top() * ppp, rect.right() * ppp, rect.bottom() * ppp];
+        let pic = self.shown.as_ref().map(|s| letterbox(area, s.frame.width as u32, s.frame.height as u32));
+        // Black around the picture, not under it: the video pipeline writes every pixel whose
+        // centre is in the picture, opaque. One pixel of margin for the viewport's rounding.
+        let under_video = pic.map(|p| {
+            let (min, max) = ((p[0].ceil() + 1.0, p[1].ceil() + 1.0), (p[2].floor() - 1.0, p[3].floor() - 1.0));
+            Rect::from_min_max(egui::pos2(min.0 / ppp, min.1 / ppp), egui::pos2(max.0 / ppp, max.1 / ppp))
+        });
+        ui.painter().add(super::paint::fill_around(rect, under_video.as_slice(), ppp, Color32::BLACK));
+        if let (Some(shown), Some(pic)) = (&self.shown, pic) {
             let m = ColorMatrix::of(shown.color, shown.frame.height);
             let viewport_px = [
                 (rect.left() * ppp).round(),

@@ -13,6 +13,7 @@ use tessera_engine::jobs::{Job, Outcome, Work};
 use tessera_engine::player::Picture;
 use tessera_engine::render_timeline::{self, TimelineSpec};
 use tessera_engine::timeline::ticks::{Clock, format_instant};
+use tessera_engine::worker::WorkerError;
 use tessera_storage::db::bookmarks::Bookmark;
 
 /// What an export writes.
@@ -51,14 +52,14 @@ impl BookmarksPanel {
 
     pub fn send(&self, request: BookmarkRequest) {
         if let Some(store) = &self.store {
-            store.send(request);
+            let _ = store.send(request); // dropped when 32 are waiting
         }
     }
 
     /// Take in the thread's answers (errors as toasts).
     pub fn poll(&mut self, commands: &mut Vec<Command>) {
         let Some(store) = &self.store else { return };
-        for reply in store.replies() {
+        for reply in store.answers() {
             match reply {
                 BookmarkReply::List(list) => self.list = list,
                 BookmarkReply::Error(detail) => {
@@ -129,7 +130,7 @@ impl BookmarksPanel {
 /// The running jobs as progress bars with Cancel, top of the window; finished ones become
 /// notices or error toasts.
 pub fn jobs_ui(ui: &mut egui::Ui, jobs: &mut Vec<Job>, commands: &mut Vec<Command>) {
-    jobs.retain(|job| match job.poll() {
+    jobs.retain(|job| match job.answers().next() {
         None => true,
         Some(Outcome::Done(summary)) => {
             commands.push(Command::Notice(summary));
@@ -174,7 +175,7 @@ pub fn default_export_path(kind: ExportKind, what: &str, at_us: i64) -> PathBuf 
 }
 
 /// A clip export job: `[from, to)` of `stream`.
-pub fn clip_job(archive: &Path, stream: &str, (from, to): (i64, i64), out: PathBuf) -> std::io::Result<Job> {
+pub fn clip_job(archive: &Path, stream: &str, (from, to): (i64, i64), out: PathBuf) -> Result<Job, WorkerError> {
     let (archive, stream_name) = (archive.to_owned(), stream.to_owned());
     let work: Work = Box::new(move |progress| {
         let spec = ClipSpec { archive, stream: stream_name, from_us: from, to_us: to, out: out.clone() };
@@ -186,7 +187,7 @@ pub fn clip_job(archive: &Path, stream: &str, (from, to): (i64, i64), out: PathB
 }
 
 /// A frame export job: the picture on screen as PNG.
-pub fn frame_job(picture: &Picture, out: PathBuf) -> std::io::Result<Job> {
+pub fn frame_job(picture: &Picture, out: PathBuf) -> Result<Job, WorkerError> {
     let (frame, color) = (picture.frame.clone(), picture.color);
     let work: Work = Box::new(move |progress| {
         let png = png_of(&frame, color).map_err(|e| format!("{e:#}"))?;
@@ -203,7 +204,7 @@ pub fn timeline_job(
     cameras: Vec<String>,
     (from, to): (i64, i64),
     out: PathBuf,
-) -> std::io::Result<Job> {
+) -> Result<Job, WorkerError> {
     let archive = archive.to_owned();
     let work: Work = Box::new(move |progress| {
         let spec = TimelineSpec {

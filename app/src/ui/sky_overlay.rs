@@ -22,7 +22,7 @@ const MARKER: Color32 = Color32::from_rgb(255, 210, 60);
 const TRACK: Color32 = Color32::from_rgba_premultiplied(255, 210, 60, 150);
 
 impl SkyOverlay {
-    pub fn start(link: SkyLink) -> Result<Self, String> {
+    pub fn start(link: SkyLink) -> Result<Self, tessera_engine::worker::WorkerError> {
         Ok(SkyOverlay { feed: SkyFeed::start(link)?, at_utc: None, aircraft: Vec::new(), painted: false })
     }
 

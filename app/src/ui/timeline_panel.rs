@@ -7,7 +7,6 @@ use super::command::Command;
 use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2};
 use std::collections::{BTreeMap, BTreeSet};
 use tessera_engine::events_feed::{EventAnswer, EventQuestion, EventsFeed, ListQuery};
-use tessera_engine::tile_feed::TileFeed;
 use tessera_engine::timeline::ticks::{Clock, format_instant, ticks};
 use tessera_engine::timeline::{StripArea, TimeView, TimelineModel};
 use tessera_render::timeline::{TileStyle, TimelineCallback};
@@ -86,7 +85,7 @@ impl TimelinePanel {
         let cameras = tracks.iter().map(|t| t.camera.clone()).collect();
         let root_for_events = root.clone();
         Self {
-            model: TimelineModel::new(TileFeed::start(root.clone(), cameras, style)),
+            model: TimelineModel::start(root.clone(), cameras, style),
             root,
             view: TimeView::fit(bounds.0, bounds.1),
             tracks,
@@ -331,14 +330,14 @@ impl TimelinePanel {
     pub fn set_style(&mut self, style: TileStyle) {
         if self.model.style() != style {
             let cameras = self.tracks.iter().map(|t| t.camera.clone()).collect();
-            self.model = TimelineModel::new(TileFeed::start(self.root.clone(), cameras, style));
+            self.model = TimelineModel::start(self.root.clone(), cameras, style);
         }
     }
 
     /// Ask the `events` thread a question (the answer lands in this panel's fields).
     pub fn ask(&self, question: EventQuestion) {
         if let Some(feed) = &self.events {
-            feed.ask(question);
+            let _ = feed.send(question); // a full queue drops it: the UI asks again
         }
     }
 
@@ -355,7 +354,8 @@ impl TimelinePanel {
             classes.extend(cam.rows.iter().map(|r| r.class.clone()).filter(|c| !self.hidden.contains(c)));
         }
         if let Some(feed) = &self.events {
-            feed.ask(EventQuestion::Step { cameras, from_us, forward, classes: classes.into_iter().collect() });
+            let _ =
+                feed.send(EventQuestion::Step { cameras, from_us, forward, classes: classes.into_iter().collect() });
         }
     }
 
@@ -403,7 +403,7 @@ impl TimelinePanel {
         if self.asked.as_ref() != Some(&key)
             && let Some(feed) = &self.events
         {
-            feed.ask(EventQuestion::Under { camera: camera.clone(), from_us, to_us });
+            let _ = feed.send(EventQuestion::Under { camera: camera.clone(), from_us, to_us });
             self.asked = Some(key);
         }
     }

@@ -166,4 +166,14 @@ mod tests {
             assert!(err.starts_with(needle), "{err}");
         }
     }
+
+    proptest::proptest! {
+        /// Event lines of any shape are accepted or rejected with a line number, never a panic.
+        #[test]
+        fn jsonl_never_panics(text in "[{}\\[\\]\":,a-z0-9_ .\\n-]{0,200}") {
+            if let Err(e) = parse_jsonl(&text) {
+                proptest::prop_assert!(e.starts_with("line "));
+            }
+        }
+    }
 }

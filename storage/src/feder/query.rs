@@ -375,12 +375,6 @@ impl Query {
     pub fn filters_altitude(&self) -> bool {
         self.space.is_some() && (self.bounds.min_alt.is_some() || self.bounds.max_alt.is_some())
     }
-
-    /// Whether a query over the time window and spatial box can only return trajectories with
-    /// a point inside both (true with `filter_waypoints`: empty results are dropped).
-    pub fn needs_point_in_window(&self) -> bool {
-        self.filter_waypoints
-    }
 }
 
 /// The full check of one decoded trajectory: the exact extent relation, the `crosses` point

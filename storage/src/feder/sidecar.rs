@@ -1,14 +1,14 @@
 //! The sidecar: Tessera's own derived index of a feder store, in a separate SQLite file
 //! (`{root}/tessera-traj-index.sqlite`, or under the user's cache directory when the store is
 //! read-only). feder files are never written. `tessera traj index` builds it incrementally:
-//! a day file is re-indexed only when its fingerprint (size and mtime of the file and its
-//! `-wal`) changed, and a query uses the sidecar only for days whose fingerprint still holds,
+//! a day file is re-indexed only when its fingerprint ([`fingerprint`]: size and mtime of the
+//! file and its `-wal`, a hash of its first and last pages) changed, and a query uses the sidecar only for days whose fingerprint still holds,
 //! reading the feder file directly otherwise, so results never depend on it.
 //!
 //! Per day it holds:
 //! - `traj`: each trajectory's metadata and exact extent (feder's R-tree is float32);
-//! - `cell`: a space-time grid (1 h × 0.25° × 0.25°, plus one all-space cell per hour) whose
-//!   cells hold `roaring` bitmaps of the trajectory ids with a point there;
+//! - `cell`: a space-time grid (10-minute slots × 0.25° × 0.25°, plus one all-space cell per
+//!   slot) whose cells hold `roaring` bitmaps of the trajectory ids with a point there;
 //! - `run`: each trajectory's points per 10-minute slot as raw records with their time range
 //!   and float64 lat/lon box (LZ4 block compressed), keyed by [`run_key`] so the runs of a
 //!   trajectory over a window are one
@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-/// Seconds per time slot of the grid (the `hour` column counts slots).
+/// Seconds per time slot of the grid (the `slot` column counts them from the epoch).
 const SLOT_S: i64 = 600;
 /// Slots per UTC day; a run's `seq` is its slot counted from the start of its file's day.
 const SLOTS_PER_DAY: i64 = 86_400 / SLOT_S;
@@ -41,11 +41,13 @@ const MAX_SEQ: i64 = 0x7ff;
 const MAX_RUN_BYTES: usize = 65_535 * RECORD_BYTES;
 /// Grid cells per degree of latitude and longitude.
 const CELLS_PER_DEG: f64 = 4.0;
-/// The `lat_cell`/`lon_cell` of a whole hour's all-space cell.
+/// The `lat_cell`/`lon_cell` of a whole slot's all-space cell.
 const ALL_SPACE: i64 = 1 << 40;
-/// More (hour, latitude row) seeks than this in one query: use the hours' all-space cells.
+/// More (slot, latitude row) seeks than this in one query: use the slots' all-space cells.
 const MAX_QUERY_SEEKS: i64 = 4096;
-const SCHEMA_VERSION: i64 = 5;
+/// A sidecar of another version is not read (queries read the day files) and `traj index`
+/// rebuilds it. 6: the grid's time column is `slot` (it was `hour`, holding 10-minute slots).
+const SCHEMA_VERSION: i64 = 6;
 const FILE_NAME: &str = "tessera-traj-index.sqlite";
 /// Fingerprint prefix of a day the sidecar cannot answer for (queries read its file).
 const UNUSABLE: &str = "!";
@@ -61,9 +63,9 @@ CREATE TABLE IF NOT EXISTS traj (
   n_points INTEGER NOT NULL,
   PRIMARY KEY (day, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS cell (
-  day INTEGER NOT NULL, hour INTEGER NOT NULL, lat_cell INTEGER NOT NULL, lon_cell INTEGER NOT NULL,
+  day INTEGER NOT NULL, slot INTEGER NOT NULL, lat_cell INTEGER NOT NULL, lon_cell INTEGER NOT NULL,
   ids BLOB NOT NULL,
-  PRIMARY KEY (day, hour, lat_cell, lon_cell)) WITHOUT ROWID;
+  PRIMARY KEY (day, slot, lat_cell, lon_cell)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS run (
   key INTEGER PRIMARY KEY,
   min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, min_lat REAL NOT NULL, max_lat REAL NOT NULL,
@@ -195,12 +197,12 @@ impl Sidecar {
         // A day's cells lie in its own slots (a day with points beyond them is not indexed),
         // so a window wider than that (up to all of time) costs no more than the day.
         let day_slot = day * SLOTS_PER_DAY;
-        let (h1, h2) = (q.from.div_euclid(SLOT_S).max(day_slot), q.to.div_euclid(SLOT_S).min(day_slot + MAX_SEQ));
+        let (s1, s2) = (q.from.div_euclid(SLOT_S).max(day_slot), q.to.div_euclid(SLOT_S).min(day_slot + MAX_SEQ));
         let b = &q.bounds;
         let cell = |deg: f64| (deg * CELLS_PER_DEG).floor() as i64;
         let (lat1, lat2) = (cell(b.min_lat.unwrap_or(-90.0)), cell(b.max_lat.unwrap_or(90.0)));
         let (lon1, lon2) = (cell(b.min_lon.unwrap_or(-180.0)), cell(b.max_lon.unwrap_or(180.0)));
-        let seeks = (h2 - h1 + 1).saturating_mul(lat2 - lat1 + 1);
+        let seeks = (s2 - s1 + 1).saturating_mul(lat2 - lat1 + 1);
         let spatial = q.space.is_some()
             && (b.min_lat.is_some() || b.max_lat.is_some() || b.min_lon.is_some() || b.max_lon.is_some());
         let (lat1, lat2, lon1, lon2) = if spatial && seeks <= MAX_QUERY_SEEKS {
@@ -208,17 +210,17 @@ impl Sidecar {
         } else {
             (ALL_SPACE, ALL_SPACE, ALL_SPACE, ALL_SPACE)
         };
-        // One index seek per (hour, latitude row): only the key's last column is a range.
+        // One index seek per (slot, latitude row): only the key's last column is a range.
         let mut stmt = conn
             .prepare_cached(
-                "SELECT ids FROM cell WHERE day = ?1 AND hour = ?2 AND lat_cell = ?3 AND lon_cell BETWEEN ?4 AND ?5",
+                "SELECT ids FROM cell WHERE day = ?1 AND slot = ?2 AND lat_cell = ?3 AND lon_cell BETWEEN ?4 AND ?5",
             )
             .map_err(FederError::sqlite(path))?;
         let mut ids = RoaringBitmap::new();
-        for hour in h1..=h2 {
+        for slot in s1..=s2 {
             for lat_cell in lat1..=lat2 {
                 let mut rows =
-                    stmt.query(params![day, hour, lat_cell, lon1, lon2]).map_err(FederError::sqlite(path))?;
+                    stmt.query(params![day, slot, lat_cell, lon1, lon2]).map_err(FederError::sqlite(path))?;
                 while let Some(row) = rows.next().map_err(FederError::sqlite(path))? {
                     let blob = row.get_ref(0).and_then(|v| Ok(v.as_blob()?)).map_err(FederError::sqlite(path))?;
                     let cell = RoaringBitmap::deserialize_from(blob).map_err(|e| FederError::Invalid {
@@ -600,10 +602,10 @@ fn index_day(store: &FederStore, day: i64, day_path: &Path) -> Result<DayIndex, 
                 index.n_points += pts.len() as u64;
                 let id = header.id as u32; // checked above
                 for p in &pts {
-                    let hour = i64::from(p.time).div_euclid(SLOT_S);
+                    let slot = i64::from(p.time).div_euclid(SLOT_S);
                     let cell = |deg: f64| (deg * CELLS_PER_DEG).floor() as i64;
-                    index.cells.entry((hour, cell(p.lat), cell(p.lon))).or_default().insert(id);
-                    index.cells.entry((hour, ALL_SPACE, ALL_SPACE)).or_default().insert(id);
+                    index.cells.entry((slot, cell(p.lat), cell(p.lon))).or_default().insert(id);
+                    index.cells.entry((slot, ALL_SPACE, ALL_SPACE)).or_default().insert(id);
                 }
                 // Runs are slots: time-ordered points within the key's reach, else the day
                 // is left to the direct path.
@@ -665,10 +667,10 @@ impl DayIndex {
         }
         let mut cell = conn.prepare("INSERT INTO cell VALUES (?1, ?2, ?3, ?4, ?5)")?;
         let mut bytes = Vec::new();
-        for ((hour, lat, lon), ids) in &self.cells {
+        for ((slot, lat, lon), ids) in &self.cells {
             bytes.clear();
             ids.serialize_into(&mut bytes).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-            cell.execute(params![day, hour, lat, lon, bytes])?;
+            cell.execute(params![day, slot, lat, lon, bytes])?;
         }
         let mut broken = conn.prepare(
             "INSERT INTO broken VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",

@@ -371,14 +371,21 @@ pub struct Archive {
 }
 
 impl Archive {
-    /// Open `<root>/fsv`. The root must exist and contain an `fsv` directory. Reads only.
+    /// Open `<root>/fsv`. The root must exist and contain an `fsv` directory, or be an archive
+    /// without one yet (see [`db::is_archive`](crate::db::is_archive)): events written before
+    /// the first video file, which has no streams. Reads only.
     pub fn open(root: &Path) -> Result<Self, FsvError> {
         let fsv = root.join("fsv");
         if !root.is_dir() {
             return Err(FsvError::invalid(root, "archive directory does not exist"));
         }
-        let dirs = std::fs::read_dir(&fsv).map_err(|e| FsvError::invalid(&fsv, format!("not an fsv archive ({e})")))?;
         let mut archive = Self { root: root.to_owned(), streams: BTreeMap::new(), problems: Vec::new() };
+        let dirs = match std::fs::read_dir(&fsv) {
+            Ok(dirs) => dirs,
+            // A recorder writes detections before its first video file rolls over.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && crate::db::is_archive(root) => return Ok(archive),
+            Err(e) => return Err(FsvError::invalid(&fsv, format!("not an fsv archive ({e})"))),
+        };
         let mut stream_dirs = Vec::new();
         for dir in dirs {
             let dir = dir.map_err(|e| FsvError::io(&fsv, e))?;

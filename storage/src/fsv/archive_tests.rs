@@ -390,7 +390,17 @@ fn a_writer_that_publishes_nothing_removes_the_directories_it_made() {
     w.write(unit).expect("write");
     w.flush().expect("flush");
     assert!(root.join("fsv/t").read_dir().expect("dir").count() == 2, "partials written");
-    w.abort();
+    drop(w); // a writer dropped without `finish` removes what it created
     assert!(!root.join("fsv/t").exists(), "the new stream's directory is removed with its partials");
     assert_eq!(Archive::open(&root).expect("open").streams["s"].files.len(), 1, "the other stream stays");
+}
+
+#[test]
+fn an_archive_with_events_and_no_video_yet_has_no_streams() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = Archive::open(dir.path()).expect_err("an empty folder is no archive").to_string();
+    assert!(err.contains("not an fsv archive"), "{err}");
+    std::fs::write(dir.path().join(crate::db::DB_FILE), b"").expect("db file");
+    let a = Archive::open(dir.path()).expect("events only");
+    assert!(a.streams.is_empty() && a.problems.is_empty(), "{a:?}");
 }

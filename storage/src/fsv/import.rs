@@ -9,8 +9,7 @@
 //! stream (refused, naming that file): reads would have to pick one picture per time.
 
 use super::{AccessUnit, FsvError, StreamWriter};
-use crate::h264::{self, AccessUnitSplitter};
-use crate::rf1::Codec;
+use crate::codec::{self, AccessUnitSplitter, Codec, NalRole, ParameterSet};
 use std::io::Read;
 use std::path::Path;
 
@@ -108,8 +107,7 @@ pub fn import_annex_b(
     let dir = root.join("fsv").join(stream);
     refuse_overlap(&dir, stream, start_us, start_us, input_name)?;
     let mut writer = StreamWriter::new(root, stream, codec)?;
-    let mut state =
-        ImportState { fps, codec: Some(codec), start_ns: i128::from(start_us) * 1000, ..ImportState::default() };
+    let mut state = ImportState::new(codec, fps, i128::from(start_us) * 1000);
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + (1 << 20));
     let mut seen_start = false;
     let mut eof = false;
@@ -143,7 +141,7 @@ pub fn import_annex_b(
         let complete = if eof { starts.len() } else { starts.len().saturating_sub(1) };
         for k in 0..complete {
             let end = starts.get(k + 1).copied().unwrap_or(buf.len());
-            let nalu = h264::trim_trailing_zeros(&buf[starts[k] + 3..end]);
+            let nalu = codec::trim_trailing_zeros(&buf[starts[k] + 3..end]);
             state.nalu(nalu, &mut writer, input_name)?;
         }
         if let Some(&keep) = starts.get(complete) {
@@ -188,13 +186,11 @@ fn refuse_overlap(dir: &Path, stream: &str, from_us: i64, to_us: i64, input: &Pa
     ))
 }
 
-#[derive(Default)]
 struct ImportState {
     fps: FrameRate,
-    codec: Option<Codec>,
+    codec: Codec,
     start_ns: i128,
     splitter: AccessUnitSplitter,
-    splitter_h265: crate::h265::AccessUnitSplitter,
     unit: AccessUnit,
     /// Access units before the first SPS: the file header needs its size first.
     pending: Vec<AccessUnit>,
@@ -209,6 +205,19 @@ impl Default for FrameRate {
 }
 
 impl ImportState {
+    fn new(codec: Codec, fps: FrameRate, start_ns: i128) -> Self {
+        Self {
+            fps,
+            codec,
+            start_ns,
+            splitter: AccessUnitSplitter::new(codec),
+            unit: AccessUnit::default(),
+            pending: Vec::new(),
+            size: None,
+            summary: ImportSummary::default(),
+        }
+    }
+
     fn nalu(&mut self, nalu: &[u8], writer: &mut StreamWriter, input: &Path) -> Result<(), FsvError> {
         if nalu.is_empty() {
             return Ok(());
@@ -219,20 +228,14 @@ impl ImportState {
                 format!("NALU {} has forbidden_zero_bit set: not H.264/H.265 (or corrupt)", self.summary.nalus),
             ));
         }
-        let hevc = self.codec == Some(Codec::H265);
-        let new_unit =
-            if hevc { self.splitter_h265.begins_new_unit(nalu) } else { self.splitter.begins_new_unit(nalu) };
-        if new_unit {
+        if self.splitter.begins_new_unit(nalu) {
             self.finish_unit(writer, input)?;
         }
-        let sps_size = if hevc {
-            (crate::h265::nal_type(nalu) == crate::h265::NAL_SPS).then(|| crate::h265::sps_size(nalu))
-        } else {
-            (h264::nal_type(nalu) == h264::NAL_SPS).then(|| h264::parse_sps(nalu).map(|s| (s.width, s.height)))
-        };
-        if let Some(size) = sps_size {
-            let (width, height) =
-                size.map_err(|e| FsvError::invalid(input, format!("SPS in NALU {}: {e}", self.summary.nalus)))?;
+        if self.codec.nal_role(nalu) == NalRole::ParameterSet(ParameterSet::Sps) {
+            let (width, height) = self
+                .codec
+                .sps_size(nalu)
+                .map_err(|e| FsvError::invalid(input, format!("SPS in NALU {}: {e}", self.summary.nalus)))?;
             let (Ok(w), Ok(h)) = (u16::try_from(width), u16::try_from(height)) else {
                 return Err(FsvError::invalid(input, format!("SPS size {width}x{height} does not fit the rf1 header")));
             };
@@ -242,8 +245,7 @@ impl ImportState {
             }
             self.size = Some((w, h));
         }
-        let flags = if hevc { crate::h265::rf1_flags(nalu) } else { super::stream_writer::h264_flags(nalu) };
-        self.unit.push(nalu, flags);
+        self.unit.push(nalu, self.codec.rf1_flags(nalu));
         self.summary.nalus += 1;
         Ok(())
     }

@@ -9,7 +9,6 @@
 //! locked is therefore stale, and [`StreamWriter::new`] removes it with its `.rf1p.partial`.
 
 use super::{FsvError, Problem, VIDEO_TRACK, validate_stream_name};
-use crate::h264;
 use crate::rf1::{self, Codec, FileKind, NaluIn, Writer};
 use std::fs::{File, TryLockError};
 use std::os::unix::fs::MetadataExt;
@@ -29,7 +28,7 @@ pub struct AccessUnit {
 impl AccessUnit {
     /// Append an H.264 NALU (no start code), storing it as `00 00 01` + NALU with cyclops' flags.
     pub fn push_h264(&mut self, nalu: &[u8]) {
-        self.push(nalu, h264_flags(nalu));
+        self.push(nalu, Codec::H264.rf1_flags(nalu));
     }
 
     /// Append a NALU (no start code) with its rf1 flags, stored as `00 00 01` + NALU.
@@ -41,15 +40,6 @@ impl AccessUnit {
     }
     pub fn bytes(&self) -> u64 {
         self.nalus.iter().map(|(_, p)| p.len() as u64).sum()
-    }
-}
-
-/// cyclops' flags: SPS/PPS = EssentialMeta|AnnexB, IDR = KeyFrame|AnnexB, others AnnexB.
-pub fn h264_flags(nalu: &[u8]) -> u16 {
-    match h264::nal_type(nalu) {
-        h264::NAL_IDR => rf1::FLAG_KEY_FRAME | rf1::FLAG_ANNEX_B,
-        h264::NAL_SPS | h264::NAL_PPS => rf1::FLAG_ESSENTIAL_META | rf1::FLAG_ANNEX_B,
-        _ => rf1::FLAG_ANNEX_B,
     }
 }
 
@@ -229,11 +219,6 @@ impl StreamWriter {
             self.closed.remove(0); // releases the lock
         }
         Ok(published)
-    }
-
-    /// Remove every file this writer created (after a failure).
-    pub fn abort(mut self) {
-        self.remove_partials();
     }
 
     /// Remove the partial files (packets first: the index carries the lock), then unlock;

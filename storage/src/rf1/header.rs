@@ -1,6 +1,7 @@
 //! The 32-byte little-endian index header.
 
 use super::Rf1Error;
+use crate::codec::Codec;
 use std::path::Path;
 
 pub const HEADER_SIZE: usize = 32;
@@ -22,21 +23,6 @@ impl TrackKind {
         match self {
             Self::Video => b"rf1v",
             Self::Audio => b"rf1a",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Codec {
-    H264,
-    H265,
-}
-
-impl Codec {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::H264 => "h264",
-            Self::H265 => "h265",
         }
     }
 }

@@ -9,10 +9,11 @@ mod header;
 mod reader;
 mod writer;
 
+pub use crate::codec::Codec;
 pub use entry::{
     Entry, FLAG_ANNEX_B, FLAG_ESSENTIAL_META, FLAG_KEY_FRAME, MAX_ENTRIES, MAX_PACKET_BYTES, MAX_PTS_TICKS,
 };
-pub use header::{Codec, HEADER_SIZE, Header, TrackKind};
+pub use header::{HEADER_SIZE, Header, TrackKind};
 pub use reader::{Packet, Track};
 pub use writer::{NaluIn, Writer};
 
@@ -26,19 +27,9 @@ pub fn ticks_from_ns(ns: i64) -> i64 {
     (i128::from(ns) * 4096).div_euclid(1_000_000_000) as i64
 }
 
-/// Lossless inverse of [`ticks_from_ns`]: `ceil(ticks · 1e9 / 4096)` (see the format doc §1.4).
-pub fn ns_from_ticks(ticks: i64) -> i64 {
-    (i128::from(ticks) * 1_000_000_000 + 4095).div_euclid(4096) as i64
-}
-
 /// Microseconds of a tick count, rounded down (as cyclops decodes, truncated to µs).
 pub fn us_from_ticks_floor(ticks: i64) -> i64 {
     (i128::from(ticks) * 1_000_000).div_euclid(4096) as i64
-}
-
-/// Ticks of a microsecond offset, rounded down.
-pub fn ticks_from_us_floor(us: i64) -> i64 {
-    (i128::from(us) * 4096).div_euclid(1_000_000) as i64
 }
 
 /// Ticks of a microsecond offset, rounded up: the first tick at or after `us`.
@@ -132,6 +123,11 @@ mod tests {
         }
         assert_eq!(ns_from_ticks(1), 244141);
         assert_eq!(ticks_from_ns(floor_ns_of(7)), 6);
+    }
+
+    /// Lossless inverse of [`ticks_from_ns`]: `ceil(ticks · 1e9 / 4096)` (the format doc §1.4).
+    fn ns_from_ticks(ticks: i64) -> i64 {
+        (i128::from(ticks) * 1_000_000_000 + 4095).div_euclid(4096) as i64
     }
 
     fn floor_ns_of(ticks: i64) -> i64 {

@@ -4,7 +4,8 @@
 
 use super::Rf1Error;
 use super::entry::{MAX_ENTRIES, MAX_PACKET_BYTES, MAX_PTS_TICKS, pack};
-use super::header::{Codec, HEADER_SIZE, Header, TrackKind};
+use super::header::{HEADER_SIZE, Header, TrackKind};
+use crate::codec::Codec;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};

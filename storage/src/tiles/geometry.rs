@@ -1,10 +1,10 @@
 //! Tile geometry (format doc §3). All arithmetic in i64 seconds: cyclops' UI overflows a JS
 //! 32-bit shift at levels 12–13; we never shift a time.
 
-/// Bits per line (columns per tile).
-pub const TILE_BITS: i64 = 1024;
+/// Bits per line (columns per tile), as an `i64` for time arithmetic.
+pub const TILE_BITS: i64 = tessera_tile_geometry::TILE_BITS as i64;
 /// Highest level: one bit ≈ 12.1 days, one tile ≈ 34 years.
-pub const L_MAX: u8 = 20;
+pub const L_MAX: u8 = tessera_tile_geometry::L_MAX as u8;
 /// Highest level cyclops writes.
 pub const CYCLOPS_L_MAX: u8 = 13;
 

@@ -17,7 +17,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 /// Finest drawable level (rasterised on request, never stored): 2^-10 s per bit.
-pub const L_FINE_MIN: i8 = -10;
+pub use tessera_tile_geometry::L_FINE_MIN;
 
 /// Synthesized tiles a service keeps (a few MB).
 const CACHE_TILES: usize = 8192;

@@ -9,8 +9,9 @@ use super::plan::{CameraRows, Row, StripGeometry, plan_strip};
 use super::view::TimeView;
 use crate::tile_feed::{FeedReply, QUEUE, TileFeed, TileRequest};
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use tessera_render::timeline::{StripPlan, TileData};
+use tessera_render::timeline::{StripPlan, TileData, TileStyle};
 
 /// CPU-side tile budget: 8,192 tiles with detections (64 MiB of masks).
 pub const CACHE_TILES: usize = 8192;
@@ -39,7 +40,10 @@ pub struct StripArea {
 }
 
 pub struct TimelineModel {
-    feed: TileFeed,
+    /// `None` when its thread could not start (said once, in `errors`).
+    feed: Option<TileFeed>,
+    /// What the feed's masks mean (fixed for the feed's life).
+    style: TileStyle,
     pub cameras: Vec<CameraRows>,
     cache: HashMap<(u32, i8, i64), Entry>,
     pending: HashSet<(u32, i8, i64)>,
@@ -59,13 +63,20 @@ pub struct TimelineModel {
 
 impl TimelineModel {
     /// What the tiles mean (the feed's style).
-    pub fn style(&self) -> tessera_render::timeline::TileStyle {
-        self.feed.style
+    pub fn style(&self) -> TileStyle {
+        self.style
     }
 
-    pub fn new(feed: TileFeed) -> Self {
+    /// The model of `cameras` (their index is their atlas source id) in `root`, its tiles
+    /// fed by a new `tile-feed` thread sending masks of `style`.
+    pub fn start(root: PathBuf, cameras: Vec<String>, style: TileStyle) -> Self {
+        let (feed, errors) = match TileFeed::start(root, cameras, style) {
+            Ok(feed) => (Some(feed), Vec::new()),
+            Err(e) => (None, vec![e.to_string()]),
+        };
         Self {
             feed,
+            style,
             cameras: Vec::new(),
             // Full size up front (≈ 0.7 MB): taking in a tile never grows a table, so frames
             // stay allocation-free on the UI thread even while tiles arrive.
@@ -75,7 +86,7 @@ impl TimelineModel {
             generation: 0,
             tiles_fetched: 0,
             missing_last_frame: 0,
-            errors: Vec::new(),
+            errors,
             tiles_failed: 0,
             palette: Palette::builtin(),
             plans: Vec::new(),
@@ -84,14 +95,15 @@ impl TimelineModel {
 
     /// Take in what the feed has sent (never blocks).
     pub fn poll(&mut self) {
-        while let Some(reply) = self.feed.try_reply() {
+        // One answer at a time: `apply` needs the whole model, the iterator borrows the feed.
+        while let Some(reply) = self.feed.as_ref().and_then(|feed| feed.answers().next()) {
             self.apply(reply);
         }
     }
 
     /// Wait up to `timeout` for one reply (benchmarks, tests).
     pub fn wait(&mut self, timeout: Duration) -> bool {
-        match self.feed.wait_reply(timeout) {
+        match self.feed.as_ref().and_then(|feed| feed.wait(timeout)) {
             Some(reply) => {
                 self.apply(reply);
                 true
@@ -173,7 +185,10 @@ impl TimelineModel {
                 (TileData::Missing, true)
             }
         };
-        if stale && !self.pending.contains(&id) && self.feed.request(TileRequest { source, level, index, now_s }) {
+        if stale
+            && !self.pending.contains(&id)
+            && self.feed.as_ref().is_some_and(|feed| feed.send(TileRequest { source, level, index, now_s }).is_ok())
+        {
             self.pending.insert(id);
         }
         data
@@ -191,7 +206,7 @@ impl TimelineModel {
         let now_s = now_us.div_euclid(1_000_000);
         // Move the rows out while `tile` borrows the cache (no per-frame clone).
         let cameras = std::mem::take(&mut self.cameras);
-        let style = self.feed.style;
+        let style = self.style;
         let plan = cameras.get(i).map(|rows| {
             let mut plan = plan_strip(rows, shown, geometry, view, now_us, &mut |level, index| {
                 self.tile(rows.source, level, index, now_s)

@@ -3,12 +3,15 @@
 //! recent track is there), and are cached so playback never waits on them. The UI asks for the
 //! bucket at the displayed picture's time (and the next one, ahead of playback) and draws from
 //! whatever is cached: an aircraft list a frame or two late, never a stalled picture.
+//! [`SkyFeed`] is that cache over the thread's [`Worker`], as the timeline's model is over the
+//! tile feed: [`SkyFeed::poll`] takes the answers in once a frame.
 //!
 //! A bucket's query is `filter_waypoints` + `crosses` over a box around the camera that holds
 //! its `max_range_m` plus a margin (so the sidecar answers it, when one is built).
 
 use crate::trajectories::projection::{Camera, Position, Projection, Projector};
-use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use crate::worker::{Refused, Worker, WorkerError};
+use crossbeam_channel::{Receiver, Sender};
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,8 +54,8 @@ type Answer = (i64, Result<Arc<Vec<Trajectory>>, String>);
 /// The overlay's data source for one stream.
 pub struct SkyFeed {
     pub projector: Projector,
-    requests: Sender<i64>,
-    answers: Receiver<Answer>,
+    /// Buckets asked for, buckets' trajectories (or the query's error) answered.
+    worker: Worker<i64, Answer>,
     cache: BTreeMap<i64, Arc<Vec<Trajectory>>>,
     pending: HashSet<i64>,
     /// The last query error (shown once as a toast by the panel).
@@ -61,22 +64,19 @@ pub struct SkyFeed {
 
 impl SkyFeed {
     /// Start the `sky-query` thread for `link`.
-    pub fn start(link: SkyLink) -> Result<Self, String> {
+    pub fn start(link: SkyLink) -> Result<Self, WorkerError> {
         let projector = Projector::new(&link.camera);
-        let (requests, incoming) = bounded::<i64>(4);
-        let (outgoing, answers) = bounded::<Answer>(4);
         let worker_projector = projector.clone();
-        std::thread::Builder::new()
-            .name("sky-query".into())
-            .spawn(move || serve(&link.store, &worker_projector, &incoming, &outgoing))
-            .map_err(|e| format!("cannot start the sky-query thread: {e}"))?;
-        Ok(SkyFeed { projector, requests, answers, cache: BTreeMap::new(), pending: HashSet::new(), error: None })
+        let worker = Worker::start("sky-query", 4, 4, move |incoming, outgoing| {
+            serve(&link.store, &worker_projector, &incoming, &outgoing)
+        })?;
+        Ok(SkyFeed { projector, worker, cache: BTreeMap::new(), pending: HashSet::new(), error: None })
     }
 
     /// Take in finished queries; returns a new error to show, once.
     pub fn poll(&mut self) -> Option<String> {
         let mut fresh_error = None;
-        while let Ok((bucket, answer)) = self.answers.try_recv() {
+        for (bucket, answer) in self.worker.answers() {
             self.pending.remove(&bucket);
             match answer {
                 Ok(trajectories) => {
@@ -101,11 +101,11 @@ impl SkyFeed {
             if self.cache.contains_key(&b) || self.pending.contains(&b) {
                 continue;
             }
-            match self.requests.try_send(b) {
+            match self.worker.send(b) {
                 Ok(()) => {
                     self.pending.insert(b);
                 }
-                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => break, // next frame
+                Err(Refused::Full | Refused::Gone) => break, // next frame
             }
         }
         while self.cache.len() > CACHED_BUCKETS {
