@@ -1,7 +1,8 @@
 //! Review journeys on the real window code (kittest, wgpu on the software renderer): the
 //! labeller jumps to the next person event and the frame shows its moment; hovering an event
 //! on the timeline names it and a click goes to its start; the 2×2 grid plays four cameras in
-//! sync and a click on a camera's strip makes it the active tile; the `?` sheet lists the keys.
+//! sync and a click on a camera's strip makes it the active tile; the `?` sheet lists the keys
+//! (Escape closes it).
 
 mod common;
 
@@ -233,6 +234,11 @@ fn question_mark_shows_every_shortcut() {
     for (keys, what) in SHORTCUTS {
         assert!(h.query_all_by_label(keys).count() >= 1 && h.query_by_label(what).is_some(), "{keys} is on the sheet");
     }
+    // Escape closes it.
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert!(!h.state().show_help, "Escape closes the sheet");
+    assert!(h.query_by_label("Keyboard shortcuts").is_none(), "the sheet is closed");
 }
 
 #[test]
@@ -289,19 +295,32 @@ fn analyst_zooms_from_a_year_to_a_second_marks_a_range_bookmarks_and_exports_it(
     // Export the clip and the frame on screen, as jobs.
     let out = tempfile::tempdir().expect("tempdir");
     let (clip, frame) = (out.path().join("clip.mp4"), out.path().join("frame.png"));
+    let timeline_png = out.path().join("timeline.png");
     h.state_mut().push(Command::Export { kind: ExportKind::Clip, out: Some(clip.clone()) });
     h.state_mut().push(Command::Export { kind: ExportKind::Frame, out: Some(frame.clone()) });
+    h.state_mut().push(Command::Export { kind: ExportKind::Timeline, out: Some(timeline_png.clone()) });
     h.run_steps(1);
     wait_until(&mut h, "the exports to finish", |app| app.jobs.is_empty());
     h.run_steps(1);
     assert!(
-        h.state().toasts.list.iter().any(|t| t.title.starts_with("Exported") && t.notice),
+        h.state().toasts.list.iter().any(|t| t.title.starts_with("Exported")
+            && t.title.contains(&clip.display().to_string())
+            && t.file.as_deref() == Some(clip.as_path())),
         "{:?}",
         h.state().toasts.list
     );
     let bytes = std::fs::read(&clip).expect("the clip");
     assert_eq!(&bytes[4..8], b"ftyp", "an MP4 file");
     assert!(image::open(&frame).expect("the frame").width() > 0);
+    // The timeline image: the 2000 px strips with the camera names beside them and the legend
+    // and axis above.
+    let timeline_image = image::open(&timeline_png).expect("the timeline image");
+    assert!(
+        timeline_image.width() > 2000 && timeline_image.height() > 92,
+        "{}×{}",
+        timeline_image.width(),
+        timeline_image.height()
+    );
 }
 
 #[test]

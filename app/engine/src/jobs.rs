@@ -5,6 +5,7 @@
 
 use crate::worker::{Worker, WorkerError};
 use std::convert::Infallible;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -14,6 +15,8 @@ pub type Work = Box<dyn FnOnce(&dyn Fn(f32) -> bool) -> Result<String, String> +
 
 pub struct Job {
     pub title: String,
+    /// The file the job writes, if any: the UI names it (and offers its folder) when done.
+    pub output: Option<PathBuf>,
     /// Share done, in millionths.
     progress: Arc<AtomicU32>,
     cancel: Arc<AtomicBool>,
@@ -41,7 +44,14 @@ impl Job {
             };
             work(&report)
         })?;
-        Ok(Self { title: title.into(), progress, cancel, worker })
+        Ok(Self { title: title.into(), output: None, progress, cancel, worker })
+    }
+
+    /// Say which file the job writes (see [`Job::output`]).
+    #[must_use]
+    pub fn writing(mut self, path: PathBuf) -> Self {
+        self.output = Some(path);
+        self
     }
 
     pub fn progress(&self) -> f32 {

@@ -6,7 +6,7 @@ use super::command::Command;
 use super::grid::{VideoGrid, streams_to_add};
 use super::observations::ObservationsPanel;
 use super::player_panel::PlayerPanel;
-use super::review::{BookmarksPanel, EventsPanel, ExportKind};
+use super::review::{BookmarksPanel, EventsPanel, ExportKind, ExportTarget};
 use super::settings::Settings;
 use super::sky_overlay::SkyOverlay;
 use super::timeline_panel::TimelinePanel;
@@ -191,10 +191,7 @@ impl TesseraApp {
             match answer {
                 Some(path) => self.export(kind, Some(path)),
                 // No dialog could open: the default place, and say where.
-                None if quick => {
-                    let path = self.default_export_path(kind);
-                    self.export(kind, Some(path));
-                }
+                None if quick => self.export_to_default(kind),
                 None => {}
             }
         }
@@ -354,6 +351,7 @@ impl TesseraApp {
                 }
                 Command::Error { title, detail } => self.toasts.error(title, detail),
                 Command::Notice(title) => self.toasts.notice(title),
+                Command::Saved { summary, path } => self.toasts.saved(summary, path),
                 Command::MarkSelection { start } => {
                     if let ArchiveState::Open { timeline, .. } = &mut self.archive
                         && let Some(t) = timeline.playhead_us
@@ -438,21 +436,63 @@ impl TesseraApp {
         grid.set_tile(tile, panel);
     }
 
-    fn default_export_path(&self, kind: ExportKind) -> PathBuf {
-        let (what, at) = match &self.archive {
-            ArchiveState::Open { grid, timeline, .. } => (
-                grid.active().map_or("timeline".to_string(), |p| p.player.stream.clone()),
-                timeline.playhead_us.unwrap_or(timeline.bounds.1),
-            ),
-            _ => ("export".to_string(), tessera_storage::UnixMicros::now().0),
+    /// What default export names carry: the active stream, and the time (a clip: the
+    /// selection's start; a frame: the picture's time, else the playhead; the timeline: the
+    /// view's start).
+    fn export_subject(&self, kind: ExportKind) -> (String, i64) {
+        let ArchiveState::Open { grid, timeline, .. } = &self.archive else {
+            return ("export".to_string(), tessera_storage::UnixMicros::now().0);
         };
-        super::review::default_export_path(kind, &what, at)
+        let stream = grid.active().map_or("timeline".to_string(), |p| p.player.stream.clone());
+        let playhead = timeline.playhead_us.unwrap_or(timeline.bounds.1);
+        let at = match kind {
+            ExportKind::Clip => timeline.selection.map_or(playhead, |(a, _)| a),
+            ExportKind::Frame => grid.active().and_then(|p| p.shown.as_ref()).map_or(playhead, |p| p.frame.time_us),
+            ExportKind::Timeline => timeline.view.start_us,
+        };
+        (stream, at)
+    }
+
+    /// Whether `kind` can be exported now (if not, a notice says what is missing).
+    fn can_export(&mut self, kind: ExportKind) -> bool {
+        let ArchiveState::Open { grid, timeline, .. } = &self.archive else { return false };
+        let missing = match kind {
+            ExportKind::Clip if timeline.selection.is_none() || grid.active().is_none() => {
+                Some("Mark a range with [ and ] first")
+            }
+            ExportKind::Frame if grid.active().and_then(|p| p.shown.as_ref()).is_none() => {
+                Some("No picture on screen to save")
+            }
+            _ => None,
+        };
+        if let Some(missing) = missing {
+            self.toasts.notice(missing);
+        }
+        missing.is_none()
+    }
+
+    /// No dialog could open: export under a default name of its own in the default folder
+    /// (the notice says where).
+    fn export_to_default(&mut self, kind: ExportKind) {
+        if !self.can_export(kind) {
+            return;
+        }
+        let (stream, at) = self.export_subject(kind);
+        let dir = super::review::export_dir();
+        match super::review::reserve_export_path(&dir, kind, &stream, at) {
+            Ok(path) => self.start_export(kind, ExportTarget { path, reserved: true }),
+            Err(e) => self.toasts.error("Cannot start the export", format!("{}: {e}", dir.display())),
+        }
     }
 
     /// Start an export job (`out: None` asks where first, on the dialog's own thread).
     fn export(&mut self, kind: ExportKind, out: Option<PathBuf>) {
+        if !self.can_export(kind) {
+            return;
+        }
         let Some(out) = out else {
-            let default = self.default_export_path(kind);
+            let (stream, at) = self.export_subject(kind);
+            let default = super::review::free_export_path(&super::review::export_dir(), kind, &stream, at);
             let (tx, answer) = bounded(1);
             let spawned = std::thread::Builder::new().name("save-dialog".into()).spawn(move || {
                 let mut dialog = rfd::FileDialog::new().set_title("Export");
@@ -470,31 +510,42 @@ impl TesseraApp {
             }
             return;
         };
-        let ArchiveState::Open { path, grid, timeline, .. } = &self.archive else { return };
+        self.start_export(kind, ExportTarget { path: out, reserved: false });
+    }
+
+    fn start_export(&mut self, kind: ExportKind, target: ExportTarget) {
+        let ArchiveState::Open { path, grid, timeline, .. } = &self.archive else {
+            super::review::release(&target);
+            return;
+        };
+        let released = target.clone();
         let job = match kind {
             ExportKind::Clip => {
                 let (Some((a, b)), Some(player)) = (timeline.selection, grid.active()) else {
-                    self.toasts.notice("Mark a range with [ and ] first");
+                    super::review::release(&released);
                     return;
                 };
-                super::review::clip_job(path, &player.player.stream, (a, b.max(a + 1)), out)
+                super::review::clip_job(path, &player.player.stream, (a, b.max(a + 1)), target)
             }
             ExportKind::Frame => {
                 let Some(picture) = grid.active().and_then(|p| p.shown.as_ref()) else {
-                    self.toasts.notice("No picture on screen to save");
+                    super::review::release(&released);
                     return;
                 };
-                super::review::frame_job(picture, out)
+                super::review::frame_job(picture, target)
             }
             ExportKind::Timeline => {
                 let cameras = timeline.tracks.iter().map(|t| t.camera.clone()).collect();
                 let view = timeline.view;
-                super::review::timeline_job(path, cameras, (view.start_us, view.end_us()), out)
+                super::review::timeline_job(path, cameras, (view.start_us, view.end_us()), self.clock, target)
             }
         };
         match job {
             Ok(job) => self.jobs.push(job),
-            Err(e) => self.toasts.error("Cannot start the export", e.to_string()),
+            Err(e) => {
+                super::review::release(&released);
+                self.toasts.error("Cannot start the export", e.to_string());
+            }
         }
     }
 
@@ -641,6 +692,13 @@ impl TesseraApp {
             })
         {
             self.show_help = !self.show_help;
+        }
+        // Escape closes the shortcut sheet.
+        if self.show_help
+            && !ctx.egui_wants_keyboard_input()
+            && ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Escape))
+        {
+            self.show_help = false;
         }
         let mut new_commands = Vec::new();
         egui::Panel::top("menu").show(ui, |ui| {
@@ -845,6 +903,7 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("double-click", "fit the timeline to the archive"),
     ("[ / ]", "start / end the selection at the playhead"),
     ("?", "this sheet"),
+    ("Escape", "close this sheet"),
 ];
 
 fn help_window(ctx: &egui::Context, open: &mut bool) {

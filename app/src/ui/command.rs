@@ -58,6 +58,12 @@ pub enum Command {
     SetTimelineStyle(tessera_render::timeline::TileStyle),
     /// Something worth a short notice (nothing failed).
     Notice(String),
+    /// A file was written (an export): a notice naming it that stays until dismissed; a click
+    /// opens its folder.
+    Saved {
+        summary: String,
+        path: std::path::PathBuf,
+    },
     /// Something failed: shown as a toast.
     Error {
         title: String,

@@ -5,6 +5,7 @@
 mod app;
 pub mod clip;
 pub mod command;
+pub mod format;
 pub mod grid;
 pub mod observations;
 pub mod offscreen;
@@ -14,6 +15,7 @@ pub mod review;
 pub mod settings;
 pub mod sky_overlay;
 mod streams;
+pub mod timeline_image;
 pub mod timeline_panel;
 pub mod toasts;
 

@@ -113,13 +113,13 @@ impl ObservationsPanel {
                 if s.status == "populating" {
                     ui.add(
                         egui::ProgressBar::new(s.progress as f32).desired_width(ui.available_width()).text(format!(
-                            "{:.0}% · {} rows",
+                            "{:.0}% · {}",
                             s.progress * 100.0,
-                            s.rows
+                            super::format::count(s.rows, "row", "rows")
                         )),
                     );
                 } else {
-                    ui.label(format!("{} rows · {} fps", s.rows, s.fps));
+                    ui.label(format!("{} · {} fps", super::format::count(s.rows, "row", "rows"), s.fps));
                 }
                 if let Some(error) = &s.error {
                     let error = clip::note(error);

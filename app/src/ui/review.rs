@@ -133,7 +133,10 @@ pub fn jobs_ui(ui: &mut egui::Ui, jobs: &mut Vec<Job>, commands: &mut Vec<Comman
     jobs.retain(|job| match job.answers().next() {
         None => true,
         Some(Outcome::Done(summary)) => {
-            commands.push(Command::Notice(summary));
+            commands.push(match &job.output {
+                Some(path) => Command::Saved { summary, path: path.clone() },
+                None => Command::Notice(summary),
+            });
             false
         }
         Some(Outcome::Cancelled) => {
@@ -159,68 +162,149 @@ pub fn jobs_ui(ui: &mut egui::Ui, jobs: &mut Vec<Job>, commands: &mut Vec<Comman
     }
 }
 
-/// Where an export goes when no save dialog can open: `~/Videos` (else the home folder,
-/// else the temporary folder), named after what and when.
-pub fn default_export_path(kind: ExportKind, what: &str, at_us: i64) -> PathBuf {
+/// The folder exports go to when no save dialog can open (and the dialog starts in):
+/// `~/Videos`, else the home folder, else the temporary folder.
+pub fn export_dir() -> PathBuf {
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    let dir = home
-        .as_ref()
+    home.as_ref()
         .map(|h| h.join("Videos"))
         .filter(|d| d.is_dir())
         .or(home.filter(|h| h.is_dir()))
-        .unwrap_or_else(std::env::temp_dir);
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// The default file name of an export, one pattern per kind so kinds never collide:
+/// `tessera-frame-<stream>-<time>.png` (the picture's time), `tessera-timeline-<time>.png`
+/// (the view's start), `tessera-clip-<stream>-<start>.mp4` (the selection's start). `n > 1`
+/// adds `-<n>` before the extension.
+pub fn export_name(kind: ExportKind, stream: &str, at_us: i64, n: u32) -> String {
     let stamp = tessera_storage::UnixMicros(at_us).to_rfc3339().replace([':', '.'], "-");
-    let what: String = what.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' }).collect();
-    dir.join(format!("tessera-{what}-{}.{}", stamp.get(..19).unwrap_or(&stamp), kind.extension()))
+    let stamp = stamp.get(..19).unwrap_or(&stamp);
+    let stream: String = stream.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    let stem = match kind {
+        ExportKind::Frame => format!("tessera-frame-{stream}-{stamp}"),
+        ExportKind::Timeline => format!("tessera-timeline-{stamp}"),
+        ExportKind::Clip => format!("tessera-clip-{stream}-{stamp}"),
+    };
+    let suffix = if n > 1 { format!("-{n}") } else { String::new() };
+    format!("{stem}{suffix}.{}", kind.extension())
+}
+
+/// How many numbered names an export tries before giving up.
+const MAX_NAME_TRIES: u32 = 10_000;
+
+/// The first default name in `dir` that no file has (the save dialog's suggestion; nothing is
+/// created).
+pub fn free_export_path(dir: &Path, kind: ExportKind, stream: &str, at_us: i64) -> PathBuf {
+    (1..=MAX_NAME_TRIES)
+        .map(|n| dir.join(export_name(kind, stream, at_us, n)))
+        .find(|p| std::fs::symlink_metadata(p).is_err())
+        .unwrap_or_else(|| dir.join(export_name(kind, stream, at_us, MAX_NAME_TRIES + 1)))
+}
+
+/// Take the first default name in `dir` that no file has, creating it empty (`create_new`,
+/// so two exports at once never pick one name, nor overwrite anything); the export then
+/// writes over it, and removes it if it fails ([`release`]).
+pub fn reserve_export_path(dir: &Path, kind: ExportKind, stream: &str, at_us: i64) -> std::io::Result<PathBuf> {
+    for n in 1..=MAX_NAME_TRIES {
+        let path = dir.join(export_name(kind, stream, at_us, n));
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(_) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, format!("{}: every name is taken", dir.display())))
+}
+
+/// Where an export writes: the path, and whether it was reserved (an empty file made by
+/// [`reserve_export_path`], removed again when the export fails or is cancelled).
+#[derive(Debug, Clone)]
+pub struct ExportTarget {
+    pub path: PathBuf,
+    pub reserved: bool,
+}
+
+/// Remove a reserved, still empty file after a failed export.
+pub fn release(target: &ExportTarget) {
+    if target.reserved && std::fs::metadata(&target.path).is_ok_and(|m| m.len() == 0) {
+        let _ = std::fs::remove_file(&target.path);
+    }
+}
+
+/// Run `work` and release the target when it fails.
+fn releasing(target: &ExportTarget, work: impl FnOnce() -> Result<String, String>) -> Result<String, String> {
+    let result = work();
+    if result.is_err() {
+        release(target);
+    }
+    result
 }
 
 /// A clip export job: `[from, to)` of `stream`.
-pub fn clip_job(archive: &Path, stream: &str, (from, to): (i64, i64), out: PathBuf) -> Result<Job, WorkerError> {
-    let (archive, stream_name) = (archive.to_owned(), stream.to_owned());
+pub fn clip_job(
+    archive: &Path,
+    stream: &str,
+    (from, to): (i64, i64),
+    target: ExportTarget,
+) -> Result<Job, WorkerError> {
+    let (archive, stream_name, out, written) =
+        (archive.to_owned(), stream.to_owned(), target.path.clone(), target.path.clone());
     let work: Work = Box::new(move |progress| {
-        let spec = ClipSpec { archive, stream: stream_name, from_us: from, to_us: to, out: out.clone() };
-        export_clip(&spec, progress)
-            .map(|s| format!("Exported {} ({} frames)", out.display(), s.frames))
-            .map_err(|e| format!("{e:#}"))
+        releasing(&target, || {
+            let spec = ClipSpec { archive, stream: stream_name, from_us: from, to_us: to, out: out.clone() };
+            export_clip(&spec, progress)
+                .map(|s| format!("Exported {} ({})", out.display(), super::format::count(s.frames, "frame", "frames")))
+                .map_err(|e| format!("{e:#}"))
+        })
     });
-    Job::start(format!("Exporting {stream}"), "export-clip", work)
+    Job::start(format!("Exporting {stream}"), "export-clip", work).map(|j| j.writing(written))
 }
 
 /// A frame export job: the picture on screen as PNG.
-pub fn frame_job(picture: &Picture, out: PathBuf) -> Result<Job, WorkerError> {
-    let (frame, color) = (picture.frame.clone(), picture.color);
+pub fn frame_job(picture: &Picture, target: ExportTarget) -> Result<Job, WorkerError> {
+    let (frame, color, out, written) = (picture.frame.clone(), picture.color, target.path.clone(), target.path.clone());
     let work: Work = Box::new(move |progress| {
-        let png = png_of(&frame, color).map_err(|e| format!("{e:#}"))?;
-        progress(0.5);
-        tessera_engine::output::write_atomically(&out, &png).map_err(|e| format!("{e:#}"))?;
-        Ok(format!("Saved {}", out.display()))
+        releasing(&target, || {
+            let png = png_of(&frame, color).map_err(|e| format!("{e:#}"))?;
+            progress(0.5);
+            tessera_engine::output::write_atomically(&out, &png).map_err(|e| format!("{e:#}"))?;
+            Ok(format!("Saved the frame to {}", out.display()))
+        })
     });
-    Job::start("Saving the frame", "export-frame", work)
+    Job::start("Saving the frame", "export-frame", work).map(|j| j.writing(written))
 }
 
-/// A timeline image job: every camera over `[from, to)`, 2000 px wide, coverage style.
+/// A timeline image job: every camera over `[from, to)`, the strips 2000 px wide, coverage
+/// style, with the axis (in `clock`), camera names and legend around them.
 pub fn timeline_job(
     archive: &Path,
     cameras: Vec<String>,
     (from, to): (i64, i64),
-    out: PathBuf,
+    clock: Clock,
+    target: ExportTarget,
 ) -> Result<Job, WorkerError> {
-    let archive = archive.to_owned();
+    let (archive, out, written) = (archive.to_owned(), target.path.clone(), target.path.clone());
     let work: Work = Box::new(move |progress| {
-        let spec = TimelineSpec {
-            archive,
-            cameras,
-            from_us: from,
-            to_us: to,
-            width: 2000,
-            now_s: None,
-            style: tessera_render::timeline::TileStyle::Coverage,
-        };
-        progress(0.1);
-        render_timeline::write(&spec, &out, None).map_err(|e| format!("{e:#}"))?;
-        Ok(format!("Saved {}", out.display()))
+        releasing(&target, || {
+            let spec = TimelineSpec {
+                archive,
+                cameras,
+                from_us: from,
+                to_us: to,
+                width: 2000,
+                now_s: None,
+                style: tessera_render::timeline::TileStyle::Coverage,
+            };
+            progress(0.1);
+            let drawn = render_timeline::render(&spec).map_err(|e| format!("{e:#}"))?;
+            progress(0.8);
+            let png = super::timeline_image::annotate(&drawn, clock).map_err(|e| format!("{e:#}"))?;
+            tessera_engine::output::write_atomically(&out, &png).map_err(|e| format!("{e:#}"))?;
+            Ok(format!("Saved the timeline to {}", out.display()))
+        })
     });
-    Job::start("Saving the timeline", "export-timeline", work)
+    Job::start("Saving the timeline", "export-timeline", work).map(|j| j.writing(written))
 }
 
 /// The selection band's colour on the timeline.
@@ -299,9 +383,13 @@ impl EventsPanel {
             ui.spinner();
             return commands;
         };
-        let shown = if *total > events.len() { format!(" (the first {})", events.len()) } else { String::new() };
+        let shown = if *total > events.len() {
+            format!(" (the first {})", super::format::number(events.len()))
+        } else {
+            String::new()
+        };
         let stale = self.asked.as_ref() != Some(answered);
-        ui.label(RichText::new(format!("{total} events in view{shown}")).weak());
+        ui.label(RichText::new(events_in_view(*total, &shown)).weak());
         if stale {
             ui.ctx().request_repaint_after(std::time::Duration::from_millis(30));
         }
@@ -323,5 +411,85 @@ impl EventsPanel {
             }
         });
         commands
+    }
+}
+
+/// The Events tab's count line: "1 event in view", "10,000 events in view (the first 500)".
+fn events_in_view(total: usize, shown: &str) -> String {
+    format!("{} in view{shown}", super::format::count(total, "event", "events"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// 2026-01-02T03:04:05Z.
+    const AT: i64 = 1_767_323_045_000_000;
+
+    #[test]
+    fn default_names_differ_per_kind() {
+        assert_eq!(export_name(ExportKind::Frame, "cam-1-HD", AT, 1), "tessera-frame-cam-1-HD-2026-01-02T03-04-05.png");
+        assert_eq!(export_name(ExportKind::Timeline, "cam-1-HD", AT, 1), "tessera-timeline-2026-01-02T03-04-05.png");
+        assert_eq!(export_name(ExportKind::Clip, "cam 1/HD", AT, 1), "tessera-clip-cam_1_HD-2026-01-02T03-04-05.mp4");
+        assert_eq!(export_name(ExportKind::Frame, "cam-1", AT, 3), "tessera-frame-cam-1-2026-01-02T03-04-05-3.png");
+    }
+
+    /// A second save of the same kind, stream and second gets `-2`, then `-3`; nothing that
+    /// exists is ever overwritten, and the frame and the timeline image never share a name.
+    #[test]
+    fn default_paths_never_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let first = reserve_export_path(d, ExportKind::Frame, "cam-1", AT).unwrap();
+        std::fs::write(&first, b"the first frame").unwrap();
+        let second = reserve_export_path(d, ExportKind::Frame, "cam-1", AT).unwrap();
+        let third = reserve_export_path(d, ExportKind::Frame, "cam-1", AT).unwrap();
+        let timeline = reserve_export_path(d, ExportKind::Timeline, "cam-1", AT).unwrap();
+        let name = |p: &Path| p.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(name(&first), "tessera-frame-cam-1-2026-01-02T03-04-05.png");
+        assert_eq!(name(&second), "tessera-frame-cam-1-2026-01-02T03-04-05-2.png");
+        assert_eq!(name(&third), "tessera-frame-cam-1-2026-01-02T03-04-05-3.png");
+        assert_eq!(name(&timeline), "tessera-timeline-2026-01-02T03-04-05.png");
+        assert_eq!(std::fs::read(&first).unwrap(), b"the first frame");
+        // The dialog's suggestion: the next free name, nothing created.
+        let suggested = free_export_path(d, ExportKind::Frame, "cam-1", AT);
+        assert_eq!(name(&suggested), "tessera-frame-cam-1-2026-01-02T03-04-05-4.png");
+        assert!(!suggested.exists());
+    }
+
+    /// Exports at once each get a name of their own.
+    #[test]
+    fn concurrent_reservations_get_distinct_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut names: Vec<PathBuf> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| reserve_export_path(dir.path(), ExportKind::Clip, "cam-1", AT).unwrap()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 8);
+    }
+
+    /// A failed export removes its empty reservation, never a file it did not make.
+    #[test]
+    fn a_failed_export_releases_only_its_reservation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = reserve_export_path(dir.path(), ExportKind::Clip, "cam-1", AT).unwrap();
+        let chosen = dir.path().join("chosen.mp4");
+        std::fs::write(&chosen, b"").unwrap();
+        let failed = || Err::<String, String>("no video".into());
+        assert!(releasing(&ExportTarget { path: path.clone(), reserved: true }, failed).is_err());
+        assert!(releasing(&ExportTarget { path: chosen.clone(), reserved: false }, failed).is_err());
+        assert!(!path.exists(), "the reservation is gone");
+        assert!(chosen.exists(), "the user's file stays");
+    }
+
+    #[test]
+    fn the_events_count_is_pluralised_and_grouped() {
+        assert_eq!(events_in_view(1, ""), "1 event in view");
+        assert_eq!(events_in_view(12_345, " (the first 500)"), "12,345 events in view (the first 500)");
     }
 }

@@ -117,7 +117,11 @@ impl SkyOverlay {
             return commands;
         };
         let in_view = self.aircraft.iter().filter(|a| a.projection.in_frame).count();
-        ui.label(format!("{in_view} in view, {} within range", self.aircraft.len()));
+        ui.label(format!(
+            "{} in view, {} within range",
+            super::format::number(in_view),
+            super::format::number(self.aircraft.len())
+        ));
         if let Some(e) = &self.feed.error {
             ui.colored_label(Color32::LIGHT_RED, e);
         }

@@ -440,7 +440,9 @@ impl TimelinePanel {
                 }
             }
             if more > 0 {
-                ui.label(egui::RichText::new(format!("and {more} more classes")).weak());
+                ui.label(
+                    egui::RichText::new(format!("and {} more", super::format::count(more, "class", "classes"))).weak(),
+                );
             }
             ui.separator();
             let clock_label = match self.clock {
@@ -562,10 +564,13 @@ fn hover_text(hover: &Hover, clock: Clock) -> String {
             *counts.entry(e.class.as_str()).or_default() += 1;
         }
         let distinct = counts.len();
-        let mut counts: Vec<String> =
-            counts.iter().take(8).map(|(class, n)| format!("{n} {}", clip::name(class))).collect();
+        let mut counts: Vec<String> = counts
+            .iter()
+            .take(8)
+            .map(|(class, n)| format!("{} {}", super::format::number(*n), clip::name(class)))
+            .collect();
         if distinct > 8 {
-            counts.push(format!("{} more classes", distinct - 8));
+            counts.push(format!("{} more", super::format::count(distinct - 8, "class", "classes")));
         }
         text.push_str(&format!(
             ": {} from {} to {}",
@@ -584,7 +589,7 @@ fn hover_text(hover: &Hover, clock: Clock) -> String {
         ));
     }
     if hover.events.len() > 6 {
-        text.push_str(&format!("\n… and {} more", hover.events.len() - 6));
+        text.push_str(&format!("\n… and {} more", super::format::number(hover.events.len() - 6)));
     }
     text.push_str(if hover.events.is_empty() { "" } else { "\nclick: go to the start" });
     text

@@ -1,10 +1,12 @@
-//! Toasts: errors (and short notices, such as "no later event"). An error is a short title with the details one click away, stacked in the bottom-right
+//! Toasts: errors (and short notices, such as "no later event"; a saved file's notice names
+//! the file and stays until dismissed, a click opening its folder). An error is a short title with the details one click away, stacked in the bottom-right
 //! corner. Workers report failures (a tile that cannot be read, a stream that cannot be
 //! played, an archive that cannot be opened) and the user sees them here instead of in a log.
 //! The same message repeated (one corrupt tile at several zoom levels) is one toast with a
 //! count, so a bad file cannot flood the screen.
 
 use egui::{Align2, Color32, RichText};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// A toast disappears this long after its last repeat, unless the pointer is on it.
@@ -20,6 +22,9 @@ pub struct Toast {
     pub count: u32,
     /// A notice, not an error: no details, gone sooner.
     pub notice: bool,
+    /// A file was written here: the toast stays until dismissed, and a click on it opens the
+    /// folder that holds the file.
+    pub file: Option<PathBuf>,
     last: Instant,
 }
 
@@ -44,19 +49,31 @@ impl Toasts {
         self.push(title.into(), String::new(), true);
     }
 
-    fn push(&mut self, title: String, detail: String, notice: bool) {
+    /// A file was written to `path`: `title` names it; the notice stays until dismissed, and
+    /// a click on it opens the folder.
+    pub fn saved(&mut self, title: impl Into<String>, path: PathBuf) {
+        let i = self.push(title.into(), String::new(), true);
+        if let Some(t) = self.list.get_mut(i) {
+            t.file = Some(path);
+        }
+    }
+
+    /// Add (or count a repeat of) a toast; its index.
+    fn push(&mut self, title: String, detail: String, notice: bool) -> usize {
         // Messages may quote stored names of any length: drawn clipped (see `clip`).
         let (title, detail) = (super::clip::note(&title), super::clip::note(&detail));
-        if let Some(t) = self.list.iter_mut().find(|t| t.title == title) {
+        if let Some(i) = self.list.iter().position(|t| t.title == title) {
+            let t = &mut self.list[i];
             t.count += 1;
             t.detail = detail;
             t.last = Instant::now();
-            return;
+            return i;
         }
         if self.list.len() >= MAX_TOASTS {
             self.list.remove(0);
         }
-        self.list.push(Toast { title, detail, count: 1, notice, last: Instant::now() });
+        self.list.push(Toast { title, detail, count: 1, notice, file: None, last: Instant::now() });
+        self.list.len() - 1
     }
 
     /// Draw the toasts over everything else.
@@ -77,11 +94,21 @@ impl Toasts {
                     let response = frame.show(ui, |ui| {
                         ui.horizontal(|ui| {
                             let title = if toast.count > 1 {
-                                format!("{} (×{})", toast.title, toast.count)
+                                format!("{} (×{})", toast.title, super::format::number(toast.count))
                             } else {
                                 toast.title.clone()
                             };
-                            ui.label(RichText::new(title).color(color).strong());
+                            let text = RichText::new(title).color(color).strong();
+                            if let Some(file) = &toast.file {
+                                let folder = file.parent().unwrap_or(Path::new("."));
+                                let hint = format!("Open {}", folder.display());
+                                if ui.link(text).on_hover_text(hint).clicked() {
+                                    open_folder(folder);
+                                    keep[i] = false;
+                                }
+                            } else {
+                                ui.label(text);
+                            }
                             if ui.small_button("×").on_hover_text("Dismiss").clicked() {
                                 keep[i] = false;
                             }
@@ -98,8 +125,7 @@ impl Toasts {
         let now = Instant::now();
         let mut i = 0;
         self.list.retain(|t| {
-            let lifetime = if t.notice { NOTICE_LIFETIME } else { TOAST_LIFETIME };
-            let alive = keep[i] && (hovered || now.duration_since(t.last) < lifetime);
+            let alive = keep[i] && (hovered || t.alive_at(now));
             i += 1;
             alive
         });
@@ -111,5 +137,46 @@ impl Toasts {
         if !self.list.is_empty() {
             ctx.request_repaint_after(Duration::from_millis(500));
         }
+    }
+}
+
+impl Toast {
+    /// Whether the toast is still up at `now` (unless dismissed): a saved-file notice stays
+    /// until dismissed, the others go after their lifetime.
+    pub fn alive_at(&self, now: Instant) -> bool {
+        let lifetime = if self.notice { NOTICE_LIFETIME } else { TOAST_LIFETIME };
+        self.file.is_some() || now.duration_since(self.last) < lifetime
+    }
+}
+
+/// Open `folder` in the desktop's file manager (errors are logged: nothing to do about them).
+fn open_folder(folder: &Path) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    if let Err(e) = std::process::Command::new(opener).arg(folder).spawn() {
+        tracing::warn!("{opener} {}: {e}", folder.display());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_file_notice_stays_until_dismissed_and_names_the_file() {
+        let mut toasts = Toasts::default();
+        toasts.notice("No later event");
+        toasts.saved("Saved the frame to /tmp/x/tessera-frame-a.png", PathBuf::from("/tmp/x/tessera-frame-a.png"));
+        let later = Instant::now() + Duration::from_secs(3600);
+        let [notice, saved] = &toasts.list[..] else { panic!("two toasts") };
+        assert!(!notice.alive_at(later), "a plain notice goes");
+        assert!(saved.alive_at(later), "the saved-file notice stays");
+        assert!(saved.title.contains("/tmp/x/tessera-frame-a.png"));
+        assert_eq!(saved.file.as_deref(), Some(Path::new("/tmp/x/tessera-frame-a.png")));
     }
 }
