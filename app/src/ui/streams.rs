@@ -31,10 +31,10 @@ pub fn streams_ui(
                 let text = egui::RichText::new(clip::name(&s.name));
                 let text = if on_screen { text.strong() } else { text };
                 let hover = format!(
-                    "{} … {}\n{} files, {:.1} MB\nClick: show in the active tile",
+                    "{} … {}\n{}, {:.1} MB\nClick: show in the active tile",
                     short_time(s.start_us),
                     short_time(s.end_us),
-                    s.files,
+                    super::format::count(s.files, "file", "files"),
                     s.bytes as f64 / 1e6
                 );
                 if ui.selectable_label(active == Some(s.name.as_str()), text).on_hover_text(hover).clicked() {
