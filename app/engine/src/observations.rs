@@ -211,8 +211,8 @@ fn frame_us(header: &FramesHeader) -> i64 {
     if header.fps_num == 0 { 1_000_000 } else { i64::from(header.fps_den) * 1_000_000 / i64::from(header.fps_num) }
 }
 
-/// The rows of the latest kept frame at or before `t_us` of the ready classification that
-/// covers it — held until the next kept frame, so a 1 fps table shows boxes all second.
+/// The rows of the labelled frame a picture at `t_us` shows, from the ready classification
+/// that covers it (see [`frame_shown`]).
 fn boxes_at(
     store: &mut ObservationStore,
     catalog: &Catalog,
@@ -240,26 +240,64 @@ fn boxes_at(
     let state = ready(video.project).cloned();
     let target_fps: f64 = state.as_ref().and_then(|s| s.fps.parse().ok()).unwrap_or(1.0);
     let hold_us = ((1e6 / target_fps.max(1e-3)) as i64).max(frame_us(&video.header));
+    let half_frame_us = frame_us(&video.header) / 2;
     let rows = store.query(&ObservationQuery {
         project: video.project,
         classification: Some(video.classification),
         from_us: Some(t_us - hold_us),
-        to_us: Some(t_us),
+        to_us: Some(t_us + half_frame_us),
         ..ObservationQuery::default()
     })?;
-    // The latest frame's rows (rows come in time order).
-    let last_frame = rows.last().map(|r| r.frame_index);
-    boxes.rows = rows.into_iter().filter(|r| Some(r.frame_index) == last_frame).collect();
+    let shown =
+        frame_shown(rows.iter().map(|r| (r.frame_index, video.header.start_utc_us + r.t_us)), t_us, half_frame_us);
+    boxes.rows = rows.into_iter().filter(|r| Some(r.frame_index) == shown).collect();
     boxes.project = state.map(|s| s.name).unwrap_or_default();
     boxes.classification = video.classification;
     (boxes.width, boxes.height) = (video.header.width, video.header.height);
     Ok(boxes)
 }
 
+/// Which labelled frame (index) a picture at `t_us` shows, from `(frame index, UTC µs)` in
+/// time order: the nearest within half a source frame — the video's and the labels' clocks
+/// differ by rounding (the demo stamps pictures every 0.19995 s, labels sit at exact 0.2 s
+/// steps), so "the latest at or before" drew the previous frame's boxes on most pictures —
+/// else the latest at or before the picture, held until the next kept frame (a 1 fps table
+/// shows its boxes all second).
+fn frame_shown(frames: impl Iterator<Item = (i64, i64)>, t_us: i64, half_frame_us: i64) -> Option<i64> {
+    let mut nearest: Option<(i64, i64)> = None; // (distance, index)
+    let mut latest = None;
+    for (index, at) in frames {
+        let distance = (at - t_us).abs();
+        if distance <= half_frame_us && nearest.is_none_or(|(d, _)| distance < d) {
+            nearest = Some((distance, index));
+        }
+        if at <= t_us {
+            latest = Some(index);
+        }
+    }
+    nearest.map(|(_, index)| index).or(latest)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// Pictures every 0.19995 s, labels at exact 0.2 s steps (the demo): picture k shows
+    /// label frame k, not k − 1; a sparse (downsampled) table holds its last frame.
+    #[test]
+    fn a_picture_shows_its_nearest_labelled_frame() {
+        let labels = |k: i64| (k, k * 200_000);
+        for k in 1..200i64 {
+            let picture = k * 199_950;
+            assert_eq!(frame_shown((0..200).map(labels), picture, 100_000), Some(k), "picture {k}");
+        }
+        // One labelled frame a second of a 5 fps source: between them the last one holds.
+        let sparse = || (0..10i64).map(|k| (k * 5, k * 1_000_000));
+        assert_eq!(frame_shown(sparse(), 2_500_000, 100_000), Some(10));
+        assert_eq!(frame_shown(sparse(), 2_950_000, 100_000), Some(15), "within half a frame of the next");
+        assert_eq!(frame_shown(std::iter::empty(), 0, 100_000), None);
+    }
 
     /// The window only reads the catalog: a catalog in rollback-journal mode (as another tool
     /// may leave it) keeps every byte — a writer's open would switch it to WAL.
