@@ -78,3 +78,45 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// A fresh database on the test server (`TESSERA_TEST_DATABASE_URL`), dropped at the end;
+/// `None` (the PostgreSQL part skipped) only when no server is configured and
+/// `TESSERA_REQUIRE_POSTGRES` is unset.
+pub struct TestDb {
+    pub admin: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub fn new() -> Option<TestDb> {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let Ok(admin) = std::env::var("TESSERA_TEST_DATABASE_URL") else {
+            assert!(
+                std::env::var_os("TESSERA_REQUIRE_POSTGRES").is_none(),
+                "TESSERA_TEST_DATABASE_URL is not set (scripts/test.sh starts a server)"
+            );
+            eprintln!("skipped the PostgreSQL part: no TESSERA_TEST_DATABASE_URL (scripts/test.sh starts a server)");
+            return None;
+        };
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("tessera_t{}_{n}", std::process::id());
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+        client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+        Some(TestDb { admin, name, url })
+    }
+
+    /// A connection to this database.
+    pub fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}

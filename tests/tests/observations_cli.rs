@@ -11,7 +11,7 @@
 use serde_json::{Value, json};
 use std::path::Path;
 use tessera_storage::observations::{FrameObject, FrameRecord, FramesHeader, write_frames};
-use tessera_tests::tessera;
+use tessera_tests::{TestDb, tessera};
 
 const START_US: i64 = 1_747_944_000_000_000;
 
@@ -312,46 +312,6 @@ fn configure_is_idempotent_and_dry_runs_change_nothing() {
 }
 
 // ---- PostgreSQL ----------------------------------------------------------------------------
-
-/// A fresh database on the test server, dropped at the end; `None` (test skipped) only when
-/// no server is configured and `TESSERA_REQUIRE_POSTGRES` is unset.
-struct TestDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    fn new() -> Option<TestDb> {
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let Ok(admin) = std::env::var("TESSERA_TEST_DATABASE_URL") else {
-            assert!(
-                std::env::var_os("TESSERA_REQUIRE_POSTGRES").is_none(),
-                "TESSERA_TEST_DATABASE_URL is not set (scripts/test.sh starts a server)"
-            );
-            eprintln!("skipped: no TESSERA_TEST_DATABASE_URL (scripts/test.sh starts a server)");
-            return None;
-        };
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let name = format!("tessera_t{}_{n}", std::process::id());
-        let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
-        client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-        Some(TestDb { admin, name, url })
-    }
-
-    fn client(&self) -> postgres::Client {
-        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
-        }
-    }
-}
 
 /// `tessera hypertable <sub> --catalog C [--database URL] args…`, asserting success.
 fn ht(sub: &str, catalog: &str, db: Option<&str>, args: &[&str]) -> tessera_tests::Run {

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use tessera_storage::observations::{FrameObject, FrameRecord, FramesHeader, write_frames};
-use tessera_tests::{Run, tessera};
+use tessera_tests::{Run, TestDb, tessera};
 
 const START_US: i64 = 1_747_944_000_000_000;
 
@@ -105,41 +105,6 @@ fn wait_for(catalog: &Path, db: Option<&str>, id: i64, secs: u64, done: impl Fn(
 }
 
 // ---- PostgreSQL ----------------------------------------------------------------------------
-
-/// A fresh database on the test server (`TESSERA_TEST_DATABASE_URL`), dropped at the end.
-struct TestDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    fn new() -> Option<TestDb> {
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let Ok(admin) = std::env::var("TESSERA_TEST_DATABASE_URL") else {
-            assert!(
-                std::env::var_os("TESSERA_REQUIRE_POSTGRES").is_none(),
-                "TESSERA_TEST_DATABASE_URL is not set (scripts/test.sh starts a server)"
-            );
-            eprintln!("skipped the PostgreSQL part: no TESSERA_TEST_DATABASE_URL (scripts/test.sh starts a server)");
-            return None;
-        };
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let name = format!("tessera_tp{}_{n}", std::process::id());
-        let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
-        client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-        Some(TestDb { admin, name, url })
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
-        }
-    }
-}
 
 /// The embedded backend, then the test server's when there is one.
 fn backends(db: &Option<TestDb>) -> Vec<Option<&str>> {
