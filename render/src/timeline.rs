@@ -427,12 +427,13 @@ impl TimelineRenderer {
 }
 
 /// egui paint callback: prepare + paint the timeline with the app's [`TimelineRenderer`],
-/// kept in egui_wgpu's callback resources. Plans are in physical target pixels;
-/// `viewport_px` is the callback's rectangle in physical pixels, which egui_wgpu sets as the
-/// render pass viewport before `paint`.
+/// kept in egui_wgpu's callback resources. Plans are in physical target pixels; the render
+/// pass viewport is the callback's rectangle as egui_wgpu sets it before `paint` (rounded and
+/// clamped to the target the same way, so a strip lands on the pixels it was planned for).
 pub struct TimelineCallback {
     pub plans: Vec<StripPlan>,
-    pub viewport_px: [f32; 4],
+    /// The callback's rectangle in points (the one given to `new_paint_callback`).
+    pub rect: egui::Rect,
 }
 
 impl egui_wgpu::CallbackTrait for TimelineCallback {
@@ -440,12 +441,15 @@ impl egui_wgpu::CallbackTrait for TimelineCallback {
         &self,
         _device: &wgpu::Device,
         queue: &wgpu::Queue,
-        _screen: &egui_wgpu::ScreenDescriptor,
+        screen: &egui_wgpu::ScreenDescriptor,
         _encoder: &mut wgpu::CommandEncoder,
         resources: &mut egui_wgpu::CallbackResources,
     ) -> Vec<wgpu::CommandBuffer> {
         if let Some(renderer) = resources.get_mut::<TimelineRenderer>() {
-            renderer.prepare(queue, &self.plans, self.viewport_px);
+            let v =
+                egui::epaint::ViewportInPixels::from_points(&self.rect, screen.pixels_per_point, screen.size_in_pixels);
+            let viewport = [v.left_px as f32, v.top_px as f32, v.width_px as f32, v.height_px as f32];
+            renderer.prepare(queue, &self.plans, viewport);
         }
         Vec::new()
     }

@@ -1,6 +1,7 @@
 //! `tessera screenshot`: the whole main window at a playhead, drawn offscreen with the
-//! window's own code and pipelines (see [`crate::ui::offscreen`]), written as a PNG. The
-//! README's pictures come from it.
+//! window's own code and pipelines (see [`crate::ui::offscreen`]), written as a PNG; with
+//! `--json`, the layout as drawn (panels, axis, each camera's strip) on stdout. The README's
+//! pictures come from it.
 
 use crate::ui::offscreen::{self, parse_size};
 use crate::ui::{ArchiveState, Command, TesseraApp};
@@ -20,9 +21,9 @@ pub struct ScreenshotArgs {
     /// The playhead: RFC 3339 or integer microseconds since 1970.
     #[arg(long, allow_hyphen_values = true)]
     pub at: UnixMicros,
-    /// The PNG to write.
+    /// The PNG to write (optional with --json).
     #[arg(long)]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
     /// Window size in pixels.
     #[arg(long, default_value = "1920x1080", value_parser = parse_size)]
     pub size: (u32, u32),
@@ -35,13 +36,37 @@ pub struct ScreenshotArgs {
     /// Times in UTC (default: local time, as the window shows them).
     #[arg(long)]
     pub utc: bool,
+    /// Show the first N cameras' strips (all when the archive has fewer).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub cameras: Option<u32>,
+    /// A marked selection, FROM,TO (each RFC 3339 or integer microseconds since 1970).
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_selection)]
+    pub select: Option<(UnixMicros, UnixMicros)>,
+    /// Print the window's layout as drawn, in window pixels, as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_selection(text: &str) -> Result<(UnixMicros, UnixMicros), String> {
+    let (a, b) = text.split_once(',').ok_or_else(|| format!("--select {text:?}: expected FROM,TO"))?;
+    let parse = |v: &str| v.trim().parse::<UnixMicros>().map_err(|e| format!("--select {v:?}: {e}"));
+    let (a, b) = (parse(a)?, parse(b)?);
+    if b.0 < a.0 {
+        return Err(format!("--select {text:?}: TO is before FROM"));
+    }
+    Ok((a, b))
 }
 
 pub fn run(args: ScreenshotArgs) -> anyhow::Result<()> {
     if !args.archive.is_dir() {
         bail!("{}: no such archive folder", args.archive.display());
     }
-    let mut app = TesseraApp::new(Some(args.archive.clone()));
+    if args.out.is_none() && !args.json {
+        bail!("nothing to write: give --out FILE.png, --json, or both");
+    }
+    let mut app = TesseraApp::new(None);
+    app.camera_limit = args.cameras.map(|n| n as usize);
+    app.open(args.archive.clone());
     app.clock = if args.utc { Clock::Utc } else { Clock::Local };
     let size = egui::vec2(args.size.0 as f32, args.size.1 as f32);
     let mut h = offscreen::harness(app, size, u32::MAX)?;
@@ -59,9 +84,46 @@ pub fn run(args: ScreenshotArgs) -> anyhow::Result<()> {
         let span_us = (span * 1e6) as i64;
         h.state_mut().push(Command::SetTimeView(TimeView::new(at - span_us / 2, span_us)));
     }
+    if let Some((a, b)) = args.select {
+        h.state_mut().push(Command::Select(a.0, b.0));
+    }
     h.run_steps(1);
     offscreen::settle(&mut h, patience)?;
-    let (w, hgt) = offscreen::write_png(&mut h, &args.out)?;
-    eprintln!("wrote {} ({w}×{hgt})", args.out.display());
+    if let Some(out) = &args.out {
+        let (w, hgt) = offscreen::write_png(&mut h, out)?;
+        eprintln!("wrote {} ({w}×{hgt})", out.display());
+    }
+    if args.json {
+        let layout = layout_json(h.state(), args.size, h.ctx.pixels_per_point());
+        super::print_json(&layout)?;
+    }
     Ok(())
+}
+
+/// The window's layout as drawn last frame, in window pixels: `[x0, y0, x1, y1]` rectangles.
+fn layout_json(app: &TesseraApp, size: (u32, u32), ppp: f32) -> serde_json::Value {
+    let px = |r: egui::Rect| {
+        if r.is_positive() {
+            serde_json::json!([r.min.x * ppp, r.min.y * ppp, r.max.x * ppp, r.max.y * ppp])
+        } else {
+            serde_json::Value::Null
+        }
+    };
+    let ArchiveState::Open { timeline, .. } = &app.archive else {
+        return serde_json::json!({});
+    };
+    let layout = &timeline.layout;
+    let strips: Vec<_> =
+        layout.strips.iter().map(|(camera, rect)| serde_json::json!({"camera": camera, "rect": px(*rect)})).collect();
+    serde_json::json!({
+        "window": [0, 0, size.0, size.1],
+        "timeline": px(layout.timeline),
+        "timeline_panel": px(app.layout.timeline_panel),
+        "side_panel": px(app.layout.side_panel),
+        "ticks": px(layout.ticks),
+        "strips": strips,
+        "cameras": timeline.tracks.len(),
+        "timeline_scrolls": layout.scrolls,
+        "selection": timeline.selection,
+    })
 }

@@ -107,6 +107,23 @@ pub struct TesseraApp {
     /// What is kept between runs, and where (`None`: not kept, as in tests).
     pub settings: Settings,
     pub settings_path: Option<PathBuf>,
+    /// Show at most this many cameras' strips (`tessera screenshot --cameras`).
+    pub camera_limit: Option<usize>,
+    /// Where the panels were drawn last frame.
+    pub layout: WindowLayout,
+}
+
+/// The panels' rectangles as drawn last frame, in points (`tessera screenshot --json`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowLayout {
+    pub side_panel: egui::Rect,
+    pub timeline_panel: egui::Rect,
+}
+
+impl Default for WindowLayout {
+    fn default() -> Self {
+        Self { side_panel: egui::Rect::NOTHING, timeline_panel: egui::Rect::NOTHING }
+    }
 }
 
 impl TesseraApp {
@@ -130,6 +147,8 @@ impl TesseraApp {
             save_dialog: None,
             settings: Settings::default(),
             settings_path: None,
+            camera_limit: None,
+            layout: WindowLayout::default(),
         };
         if let Some(path) = archive {
             app.open(path);
@@ -200,7 +219,9 @@ impl TesseraApp {
         let path = loader.path.clone();
         self.archive = match result {
             Ok(snapshot) => {
-                let mut timeline = Box::new(TimelinePanel::new(path.clone(), snapshot.tracks, snapshot.bounds));
+                let mut tracks = snapshot.tracks;
+                tracks.truncate(self.camera_limit.unwrap_or(usize::MAX));
+                let mut timeline = Box::new(TimelinePanel::new(path.clone(), tracks, snapshot.bounds));
                 timeline.clock = self.clock;
                 timeline.now_override_us = self.pinned_now_us;
                 // Play the first HD stream (else the first stream) until the user picks one.
@@ -364,6 +385,11 @@ impl TesseraApp {
                 Command::ClearSelection => {
                     if let ArchiveState::Open { timeline, .. } = &mut self.archive {
                         timeline.selection = None;
+                    }
+                }
+                Command::Select(a, b) => {
+                    if let ArchiveState::Open { timeline, .. } = &mut self.archive {
+                        timeline.selection = Some((a.min(b), a.max(b)));
                     }
                 }
                 Command::GoToBookmark(b) => {
@@ -768,65 +794,70 @@ impl TesseraApp {
             });
             let overlay = grid.active().and_then(|p| p.sky.as_ref());
             {
-                egui::Panel::right("side").resizable(true).default_size(260.0).min_size(160.0).show(ui, |ui| {
-                    let present = |tab: SideTab| match tab {
-                        SideTab::Events | SideTab::Bookmarks => true,
-                        SideTab::Aircraft => overlay.is_some(),
-                        SideTab::Observations => observations.is_some(),
-                    };
-                    ui.horizontal(|ui| {
-                        for tab in [SideTab::Events, SideTab::Bookmarks, SideTab::Aircraft, SideTab::Observations] {
-                            if present(tab) {
-                                ui.selectable_value(&mut self.side_tab, tab, tab.title());
+                let side =
+                    egui::Panel::right("side").resizable(true).default_size(260.0).min_size(160.0).show(ui, |ui| {
+                        let present = |tab: SideTab| match tab {
+                            SideTab::Events | SideTab::Bookmarks => true,
+                            SideTab::Aircraft => overlay.is_some(),
+                            SideTab::Observations => observations.is_some(),
+                        };
+                        ui.horizontal(|ui| {
+                            for tab in [SideTab::Events, SideTab::Bookmarks, SideTab::Aircraft, SideTab::Observations] {
+                                if present(tab) {
+                                    ui.selectable_value(&mut self.side_tab, tab, tab.title());
+                                }
+                            }
+                        });
+                        ui.separator();
+                        let tab = if present(self.side_tab) { self.side_tab } else { SideTab::Events };
+                        match tab {
+                            SideTab::Events => {
+                                new_commands.extend(events.ui(ui, timeline, clock, self.preroll_us as f64 / 1e6))
+                            }
+                            SideTab::Bookmarks => {
+                                let camera = grid
+                                    .active()
+                                    .map(|p| tessera_storage::events::camera_of_stream(&p.player.stream).to_string());
+                                new_commands.extend(bookmarks.ui(
+                                    ui,
+                                    timeline.selection,
+                                    timeline.playhead_us,
+                                    camera.as_deref(),
+                                    clock,
+                                ));
+                            }
+                            SideTab::Aircraft => {
+                                if let Some(overlay) = overlay {
+                                    new_commands.extend(overlay.list_ui(ui));
+                                }
+                            }
+                            SideTab::Observations => {
+                                if let Some(observations) = observations.as_deref_mut() {
+                                    observations.ui(ui);
+                                }
                             }
                         }
                     });
-                    ui.separator();
-                    let tab = if present(self.side_tab) { self.side_tab } else { SideTab::Events };
-                    match tab {
-                        SideTab::Events => {
-                            new_commands.extend(events.ui(ui, timeline, clock, self.preroll_us as f64 / 1e6))
-                        }
-                        SideTab::Bookmarks => {
-                            let camera = grid
-                                .active()
-                                .map(|p| tessera_storage::events::camera_of_stream(&p.player.stream).to_string());
-                            new_commands.extend(bookmarks.ui(
-                                ui,
-                                timeline.selection,
-                                timeline.playhead_us,
-                                camera.as_deref(),
-                                clock,
-                            ));
-                        }
-                        SideTab::Aircraft => {
-                            if let Some(overlay) = overlay {
-                                new_commands.extend(overlay.list_ui(ui));
-                            }
-                        }
-                        SideTab::Observations => {
-                            if let Some(observations) = observations.as_deref_mut() {
-                                observations.ui(ui);
-                            }
-                        }
-                    }
-                });
+                self.layout.side_panel = side.response.rect;
             }
             timeline.active_camera =
                 grid.active().map(|p| tessera_storage::events::camera_of_stream(&p.player.stream).to_string());
-            // The timeline keeps a usable minimum and gives the video the rest; many
-            // cameras scroll (by the bar: the wheel zooms the timeline).
-            let max = (ui.available_height() - 160.0).max(120.0);
-            egui::Panel::bottom("timeline")
-                .resizable(true)
-                .default_size(240.0_f32.min(max))
-                .size_range(110.0..=max)
-                .show(ui, |ui| {
-                    egui::ScrollArea::vertical()
-                        .scroll_source(egui::scroll_area::ScrollSource::SCROLL_BAR)
-                        .auto_shrink([false, false])
-                        .show(ui, |ui| new_commands.extend(timeline.ui(ui, &bookmarks.list)));
-                });
+            // The timeline opens at the height its strips want (at most half the window's
+            // height; the video keeps the rest) once the feed has described the cameras' rows,
+            // and keeps what the user drags it to; the strips scroll inside it when they
+            // do not fit (see `TimelinePanel::ui`).
+            timeline.model.poll();
+            if !timeline.model.cameras.is_empty() || timeline.tracks.is_empty() {
+                let room = ui.available_height();
+                let max = (room - 160.0).max(140.0);
+                let wanted = timeline.wanted_height().clamp(140.0, (room * 0.5).max(140.0));
+                let shown = egui::Panel::bottom(egui::IdSalt::new(("timeline", timeline.root())))
+                    .resizable(true)
+                    .default_size(wanted.min(max))
+                    .size_range(140.0..=max)
+                    .show(ui, |ui| new_commands.extend(timeline.ui(ui, &bookmarks.list)));
+                self.layout.timeline_panel = shown.response.rect;
+            }
         }
         // The central panel's background is painted around the video tiles, which are opaque,
         // not under them (see `super::paint`): a shape reserved below the panel's content, over

@@ -45,6 +45,8 @@ pub enum Command {
         start: bool,
     },
     ClearSelection,
+    /// Mark this range (µs) as the selection.
+    Select(i64, i64),
     /// Export `kind`; `out: None` asks where with a save dialog.
     Export {
         kind: ExportKind,

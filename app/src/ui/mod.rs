@@ -19,7 +19,7 @@ pub mod timeline_image;
 pub mod timeline_panel;
 pub mod toasts;
 
-pub use app::{ArchiveState, DIALOG_FAILED_WITHIN, FolderPicker, SHORTCUTS, SideTab, TesseraApp};
+pub use app::{ArchiveState, DIALOG_FAILED_WITHIN, FolderPicker, SHORTCUTS, SideTab, TesseraApp, WindowLayout};
 pub use command::Command;
 pub use tessera_engine::archive_loader::{ArchiveSnapshot, CameraTrack, load_snapshot};
 

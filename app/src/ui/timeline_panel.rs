@@ -13,16 +13,109 @@ use tessera_render::timeline::{TileStyle, TimelineCallback};
 use tessera_storage::events::{BoxAt, EventRow};
 
 /// Layout in points.
-const LABEL_H: f32 = 16.0;
-const ROW_H: f32 = 7.0;
-const ROW_PITCH: f32 = 9.0;
-const VIDEO_H: f32 = 5.0;
-const CAMERA_GAP: f32 = 8.0;
 const AXIS_H: f32 = 18.0;
 /// The date strip above the axis (days, with nights shaded).
 const DATE_H: f32 = 14.0;
 /// Days the date strip draws at most (wider views have dates as ticks).
 const DATE_STRIP_DAYS: i64 = 62;
+/// The toolbar and legend rows when neither wraps (for the height the panel asks for).
+const TOOLBAR_H: f32 = 56.0;
+
+/// How tall a camera's strip is drawn: its name above, a row per class, recorded video
+/// beneath, a gap to the next camera.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct StripMetrics {
+    label_h: f32,
+    row_h: f32,
+    row_pitch: f32,
+    video_h: f32,
+    gap: f32,
+    font: f32,
+}
+
+/// Strips when they all fit.
+const ROOMY: StripMetrics =
+    StripMetrics { label_h: 16.0, row_h: 7.0, row_pitch: 9.0, video_h: 5.0, gap: 8.0, font: 12.0 };
+/// Strips when roomy ones would not fit: still a readable name and a 5-point row per class
+/// (a row never shrinks to a line); past this the strips scroll.
+const COMPACT: StripMetrics =
+    StripMetrics { label_h: 13.0, row_h: 5.0, row_pitch: 6.0, video_h: 4.0, gap: 4.0, font: 11.0 };
+
+impl StripMetrics {
+    fn strip_height(&self, rows: usize) -> f32 {
+        self.label_h + self.row_pitch * rows as f32 + self.video_h + self.gap
+    }
+
+    fn total(&self, rows: &[usize]) -> f32 {
+        rows.iter().map(|&n| self.strip_height(n)).sum()
+    }
+}
+
+/// The timeline's colours, from the theme (legible on dark and light alike).
+struct Colors {
+    grid: Color32,
+    tick_text: Color32,
+    name: Color32,
+    active: Color32,
+    video: Color32,
+    now: Color32,
+    playhead: Color32,
+    night: Color32,
+    date_text: Color32,
+    midnight: Color32,
+}
+
+impl Colors {
+    fn of(visuals: &egui::Visuals) -> Self {
+        if visuals.dark_mode {
+            Self {
+                grid: Color32::from_gray(55),
+                tick_text: Color32::from_gray(170),
+                name: Color32::from_gray(210),
+                active: Color32::from_rgb(240, 200, 60),
+                video: Color32::from_rgb(70, 110, 170),
+                now: Color32::from_rgb(240, 200, 60),
+                playhead: Color32::WHITE,
+                night: Color32::from_rgba_unmultiplied(0, 0, 30, 110),
+                date_text: Color32::from_gray(200),
+                midnight: Color32::from_gray(120),
+            }
+        } else {
+            Self {
+                grid: Color32::from_gray(200),
+                tick_text: Color32::from_gray(60),
+                name: Color32::from_gray(20),
+                active: Color32::from_rgb(170, 100, 0),
+                video: Color32::from_rgb(70, 110, 170),
+                now: Color32::from_rgb(200, 120, 0),
+                playhead: Color32::from_rgb(200, 0, 40),
+                night: Color32::from_rgba_unmultiplied(40, 60, 140, 40),
+                date_text: Color32::from_gray(40),
+                midnight: Color32::from_gray(140),
+            }
+        }
+    }
+}
+
+/// Where the panel drew its parts last frame, in points (`tessera screenshot --json` and the
+/// tests read it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineLayout {
+    /// From the date strip's top to the bottom of the strips in view.
+    pub timeline: Rect,
+    /// The axis with the tick labels.
+    pub ticks: Rect,
+    /// Each camera's strip in view (its name, rows and video), clipped to the view.
+    pub strips: Vec<(String, Rect)>,
+    /// The strips do not all fit: they scroll.
+    pub scrolls: bool,
+}
+
+impl Default for TimelineLayout {
+    fn default() -> Self {
+        Self { timeline: Rect::NOTHING, ticks: Rect::NOTHING, strips: Vec::new(), scrolls: false }
+    }
+}
 
 pub use tessera_engine::archive_loader::CameraTrack;
 
@@ -56,6 +149,11 @@ pub struct TimelinePanel {
     pub event_list: Option<(ListQuery, Vec<EventRow>, usize)>,
     /// The newest detection boxes at a picture's moment: camera, time, boxes.
     pub event_boxes: Option<EventBoxes>,
+    /// Where the parts were drawn last frame.
+    pub layout: TimelineLayout,
+    /// The strips' scroll offset and whether the pointer was over them (Alt+wheel scrolls).
+    strips_offset: f32,
+    strips_hovered: bool,
 }
 
 /// Detection boxes at a picture's moment: camera, time (µs), each event with its box.
@@ -102,135 +200,248 @@ impl TimelinePanel {
             selection: None,
             event_list: None,
             event_boxes: None,
+            layout: TimelineLayout::default(),
+            strips_offset: 0.0,
+            strips_hovered: false,
         }
+    }
+
+    /// The archive this panel shows.
+    pub fn root(&self) -> &std::path::Path {
+        &self.root
     }
 
     pub fn now_us(&self) -> i64 {
         self.now_override_us.unwrap_or_else(|| tessera_storage::UnixMicros::now().0)
     }
 
+    /// The height the panel wants for everything it holds (toolbar, legend, date strip, axis
+    /// and every strip at its roomy size), points: the window opens the timeline at this
+    /// height when the window has room.
+    pub fn wanted_height(&self) -> f32 {
+        let rows = self.rows_per_camera();
+        TOOLBAR_H + DATE_H + AXIS_H + ROOMY.total(&rows)
+    }
+
+    /// Rows each camera's strip draws (the legend's toggles applied, as the plan draws them).
+    fn rows_per_camera(&self) -> Vec<usize> {
+        (0..self.tracks.len())
+            .map(|i| {
+                self.model
+                    .cameras
+                    .get(i)
+                    .map_or(0, |c| c.rows.iter().filter(|r| !self.hidden.contains(&r.class)).count())
+                    .min(tessera_render::timeline::MAX_ROWS) // as many as the plan draws
+            })
+            .collect()
+    }
+
     /// Draw the panel; returns the commands the user's input produced (and the tile feed's
     /// failures, as toasts).
+    ///
+    /// Top to bottom: the actions (fixed places; the selection's come last), the class
+    /// legend (wrapping), the date strip and the axis (always in view), then the camera
+    /// strips, roomy when they fit, compact when not, and scrolling (a scroll bar, or the
+    /// wheel with Alt) when even compact strips do not fit; the wheel itself zooms.
     pub fn ui(&mut self, ui: &mut egui::Ui, bookmarks: &[tessera_storage::db::bookmarks::Bookmark]) -> Vec<Command> {
         self.model.poll();
         let mut commands: Vec<Command> = (self.model.take_errors().into_iter())
             .map(|detail| Command::Error { title: "Timeline tiles cannot be read".into(), detail })
             .collect();
         self.take_answers(&mut commands);
+        self.toolbar_ui(ui, &mut commands);
         self.legend_ui(ui, &mut commands);
-        let width = ui.available_width().max(100.0);
-        let strip_heights: Vec<f32> = (0..self.tracks.len())
-            .map(|i| {
-                let rows = self
-                    .model
-                    .cameras
-                    .get(i)
-                    .map_or(0, |c| c.rows.iter().filter(|r| !self.hidden.contains(&r.class)).count())
-                    .min(tessera_render::timeline::MAX_ROWS); // as many as the plan draws
-                LABEL_H + ROW_PITCH * rows as f32 + VIDEO_H + CAMERA_GAP
-            })
-            .collect();
-        let height = AXIS_H + strip_heights.iter().sum::<f32>();
+        let colors = Colors::of(ui.visuals());
+        let rows = self.rows_per_camera();
+        let strips_room = (ui.available_height() - DATE_H - AXIS_H).max(ROOMY.strip_height(1));
+        let metrics = if ROOMY.total(&rows) <= strips_room { ROOMY } else { COMPACT };
+        let scrolls = metrics.total(&rows) > strips_room + 0.5;
+        // A solid scroll bar beside the strips (not over the newest data); the axis keeps the
+        // strips' width so a time has one x above and below.
+        let scroll_style = egui::style::ScrollStyle::solid();
+        let bar = if scrolls { scroll_style.allocated_width() } else { 0.0 };
+        let width = (ui.available_width() - bar).max(100.0);
         let (date_rect, _) = ui.allocate_exact_size(Vec2::new(width, DATE_H), Sense::hover());
-        self.date_strip(ui, date_rect);
-        let (rect, response) = ui.allocate_exact_size(Vec2::new(width, height), Sense::click_and_drag());
+        self.date_strip(ui, date_rect, &colors);
+        let (axis_rect, axis_response) = ui.allocate_exact_size(Vec2::new(width, AXIS_H), Sense::click_and_drag());
+        let now_us = self.now_us();
+        let ppp = ui.ctx().pixels_per_point();
+        let view = self.view;
+        let x_of = move |rect: Rect, t: i64| rect.left() + (view.x_of(t) as f32) * rect.width();
+        let tick_list = ticks(&self.view, f64::from(width), 90.0, self.clock);
+        {
+            let painter = ui.painter_at(axis_rect);
+            for tick in &tick_list {
+                let x = x_of(axis_rect, tick.t_us);
+                painter.line_segment(
+                    [Pos2::new(x, axis_rect.bottom() - 4.0), Pos2::new(x, axis_rect.bottom())],
+                    Stroke::new(1.0, colors.grid),
+                );
+                painter.text(
+                    Pos2::new(x + 3.0, axis_rect.top() + 2.0),
+                    egui::Align2::LEFT_TOP,
+                    &tick.label,
+                    egui::FontId::proportional(11.0),
+                    colors.tick_text,
+                );
+            }
+        }
+        // The strips, in their own scroll area (scrolled by its bar or Alt+wheel).
+        let alt_wheel = ui.input(|i| if i.modifiers.alt { i.smooth_scroll_delta.y } else { 0.0 });
+        let mut area = egui::ScrollArea::vertical()
+            .id_salt("timeline strips")
+            .scroll_source(egui::scroll_area::ScrollSource::SCROLL_BAR)
+            .auto_shrink([false, false])
+            .max_height(strips_room);
+        if alt_wheel != 0.0 && self.strips_hovered {
+            area = area.vertical_scroll_offset((self.strips_offset - alt_wheel).max(0.0));
+        }
+        let hidden = &self.hidden;
+        let tracks = &self.tracks;
+        let model = &mut self.model;
+        let active_camera = self.active_camera.as_deref();
+        let output = ui.scope(|ui| {
+            ui.spacing_mut().scroll = scroll_style;
+            area.show(ui, |ui| {
+                let content = Vec2::new(width, metrics.total(&rows));
+                let (rect, response) = ui.allocate_exact_size(content, Sense::click_and_drag());
+                let visible = ui.clip_rect().intersect(rect);
+                let painter = ui.painter_at(visible);
+                for tick in &tick_list {
+                    let x = x_of(rect, tick.t_us);
+                    painter.line_segment(
+                        [Pos2::new(x, visible.top()), Pos2::new(x, visible.bottom())],
+                        Stroke::new(1.0, colors.grid),
+                    );
+                }
+                // The event rows go to the GPU in one callback, planned exactly as
+                // `tessera bench timeline` plans them; names and video in egui.
+                let area = StripArea {
+                    x0: (rect.left() * ppp).round(),
+                    y0: (rect.top() * ppp).round(),
+                    width: (rect.width() * ppp).round(),
+                    row_height: (metrics.row_h * ppp).round(),
+                    row_pitch: (metrics.row_pitch * ppp).round(),
+                    header: (metrics.label_h * ppp).round(),
+                    footer: ((metrics.video_h + metrics.gap) * ppp).round(),
+                };
+                let plans = model.plans(&view, area, now_us, &|r| !hidden.contains(&r.class));
+                let mut strips = Vec::new();
+                let mut y = rect.top();
+                for (i, (track, &n)) in tracks.iter().zip(&rows).enumerate() {
+                    let h = metrics.strip_height(n);
+                    let strip =
+                        Rect::from_min_max(Pos2::new(rect.left(), y), Pos2::new(rect.right(), y + h - metrics.gap));
+                    y += h;
+                    strips.push((track.camera.clone(), strip));
+                    if !strip.intersects(visible) {
+                        continue;
+                    }
+                    // Cameras the feed has not described yet have no plan: no rows.
+                    let rows_bottom = plans.get(i).map_or(strip.top() + metrics.label_h, |p| p.rect[3] / ppp);
+                    let active = active_camera == Some(track.camera.as_str());
+                    let camera = clip::name(&track.camera);
+                    let name = if active { format!("{camera}  · active") } else { camera };
+                    painter.text(
+                        Pos2::new(strip.left() + 2.0, strip.top() + 1.0),
+                        egui::Align2::LEFT_TOP,
+                        name,
+                        egui::FontId::proportional(metrics.font),
+                        if active { colors.active } else { colors.name },
+                    );
+                    // Recorded video beneath the events.
+                    let video_y = rows_bottom + 1.0;
+                    for &(a, b) in &track.video {
+                        if b < view.start_us || a > view.end_us() {
+                            continue;
+                        }
+                        let (xa, xb) = (x_of(rect, a).max(rect.left()), x_of(rect, b).min(rect.right()));
+                        painter.rect_filled(
+                            Rect::from_min_max(
+                                Pos2::new(xa, video_y),
+                                Pos2::new(xb.max(xa + 1.0), video_y + metrics.video_h - 1.0),
+                            ),
+                            0.0,
+                            colors.video,
+                        );
+                    }
+                }
+                // Only the visible part goes to the GPU: egui_wgpu clamps a callback's viewport
+                // to the window, which would squeeze a taller one (rows drawn at the wrong pitch).
+                if visible.is_positive() {
+                    let plans = plans.to_vec(); // the callback owns its copy until painted
+                    painter.add(egui_wgpu::Callback::new_paint_callback(
+                        visible,
+                        TimelineCallback { plans, rect: visible },
+                    ));
+                }
+                (rect, visible, response, strips)
+            })
+        });
+        let output = output.inner;
+        let (content_rect, visible, strips_response, strips) = output.inner;
+        self.strips_offset = output.state.clamped_offset().y;
+        self.strips_hovered = strips_response.hovered();
+        // The whole timeline under the axis and the strips in view: input, overlays, layout.
+        let rect = Rect::from_min_max(axis_rect.min, Pos2::new(axis_rect.right(), output.inner_rect.bottom()));
         self.rect = rect;
+        let response = axis_response.union(strips_response);
+        self.layout = TimelineLayout {
+            timeline: Rect::from_min_max(date_rect.min, rect.max),
+            ticks: axis_rect,
+            strips: strips
+                .iter()
+                .filter(|(_, r)| r.intersects(visible))
+                .map(|(camera, r)| (camera.clone(), r.intersect(visible)))
+                .collect(),
+            scrolls: output.content_size.y > output.inner_rect.height() + 0.5,
+        };
         self.input(ui, rect, &response, &mut commands);
         // The camera strip under the pointer.
-        let camera_at = |y: f32| {
-            let mut bottom = rect.top() + AXIS_H;
-            for (track, h) in self.tracks.iter().zip(&strip_heights) {
-                bottom += h;
-                if y > rect.top() + AXIS_H && y <= bottom {
-                    return Some(track.camera.clone());
-                }
-            }
-            None
+        let camera_at = |p: Pos2| {
+            (visible.contains(p))
+                .then(|| strips.iter().find(|(_, r)| r.expand2(Vec2::new(0.0, metrics.gap / 2.0)).contains(p)))
+                .flatten()
+                .map(|(camera, _)| camera.clone())
         };
-        let pointer_camera = response.hover_pos().and_then(|p| camera_at(p.y).map(|c| (c, p.x)));
+        let _ = content_rect;
+        let pointer_camera = response.hover_pos().and_then(|p| camera_at(p).map(|c| (c, p.x)));
         // A click on a camera's strip also makes that camera the active tile's.
         if response.clicked()
             && let Some(p) = response.interact_pointer_pos()
-            && let Some(camera) = camera_at(p.y)
+            && let Some(camera) = camera_at(p)
             && self.active_camera.as_deref() != Some(camera.as_str())
         {
             commands.push(Command::SelectCamera(camera));
         }
         self.ask_about_pointer(rect, pointer_camera.as_ref());
-
-        let now_us = self.now_us();
-        let painter = ui.painter_at(rect);
-        let ppp = ui.ctx().pixels_per_point();
-        let x_of = |t: i64| rect.left() + (self.view.x_of(t) as f32) * rect.width();
-        // Axis with ticks.
-        for tick in ticks(&self.view, f64::from(rect.width()), 90.0, self.clock) {
-            let x = x_of(tick.t_us);
-            painter.line_segment(
-                [Pos2::new(x, rect.top() + AXIS_H - 4.0), Pos2::new(x, rect.bottom())],
-                Stroke::new(1.0, Color32::from_gray(55)),
-            );
-            painter.text(
-                Pos2::new(x + 3.0, rect.top() + 2.0),
-                egui::Align2::LEFT_TOP,
-                tick.label,
-                egui::FontId::proportional(11.0),
-                Color32::from_gray(170),
-            );
-        }
-        // Strips: the event rows go to the GPU in one callback, planned exactly as
-        // `tessera bench timeline` plans them; labels and video in egui.
-        let area = StripArea {
-            x0: (rect.left() * ppp).round(),
-            y0: ((rect.top() + AXIS_H) * ppp).round(),
-            width: (rect.width() * ppp).round(),
-            row_height: (ROW_H * ppp).round(),
-            row_pitch: (ROW_PITCH * ppp).round(),
-            header: (LABEL_H * ppp).round(),
-            footer: ((VIDEO_H + CAMERA_GAP) * ppp).round(),
-        };
-        let hidden = &self.hidden;
-        let plans = self.model.plans(&self.view, area, now_us, &|r| !hidden.contains(&r.class));
-        let mut y = rect.top() + AXIS_H;
-        for (i, (track, h)) in self.tracks.iter().zip(&strip_heights).enumerate() {
-            // Cameras the feed has not described yet have no plan: no rows.
-            let (rows_top, rows_bottom) =
-                plans.get(i).map_or((y + LABEL_H, y + LABEL_H), |p| (p.rect[1] / ppp, p.rect[3] / ppp));
-            let active = self.active_camera.as_deref() == Some(track.camera.as_str());
-            let camera = clip::name(&track.camera);
-            let name = if active { format!("{camera}  · active") } else { camera };
-            let color = if active { Color32::from_rgb(240, 200, 60) } else { Color32::from_gray(210) };
-            painter.text(
-                Pos2::new(rect.left() + 2.0, rows_top - LABEL_H + 1.0),
-                egui::Align2::LEFT_TOP,
-                name,
-                egui::FontId::proportional(12.0),
-                color,
-            );
-            // Recorded video beneath the events.
-            let video_y = rows_bottom + 1.0;
-            for &(a, b) in &track.video {
-                if b < self.view.start_us || a > self.view.end_us() {
-                    continue;
-                }
-                let (xa, xb) = (x_of(a).max(rect.left()), x_of(b).min(rect.right()));
-                painter.rect_filled(
-                    Rect::from_min_max(Pos2::new(xa, video_y), Pos2::new(xb.max(xa + 1.0), video_y + VIDEO_H - 1.0)),
-                    0.0,
-                    Color32::from_rgb(70, 110, 170),
-                );
+        self.overlays(ui, rect, bookmarks, now_us, &colors);
+        if let Some(pos) = response.hover_pos() {
+            let t = self.view.time_at(f64::from((pos.x - rect.left()) / rect.width()));
+            let mut text = format_instant(t, self.clock);
+            if let Some(hover) = self.hover_at(pointer_camera.as_ref()) {
+                text.push_str(&hover_text(hover, self.clock));
             }
-            y += h;
+            response.clone().on_hover_text_at_pointer(text);
         }
-        // The callback owns its copy (egui keeps it until the frame is painted).
-        let plans = plans.to_vec();
-        let viewport_px = [
-            (rect.left() * ppp).round(),
-            (rect.top() * ppp).round(),
-            (rect.width() * ppp).round(),
-            (rect.height() * ppp).round(),
-        ];
-        painter.add(egui_wgpu::Callback::new_paint_callback(rect, TimelineCallback { plans, viewport_px }));
-        // The selection, and the bookmarks as flags on the axis.
+        if self.model.pending() > 0 {
+            ui.ctx().request_repaint_after(std::time::Duration::from_millis(16));
+        }
+        commands
+    }
+
+    /// The selection, the bookmarks (flags on the axis), the now edge and the playhead, over
+    /// the axis and the strips in view.
+    fn overlays(
+        &self,
+        ui: &egui::Ui,
+        rect: Rect,
+        bookmarks: &[tessera_storage::db::bookmarks::Bookmark],
+        now_us: i64,
+        colors: &Colors,
+    ) {
+        let painter = ui.painter_at(rect);
+        let x_of = |t: i64| rect.left() + (self.view.x_of(t) as f32) * rect.width();
         if let Some((a, b)) = self.selection {
             let (xa, xb) = (x_of(a).max(rect.left()), x_of(b).min(rect.right()));
             if xb >= rect.left() && xa <= rect.right() {
@@ -257,43 +468,30 @@ impl TimelinePanel {
                 Stroke::new(1.0, super::review::BOOKMARK.gamma_multiply(0.5)),
             );
         }
-        // The now edge and the playhead.
         let now_x = x_of(now_us);
         if rect.x_range().contains(now_x) {
             painter.line_segment(
                 [Pos2::new(now_x, rect.top()), Pos2::new(now_x, rect.bottom())],
-                Stroke::new(1.5, Color32::from_rgb(240, 200, 60)),
+                Stroke::new(1.5, colors.now),
             );
         }
         if let Some(p) = self.playhead_us {
             let x = x_of(p);
             painter.line_segment(
                 [Pos2::new(x, rect.top()), Pos2::new(x, rect.bottom())],
-                Stroke::new(1.5, Color32::WHITE),
+                Stroke::new(1.5, colors.playhead),
             );
         }
-        if let Some(pos) = response.hover_pos() {
-            let t = self.view.time_at(f64::from((pos.x - rect.left()) / rect.width()));
-            let mut text = format_instant(t, self.clock);
-            if let Some(hover) = self.hover_at(pointer_camera.as_ref()) {
-                text.push_str(&hover_text(hover, self.clock));
-            }
-            response.clone().on_hover_text_at_pointer(text);
-        }
-        if self.model.pending() > 0 {
-            ui.ctx().request_repaint_after(std::time::Duration::from_millis(16));
-        }
-        commands
     }
 
     /// The days of the view above the axis: each day's name where it starts (or at the left
-    /// edge), its midnight marked, and the night (18:00–06:00 in the clock's zone) shaded.
-    fn date_strip(&self, ui: &egui::Ui, rect: Rect) {
+    /// edge), its midnight marked, and the night (18:00–06:00 in the clock's zone) shaded. A
+    /// name that would run into the next one is left out (the left edge's, pushed right,
+    /// is the usual case).
+    fn date_strip(&self, ui: &egui::Ui, rect: Rect, colors: &Colors) {
         let painter = ui.painter_at(rect);
         let x_of = |t: i64| rect.left() + (self.view.x_of(t) as f32) * rect.width();
         let days = tessera_engine::timeline::ticks::days(&self.view, self.clock, DATE_STRIP_DAYS);
-        let day_px = days.first().map_or(0.0, |d| x_of(d.end_us) - x_of(d.start_us));
-        let night = Color32::from_rgba_unmultiplied(0, 0, 30, 110);
         for day in &days {
             let hour = (day.end_us - day.start_us) / 24;
             for (a, b) in [(day.start_us, day.start_us + 6 * hour), (day.start_us + 18 * hour, day.end_us)] {
@@ -302,7 +500,7 @@ impl TimelinePanel {
                     painter.rect_filled(
                         Rect::from_min_max(Pos2::new(xa, rect.top()), Pos2::new(xb, rect.bottom())),
                         0.0,
-                        night,
+                        colors.night,
                     );
                 }
             }
@@ -310,18 +508,18 @@ impl TimelinePanel {
             if rect.x_range().contains(x) {
                 painter.line_segment(
                     [Pos2::new(x, rect.top()), Pos2::new(x, rect.bottom())],
-                    Stroke::new(1.0, Color32::from_gray(120)),
+                    Stroke::new(1.0, colors.midnight),
                 );
             }
-            // A name where there is room for one (every day down to ~70 px a day).
-            if day_px >= 70.0 || days.len() == 1 {
-                painter.text(
-                    Pos2::new(x.max(rect.left()) + 3.0, rect.center().y),
-                    egui::Align2::LEFT_CENTER,
-                    &day.label,
-                    egui::FontId::proportional(10.5),
-                    Color32::from_gray(200),
-                );
+        }
+        let font = egui::FontId::proportional(10.5);
+        for (i, day) in days.iter().enumerate() {
+            let left = x_of(day.start_us).max(rect.left()) + 3.0;
+            let galley = painter.layout_no_wrap(day.label.clone(), font.clone(), colors.date_text);
+            // Room up to the next day's name (its midnight), or the strip's end.
+            let room_end = days.get(i + 1).map_or(rect.right(), |next| x_of(next.start_us));
+            if left + galley.size().x + 4.0 <= room_end || days.len() == 1 {
+                painter.galley(Pos2::new(left, rect.center().y - galley.size().y / 2.0), galley, colors.date_text);
             }
         }
     }
@@ -415,6 +613,54 @@ impl TimelinePanel {
         self.hover.as_ref().filter(|h| &h.camera == camera && h.from_us <= *to && h.to_us >= *from)
     }
 
+    /// The actions, in places that do not move: the clock and tile style (each showing its
+    /// state), Save image, Fit all, the span; then, when there is one, the selection's.
+    /// Wraps inside the panel's width.
+    fn toolbar_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        ui.horizontal_wrapped(|ui| {
+            let utc = self.clock == Clock::Utc;
+            if ui.selectable_label(!utc, "Local").on_hover_text("Times in local time").clicked() && utc {
+                commands.push(Command::SetClock(Clock::Local));
+            }
+            if ui.selectable_label(utc, "UTC").on_hover_text("Times in UTC").clicked() && !utc {
+                commands.push(Command::SetClock(Clock::Utc));
+            }
+            ui.separator();
+            let coverage = self.model.style() == TileStyle::Coverage;
+            let coverage_hint = "Brighter = more of the time under a pixel has the class";
+            if ui.selectable_label(coverage, "Coverage").on_hover_text(coverage_hint).clicked() && !coverage {
+                commands.push(Command::SetTimelineStyle(TileStyle::Coverage));
+            }
+            let presence_hint = "Lit wherever the class was seen at all";
+            if ui.selectable_label(!coverage, "Presence").on_hover_text(presence_hint).clicked() && coverage {
+                commands.push(Command::SetTimelineStyle(TileStyle::Presence));
+            }
+            ui.separator();
+            if ui.small_button("Save image").on_hover_text("The timeline's view as a PNG").clicked() {
+                commands.push(Command::Export { kind: super::review::ExportKind::Timeline, out: None });
+            }
+            if ui.small_button("Fit all").on_hover_text("The whole archive (double-click the timeline)").clicked() {
+                commands.push(Command::SetTimeView(TimeView::fit(self.bounds.0, self.bounds.1)));
+            }
+            ui.label(egui::RichText::new(span_text(self.view.span_us)).weak());
+            if let Some((a, b)) = self.selection {
+                ui.separator();
+                ui.label(egui::RichText::new(format!("selection {}", span_text((b - a).max(0)))).weak());
+                if ui.small_button("Zoom to").on_hover_text("Fit the view to the selection").clicked() {
+                    let margin = ((b - a) / 20).max(500_000);
+                    commands.push(Command::SetTimeView(TimeView::new(a - margin, (b - a) + 2 * margin)));
+                }
+                if ui.small_button("Export clip").on_hover_text("The active stream's selection as MP4").clicked() {
+                    commands.push(Command::Export { kind: super::review::ExportKind::Clip, out: None });
+                }
+                if ui.small_button("Clear").on_hover_text("Forget the selection").clicked() {
+                    commands.push(Command::ClearSelection);
+                }
+            }
+        });
+    }
+
+    /// The classes, each a toggle showing whether its row is shown; wraps inside the width.
     fn legend_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
         let mut classes: BTreeMap<String, [u8; 3]> = BTreeMap::new();
         for cam in &self.model.cameras {
@@ -422,19 +668,19 @@ impl TimelinePanel {
                 classes.entry(row.class.clone()).or_insert(row.color);
             }
         }
-        ui.horizontal(|ui| {
+        if classes.is_empty() {
+            return;
+        }
+        ui.horizontal_wrapped(|ui| {
             let more = classes.len().saturating_sub(clip::MAX_ITEMS);
             for (class, [r, g, b]) in classes.into_iter().take(clip::MAX_ITEMS) {
                 let on = !self.hidden.contains(&class);
-                let color = if on { Color32::from_rgb(r, g, b) } else { Color32::from_gray(90) };
+                let color = if on { Color32::from_rgb(r, g, b) } else { Color32::from_gray(120) };
                 let (swatch, _) = ui.allocate_exact_size(Vec2::splat(10.0), Sense::hover());
                 ui.painter().rect_filled(swatch, 2.0, color);
-                let text = egui::RichText::new(clip::short(&class)).color(if on {
-                    Color32::from_gray(220)
-                } else {
-                    Color32::from_gray(110)
-                });
-                let hint = format!("{}: show or hide this class", clip::name(&class));
+                let text = egui::RichText::new(clip::short(&class));
+                let text = if on { text } else { text.weak().strikethrough() };
+                let hint = format!("{}: {} this class", clip::name(&class), if on { "hide" } else { "show" });
                 if ui.selectable_label(on, text).on_hover_text(hint).clicked() {
                     commands.push(Command::ToggleClass(class));
                 }
@@ -444,52 +690,6 @@ impl TimelinePanel {
                     egui::RichText::new(format!("and {} more", super::format::count(more, "class", "classes"))).weak(),
                 );
             }
-            ui.separator();
-            let clock_label = match self.clock {
-                Clock::Utc => "UTC",
-                Clock::Local => "Local time",
-            };
-            if ui.button(clock_label).on_hover_text("Tick labels in UTC or local time").clicked() {
-                commands.push(Command::SetClock(if self.clock == Clock::Utc { Clock::Local } else { Clock::Utc }));
-            }
-            let coverage = self.model.style() == TileStyle::Coverage;
-            let (label, hint) = if coverage {
-                ("Coverage", "Brighter = more of the time under a pixel has the class. Click: presence (any detection)")
-            } else {
-                ("Presence", "Lit wherever the class was seen at all. Click: coverage (how much of the time)")
-            };
-            if ui.button(label).on_hover_text(hint).clicked() {
-                commands.push(Command::SetTimelineStyle(if coverage {
-                    TileStyle::Presence
-                } else {
-                    TileStyle::Coverage
-                }));
-            }
-            if let Some((a, b)) = self.selection {
-                ui.separator();
-                ui.label(
-                    egui::RichText::new(format!("selection {}", span_text((b - a).max(0))))
-                        .color(Color32::from_gray(170)),
-                );
-                if ui.small_button("Zoom to").on_hover_text("Fit the view to the selection").clicked() {
-                    let margin = ((b - a) / 20).max(500_000);
-                    commands.push(Command::SetTimeView(TimeView::new(a - margin, (b - a) + 2 * margin)));
-                }
-                if ui.small_button("Export clip").on_hover_text("The active stream's selection as MP4").clicked() {
-                    commands.push(Command::Export { kind: super::review::ExportKind::Clip, out: None });
-                }
-                if ui.small_button("Clear").clicked() {
-                    commands.push(Command::ClearSelection);
-                }
-                ui.separator();
-            }
-            if ui.small_button("Save image").on_hover_text("The timeline's view as a PNG").clicked() {
-                commands.push(Command::Export { kind: super::review::ExportKind::Timeline, out: None });
-            }
-            if ui.button("Fit all").clicked() {
-                commands.push(Command::SetTimeView(TimeView::fit(self.bounds.0, self.bounds.1)));
-            }
-            ui.label(egui::RichText::new(span_text(self.view.span_us)).color(Color32::from_gray(150)));
         });
     }
 
@@ -497,7 +697,11 @@ impl TimelinePanel {
         let fraction = |x: f32| f64::from((x - rect.left()) / rect.width()).clamp(0.0, 1.0);
         let mut view = self.view;
         if response.hovered() {
-            let (scroll, zoom, pointer) = ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta(), i.pointer.hover_pos()));
+            let (mut scroll, zoom, pointer) =
+                ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta(), i.pointer.hover_pos()));
+            if ui.input(|i| i.modifiers.alt) {
+                scroll.y = 0.0; // Alt+wheel scrolls the strips
+            }
             let anchor = pointer.map_or(0.5, |p| fraction(p.x));
             if scroll.y != 0.0 {
                 view = view.zoom((-f64::from(scroll.y) / 200.0).exp(), anchor);
