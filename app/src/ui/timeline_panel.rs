@@ -334,11 +334,10 @@ impl TimelinePanel {
         }
     }
 
-    /// Ask the `events` thread a question (the answer lands in this panel's fields).
-    pub fn ask(&self, question: EventQuestion) {
-        if let Some(feed) = &self.events {
-            let _ = feed.send(question); // a full queue drops it: the UI asks again
-        }
+    /// Ask the `events` thread a question (the answer lands in this panel's fields); false
+    /// when it was not sent (a full queue: ask again).
+    pub fn ask(&self, question: EventQuestion) -> bool {
+        self.events.as_ref().is_some_and(|feed| feed.send(question).is_ok())
     }
 
     /// The colour of `class` on the timeline.
