@@ -189,3 +189,119 @@ fn keyboard_shortcuts_drive_the_player_but_not_while_typing() {
     h.run_steps(1);
     assert!(!player(&h).playing, "Space in a text field types");
 }
+
+/// The frame times `n` steps on from `t` (what the player's steps must reach), read straight
+/// from the stream.
+fn frames_after(dir: &std::path::Path, stream: &str, t: i64, n: usize) -> Vec<i64> {
+    let mut source = tessera_engine::playback::FrameSource::open(dir, stream).expect("the stream");
+    let mut at = source.frame_at(t).expect("decode").expect("a frame").frame.time_us;
+    (0..n)
+        .map(|_| {
+            at = source.neighbour(at, true).expect("index").expect("a next frame");
+            at
+        })
+        .collect()
+}
+
+/// Twenty quick presses of `.` (one frame each, no waiting for pictures) are twenty frames,
+/// and so are presses that land in the same frame of the UI.
+#[test]
+fn quick_frame_steps_are_all_taken() {
+    let dir = common::demo_dir("quick-steps", 0.5);
+    let mut h = harness(common::app_on(dir.clone()), Vec2::new(1000.0, 760.0));
+    settle(&mut h);
+    let t = DEMO_END_US - 10 * 60 * 1_000_000 + 3_000_000;
+    h.state_mut().push(Command::SeekTo(t));
+    h.run_steps(1);
+    settle(&mut h);
+    let start = player(&h).shown.as_ref().map(|p| p.frame.time_us).expect("a picture");
+    let expected = frames_after(&dir, "cam-1-HD", start, 40);
+    for _ in 0..20 {
+        h.key_press(egui::Key::Period);
+        h.run_steps(1);
+    }
+    settle(&mut h);
+    let shown = player(&h).shown.as_ref().map(|p| p.frame.time_us);
+    assert_eq!(shown, Some(expected[19]), "20 presses, 20 frames on from {start}");
+    // Ten presses delivered to one frame of the UI (a busy frame): ten frames.
+    for pressed in [true, false].repeat(10) {
+        h.input_mut().events.push(egui::Event::Key {
+            key: egui::Key::Period,
+            physical_key: None,
+            pressed,
+            repeat: false,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    h.run_steps(1);
+    settle(&mut h);
+    let shown = player(&h).shown.as_ref().map(|p| p.frame.time_us);
+    assert_eq!(shown, Some(expected[29]), "10 presses in one UI frame, 10 frames");
+    // Steps pressed while a seek decodes count from the seek's frame.
+    h.state_mut().push(Command::SeekTo(start));
+    h.run_steps(1);
+    for _ in 0..3 {
+        h.key_press(egui::Key::Period);
+    }
+    h.run_steps(1);
+    settle(&mut h);
+    let shown = player(&h).shown.as_ref().map(|p| p.frame.time_us);
+    assert_eq!(shown, Some(expected[2]), "a seek, then three steps");
+}
+
+/// Run frames as eframe does, only while the UI asks for one (a repaint after a delay), until
+/// it goes idle: what a user sees when they stop touching the window.
+/// `done`, checked after every frame, must hold when the window goes idle.
+fn run_until_idle(h: &mut Harness<'static, TesseraApp>, done: impl Fn(&TesseraApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let delay = h.output().viewport_output.get(&egui::ViewportId::ROOT).map_or(Duration::MAX, |v| v.repaint_delay);
+        if delay > Duration::from_secs(1) {
+            assert!(done(h.state()), "the window went idle before it was done: {:?}", h.state().archive);
+            return;
+        }
+        assert!(Instant::now() < deadline, "the window never went idle");
+        std::thread::sleep(delay.max(Duration::from_millis(1)));
+        h.run_steps(1);
+    }
+}
+
+/// Stepping through an event, every frame shows the event's detection box once settled.
+#[test]
+fn stepped_frames_inside_an_event_show_its_box() {
+    let dir = common::demo_dir("step-boxes", 0.5);
+    let db = tessera_storage::EventDb::open_read(&dir).expect("events");
+    let video_from_ms = (DEMO_END_US - 25 * 60 * 1_000_000) / 1000;
+    let event = db
+        .list_events("cam-1", video_from_ms, DEMO_END_US / 1000)
+        .expect("list")
+        .into_iter()
+        .find(|e| e.last_ms - e.first_ms >= 5_000)
+        .expect("an event of 5 s or more");
+    let mut h = harness(common::app_on(dir.clone()), Vec2::new(1000.0, 760.0));
+    settle(&mut h);
+    h.state_mut().push(Command::SeekTo((event.first_ms + 300) * 1000));
+    h.run_steps(1);
+    settle(&mut h);
+    let mut missing = Vec::new();
+    for _ in 0..15 {
+        h.key_press(egui::Key::Period);
+        h.run_steps(1);
+        // As eframe runs the window: no frame unless one was asked for. A picture whose
+        // boxes have not come yet keeps asking for frames (the answer wakes nothing).
+        run_until_idle(&mut h, |app| {
+            active(app).is_none_or(|p| {
+                p.shown.as_ref().is_none_or(|s| p.event_boxes_for.as_ref().is_some_and(|(_, t)| *t == s.frame.time_us))
+            })
+        });
+        let p = player(&h);
+        let t = p.shown.as_ref().map(|s| s.frame.time_us).expect("a picture");
+        let current = p.event_boxes_for.as_ref().is_some_and(|(_, at)| *at == t);
+        let stored = db.boxes_at("cam-1", t.div_euclid(1000), 1000).expect("boxes");
+        let has = current && p.event_boxes.iter().any(|b| b.class == event.class);
+        if !has {
+            missing.push((t, stored.len(), p.event_boxes_for.clone()));
+        }
+    }
+    assert!(missing.is_empty(), "frames of event {event:?} without its box: {missing:?}");
+}

@@ -224,3 +224,34 @@ fn timeline_interactions() {
     settle(&mut h);
     h.snapshot_options("timeline_person_hidden", &snapshot_options());
 }
+
+/// `+` and `−` zoom about the playhead when it is in view (it stays where it was), else about
+/// the view's centre.
+#[test]
+fn keys_zoom_about_the_playhead() {
+    let mut h = harness(demo_app(&demo_dir("zoom-keys")), Vec2::new(1000.0, 760.0));
+    settle(&mut h);
+    let hour = TimeView::new(END_US - 3_600_000_000, 3_600_000_000);
+    set_view(&mut h, hour);
+    let playhead = hour.time_at(0.2);
+    h.state_mut().push(Command::PlayheadMoved(playhead));
+    h.run_steps(1);
+    h.key_press(egui::Key::Plus);
+    h.run_steps(1);
+    let zoomed = view(&h);
+    assert_eq!(zoomed.span_us, hour.span_us / 2, "+ halves the span");
+    assert!((zoomed.x_of(playhead) - 0.2).abs() < 1e-6, "the playhead stays put: {}", zoomed.x_of(playhead));
+    h.key_press(egui::Key::Minus);
+    h.run_steps(1);
+    let out = view(&h);
+    assert_eq!(out.span_us, hour.span_us);
+    assert!((out.x_of(playhead) - 0.2).abs() < 1e-6, "− too: {}", out.x_of(playhead));
+    // Out of view: about the centre.
+    set_view(&mut h, hour);
+    h.state_mut().push(Command::PlayheadMoved(hour.start_us - 60_000_000));
+    h.run_steps(1);
+    h.key_press(egui::Key::Plus);
+    h.run_steps(1);
+    let zoomed = view(&h);
+    assert_eq!(zoomed.time_at(0.5), hour.time_at(0.5), "the centre stays put");
+}

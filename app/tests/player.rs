@@ -298,3 +298,29 @@ fn idle_work_decodes_the_previous_gop() {
     let mut cold = FrameSource::new(stream, 256 << 20).expect("source");
     assert_eq!(cold.frame_at(prev).expect("frame").expect("picture").frame.to_i420(), back.frame.to_i420());
 }
+
+/// Steps queued behind a seek (the player busy decoding) are taken from the seek's frame,
+/// every one of them; steps queued before a seek are overtaken by it.
+#[test]
+fn steps_queued_behind_a_seek_all_count() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    demo(tmp.path(), 0.5);
+    let player = Player::start(tmp.path().to_owned(), "cam-1-HD".into()).expect("player");
+    let last_pictures = |player: &Player| {
+        let mut last = None;
+        while let Some(frame) = player.wait(Duration::from_millis(1500)) {
+            if let PlayerFrame::Picture(p) = frame {
+                last = Some(p.frame.time_us);
+            }
+        }
+        last.expect("a picture")
+    };
+    // A GOP's last frame: the seek decodes the whole GOP while the commands behind it queue.
+    let at = END_US - 600_000_000 + i64::from(scene::GOP_FRAMES - 1) * FRAME_US;
+    for command in [PlayerCommand::Step(5), PlayerCommand::Seek(at), PlayerCommand::Step(1), PlayerCommand::Step(1)] {
+        player.send(command).expect("queued");
+    }
+    player.send(PlayerCommand::Step(1)).expect("queued");
+    let t = last_pictures(&player);
+    assert!(near(t, at + 3 * FRAME_US), "three frames after the seek: {t} vs {at}");
+}

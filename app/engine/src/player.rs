@@ -164,17 +164,18 @@ fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sen
                 Err(_) => return,
             }
         };
-        // Coalesce: everything queued now, newest seek wins.
+        // Coalesce: everything queued now, newest seek wins; steps are never dropped, and
+        // count from the newest seek (a step asked before it is overtaken by it).
         let mut seek = None;
-        let mut steps = 0;
+        let mut steps: i32 = 0;
         let mut started = false;
         for command in first.into_iter().chain(commands.try_iter()) {
             match command {
-                PlayerCommand::Seek(t) => seek = Some((t, true)),
-                PlayerCommand::Scrub(t) => seek = Some((t, false)),
+                PlayerCommand::Seek(t) => (seek, steps) = (Some((t, true)), 0),
+                PlayerCommand::Scrub(t) => (seek, steps) = (Some((t, false)), 0),
                 PlayerCommand::Step(n) => {
                     st.playing = false;
-                    steps += n;
+                    steps = steps.saturating_add(n);
                 }
                 PlayerCommand::Play(speed) => {
                     st.playing = true;
@@ -190,7 +191,10 @@ fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sen
         let result = if let Some((t, exact)) = seek {
             let shown = show(&mut source, &mut st, frames, t, exact, None);
             st.anchor_now();
-            shown
+            match shown {
+                Ok(true) if steps != 0 => step(&mut source, &mut st, frames, steps),
+                shown => shown,
+            }
         } else if steps != 0 {
             step(&mut source, &mut st, frames, steps)
         } else if started && st.current_us.is_none() {

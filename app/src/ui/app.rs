@@ -773,13 +773,19 @@ impl TesseraApp {
                             player.event_boxes_for = Some(key);
                         }
                         _ if player.event_boxes_asked.as_ref() != Some(&key) => {
-                            timeline.ask(tessera_engine::events_feed::EventQuestion::BoxesAt {
+                            let asked = timeline.ask(tessera_engine::events_feed::EventQuestion::BoxesAt {
                                 camera: key.0.clone(),
                                 t_us: key.1,
                             });
-                            player.event_boxes_asked = Some(key);
+                            // Refused (a full queue): asked again next frame.
+                            player.event_boxes_asked = asked.then_some(key);
                         }
                         _ => {}
+                    }
+                    // The answer wakes nothing: keep drawing until it is in (a paused picture
+                    // would otherwise stay without its boxes until the pointer moves).
+                    if timeline.events.is_some() {
+                        ctx.request_repaint_after(Duration::from_millis(30));
                     }
                 }
             }

@@ -188,9 +188,11 @@ impl PlayerPanel {
                 out.push(Transport::Shuttle { speed, reverse });
             }
         }
+        // Every press is a frame: a slow UI frame may carry several presses.
         for (key, frames) in [(egui::Key::Comma, -1), (egui::Key::Period, 1)] {
-            if take(none, key) {
-                out.push(Transport::Step(frames));
+            let presses = ctx.input_mut(|i| i.count_and_consume_key(none, key));
+            if presses > 0 {
+                out.push(Transport::Step(frames * i32::try_from(presses).unwrap_or(i32::MAX)));
             }
         }
         let minute = egui::Modifiers::SHIFT | egui::Modifiers::COMMAND;

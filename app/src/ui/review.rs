@@ -374,8 +374,8 @@ impl EventsPanel {
             min_confidence: f64::from(self.min_confidence),
             limit: EVENT_LIST_LIMIT,
         };
-        if self.asked.as_ref() != Some(&query) {
-            timeline.ask(EventQuestion::List(query.clone()));
+        // Refused (a full queue): asked again next frame.
+        if self.asked.as_ref() != Some(&query) && timeline.ask(EventQuestion::List(query.clone())) {
             self.asked = Some(query);
         }
         ui.separator();

@@ -532,11 +532,10 @@ impl TimelinePanel {
         }
     }
 
-    /// Ask the `events` thread a question (the answer lands in this panel's fields).
-    pub fn ask(&self, question: EventQuestion) {
-        if let Some(feed) = &self.events {
-            let _ = feed.send(question); // a full queue drops it: the UI asks again
-        }
+    /// Ask the `events` thread a question (the answer lands in this panel's fields); false
+    /// when it was not sent (a full queue: ask again).
+    pub fn ask(&self, question: EventQuestion) -> bool {
+        self.events.as_ref().is_some_and(|feed| feed.send(question).is_ok())
     }
 
     /// The colour of `class` on the timeline.
@@ -715,12 +714,14 @@ impl TimelinePanel {
         }
         // Keys act wherever the pointer and focus are, except in a text field.
         if !ui.ctx().egui_wants_keyboard_input() {
+            // +/− zoom about the playhead when it is in view (it stays put), else the centre.
+            let at = self.playhead_us.map(|t| self.view.x_of(t)).filter(|x| (0.0..=1.0).contains(x)).unwrap_or(0.5);
             ui.input(|i| {
                 if i.key_pressed(egui::Key::Plus) || i.key_pressed(egui::Key::Equals) {
-                    view = view.zoom(0.5, 0.5);
+                    view = view.zoom(0.5, at);
                 }
                 if i.key_pressed(egui::Key::Minus) {
-                    view = view.zoom(2.0, 0.5);
+                    view = view.zoom(2.0, at);
                 }
                 if i.key_pressed(egui::Key::ArrowLeft) {
                     view = view.pan(-0.1);

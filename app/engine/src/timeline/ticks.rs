@@ -1,4 +1,4 @@
-//! Tick marks on a clock-friendly ladder: 1 s … 10 min, 30 min, 1 h, 3 h, 6 h, 12 h, 1 day,
+//! Tick marks on a clock-friendly ladder: 100, 200, 500 ms, 1 s … 10 min, 30 min, 1 h, 3 h, 6 h, 12 h, 1 day,
 //! 1 month, 3 months, 1 year, 2/5/10 years; labelled in UTC or local time. Also the one
 //! format for an instant (the video's time label, the timeline tooltip) in the same zone.
 
@@ -13,11 +13,16 @@ pub enum Clock {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Step {
+    /// Under a second (the view spans down to 1 s): labelled with tenths.
+    Millis(i64),
     Seconds(i64),
     Months(u32),
 }
 
-const LADDER: [Step; 24] = [
+const LADDER: [Step; 27] = [
+    Step::Millis(100),
+    Step::Millis(200),
+    Step::Millis(500),
     Step::Seconds(1),
     Step::Seconds(2),
     Step::Seconds(5),
@@ -52,6 +57,7 @@ pub struct Tick {
 
 fn approx_secs(step: Step) -> f64 {
     match step {
+        Step::Millis(ms) => ms as f64 / 1000.0,
         Step::Seconds(s) => s as f64,
         Step::Months(m) => f64::from(m) * 30.44 * 86_400.0,
     }
@@ -68,6 +74,19 @@ pub fn ticks(view: &TimeView, width_px: f64, min_spacing_px: f64, clock: Clock) 
     let (start_s, end_s) = (view.start_us.div_euclid(1_000_000), view.end_us().div_euclid(1_000_000) + 1);
     let mut out = Vec::new();
     match step {
+        Step::Millis(ms) => {
+            let (step_us, off_us) = (ms * 1000, off_s * 1_000_000);
+            let mut t = ((view.start_us + off_us).div_euclid(step_us) + 1) * step_us - off_us;
+            while t <= view.end_us() && out.len() < 500 {
+                let (secs, frac_us) = (t.div_euclid(1_000_000), t.rem_euclid(1_000_000));
+                let mut text = label(secs, 1, &offset);
+                if frac_us != 0 {
+                    text.push_str(&format!(".{}", frac_us / 100_000));
+                }
+                out.push(Tick { t_us: t, label: text });
+                t += step_us;
+            }
+        }
         Step::Seconds(s) => {
             let mut t = ((start_s + off_s).div_euclid(s) + 1) * s - off_s;
             while t <= end_s && out.len() < 500 {
@@ -226,10 +245,29 @@ mod tests {
         let v = TimeView::new(1_500_000_000_000_000, 10 * 365 * 86_400 * 1_000_000);
         let t = ticks(&v, 2000.0, 90.0, Clock::Utc);
         assert!(t.iter().all(|k| k.label.len() == 4), "{t:?}");
-        // Ten seconds: second ticks with seconds in the label.
+        // Ten seconds over 800 px: 2-second ticks with seconds in the label.
         let v = TimeView::new(1_700_000_000_000_000, 10_000_000);
-        let t = ticks(&v, 2000.0, 90.0, Clock::Utc);
+        let t = ticks(&v, 800.0, 90.0, Clock::Utc);
         assert_eq!(t.first().map(|k| k.label.len()), Some(8));
+    }
+
+    #[test]
+    fn a_second_or_two_has_sub_second_ticks() {
+        // 12:00:00 UTC, one second over 600 px: 200 ms ticks, tenths in the labels.
+        let noon = 1_793_534_400_000_000;
+        let v = TimeView::new(noon - 100_000, 1_000_000);
+        let t = ticks(&v, 600.0, 90.0, Clock::Utc);
+        assert!(t.len() >= 4, "{t:?}");
+        assert!(t.windows(2).all(|w| w[1].t_us - w[0].t_us == 200_000), "{t:?}");
+        assert_eq!(t[0].label, "12:00:00");
+        assert_eq!(t[1].label, "12:00:00.2");
+        // Two seconds over 600 px: 500 ms ticks.
+        let v = TimeView::new(noon - 100_000, 2_000_000);
+        let t = ticks(&v, 600.0, 90.0, Clock::Utc);
+        assert_eq!(
+            t.iter().map(|k| k.label.as_str()).collect::<Vec<_>>(),
+            ["12:00:00", "12:00:00.5", "12:00:01", "12:00:01.5"]
+        );
     }
 
     #[test]
