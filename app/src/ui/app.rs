@@ -295,6 +295,12 @@ impl TesseraApp {
                         grid.seek(t);
                     }
                 }
+                Command::SeekFrom(t) => {
+                    if let ArchiveState::Open { timeline, grid, .. } = &mut self.archive {
+                        timeline.playhead_us = Some(t);
+                        grid.seek_from(t);
+                    }
+                }
                 Command::PlayheadMoved(t) => {
                     if let ArchiveState::Open { timeline, .. } = &mut self.archive {
                         timeline.playhead_us = Some(t);
