@@ -78,10 +78,7 @@ fn labeller_jumps_to_the_next_person_event_and_back() {
         events.class = Some("car".into());
     }
     h.run_steps(3);
-    assert!(
-        active(h.state()).unwrap().event_boxes.iter().any(|b| b.class == "person"),
-        "the list's filter keeps boxes"
-    );
+    assert!(player(&h).event_boxes.iter().any(|b| b.class == "person"), "the list's filter keeps boxes");
     // The legend hides the class on the timeline and in the video, and shows it again.
     let has_person = |app: &tessera::ui::TesseraApp| {
         active(app).is_some_and(|p| p.event_boxes_for.is_some() && p.event_boxes.iter().any(|b| b.class == "person"))
@@ -184,7 +181,7 @@ fn hovering_an_event_names_it_and_a_click_goes_to_its_start() {
         .collect();
     let tooltip = tooltips.iter().find(|t| t.contains(&event.class)).expect("the tooltip").clone();
     let hovered = match &h.state().archive {
-        ArchiveState::Open { timeline, .. } => timeline.hover.clone().unwrap(),
+        ArchiveState::Open { timeline, .. } => timeline.hover.clone().expect("the hover answer"),
         other => panic!("{other:?}"),
     };
     for e in hovered.events.iter().take(6) {
