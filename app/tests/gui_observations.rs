@@ -9,7 +9,7 @@ mod common;
 
 use common::{DEMO_END_US, active, app_on, harness, player, settle, wait_until};
 use egui::Vec2;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use tessera::demo::{DemoArgs, write_demo};
 use tessera::ui::{ArchiveState, Command, TesseraApp};
 use tessera_storage::observations::Catalog;
@@ -39,7 +39,8 @@ fn labelled_boxes_at_the_playhead_and_a_population_watched_to_ready() {
     };
     write_demo(&dir, &args).unwrap();
     // Where the first labelled clip of cam-1-HD is (its header was recorded at populate).
-    let catalog = Catalog::open(&dir.join("labels"), false).unwrap();
+    let labels_dir = dir.join("labels");
+    let catalog = Catalog::open(&labels_dir, false).unwrap();
     let clip = catalog.video_record(1001).unwrap().expect("project 1 was populated by the demo");
     drop(catalog);
 
@@ -53,6 +54,8 @@ fn labelled_boxes_at_the_playhead_and_a_population_watched_to_ready() {
     wait_until(&mut h, "project states", |app| {
         status_of(app, 1).as_deref() == Some("ready") && status_of(app, 2).as_deref() == Some("pending")
     });
+    h.run_steps(1);
+    assert_eq!(h.query_all_by_label("Table settings").count(), 0, "the embedded table has no settings to change");
 
     // Eight seconds into the clip someone is on screen: their boxes are drawn over the picture.
     assert_eq!(player(&h).player.stream, "cam-1-HD");
@@ -86,4 +89,27 @@ fn labelled_boxes_at_the_playhead_and_a_population_watched_to_ready() {
         }
         other => panic!("{other:?}"),
     }
+
+    // An operator repopulates project 2 at another rate from the shell: its fps field follows.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["hypertable", "populate", "--catalog"])
+        .arg(&labels_dir)
+        .args(["--project", "2", "--fps", "2", "--sync"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    wait_until(&mut h, "the new rate", |app| match &app.archive {
+        ArchiveState::Open { observations: Some(p), .. } => {
+            p.states.iter().any(|s| s.id == 2 && s.fps == "2" && s.status == "ready")
+        }
+        _ => false,
+    });
+    h.run_steps(2);
+    let fields: Vec<String> = h
+        .query_all_by_label("fps")
+        .filter(|n| n.accesskit_node().role() != egui::accesskit::Role::Label)
+        .filter_map(|n| n.accesskit_node().value().map(|v| v.to_string()))
+        .collect();
+    assert_eq!(fields.len(), 2, "{fields:?}");
+    assert_eq!(fields[1], "2", "project 2's field shows the rate it was last populated at");
 }

@@ -8,9 +8,10 @@ mod common;
 
 use common::{DEMO_END_US, active, app_on, demo_dir, harness, player, settle, wait_until};
 use egui::{Pos2, Vec2};
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use tessera::ui::review::ExportKind;
 use tessera::ui::{ArchiveState, Command, SHORTCUTS};
+use tessera_engine::timeline::ticks::Clock;
 use tessera_storage::EventDb;
 
 fn playhead(app: &tessera::ui::TesseraApp) -> Option<i64> {
@@ -72,6 +73,21 @@ fn labeller_jumps_to_the_next_person_event_and_back() {
         })
     });
     h.run_steps(1);
+    // The Events tab's class filter narrows its list only: the box stays.
+    if let ArchiveState::Open { events, .. } = &mut h.state_mut().archive {
+        events.class = Some("car".into());
+    }
+    h.run_steps(3);
+    assert!(player(&h).event_boxes.iter().any(|b| b.class == "person"), "the list's filter keeps boxes");
+    // The legend hides the class on the timeline and in the video, and shows it again.
+    let has_person = |app: &tessera::ui::TesseraApp| {
+        active(app).is_some_and(|p| p.event_boxes_for.is_some() && p.event_boxes.iter().any(|b| b.class == "person"))
+    };
+    h.state_mut().push(Command::ToggleClass("person".into()));
+    h.run_steps(3);
+    assert!(!has_person(h.state()), "a hidden class has no boxes over the picture");
+    h.state_mut().push(Command::ToggleClass("person".into()));
+    wait_until(&mut h, "the person's box again", has_person);
 }
 
 #[test]
@@ -158,6 +174,21 @@ fn hovering_an_event_names_it_and_a_click_goes_to_its_start() {
         h.query_all_by_label_contains(&format!("{} ·", event.class)).count() >= 1,
         "the tooltip names the event's class"
     );
+    // Each event's start once; the column's range only when some events are not listed.
+    let tooltips: Vec<String> = h
+        .query_all_by_label_contains("click: go")
+        .filter_map(|n| n.accesskit_node().value().map(|v| v.to_string()))
+        .collect();
+    let tooltip = tooltips.iter().find(|t| t.contains(&event.class)).expect("the tooltip").clone();
+    let hovered = match &h.state().archive {
+        ArchiveState::Open { timeline, .. } => timeline.hover.clone().expect("the hover answer"),
+        other => panic!("{other:?}"),
+    };
+    for e in hovered.events.iter().take(6) {
+        let start = tessera_engine::timeline::ticks::format_instant(e.first_ms * 1000, Clock::Utc);
+        assert_eq!(tooltip.matches(&start).count(), 1, "{start} once in {tooltip:?}");
+    }
+    assert_eq!(tooltip.contains(" from "), hovered.events.len() > 6, "{tooltip:?}");
     for pressed in [true, false] {
         h.event(egui::Event::PointerButton {
             pos: pointer,

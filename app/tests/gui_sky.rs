@@ -76,23 +76,69 @@ fn aircraft_are_drawn_listed_and_jumped_to() {
     assert!(in_view >= 1, "{callsign} is named in the list");
     assert!(h.query_all_by_label_contains("in view").count() >= 2, "the summary and the aircraft say so");
 
-    // Jump to when an aircraft enters the frame: the playhead goes there.
+    // An aircraft in view entered the frame already (not at its next trajectory point).
     let overlay = player(&h).sky.as_ref().unwrap();
-    // The list's order: those in view first, then the rest (each by range).
-    let (visible, others): (Vec<_>, Vec<_>) = overlay.aircraft.iter().partition(|a| a.projection.in_frame);
-    let target =
-        visible.into_iter().chain(others).find_map(|a| a.enters_frame_at).expect("an aircraft enters the frame");
-    let target_us = overlay.video_us_of(target);
+    let t = overlay.at_utc.unwrap();
+    for a in overlay.aircraft.iter().filter(|a| a.projection.in_frame) {
+        let enter = a.enters_frame_at.expect("an aircraft in view has entered");
+        assert!(enter <= t, "{} is in view at {t} but enters at {enter}", a.callsign);
+    }
+    assert_eq!(
+        h.query_all_by_label_contains("enters in").count(),
+        overlay.aircraft.iter().filter(|a| a.enters_frame_at.is_some_and(|e| e - t >= 1.0)).count()
+    );
+
+    // Jump to when an aircraft enters the frame: the playhead goes there, the aircraft is in
+    // view, and the rows stay where they were (the pointer is still over the list).
+    let rows = |h: &egui_kittest::Harness<'static, tessera::ui::TesseraApp>| -> Vec<String> {
+        h.query_all_by_label_contains(" km · ")
+            .filter_map(|n| n.accesskit_node().value())
+            .map(|l| l.rsplit(" · ").next().unwrap_or_default().to_string())
+            .collect()
+    };
+    let before = rows(&h);
     let buttons: Vec<_> = h
         .query_all_by_label_contains("enter")
         .filter(|n| n.accesskit_node().role() == egui::accesskit::Role::Button)
         .collect();
     assert!(!buttons.is_empty(), "entered/enters buttons");
-    buttons[0].click();
+    // The last button: an aircraft other than the first in the list, if there is one.
+    let clicked = buttons.len() - 1;
+    let overlay = player(&h).sky.as_ref().unwrap();
+    let with_entry: Vec<_> = before
+        .iter()
+        .filter_map(|id| overlay.aircraft.iter().find(|a| a.source_id == *id && a.enters_frame_at.is_some()))
+        .collect();
+    let target_aircraft = with_entry[clicked].source_id.clone();
+    let target = with_entry[clicked].enters_frame_at.unwrap();
+    let target_us = overlay.video_us_of(target);
+    buttons[clicked].click();
     h.run_steps(2);
     let playhead = match &h.state().archive {
         ArchiveState::Open { timeline, .. } => timeline.playhead_us.unwrap(),
         _ => panic!("archive closed"),
     };
-    assert!((playhead - target_us).abs() < 2_000_000, "jumped to {playhead}, wanted {target_us}");
+    assert!((playhead - target_us).abs() < 250_000, "jumped to {playhead}, wanted {target_us}");
+    wait_until(&mut h, "aircraft at the entry's time", |app| {
+        active(app).is_some_and(|p| p.sky.as_ref().is_some_and(|s| s.at_utc.is_some_and(|t| (t - target).abs() < 0.25)))
+    });
+    h.run_steps(2);
+    let overlay = player(&h).sky.as_ref().unwrap();
+    let entered = overlay.aircraft.iter().find(|a| a.source_id == target_aircraft).unwrap_or_else(|| {
+        panic!(
+            "{target_aircraft} within range at {:?}, entry {target}: {:?}",
+            overlay.at_utc,
+            overlay.aircraft.iter().map(|a| (&a.source_id, a.enters_frame_at)).collect::<Vec<_>>()
+        )
+    });
+    assert!(
+        entered.enters_frame_at.is_some_and(|e| (e - target).abs() < 0.01),
+        "the same entry: {:?}",
+        entered.enters_frame_at
+    );
+    assert!(entered.projection.in_frame, "the picture the jump lands on shows {target_aircraft} in the frame");
+    let after = rows(&h);
+    let common: Vec<&String> = before.iter().filter(|id| after.contains(id)).collect();
+    let common_after: Vec<&String> = after.iter().filter(|id| before.contains(id)).collect();
+    assert_eq!(common, common_after, "the list keeps its order across the jump");
 }

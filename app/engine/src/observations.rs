@@ -68,6 +68,9 @@ pub struct ObservationFeed {
     /// The `tessera` binary that runs populations (the running one; tests point at the built
     /// binary, since theirs is a test harness).
     pub exe: PathBuf,
+    /// The table is on a PostgreSQL server (`TESSERA_DATABASE_URL`), not embedded: only
+    /// there do its settings (chunk interval, compression) apply.
+    pub on_server: bool,
     worker: Worker<ObservationRequest, ObservationAnswer>,
 }
 
@@ -78,10 +81,12 @@ impl ObservationFeed {
     /// Start the `observations` thread for the catalog in `catalog`; populations run `exe`.
     pub fn start(catalog: PathBuf, exe: PathBuf) -> Result<Self, WorkerError> {
         let (dir, binary) = (catalog.clone(), exe.clone());
+        let database = std::env::var("TESSERA_DATABASE_URL").ok();
+        let on_server = database.is_some();
         let worker = Worker::start("observations", QUEUE, QUEUE, move |incoming, outgoing| {
-            serve(&dir, &binary, &incoming, &outgoing)
+            serve(&dir, &binary, database.as_deref(), &incoming, &outgoing)
         })?;
-        Ok(ObservationFeed { catalog, exe, worker })
+        Ok(ObservationFeed { catalog, exe, on_server, worker })
     }
 
     /// Ask; refused when the thread is busy (ask again next frame) or gone.
@@ -96,14 +101,19 @@ impl ObservationFeed {
 }
 
 /// The `observations` thread: answers requests until the UI drops its handle.
-fn serve(dir: &Path, exe: &Path, requests: &Receiver<ObservationRequest>, answers: &Sender<ObservationAnswer>) {
-    let database = std::env::var("TESSERA_DATABASE_URL").ok();
+fn serve(
+    dir: &Path,
+    exe: &Path,
+    database: Option<&str>,
+    requests: &Receiver<ObservationRequest>,
+    answers: &Sender<ObservationAnswer>,
+) {
     let mut store: Option<ObservationStore> = None;
     let mut videos: Option<BTreeMap<String, Vec<LabelledVideo>>> = None;
     for request in requests.iter() {
         let answer = match request {
             ObservationRequest::Refresh => {
-                let states = with_store(dir, database.as_deref(), &mut store, |store, catalog| store.states(catalog));
+                let states = with_store(dir, database, &mut store, |store, catalog| store.states(catalog));
                 videos = None; // a population may have recorded new videos
                 match states {
                     Ok(states) => ObservationAnswer::States(states),
@@ -114,7 +124,7 @@ fn serve(dir: &Path, exe: &Path, requests: &Receiver<ObservationRequest>, answer
                 ObservationAnswer::Done(populate(exe, dir, project, &fps, reset))
             }
             ObservationRequest::Configure { chunk_interval, compress_after } => {
-                let result = with_store(dir, database.as_deref(), &mut store, |store, catalog| {
+                let result = with_store(dir, database, &mut store, |store, catalog| {
                     let mut catalog = Catalog::open(&catalog.dir, false)?;
                     let statements =
                         store.changes(&catalog, chunk_interval.as_deref(), compress_after.as_deref(), None)?;
@@ -128,7 +138,7 @@ fn serve(dir: &Path, exe: &Path, requests: &Receiver<ObservationRequest>, answer
                 })
             }
             ObservationRequest::BoxesAt { stream, t_us } => {
-                let result = with_store(dir, database.as_deref(), &mut store, |store, catalog| {
+                let result = with_store(dir, database, &mut store, |store, catalog| {
                     if videos.is_none() {
                         videos = Some(labelled_videos(catalog)?);
                     }

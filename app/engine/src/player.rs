@@ -20,6 +20,10 @@ pub const GAP_US: i64 = 5_000_000;
 pub enum PlayerCommand {
     /// Show the exact frame displayed at this time.
     Seek(i64),
+    /// Show the first frame at or after this time (a moment that starts something, such as an
+    /// aircraft entering the frame, which the frame displayed at it may not show yet); the
+    /// frame displayed at it when none follows within [`GAP_US`].
+    SeekFrom(i64),
     /// Show something near this time quickly (the GOP's keyframe); a `Seek` settles it.
     Scrub(i64),
     /// Frames forward (+) or back (−) from the current one.
@@ -167,12 +171,14 @@ fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sen
         // Coalesce: everything queued now, newest seek wins; steps are never dropped, and
         // count from the newest seek (a step asked before it is overtaken by it).
         let mut seek = None;
+        let mut from_first = false;
         let mut steps: i32 = 0;
         let mut started = false;
         for command in first.into_iter().chain(commands.try_iter()) {
             match command {
-                PlayerCommand::Seek(t) => (seek, steps) = (Some((t, true)), 0),
-                PlayerCommand::Scrub(t) => (seek, steps) = (Some((t, false)), 0),
+                PlayerCommand::Seek(t) => (seek, from_first, steps) = (Some((t, true)), false, 0),
+                PlayerCommand::SeekFrom(t) => (seek, from_first, steps) = (Some((t, true)), true, 0),
+                PlayerCommand::Scrub(t) => (seek, from_first, steps) = (Some((t, false)), false, 0),
                 PlayerCommand::Step(n) => {
                     st.playing = false;
                     steps = steps.saturating_add(n);
@@ -189,6 +195,13 @@ fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sen
             pending = None;
         }
         let result = if let Some((t, exact)) = seek {
+            // The index says where the next frame is (an error there is the seek's to report).
+            let t = if from_first {
+                let next = source.stream.first_time_after(t.saturating_sub(1)).ok().flatten();
+                next.filter(|&next| next - t <= GAP_US).unwrap_or(t)
+            } else {
+                t
+            };
             let shown = show(&mut source, &mut st, frames, t, exact, None);
             st.anchor_now();
             match shown {

@@ -316,6 +316,12 @@ impl TesseraApp {
                         grid.seek(t);
                     }
                 }
+                Command::SeekFrom(t) => {
+                    if let ArchiveState::Open { timeline, grid, .. } = &mut self.archive {
+                        timeline.playhead_us = Some(t);
+                        grid.seek_from(t);
+                    }
+                }
                 Command::PlayheadMoved(t) => {
                     if let ArchiveState::Open { timeline, .. } = &mut self.archive {
                         timeline.playhead_us = Some(t);
@@ -356,10 +362,14 @@ impl TesseraApp {
                     }
                 }
                 Command::ToggleClass(class) => {
-                    if let ArchiveState::Open { timeline, .. } = &mut self.archive
-                        && !timeline.hidden.remove(&class)
-                    {
-                        timeline.hidden.insert(class);
+                    if let ArchiveState::Open { timeline, grid, .. } = &mut self.archive {
+                        if !timeline.hidden.remove(&class) {
+                            timeline.hidden.insert(class);
+                        }
+                        // The video's detection boxes follow the legend (drawn again next frame).
+                        if let Some(player) = grid.active_mut() {
+                            player.event_boxes_for = None;
+                        }
                     }
                 }
                 Command::SetClock(clock) => {
@@ -760,6 +770,7 @@ impl TesseraApp {
                         Some((camera, t, boxes)) if (camera, t) == (&key.0, &key.1) => {
                             player.event_boxes = boxes
                                 .iter()
+                                .filter(|(e, _)| !timeline.hidden.contains(&e.class))
                                 .map(|(e, b)| {
                                     let [r, g, bl] = timeline.class_color(&e.class).unwrap_or([255, 255, 255]);
                                     super::player_panel::EventBox {

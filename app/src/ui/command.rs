@@ -18,6 +18,9 @@ pub enum Command {
     /// the timeline, the transport bar's go-to field and scrub bar, jumps and bookmarks all
     /// push it, and the grid hands it to the players as `PlayerCommand::Seek`.
     SeekTo(i64),
+    /// A seek to the first picture at or after the time (`PlayerCommand::SeekFrom`): where
+    /// something starts to be seen, such as an aircraft entering the frame.
+    SeekFrom(i64),
     ToggleClass(String),
     SetClock(Clock),
     /// The player shows a new frame: move the timeline's playhead to it.

@@ -89,10 +89,19 @@ impl VideoGrid {
     /// Seek the active tile, or every tile when synced (what [`Command::SeekTo`] does to the
     /// players).
     pub fn seek(&mut self, t: i64) {
+        self.send_seek(PlayerCommand::Seek(t));
+    }
+
+    /// Seek to the first picture at or after `t` (what [`Command::SeekFrom`] does).
+    pub fn seek_from(&mut self, t: i64) {
+        self.send_seek(PlayerCommand::SeekFrom(t));
+    }
+
+    fn send_seek(&mut self, command: PlayerCommand) {
         let active = self.active;
         for (i, tile) in self.tiles.iter_mut().enumerate() {
             if self.sync || i == active {
-                tile.send(PlayerCommand::Seek(t));
+                tile.send(command);
             }
         }
     }

@@ -17,11 +17,29 @@ use tessera_storage::observations::ProjectState;
 const REFRESH_IDLE: Duration = Duration::from_secs(3);
 const REFRESH_BUSY: Duration = Duration::from_millis(500);
 
+/// A project's fps field: pre-filled with the rate stored for its last population, and
+/// following that rate (a run from the command line changes it) until the user edits it.
+struct FpsField {
+    stored: String,
+    text: String,
+}
+
+impl FpsField {
+    fn follow(&mut self, stored: &str) {
+        if self.stored != stored {
+            if self.text == self.stored {
+                self.text = stored.to_string();
+            }
+            self.stored = stored.to_string();
+        }
+    }
+}
+
 pub struct ObservationsPanel {
     feed: ObservationFeed,
     pub states: Vec<ProjectState>,
     /// The fps field of each project.
-    fps: BTreeMap<i64, String>,
+    fps: BTreeMap<i64, FpsField>,
     chunk_interval: String,
     compress_after: String,
     last_refresh: Option<Instant>,
@@ -121,25 +139,53 @@ impl ObservationsPanel {
                 } else {
                     ui.label(format!("{} · {} fps", super::format::count(s.rows, "row", "rows"), s.fps));
                 }
-                if let Some(error) = &s.error {
+                if s.stale {
+                    // The catalog's message names the command line's `--reset`; here the
+                    // button beside it does that.
+                    ui.colored_label(
+                        Color32::from_rgb(240, 130, 110),
+                        RichText::new("Its populator is gone. “Reset and repopulate” takes the project over.").small(),
+                    );
+                } else if let Some(error) = &s.error {
                     let error = clip::note(error);
                     ui.colored_label(Color32::from_rgb(240, 130, 110), RichText::new(&error).small())
                         .on_hover_text(error);
                 }
                 ui.horizontal(|ui| {
-                    let fps = self.fps.entry(s.id).or_insert_with(|| s.fps.clone());
+                    let field =
+                        self.fps.entry(s.id).or_insert_with(|| FpsField { stored: s.fps.clone(), text: s.fps.clone() });
+                    field.follow(&s.fps);
+                    let fps = &mut field.text;
                     let label = ui.label("fps");
                     ui.add(egui::TextEdit::singleline(fps).desired_width(48.0)).labelled_by(label.id);
                     let running = s.status == "populating";
                     if ui.add_enabled(!running, egui::Button::new("Populate")).clicked() {
                         requests.push(ObservationRequest::Populate { project: s.id, fps: fps.clone(), reset: false });
                     }
-                    if s.stale && ui.button("Reset").on_hover_text("Its populator is gone: take over").clicked() {
+                    let reset_hint = format!(
+                        "Its populator is gone: take the project over and populate it again at {} fps \
+                         (as `tessera hypertable populate --reset` does)",
+                        clip::name(fps)
+                    );
+                    if s.stale && ui.button("Reset and repopulate").on_hover_text(reset_hint).clicked() {
                         requests.push(ObservationRequest::Populate { project: s.id, fps: fps.clone(), reset: true });
                     }
                 });
             }
         });
+        // Chunking and compression are PostgreSQL's (TimescaleDB's); the embedded table only
+        // stores them.
+        if self.feed.on_server {
+            self.table_settings_ui(ui, &mut requests);
+        }
+        for r in requests {
+            let _ = self.feed.send(r); // a busy thread drops a click: the user clicks again
+        }
+    }
+}
+
+impl ObservationsPanel {
+    fn table_settings_ui(&mut self, ui: &mut egui::Ui, requests: &mut Vec<ObservationRequest>) {
         ui.separator();
         ui.collapsing("Table settings", |ui| {
             egui::Grid::new("table-settings").num_columns(2).show(ui, |ui| {
@@ -160,9 +206,6 @@ impl ObservationsPanel {
                 });
             }
         });
-        for r in requests {
-            let _ = self.feed.send(r); // a busy thread drops a click: the user clicks again
-        }
     }
 }
 

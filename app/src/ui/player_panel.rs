@@ -152,7 +152,7 @@ impl PlayerPanel {
     }
 
     pub fn send(&mut self, command: PlayerCommand) {
-        if matches!(command, PlayerCommand::Seek(_) | PlayerCommand::Scrub(_) | PlayerCommand::Step(_)) {
+        if matches!(command, PlayerCommand::Seek(_) | PlayerCommand::SeekFrom(_) | PlayerCommand::Scrub(_) | PlayerCommand::Step(_)) {
             self.waiting_since.get_or_insert_with(Instant::now);
         }
         let _ = self.player.send(command); // a full queue drops it: a newer one follows

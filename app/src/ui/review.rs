@@ -348,12 +348,19 @@ impl EventsPanel {
         classes.dedup();
         let choose = |ui: &mut egui::Ui, label: &str, value: &mut Option<String>, options: &[String]| {
             let selected = value.as_deref().map_or_else(|| "all".to_string(), clip::name);
-            egui::ComboBox::from_label(label).selected_text(selected).show_ui(ui, |ui| {
-                ui.selectable_value(value, None, "all");
-                for option in options.iter().take(clip::MAX_ITEMS) {
-                    ui.selectable_value(value, Some(option.clone()), clip::name(option));
-                }
-            });
+            egui::ComboBox::from_label(label)
+                .selected_text(selected)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(value, None, "all");
+                    for option in options.iter().take(clip::MAX_ITEMS) {
+                        ui.selectable_value(value, Some(option.clone()), clip::name(option));
+                    }
+                })
+                .response
+                .on_hover_text(
+                    "Filters this list only. The timeline's legend shows or hides a class on the timeline \
+                     and in the video.",
+                );
         };
         choose(ui, "Camera", &mut self.camera, &cameras);
         choose(ui, "Class", &mut self.class, &classes);
@@ -393,24 +400,41 @@ impl EventsPanel {
         if stale {
             ui.ctx().request_repaint_after(std::time::Duration::from_millis(30));
         }
+        let now_us = timeline.now_us();
         egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
             for e in events {
                 let seconds = (e.last_ms - e.first_ms) as f64 / 1000.0;
                 let confidence = e.confidence.map_or(String::new(), |c| format!(" · {:.0} %", c * 100.0));
-                // Compact: the time of day (the whole instant on hover).
                 let instant = format_instant(e.first_ms * 1000, clock);
-                let time = instant.get(11..19).unwrap_or(&instant);
+                let time = row_time(e.first_ms * 1000, now_us, view.span_us, clock);
                 let text = format!(
                     "{time} · {} · {} · {seconds:.1} s{confidence}",
                     clip::name(&e.camera),
                     clip::name(&e.class)
                 );
-                if ui.selectable_label(false, text).on_hover_text(format!("{instant}\nGo to this event")).clicked() {
+                // One line a row, cut at the panel's edge (the whole row on hover).
+                let row = egui::Button::selectable(false, text.as_str()).truncate();
+                if ui.add(row).on_hover_text(format!("{text}\n{instant}\nGo to this event")).clicked() {
                     commands.push(Command::JumpToEvent(e.clone()));
                 }
             }
         });
         commands
+    }
+}
+
+/// An event row's start, compact: the time of day, after the date (`1 Nov 11:40:07`) when
+/// the view spans more than a day or the event is not of today (in the clock's zone).
+fn row_time(t_us: i64, now_us: i64, span_us: i64, clock: Clock) -> String {
+    let instant = format_instant(t_us, clock);
+    let (Some(date), Some(time)) = (instant.get(..10), instant.get(11..19)) else { return instant };
+    let today = format_instant(now_us, clock).get(..10) == Some(date);
+    if today && span_us <= 86_400_000_000 {
+        return time.to_string();
+    }
+    match chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d") {
+        Ok(day) => format!("{} {time}", day.format("%-d %b")),
+        Err(_) => format!("{date} {time}"),
     }
 }
 
@@ -426,6 +450,14 @@ mod tests {
 
     /// 2026-01-02T03:04:05Z.
     const AT: i64 = 1_767_323_045_000_000;
+
+    #[test]
+    fn event_rows_carry_their_date_unless_today_in_a_short_view() {
+        let hour = 3_600_000_000;
+        assert_eq!(row_time(AT, AT + hour, hour, Clock::Utc), "03:04:05");
+        assert_eq!(row_time(AT, AT + 30 * hour, hour, Clock::Utc), "2 Jan 03:04:05", "yesterday");
+        assert_eq!(row_time(AT, AT + hour, 3 * 24 * hour, Clock::Utc), "2 Jan 03:04:05", "a view of days");
+    }
 
     #[test]
     fn default_names_differ_per_kind() {

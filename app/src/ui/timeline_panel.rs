@@ -758,46 +758,50 @@ impl TimelinePanel {
     }
 }
 
-/// The tooltip lines for the events under the pointer: class, duration, confidence.
+/// The tooltip lines for the events under the pointer: one line per event (class, start,
+/// duration, confidence); several events are counted by class first, with the column's time
+/// range only when some of them are not listed.
 fn hover_text(hover: &Hover, clock: Clock) -> String {
+    const LISTED: usize = 6;
     let mut text = format!("\n{}", clip::name(&hover.camera));
-    if hover.events.is_empty() {
-        text.push_str(": no events here");
-    } else {
-        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        for e in &hover.events {
-            *counts.entry(e.class.as_str()).or_default() += 1;
-        }
-        let distinct = counts.len();
-        let mut counts: Vec<String> = counts
-            .iter()
-            .take(8)
-            .map(|(class, n)| format!("{} {}", super::format::number(*n), clip::name(class)))
-            .collect();
-        if distinct > 8 {
-            counts.push(format!("{} more", super::format::count(distinct - 8, "class", "classes")));
-        }
+    let line = |e: &tessera_storage::events::EventRow| {
+        let seconds = (e.last_ms - e.first_ms) as f64 / 1000.0;
+        let confidence = e.confidence.map_or(String::new(), |c| format!(" · {:.0} % confident", c * 100.0));
+        format!("{} · {} · {seconds:.1} s{confidence}", clip::name(&e.class), format_instant(e.first_ms * 1000, clock))
+    };
+    match hover.events.as_slice() {
+        [] => return text + ": no events here",
+        [one] => return format!("{text}: {}\nclick: go to its start", line(one)),
+        _ => {}
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in &hover.events {
+        *counts.entry(e.class.as_str()).or_default() += 1;
+    }
+    let distinct = counts.len();
+    let mut counts: Vec<String> = counts
+        .iter()
+        .take(8)
+        .map(|(class, n)| format!("{} {}", super::format::number(*n), clip::name(class)))
+        .collect();
+    if distinct > 8 {
+        counts.push(format!("{} more", super::format::count(distinct - 8, "class", "classes")));
+    }
+    text.push_str(&format!(": {}", counts.join(", ")));
+    if hover.events.len() > LISTED {
         text.push_str(&format!(
-            ": {} from {} to {}",
-            counts.join(", "),
+            " from {} to {}",
             format_instant(hover.from_us, clock),
             format_instant(hover.to_us, clock)
         ));
     }
-    for e in hover.events.iter().take(6) {
-        let seconds = (e.last_ms - e.first_ms) as f64 / 1000.0;
-        let confidence = e.confidence.map_or(String::new(), |c| format!(", {:.0} % confident", c * 100.0));
-        text.push_str(&format!(
-            "\n{} · {} · {seconds:.1} s{confidence}",
-            clip::name(&e.class),
-            format_instant(e.first_ms * 1000, clock)
-        ));
+    for e in hover.events.iter().take(LISTED) {
+        text.push_str(&format!("\n{}", line(e)));
     }
-    if hover.events.len() > 6 {
-        text.push_str(&format!("\n… and {} more", super::format::number(hover.events.len() - 6)));
+    if hover.events.len() > LISTED {
+        text.push_str(&format!("\n… and {} more", super::format::number(hover.events.len() - LISTED)));
     }
-    text.push_str(if hover.events.is_empty() { "" } else { "\nclick: go to the start" });
-    text
+    text + "\nclick: go to the earliest start"
 }
 
 fn span_text(span_us: i64) -> String {
