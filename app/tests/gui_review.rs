@@ -236,11 +236,13 @@ fn a_grid_of_cameras_plays_in_sync_and_a_strip_click_picks_the_active_tile() {
     let (a, b) = (t[0].1.expect("a picture"), t[1].1.expect("a picture"));
     assert!((a - b).abs() < 1_000_000, "in sync: {a} vs {b}");
     // A click on cam-2's strip makes its tile the active one.
-    let rect = match &h.state().archive {
-        ArchiveState::Open { timeline, .. } => timeline.rect,
+    let strip = match &h.state().archive {
+        ArchiveState::Open { timeline, .. } => {
+            timeline.layout.strips.iter().find(|(c, _)| c == "cam-2").expect("cam-2's strip in view").1
+        }
         other => panic!("{other:?}"),
     };
-    let p = Pos2::new(rect.center().x, rect.bottom() - 6.0);
+    let p = Pos2::new(strip.center().x, strip.bottom() - 6.0);
     h.event(egui::Event::PointerMoved(p));
     for pressed in [true, false] {
         h.event(egui::Event::PointerButton {

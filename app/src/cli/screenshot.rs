@@ -109,13 +109,49 @@ fn layout_json(app: &TesseraApp, size: (u32, u32), ppp: f32) -> serde_json::Valu
             serde_json::Value::Null
         }
     };
-    let ArchiveState::Open { timeline, .. } = &app.archive else {
+    let ArchiveState::Open { timeline, grid, .. } = &app.archive else {
         return serde_json::json!({});
     };
     let layout = &timeline.layout;
     let strips: Vec<_> =
         layout.strips.iter().map(|(camera, rect)| serde_json::json!({"camera": camera, "rect": px(*rect)})).collect();
+    // The active picture and the labelled boxes drawn over it, as `paint_boxes` places them.
+    let active = grid.active();
+    let picture = active.and_then(|p| Some((p, p.shown.as_ref()?, p.picture_rect?)));
+    let observation_boxes: Vec<_> = picture
+        .and_then(|(p, shown, rect)| {
+            let boxes = p.observations.as_ref().filter(|b| b.t_us == shown.frame.time_us && p.no_video_at.is_none())?;
+            Some(
+                boxes
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "classification": r.classification,
+                            "frame_index": r.frame_index,
+                            "label": r.label,
+                            "track_id": r.track_id,
+                            "confidence": r.confidence,
+                            "bbox": r.bbox,
+                            "rect": px(crate::ui::observations::box_rect(rect, boxes, r)),
+                        })
+                    })
+                    .collect(),
+            )
+        })
+        .unwrap_or_default();
+    let picture = picture.map(|(p, shown, rect)| {
+        serde_json::json!({
+            "stream": p.player.stream,
+            "time_us": shown.frame.time_us,
+            "width": shown.frame.width,
+            "height": shown.frame.height,
+            "rect": px(rect),
+        })
+    });
     serde_json::json!({
+        "picture": picture,
+        "observation_boxes": observation_boxes,
         "window": [0, 0, size.0, size.1],
         "timeline": px(layout.timeline),
         "timeline_panel": px(app.layout.timeline_panel),

@@ -48,6 +48,8 @@ pub struct ObservationsPanel {
     wanted: Option<(String, i64)>,
     /// The latest boxes answered.
     pub boxes: Option<ObservationBoxes>,
+    /// The last boxes question failed (said in a toast): nothing more will come for it.
+    boxes_failed: bool,
 }
 
 impl ObservationsPanel {
@@ -63,6 +65,7 @@ impl ObservationsPanel {
             boxes_pending: false,
             wanted: None,
             boxes: None,
+            boxes_failed: false,
         })
     }
 
@@ -78,10 +81,12 @@ impl ObservationsPanel {
                 ObservationAnswer::States(states) => self.states = states,
                 ObservationAnswer::Boxes(boxes) => {
                     self.boxes_pending = false;
+                    self.boxes_failed = false;
                     self.boxes = Some(boxes);
                 }
                 ObservationAnswer::Done(Ok(_)) => self.last_refresh = None, // show the claim at once
                 ObservationAnswer::Done(Err((title, detail))) => {
+                    self.boxes_failed |= self.boxes_pending;
                     self.boxes_pending = false;
                     commands.push(Command::Error { title, detail });
                 }
@@ -112,6 +117,11 @@ impl ObservationsPanel {
     /// The boxes for `stream` at `t_us`, once they have arrived.
     pub fn boxes_at(&self, stream: &str, t_us: i64) -> Option<&ObservationBoxes> {
         self.boxes.as_ref().filter(|b| b.stream == stream && b.t_us == t_us)
+    }
+
+    /// Whether the boxes for `stream` at `t_us` are in (or their question failed).
+    pub fn boxes_answered(&self, stream: &str, t_us: i64) -> bool {
+        self.boxes_at(stream, t_us).is_some() || (self.boxes_failed && !self.boxes_pending)
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui) {
@@ -225,7 +235,7 @@ fn badge(ui: &mut egui::Ui, s: &ProjectState) {
 }
 
 /// Label colours by name (stable across frames and runs).
-fn label_color(label: &str) -> Color32 {
+pub fn label_color(label: &str) -> Color32 {
     let h = label.bytes().fold(2166136261u32, |h, b| (h ^ u32::from(b)).wrapping_mul(16777619));
     let palette = [
         Color32::from_rgb(255, 200, 60),
@@ -238,16 +248,20 @@ fn label_color(label: &str) -> Color32 {
 }
 
 /// Draw labelled boxes over the picture `rect` (which shows the boxes' video, scaled).
+/// Where a labelled box lands over `picture` (the picture's pixels scaled to its rectangle).
+pub fn box_rect(picture: Rect, boxes: &ObservationBoxes, row: &tessera_storage::observations::Observation) -> Rect {
+    let (sx, sy) = (picture.width() / boxes.width.max(1) as f32, picture.height() / boxes.height.max(1) as f32);
+    let [x, y, w, h] = row.bbox.map(|v| v as f32);
+    Rect::from_min_size(Pos2::new(picture.left() + x * sx, picture.top() + y * sy), egui::vec2(w * sx, h * sy))
+}
+
 pub fn paint_boxes(ui: &egui::Ui, picture: Rect, boxes: &ObservationBoxes) {
     if boxes.width == 0 || boxes.height == 0 || boxes.rows.is_empty() {
         return;
     }
-    let (sx, sy) = (picture.width() / boxes.width as f32, picture.height() / boxes.height as f32);
     let painter = ui.painter().with_clip_rect(picture);
     for r in boxes.rows.iter().take(clip::MAX_ITEMS) {
-        let [x, y, w, h] = r.bbox.map(|v| v as f32);
-        let rect =
-            Rect::from_min_size(Pos2::new(picture.left() + x * sx, picture.top() + y * sy), egui::vec2(w * sx, h * sy));
+        let rect = box_rect(picture, boxes, r);
         let color = label_color(&r.label);
         painter.rect_stroke(rect, 0.0, Stroke::new(2.0, color), egui::StrokeKind::Outside);
         let label = clip::name(&r.label);

@@ -42,9 +42,10 @@ pub fn harness(app: TesseraApp, size: egui::Vec2, upload_budget: u32) -> anyhow:
 /// Events list answered for the view, the active picture's detection boxes arrived.
 pub fn settled(app: &TesseraApp) -> bool {
     match &app.archive {
-        ArchiveState::Open { timeline, grid, events, .. } => {
+        ArchiveState::Open { timeline, grid, events, observations, .. } => {
             events.answered(timeline)
                 && (timeline.events.is_none() || boxes_shown(grid))
+                && observations.as_deref().is_none_or(|o| labels_shown(o, grid))
                 && !timeline.model.cameras.is_empty()
                 && timeline.model.pending() == 0
                 && timeline.model.missing_last_frame == 0
@@ -53,6 +54,18 @@ pub fn settled(app: &TesseraApp) -> bool {
         ArchiveState::Failed { .. } => true,
         _ => false,
     }
+}
+
+/// Whether the active tile's picture has its labelled boxes (or has no picture).
+fn labels_shown(observations: &super::observations::ObservationsPanel, grid: &super::grid::VideoGrid) -> bool {
+    grid.active().is_none_or(|p| match &p.shown {
+        Some(shown) => {
+            observations.boxes_answered(&p.player.stream, shown.frame.time_us)
+                && p.observations.as_ref().is_some_and(|b| b.t_us == shown.frame.time_us)
+                    == observations.boxes_at(&p.player.stream, shown.frame.time_us).is_some()
+        }
+        None => true,
+    })
 }
 
 /// Whether the active tile's picture has its detection boxes (or has no picture).

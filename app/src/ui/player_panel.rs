@@ -46,6 +46,8 @@ pub struct PlayerPanel {
     pub sky: Option<SkyOverlay>,
     /// Labelled boxes of the picture's moment (observations, from the `observations` thread).
     pub observations: Option<tessera_engine::observations::ObservationBoxes>,
+    /// Where the picture was drawn last frame, points (`None`: no picture drawn).
+    pub picture_rect: Option<Rect>,
     /// The renderer's texture slot (the grid tile's index).
     pub slot: usize,
     /// Detection boxes of the events at the picture's moment (the active tile's), and the
@@ -102,6 +104,7 @@ impl PlayerPanel {
             notice: None,
             sky: None,
             observations: None,
+            picture_rect: None,
             slot: 0,
             event_boxes: Vec::new(),
             event_boxes_for: None,
@@ -152,7 +155,10 @@ impl PlayerPanel {
     }
 
     pub fn send(&mut self, command: PlayerCommand) {
-        if matches!(command, PlayerCommand::Seek(_) | PlayerCommand::SeekFrom(_) | PlayerCommand::Scrub(_) | PlayerCommand::Step(_)) {
+        if matches!(
+            command,
+            PlayerCommand::Seek(_) | PlayerCommand::SeekFrom(_) | PlayerCommand::Scrub(_) | PlayerCommand::Step(_)
+        ) {
             self.waiting_since.get_or_insert_with(Instant::now);
         }
         let _ = self.player.send(command); // a full queue drops it: a newer one follows
@@ -274,6 +280,7 @@ impl PlayerPanel {
     pub fn picture_ui(&mut self, ui: &mut egui::Ui, rect: Rect, clock: Clock) -> (Vec<Command>, Option<i64>) {
         let mut commands = Vec::new();
         let moved = self.poll(&mut commands);
+        self.picture_rect = None;
         let ppp = ui.ctx().pixels_per_point();
         let area = [rect.left() * ppp, rect.top() * ppp, rect.right() * ppp, rect.bottom() * ppp];
         let pic = self.shown.as_ref().map(|s| letterbox(area, s.frame.width as u32, s.frame.height as u32));
@@ -303,6 +310,7 @@ impl PlayerPanel {
             ui.painter().add(egui_wgpu::Callback::new_paint_callback(rect, callback));
             let picture =
                 Rect::from_min_max(egui::pos2(pic[0] / ppp, pic[1] / ppp), egui::pos2(pic[2] / ppp, pic[3] / ppp));
+            self.picture_rect = Some(picture);
             if let Some(boxes) = &self.observations
                 && self.no_video_at.is_none()
             {
@@ -506,10 +514,11 @@ fn paint_event_boxes(ui: &egui::Ui, picture: Rect, (w, h): (usize, usize), boxes
             None => clip::name(&b.class),
         };
         let galley = painter.layout_no_wrap(text, egui::FontId::proportional(11.0), Color32::BLACK);
-        let label = Rect::from_min_size(
-            r.left_top() - Vec2::new(0.0, galley.size().y + 2.0),
-            galley.size() + Vec2::new(4.0, 2.0),
-        );
+        // The tag under the box: a labelled box of the same object (observations) has its
+        // tag above, and one must not cover the other.
+        let size = galley.size() + Vec2::new(4.0, 2.0);
+        let top = if r.bottom() + 2.0 + size.y <= picture.bottom() { r.bottom() + 2.0 } else { r.top() - size.y - 2.0 };
+        let label = Rect::from_min_size(egui::pos2(r.left(), top), size);
         painter.rect_filled(label, 1.0, b.color);
         painter.galley(label.min + Vec2::new(2.0, 1.0), galley, Color32::BLACK);
     }

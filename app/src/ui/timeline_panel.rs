@@ -18,8 +18,9 @@ const AXIS_H: f32 = 18.0;
 const DATE_H: f32 = 14.0;
 /// Days the date strip draws at most (wider views have dates as ticks).
 const DATE_STRIP_DAYS: i64 = 62;
-/// The toolbar and legend rows when neither wraps (for the height the panel asks for).
-const TOOLBAR_H: f32 = 56.0;
+/// The toolbar and legend rows when neither wraps, with the panel's margins (for the height
+/// the panel asks for).
+const TOOLBAR_H: f32 = 80.0;
 
 /// How tall a camera's strip is drawn: its name above, a row per class, recorded video
 /// beneath, a gap to the next camera.
@@ -277,13 +278,12 @@ impl TimelinePanel {
                     [Pos2::new(x, axis_rect.bottom() - 4.0), Pos2::new(x, axis_rect.bottom())],
                     Stroke::new(1.0, colors.grid),
                 );
-                painter.text(
-                    Pos2::new(x + 3.0, axis_rect.top() + 2.0),
-                    egui::Align2::LEFT_TOP,
-                    &tick.label,
-                    egui::FontId::proportional(11.0),
-                    colors.tick_text,
-                );
+                // A label that would run off the right edge is left out (not cut).
+                let galley =
+                    painter.layout_no_wrap(tick.label.clone(), egui::FontId::proportional(11.0), colors.tick_text);
+                if x + 3.0 + galley.size().x <= axis_rect.right() {
+                    painter.galley(Pos2::new(x + 3.0, axis_rect.top() + 2.0), galley, colors.tick_text);
+                }
             }
         }
         // The strips, in their own scroll area (scrolled by its bar or Alt+wheel).
