@@ -305,3 +305,44 @@ fn stepped_frames_inside_an_event_show_its_box() {
     }
     assert!(missing.is_empty(), "frames of event {event:?} without its box: {missing:?}");
 }
+
+/// At 800×600 the transport keeps to two rows inside the video's column with the go-to field
+/// whole, and Play and Pause are one width (the bar does not shift when playback starts).
+#[test]
+fn the_transport_fits_a_small_window_and_play_does_not_shift_it() {
+    let mut h = harness(demo_app("small-transport", 0.1), Vec2::new(800.0, 600.0));
+    settle(&mut h);
+    h.state_mut().push(Command::SeekTo(DEMO_END_US - 60_000_000));
+    h.run_steps(1);
+    settle(&mut h);
+    let side = h.state().layout.side_panel;
+    let play = h.get_all_by_label("Play").next().expect("a Play button").rect();
+    let minus = h.get_by_label("−1m").rect();
+    let goto = match &h.state().archive {
+        ArchiveState::Open { grid, .. } => grid.goto.rect.expect("the go-to field drawn"),
+        other => panic!("{other:?}"),
+    };
+    assert!(goto.right() <= side.left() + 0.5, "the go-to field {goto:?} runs under the side panel {side:?}");
+    assert!(goto.left() >= minus.left() - 200.0 && goto.width() >= 100.0, "the go-to field is whole: {goto:?}");
+    let row = play.height() + 4.0;
+    assert!(goto.top() < play.top() + 2.0 * row, "the transport takes more than two rows: {play:?} {goto:?}");
+    let timeline = h.state().layout.timeline_panel;
+    assert!(goto.bottom() <= timeline.top(), "the go-to field is cut by the timeline: {goto:?} {timeline:?}");
+    transport_play(&h);
+    h.run_steps(2);
+    let pause = h.get_by_label("Pause").rect();
+    assert_eq!((pause.left(), pause.width()), (play.left(), play.width()), "Pause takes Play's place");
+    h.key_press(egui::Key::Space);
+    h.run_steps(1);
+    // Every speed shows in the list at once: 64× without scrolling.
+    // The lowest list left of the side panel (the tile's stream picker is above it).
+    h.get_all_by_role(egui::accesskit::Role::ComboBox)
+        .filter(|n| n.rect().right() <= side.left())
+        .max_by(|a, b| a.rect().top().total_cmp(&b.rect().top()))
+        .expect("the speed list by the transport")
+        .click();
+    h.run_steps(2);
+    let fastest = h.get_by_label("64×").rect();
+    let slowest = h.get_by_label("1/8×").rect();
+    assert!(fastest.bottom() <= 600.0 && slowest.top() >= 0.0, "the speed list fits: {slowest:?} … {fastest:?}");
+}

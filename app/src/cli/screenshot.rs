@@ -42,6 +42,9 @@ pub struct ScreenshotArgs {
     /// A marked selection, FROM,TO (each RFC 3339 or integer microseconds since 1970).
     #[arg(long, allow_hyphen_values = true, value_parser = parse_selection)]
     pub select: Option<(UnixMicros, UnixMicros)>,
+    /// The light colour theme (default: dark, as the window starts).
+    #[arg(long)]
+    pub light: bool,
     /// Print the window's layout as drawn, in window pixels, as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -70,6 +73,9 @@ pub fn run(args: ScreenshotArgs) -> anyhow::Result<()> {
     app.clock = if args.utc { Clock::Utc } else { Clock::Local };
     let size = egui::vec2(args.size.0 as f32, args.size.1 as f32);
     let mut h = offscreen::harness(app, size, u32::MAX)?;
+    if args.light {
+        h.ctx.set_theme(egui::Theme::Light);
+    }
     let patience = Duration::from_secs(60);
     offscreen::settle(&mut h, patience)?;
     if let ArchiveState::Failed { path, error } = &h.state().archive {

@@ -655,8 +655,10 @@ impl TesseraApp {
                 self.dialog_failed = false;
                 self.push(Command::ChooseArchive);
             }
-            let field =
-                egui::TextEdit::singleline(&mut self.path_text).hint_text("/path/to/archive").desired_width(320.0);
+            let field = egui::TextEdit::singleline(&mut self.path_text)
+                .hint_text("/path/to/archive")
+                // What the row's other controls leave (~330 points), so "?" stays in a small window.
+                .desired_width((ui.available_width() - 330.0).clamp(120.0, 320.0));
             let response = ui.add(field).on_hover_text("The archive's folder");
             let entered = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             if (ui.button("Open").on_hover_text("Open the folder typed here").clicked() || entered)
@@ -678,8 +680,10 @@ impl TesseraApp {
                     self.push(Command::OpenArchive(path));
                 }
             }
-            let theme = if self.settings.light_theme { "Dark" } else { "Light" };
-            if ui.button(theme).on_hover_text("Switch the colour theme").clicked() {
+            // A toggle showing its state (lit = the light theme is on), like every toggle.
+            let hint =
+                if self.settings.light_theme { "Light theme on (click: dark)" } else { "Light theme (click: on)" };
+            if ui.selectable_label(self.settings.light_theme, "Light").on_hover_text(hint).clicked() {
                 self.settings.light_theme = !self.settings.light_theme;
                 let theme = if self.settings.light_theme { egui::Theme::Light } else { egui::Theme::Dark };
                 ui.ctx().set_theme(theme);
@@ -800,7 +804,12 @@ impl TesseraApp {
                     }
                 }
             }
-            egui::Panel::left("streams").resizable(true).default_size(190.0).min_size(120.0).show(ui, |ui| {
+            // Side panels narrower in a small window, so the video and its transport keep room
+            // (800 points wide: 144 + 240, leaving ~400 for the video).
+            let window_w = ui.available_width();
+            let streams_w = (window_w * 0.18).clamp(120.0, 190.0);
+            let side_w = (window_w * 0.3).clamp(180.0, 300.0);
+            egui::Panel::left("streams").resizable(true).default_size(streams_w).min_size(120.0).show(ui, |ui| {
                 ui.strong("Streams");
                 let active = grid.active().map(|p| p.player.stream.clone());
                 egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
@@ -812,13 +821,13 @@ impl TesseraApp {
             let overlay = grid.active().and_then(|p| p.sky.as_ref());
             {
                 let side =
-                    egui::Panel::right("side").resizable(true).default_size(260.0).min_size(160.0).show(ui, |ui| {
+                    egui::Panel::right("side").resizable(true).default_size(side_w).min_size(160.0).show(ui, |ui| {
                         let present = |tab: SideTab| match tab {
                             SideTab::Events | SideTab::Bookmarks => true,
                             SideTab::Aircraft => overlay.is_some(),
                             SideTab::Observations => observations.is_some(),
                         };
-                        ui.horizontal(|ui| {
+                        ui.horizontal_wrapped(|ui| {
                             for tab in [SideTab::Events, SideTab::Bookmarks, SideTab::Aircraft, SideTab::Observations] {
                                 if present(tab) {
                                     ui.selectable_value(&mut self.side_tab, tab, tab.title());
@@ -859,7 +868,7 @@ impl TesseraApp {
             }
             timeline.active_camera =
                 grid.active().map(|p| tessera_storage::events::camera_of_stream(&p.player.stream).to_string());
-            // The timeline opens at the height its strips want (at most half the window's
+            // The timeline opens at the height its strips want (at most 45 % of the window's
             // height; the video keeps the rest) once the feed has described the cameras' rows,
             // and keeps what the user drags it to; the strips scroll inside it when they
             // do not fit (see `TimelinePanel::ui`).
@@ -867,7 +876,7 @@ impl TesseraApp {
             if !timeline.model.cameras.is_empty() || timeline.tracks.is_empty() {
                 let room = ui.available_height();
                 let max = (room - 160.0).max(140.0);
-                let wanted = timeline.wanted_height().clamp(140.0, (room * 0.5).max(140.0));
+                let wanted = timeline.wanted_height().clamp(140.0, (room * 0.45).max(140.0));
                 let shown = egui::Panel::bottom(egui::IdSalt::new(("timeline", timeline.root())))
                     .resizable(true)
                     .default_size(wanted.min(max))

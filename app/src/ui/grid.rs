@@ -32,6 +32,8 @@ pub struct VideoGrid {
     pub active: usize,
     pub sync: bool,
     pub goto: GotoField,
+    /// The transport and scrub bar's height last frame, points.
+    transport_h: f32,
     /// The tiles' picture areas in the last [`ui`](Self::ui): drawn opaque (the picture and
     /// black around it), so the central panel paints its background around them.
     pub opaque: Vec<Rect>,
@@ -39,7 +41,15 @@ pub struct VideoGrid {
 
 impl Default for VideoGrid {
     fn default() -> Self {
-        Self { side: 1, tiles: Vec::new(), active: 0, sync: true, goto: GotoField::default(), opaque: Vec::new() }
+        Self {
+            side: 1,
+            tiles: Vec::new(),
+            active: 0,
+            sync: true,
+            goto: GotoField::default(),
+            opaque: Vec::new(),
+            transport_h: TRANSPORT_H,
+        }
     }
 }
 
@@ -149,7 +159,8 @@ impl VideoGrid {
             return commands;
         }
         let area = ui.available_rect_before_wrap();
-        let grid_h = (area.height() - TRANSPORT_H).max(60.0);
+        // The transport's height as drawn last frame (one row, or two in a narrow window).
+        let grid_h = (area.height() - self.transport_h.max(TRANSPORT_H)).max(60.0);
         // Fewer streams than places: the rows they fill share the height.
         let rows = self.tiles.len().div_ceil(self.side).max(1);
         let cell = Vec2::new(area.width() / self.side as f32, grid_h / rows as f32);
@@ -163,6 +174,13 @@ impl VideoGrid {
         let Some(active) = self.tiles.get(self.active) else { return commands };
         let mut actions = active.transport_ui(ui, playhead, &mut self.goto, clock, &mut commands);
         actions.extend(active.scrub_ui(ui, view, &mut commands));
+        // From the grid's bottom to where the next widget would go: the transport's rows, the
+        // scrub bar and their spacing.
+        let transport_h = ui.cursor().top() - grid_rect.bottom();
+        if (transport_h - self.transport_h).abs() > 0.5 {
+            self.transport_h = transport_h;
+            ui.ctx().request_discard("the transport's rows changed: lay the grid out again");
+        }
         for action in actions {
             self.apply(action);
         }

@@ -21,6 +21,8 @@ use tessera_render::video::{ColorSpace, VideoCallback, letterbox};
 
 /// The spinner appears only after this long without the requested frame.
 pub const SPINNER_DELAY: Duration = Duration::from_millis(400);
+/// The Play/Pause button's width, points (fits "Pause").
+const PLAY_BUTTON_W: f32 = 54.0;
 const SPEEDS: [f64; 10] = [0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
 
 pub struct PlayerPanel {
@@ -398,8 +400,10 @@ impl PlayerPanel {
             if ui.button("|<").on_hover_text("Previous frame (,)").clicked() {
                 out.push(Transport::Step(-1));
             }
+            // One width for both labels: the bar does not shift when playback starts.
             let play_label = if self.playing { "Pause" } else { "Play" };
-            if ui.button(play_label).on_hover_text("Play / pause (Space)").clicked() {
+            let size = Vec2::new(PLAY_BUTTON_W, ui.spacing().interact_size.y);
+            if ui.add_sized(size, egui::Button::new(play_label)).on_hover_text("Play / pause (Space)").clicked() {
                 out.push(Transport::TogglePlay { at: playhead });
             }
             if ui.button(">|").on_hover_text("Next frame (.)").clicked() {
@@ -413,20 +417,32 @@ impl PlayerPanel {
                 }
             }
             let (mut speed, mut reverse) = (self.speed, self.reverse);
-            egui::ComboBox::from_label("Speed").selected_text(speed_text(speed)).show_ui(ui, |ui| {
-                for s in SPEEDS {
-                    ui.selectable_value(&mut speed, s, speed_text(s));
-                }
-            });
-            ui.checkbox(&mut reverse, "Reverse");
+            // Every speed in the list at once (64× without scrolling); no label beside it, so
+            // the bar fits two rows in a small window.
+            egui::ComboBox::from_id_salt("speed")
+                .selected_text(speed_text(speed))
+                .width(58.0)
+                .height(f32::INFINITY)
+                .show_ui(ui, |ui| {
+                    for s in SPEEDS {
+                        ui.selectable_value(&mut speed, s, speed_text(s));
+                    }
+                })
+                .response
+                .on_hover_text("Playback speed (J / L: slower / faster)");
+            ui.checkbox(&mut reverse, "Reverse").on_hover_text("Play backwards");
             if (speed, reverse) != (self.speed, self.reverse) {
                 out.push(Transport::Shuttle { speed, reverse });
             }
-            let mut field = egui::TextEdit::singleline(&mut goto.text).hint_text("go to time").desired_width(150.0);
+            // As wide as the row has room for (wrapping to a new row below 110 points).
+            let room = ui.available_width() - ui.spacing().item_spacing.x;
+            let width = if room >= 110.0 { room.min(170.0) } else { 170.0_f32.min(ui.max_rect().width() - 8.0) };
+            let mut field = egui::TextEdit::singleline(&mut goto.text).hint_text("go to time").desired_width(width);
             if goto.bad {
                 field = field.text_color(Color32::LIGHT_RED);
             }
             let response = ui.add(field).on_hover_text("A time (2026-11-01 11:50:00, or RFC 3339); Enter seeks");
+            goto.rect = Some(response.rect);
             if response.changed() {
                 goto.bad = false;
             }
@@ -445,14 +461,16 @@ impl PlayerPanel {
     pub fn scrub_ui(&self, ui: &mut egui::Ui, view: &TimeView, commands: &mut Vec<Command>) -> Vec<Transport> {
         let mut out = Vec::new();
         let (rect, response) = ui.allocate_exact_size(Vec2::new(ui.available_width(), 14.0), Sense::click_and_drag());
-        ui.painter().rect_filled(rect, 3.0, Color32::from_gray(45));
+        // The theme's track and marker colours (a light theme's bar is not solid black).
+        let visuals = ui.visuals();
+        ui.painter().rect_filled(rect, 3.0, visuals.widgets.inactive.bg_fill);
         if let Some(t) = self.shown.as_ref().map(|s| s.frame.time_us) {
             let x = rect.left() + view.x_of(t) as f32 * rect.width();
             if rect.x_range().contains(x) {
                 ui.painter().rect_filled(
                     Rect::from_center_size(egui::pos2(x, rect.center().y), Vec2::new(4.0, 14.0)),
                     1.0,
-                    Color32::WHITE,
+                    visuals.strong_text_color(),
                 );
             }
         }
@@ -476,6 +494,8 @@ impl PlayerPanel {
 pub struct GotoField {
     pub text: String,
     pub bad: bool,
+    /// Where it was drawn last frame (tests check it fits).
+    pub rect: Option<Rect>,
 }
 
 /// A typed time: RFC 3339, or `YYYY-MM-DD[ T]HH:MM[:SS]` in the clock's zone.
