@@ -305,6 +305,9 @@ impl TimelinePanel {
             area.show(ui, |ui| {
                 let content = Vec2::new(width, metrics.total(&rows));
                 let (rect, response) = ui.allocate_exact_size(content, Sense::click_and_drag());
+                // The axis's x range exactly (the scroll area may place its content a fraction
+                // of a point off): a time has one x above and below.
+                let rect = Rect::from_x_y_ranges(axis_rect.x_range(), rect.y_range());
                 let visible = ui.clip_rect().intersect(rect);
                 let painter = ui.painter_at(visible);
                 for tick in &tick_list {
