@@ -15,7 +15,7 @@ use crossbeam_channel::{Receiver, bounded};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use tessera_engine::archive_loader::ArchiveLoader;
+use tessera_engine::archive_loader::{ArchiveLoader, ArchiveSnapshot};
 use tessera_engine::player::{Player, PlayerCommand};
 use tessera_engine::timeline::ticks::Clock;
 use tessera_engine::trajectories::feed::SkyLink;
@@ -111,6 +111,9 @@ pub struct TesseraApp {
     pub camera_limit: Option<usize>,
     /// Where the panels were drawn last frame.
     pub layout: WindowLayout,
+    /// Another archive loading while the open one stays in use (it replaces the open one
+    /// once loaded; a failure leaves the open one as it is).
+    pub opening: Option<ArchiveLoader>,
 }
 
 /// The panels' rectangles as drawn last frame, in points (`tessera screenshot --json`).
@@ -149,6 +152,7 @@ impl TesseraApp {
             settings_path: None,
             camera_limit: None,
             layout: WindowLayout::default(),
+            opening: None,
         };
         if let Some(path) = archive {
             app.open(path);
@@ -176,17 +180,35 @@ impl TesseraApp {
         }
     }
 
-    /// Load the archive listing on a worker thread.
+    /// Load the archive listing on a worker thread. An open archive stays in use until the
+    /// new one has loaded (see [`Self::opening`]).
     pub fn open(&mut self, path: PathBuf) {
         self.path_text = path.display().to_string();
-        self.archive = match ArchiveLoader::start(path.clone()) {
-            Ok(loader) => ArchiveState::Loading { loader },
-            Err(e) => {
-                let error = e.to_string();
-                self.toasts.error(format!("Cannot open {}", path.display()), error.clone());
-                ArchiveState::Failed { path, error }
-            }
-        };
+        match ArchiveLoader::start(path.clone()) {
+            Ok(loader) if matches!(self.archive, ArchiveState::Open { .. }) => self.opening = Some(loader),
+            Ok(loader) => self.archive = ArchiveState::Loading { loader },
+            Err(e) => self.open_failed(path, e.to_string()),
+        }
+    }
+
+    /// Opening `path` failed: a toast says so; with no archive open, the window too.
+    fn open_failed(&mut self, path: PathBuf, error: String) {
+        self.toasts.open_failed(&path, error.clone());
+        if !matches!(self.archive, ArchiveState::Open { .. }) {
+            self.archive = ArchiveState::Failed { path, error };
+        }
+    }
+
+    /// The answer of the archive load in flight, if it has come (the loader is then done).
+    fn loaded(&mut self) -> Option<(PathBuf, Result<ArchiveSnapshot, String>)> {
+        if let Some(loader) = &self.opening {
+            let answer = loader.answers().next()?;
+            let path = loader.path.clone();
+            self.opening = None;
+            return Some((path, answer));
+        }
+        let ArchiveState::Loading { loader } = &self.archive else { return None };
+        Some((loader.path.clone(), loader.answers().next()?))
     }
 
     /// Move finished background work into the UI state.
@@ -214,11 +236,11 @@ impl TesseraApp {
                 None => {}
             }
         }
-        let ArchiveState::Loading { loader } = &self.archive else { return };
-        let Some(result) = loader.answers().next() else { return };
-        let path = loader.path.clone();
+        let Some((path, result)) = self.loaded() else { return };
         self.archive = match result {
             Ok(snapshot) => {
+                // Earlier failures to open are history now (other errors stay up).
+                self.toasts.dismiss_failed_opens();
                 let mut tracks = snapshot.tracks;
                 tracks.truncate(self.camera_limit.unwrap_or(usize::MAX));
                 let mut timeline = Box::new(TimelinePanel::new(path.clone(), tracks, snapshot.bounds));
@@ -270,10 +292,7 @@ impl TesseraApp {
                     events: Box::default(),
                 }
             }
-            Err(error) => {
-                self.toasts.error(format!("Cannot open {}", path.display()), error.clone());
-                ArchiveState::Failed { path, error }
-            }
+            Err(error) => return self.open_failed(path, error),
         };
     }
 
@@ -691,6 +710,11 @@ impl TesseraApp {
             }
             if ui.button("?").on_hover_text("Keyboard shortcuts (?)").clicked() {
                 self.show_help = !self.show_help;
+            }
+            if let Some(loader) = &self.opening {
+                ui.spinner();
+                ui.add(egui::Label::new(format!("Opening {} …", loader.path.display())).truncate());
+                ui.ctx().request_repaint_after(Duration::from_millis(50));
             }
             if self.dialog_failed {
                 ui.colored_label(

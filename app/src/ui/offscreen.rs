@@ -38,9 +38,13 @@ pub fn harness(app: TesseraApp, size: egui::Vec2, upload_budget: u32) -> anyhow:
 }
 
 /// Whether the background work a picture waits for is done: the archive open (or failed),
-/// every timeline tile asked for arrived, every video tile answered its last request, the
-/// Events list answered for the view, the active picture's detection boxes arrived.
+/// no other archive loading, every timeline tile asked for arrived, every video tile answered
+/// its last request, the Events list answered for the view, the active picture's detection
+/// boxes arrived.
 pub fn settled(app: &TesseraApp) -> bool {
+    if app.opening.is_some() {
+        return false;
+    }
     match &app.archive {
         ArchiveState::Open { timeline, grid, events, observations, .. } => {
             events.answered(timeline)

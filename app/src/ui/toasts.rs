@@ -1,7 +1,7 @@
 //! Toasts: errors (and short notices, such as "no later event"; a saved file's notice names
 //! the file and stays until dismissed, a click opening its folder). An error is a short title with the details one click away, stacked in the bottom-right
 //! corner. Workers report failures (a tile that cannot be read, a stream that cannot be
-//! played, an archive that cannot be opened) and the user sees them here instead of in a log.
+//! played, an archive that cannot be opened — until one opens) and the user sees them here instead of in a log.
 //! The same message repeated (one corrupt tile at several zoom levels) is one toast with a
 //! count, so a bad file cannot flood the screen.
 
@@ -25,6 +25,8 @@ pub struct Toast {
     /// A file was written here: the toast stays until dismissed, and a click on it opens the
     /// folder that holds the file.
     pub file: Option<PathBuf>,
+    /// An archive failed to open: the toast goes when one opens.
+    pub failed_open: bool,
     last: Instant,
 }
 
@@ -42,6 +44,21 @@ impl Toasts {
         let (title, detail) = (title.into(), detail.into());
         tracing::warn!("{title}: {detail}");
         self.push(title, detail, false);
+    }
+
+    /// The archive at `path` cannot be opened, because of `detail`.
+    pub fn open_failed(&mut self, path: &Path, detail: impl Into<String>) {
+        let (title, detail) = (format!("Cannot open {}", path.display()), detail.into());
+        tracing::warn!("{title}: {detail}");
+        let i = self.push(title, detail, false);
+        if let Some(t) = self.list.get_mut(i) {
+            t.failed_open = true;
+        }
+    }
+
+    /// An archive opened: the failures to open one before are no news any more.
+    pub fn dismiss_failed_opens(&mut self) {
+        self.list.retain(|t| !t.failed_open);
     }
 
     /// A short notice (nothing failed).
@@ -72,7 +89,7 @@ impl Toasts {
         if self.list.len() >= MAX_TOASTS {
             self.list.remove(0);
         }
-        self.list.push(Toast { title, detail, count: 1, notice, file: None, last: Instant::now() });
+        self.list.push(Toast { title, detail, count: 1, notice, file: None, failed_open: false, last: Instant::now() });
         self.list.len() - 1
     }
 
@@ -178,5 +195,17 @@ mod tests {
         assert!(saved.alive_at(later), "the saved-file notice stays");
         assert!(saved.title.contains("/tmp/x/tessera-frame-a.png"));
         assert_eq!(saved.file.as_deref(), Some(Path::new("/tmp/x/tessera-frame-a.png")));
+    }
+
+    #[test]
+    fn an_archive_that_opens_dismisses_the_failures_to_open_only() {
+        let mut toasts = Toasts::default();
+        toasts.error("Timeline tiles cannot be read", "cam-1");
+        toasts.open_failed(Path::new("/tmp/broken"), "not a database");
+        toasts.notice("No later event");
+        assert!(toasts.list.iter().any(|t| t.title == "Cannot open /tmp/broken" && t.detail == "not a database"));
+        toasts.dismiss_failed_opens();
+        let titles: Vec<&str> = toasts.list.iter().map(|t| t.title.as_str()).collect();
+        assert_eq!(titles, ["Timeline tiles cannot be read", "No later event"]);
     }
 }
