@@ -149,6 +149,13 @@ fn play_before_any_seek_starts_at_the_playhead_and_gaps_say_no_video() {
     assert!(h.query_by_label(&text).is_some(), "{text}");
     assert!(h.query_by_label(&label).is_none(), "the old frame's time is not shown as if current");
     h.snapshot_options("player_no_video", &snapshot_options());
+    // +10 s in the gap goes on from the gap's time (not the old picture's), and the playhead
+    // follows (so `[` … `]` there marks ten seconds, not none).
+    h.get_by_label("+10s").click();
+    h.run_steps(1);
+    settle(&mut h);
+    assert_eq!(player(&h).no_video_at, Some(empty + 10_000_000));
+    assert_eq!(playhead(&h), Some(empty + 10_000_000), "the playhead moves with a jump into a gap");
 }
 
 /// The player's keys act wherever the focus is, except in a text field: Space plays and

@@ -142,7 +142,9 @@ impl PlayerPanel {
             }
             Transport::Scrub(t) => self.send(PlayerCommand::Scrub(t)),
             Transport::Jump(d) => {
-                if let Some(t) = self.shown.as_ref().map(|s| s.frame.time_us).or(self.no_video_at) {
+                // From where the playhead is: a gap's time when there is no video (the dimmed
+                // picture kept on screen is from before it).
+                if let Some(t) = self.no_video_at.or(self.shown.as_ref().map(|s| s.frame.time_us)) {
                     self.send(PlayerCommand::Seek(t.saturating_add(d)));
                 }
             }
@@ -272,6 +274,7 @@ impl PlayerPanel {
                 self.playing_from_player(false);
                 self.no_video_at = Some(at_us);
                 self.notice = None;
+                moved = Some(at_us); // the playhead goes there too (a jump into a gap)
             }
         }
         moved
