@@ -18,6 +18,7 @@
 //! - [`trajectories`]: flight trajectories over sky-facing cameras — the camera file and the
 //!   projection into the picture ([`trajectories::projection`]), and the aircraft for the
 //!   overlay ([`trajectories::feed`]).
+//! - [`skim::feed`]: skim plans for the GUI's Skim mode.
 //!
 //! Logic and outputs:
 //!
@@ -26,6 +27,8 @@
 //! - [`frame`]: the picture at a time as PNG or I420 (`tessera frame`, the GUI's Save frame).
 //! - [`render_timeline`]: the timeline strips drawn offscreen to a PNG (`tessera
 //!   render-timeline`, the GUI's timeline image).
+//! - [`skim`]: which spans to play at speed and which to rush through (`tessera skim`, Skim
+//!   mode).
 //! - [`output`]: atomic writes of the files the user asked for.
 
 pub mod archive_loader;
@@ -42,6 +45,7 @@ pub mod output;
 pub mod playback;
 pub mod player;
 pub mod render_timeline;
+pub mod skim;
 pub mod tile_feed;
 pub mod timeline;
 pub mod trajectories;
