@@ -31,6 +31,7 @@ mod observations;
 mod render_timeline;
 mod rf1;
 mod screenshot;
+mod skim;
 mod tiles;
 mod traj;
 
@@ -77,6 +78,8 @@ pub enum Command {
     Screenshot(screenshot::ScreenshotArgs),
     /// Render timeline strips offscreen to a PNG (same wgpu pipeline as the app).
     RenderTimeline(render_timeline::RenderTimelineArgs),
+    /// The skim plan of a range: spans with events at one speed, quiet spans at another.
+    Skim(skim::SkimArgs),
     /// Named time ranges with notes, kept in the archive.
     #[command(subcommand)]
     Bookmarks(bookmarks::BookmarksCommand),
@@ -127,6 +130,7 @@ pub fn main() -> ExitCode {
         Some(Command::Export(args)) => export::run(args),
         Some(Command::Screenshot(args)) => screenshot::run(args),
         Some(Command::RenderTimeline(args)) => render_timeline::run(args),
+        Some(Command::Skim(args)) => skim::run(args),
         Some(Command::Bench(c)) => bench::run(c),
         Some(Command::Demo(args)) => crate::demo::run(args),
     };
