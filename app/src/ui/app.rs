@@ -8,6 +8,7 @@ use super::observations::ObservationsPanel;
 use super::player_panel::PlayerPanel;
 use super::review::{BookmarksPanel, EventsPanel, ExportKind, ExportTarget};
 use super::settings::Settings;
+use super::skim::Skim;
 use super::sky_overlay::SkyOverlay;
 use super::timeline_panel::TimelinePanel;
 use super::toasts::Toasts;
@@ -42,6 +43,7 @@ pub enum ArchiveState {
         observations: Option<Box<ObservationsPanel>>,
         bookmarks: Box<BookmarksPanel>,
         events: Box<EventsPanel>,
+        skim: Box<Skim>,
     },
     Failed {
         path: PathBuf,
@@ -271,6 +273,8 @@ impl TesseraApp {
                         }
                     });
                 let bookmarks = Box::new(BookmarksPanel::start(path.clone()));
+                let (skim, failed) = Skim::start(path.clone());
+                self.commands.extend(failed);
                 // The layout and style the user left.
                 grid.sync = self.settings.sync;
                 if !self.settings.coverage {
@@ -290,6 +294,7 @@ impl TesseraApp {
                     observations,
                     bookmarks,
                     events: Box::default(),
+                    skim: Box::new(skim),
                 }
             }
             Err(error) => return self.open_failed(path, error),
@@ -431,6 +436,11 @@ impl TesseraApp {
                     self.push(Command::SeekTo(b.start_us));
                 }
                 Command::Export { kind, out } => self.export(kind, out),
+                Command::ToggleSkim => {
+                    if let ArchiveState::Open { grid, timeline, skim, .. } = &mut self.archive {
+                        skim.toggle(grid, timeline);
+                    }
+                }
                 Command::SetPreroll(seconds) => {
                     let seconds = seconds.clamp(0.0, 60.0);
                     self.preroll_us = (seconds * 1e6) as i64;
@@ -748,6 +758,9 @@ impl TesseraApp {
                     self.push(Command::MarkSelection { start });
                 }
             }
+            if ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::S)) {
+                self.push(Command::ToggleSkim);
+            }
         }
         if !ctx.egui_wants_keyboard_input()
             && ctx.input_mut(|i| {
@@ -770,8 +783,11 @@ impl TesseraApp {
             super::review::jobs_ui(ui, &mut self.jobs, &mut new_commands);
         });
         let clock = self.clock;
-        if let ArchiveState::Open { streams, timeline, grid, observations, bookmarks, events, .. } = &mut self.archive {
+        if let ArchiveState::Open { streams, timeline, grid, observations, bookmarks, events, skim, .. } =
+            &mut self.archive
+        {
             bookmarks.poll(&mut new_commands);
+            new_commands.extend(skim.update(grid, timeline, self.preroll_us, &self.settings, &ctx));
             if let Some(observations) = observations.as_deref_mut() {
                 new_commands.extend(observations.poll(&ctx));
                 // The labelled boxes of the active picture (asked of the observations thread).
@@ -983,6 +999,7 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("click the timeline", "go there (on an event: to its start); the strip's camera plays"),
     ("double-click", "fit the timeline to the archive"),
     ("[ / ]", "start / end the selection at the playhead"),
+    ("S", "Skim: events at review speed (1×), quiet spans rushed (32×); again: off"),
     ("?", "this sheet"),
     ("Escape", "close this sheet"),
 ];

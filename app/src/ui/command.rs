@@ -57,6 +57,8 @@ pub enum Command {
     },
     /// Go to a bookmark: its range becomes the selection, the playhead its start.
     GoToBookmark(tessera_storage::db::bookmarks::Bookmark),
+    /// Skim mode on or off (the transport's Skim button, key S).
+    ToggleSkim,
     /// How long before an event its jumps land, seconds.
     SetPreroll(f64),
     /// Draw the timeline's coverage or presence.

@@ -31,6 +31,8 @@ pub struct VideoGrid {
     pub tiles: Vec<PlayerPanel>,
     pub active: usize,
     pub sync: bool,
+    /// Skim mode is on (the transport's Skim button is lit).
+    pub skim: bool,
     pub goto: GotoField,
     /// The transport and scrub bar's height last frame, points.
     transport_h: f32,
@@ -46,6 +48,7 @@ impl Default for VideoGrid {
             tiles: Vec::new(),
             active: 0,
             sync: true,
+            skim: false,
             goto: GotoField::default(),
             opaque: Vec::new(),
             transport_h: TRANSPORT_H,
@@ -172,7 +175,7 @@ impl VideoGrid {
             self.tile_ui(ui, i, rect, clock, streams, &mut commands);
         }
         let Some(active) = self.tiles.get(self.active) else { return commands };
-        let mut actions = active.transport_ui(ui, playhead, &mut self.goto, clock, &mut commands);
+        let mut actions = active.transport_ui(ui, playhead, &mut self.goto, clock, self.skim, &mut commands);
         actions.extend(active.scrub_ui(ui, view, &mut commands));
         // From the grid's bottom to where the next widget would go: the transport's rows, the
         // scrub bar and their spacing.

@@ -13,6 +13,7 @@ mod paint;
 pub mod player_panel;
 pub mod review;
 pub mod settings;
+pub mod skim;
 pub mod sky_overlay;
 mod streams;
 pub mod timeline_image;

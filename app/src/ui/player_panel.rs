@@ -379,15 +379,17 @@ impl PlayerPanel {
         (commands, moved)
     }
 
-    /// The transport bar: step, jump, play/pause, speed, reverse and a "go to time" field
-    /// (`goto` is its text; RFC 3339 or the zone's `YYYY-MM-DD HH:MM:SS`). The field's seek is
-    /// pushed to `commands` as [`Command::SeekTo`].
+    /// The transport bar: step, jump, play/pause, speed, reverse, Skim (lit when `skim` is
+    /// on; a click pushes [`Command::ToggleSkim`]) and a "go to time" field (`goto` is its
+    /// text; RFC 3339 or the zone's `YYYY-MM-DD HH:MM:SS`). The field's seek is pushed to
+    /// `commands` as [`Command::SeekTo`].
     pub fn transport_ui(
         &self,
         ui: &mut egui::Ui,
         playhead: Option<i64>,
         goto: &mut GotoField,
         clock: Clock,
+        skim: bool,
         commands: &mut Vec<Command>,
     ) -> Vec<Transport> {
         let mut out = Vec::new();
@@ -436,6 +438,14 @@ impl PlayerPanel {
             ui.checkbox(&mut reverse, "Reverse").on_hover_text("Play backwards");
             if (speed, reverse) != (self.speed, self.reverse) {
                 out.push(Transport::Shuttle { speed, reverse });
+            }
+            let hint = if skim {
+                "Skim on: events at review speed, quiet spans rushed (S: off)"
+            } else {
+                "Skim: play events at review speed, rush through quiet spans (S)"
+            };
+            if ui.selectable_label(skim, "Skim").on_hover_text(hint).clicked() {
+                commands.push(Command::ToggleSkim);
             }
             // As wide as the row has room for (wrapping to a new row below 110 points).
             let room = ui.available_width() - ui.spacing().item_spacing.x;

@@ -1,6 +1,6 @@
 //! Settings kept between runs in `$XDG_CONFIG_HOME/tessera/settings.toml` (else
 //! `~/.config/tessera/settings.toml`): recent archives, the grid, sync, the clock, the
-//! timeline's style, the pre-roll and the theme. Read once at start-up; written on a thread
+//! timeline's style, the pre-roll, the theme and Skim's speeds. Read once at start-up; written on a thread
 //! of its own whenever one changes (never by the UI thread), to a temporary name then
 //! renamed. A file that does not parse is reported and replaced by defaults, never fatal.
 
@@ -22,6 +22,9 @@ pub struct Settings {
     pub coverage: bool,
     pub preroll_s: f64,
     pub light_theme: bool,
+    /// Skim mode: the speed of spans with events, and of the quiet spans between them.
+    pub skim_speed: f64,
+    pub skim_quiet_speed: f64,
 }
 
 impl Default for Settings {
@@ -34,6 +37,8 @@ impl Default for Settings {
             coverage: true,
             preroll_s: 2.0,
             light_theme: false,
+            skim_speed: 1.0,
+            skim_quiet_speed: 32.0,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The timeline panel: one strip per camera (class rows drawn on the GPU from tile textures,
 //! recorded video beneath), shared time view, ticks, the "now" edge, the playhead, a class
-//! legend with toggles. Input becomes [`Command`]s the app applies after the frame.
+//! legend with toggles, and Skim's plan (quiet spans hatched over the strips). Input becomes [`Command`]s the app applies after the frame.
 
 use super::clip;
 use super::command::Command;
@@ -64,6 +64,8 @@ struct Colors {
     night: Color32,
     date_text: Color32,
     midnight: Color32,
+    /// Skim's quiet spans: hatching over the strips.
+    quiet: Color32,
 }
 
 impl Colors {
@@ -80,6 +82,7 @@ impl Colors {
                 night: Color32::from_rgba_unmultiplied(0, 0, 30, 110),
                 date_text: Color32::from_gray(200),
                 midnight: Color32::from_gray(120),
+                quiet: Color32::from_rgba_unmultiplied(200, 200, 200, 70),
             }
         } else {
             Self {
@@ -93,6 +96,7 @@ impl Colors {
                 night: Color32::from_rgba_unmultiplied(40, 60, 140, 40),
                 date_text: Color32::from_gray(40),
                 midnight: Color32::from_gray(140),
+                quiet: Color32::from_rgba_unmultiplied(60, 60, 60, 70),
             }
         }
     }
@@ -152,6 +156,8 @@ pub struct TimelinePanel {
     pub event_boxes: Option<EventBoxes>,
     /// Where the parts were drawn last frame.
     pub layout: TimelineLayout,
+    /// Skim mode's plan (drawn with its quiet spans hatched), while Skim is on.
+    pub skim: Option<super::skim::SkimShown>,
     /// The strips' scroll offset and whether the pointer was over them (Alt+wheel scrolls).
     strips_offset: f32,
     strips_hovered: bool,
@@ -202,6 +208,7 @@ impl TimelinePanel {
             event_list: None,
             event_boxes: None,
             layout: TimelineLayout::default(),
+            skim: None,
             strips_offset: 0.0,
             strips_hovered: false,
         }
@@ -300,6 +307,7 @@ impl TimelinePanel {
         let tracks = &self.tracks;
         let model = &mut self.model;
         let active_camera = self.active_camera.as_deref();
+        let skim = self.skim.as_ref();
         let output = ui.scope(|ui| {
             ui.spacing_mut().scroll = scroll_style;
             area.show(ui, |ui| {
@@ -377,6 +385,9 @@ impl TimelinePanel {
                         visible,
                         TimelineCallback { plans, rect: visible },
                     ));
+                    if let Some(skim) = skim {
+                        hatch_quiet_spans(&painter, rect, visible, &view, skim, colors.quiet);
+                    }
                 }
                 (rect, visible, response, strips)
             })
@@ -815,5 +826,43 @@ fn span_text(span_us: i64) -> String {
         s if s < 2.0 * 86_400.0 => format!("{:.1} h", s / 3600.0),
         s if s < 60.0 * 86_400.0 => format!("{:.1} days", s / 86_400.0),
         s => format!("{:.1} years", s / (365.25 * 86_400.0)),
+    }
+}
+
+/// Hatching between hatch lines, points.
+const HATCH_SPACING: f32 = 8.0;
+
+/// Hatch Skim's quiet spans over the strips (`rect`: the strips' whole area; `visible`: the
+/// part in view). The lines are spaced from the strips' left edge, so neighbouring spans'
+/// hatching lines up; spans under half a point wide are left out (events crowd them).
+fn hatch_quiet_spans(
+    painter: &egui::Painter,
+    rect: Rect,
+    visible: Rect,
+    view: &TimeView,
+    skim: &super::skim::SkimShown,
+    color: Color32,
+) {
+    let x_of = |t: i64| rect.left() + (view.x_of(t) as f32) * rect.width();
+    let segments = &skim.plan.segments;
+    let first = segments.partition_point(|s| s.to_us <= view.start_us);
+    let stroke = Stroke::new(1.0, color);
+    let h = visible.height();
+    for s in segments[first..].iter().take_while(|s| s.from_us < view.end_us()) {
+        if s.speed == skim.speed {
+            continue;
+        }
+        let (xa, xb) = (x_of(s.from_us).max(visible.left()), x_of(s.to_us).min(visible.right()));
+        if xb - xa < 0.5 {
+            continue;
+        }
+        let area = Rect::from_x_y_ranges(xa..=xb, visible.y_range());
+        let painter = painter.with_clip_rect(area);
+        painter.rect_filled(area, 0.0, color.gamma_multiply(0.35));
+        let mut x = rect.left() + ((xa - h - rect.left()) / HATCH_SPACING).floor() * HATCH_SPACING;
+        while x < xb {
+            painter.line_segment([Pos2::new(x, area.bottom()), Pos2::new(x + h, area.top())], stroke);
+            x += HATCH_SPACING;
+        }
     }
 }
