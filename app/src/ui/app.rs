@@ -335,15 +335,17 @@ impl TesseraApp {
                     }
                 }
                 Command::SeekTo(t) => {
-                    if let ArchiveState::Open { timeline, grid, .. } = &mut self.archive {
+                    if let ArchiveState::Open { timeline, grid, skim, .. } = &mut self.archive {
                         timeline.playhead_us = Some(t);
                         grid.seek(t);
+                        skim.seeked();
                     }
                 }
                 Command::SeekFrom(t) => {
-                    if let ArchiveState::Open { timeline, grid, .. } = &mut self.archive {
+                    if let ArchiveState::Open { timeline, grid, skim, .. } = &mut self.archive {
                         timeline.playhead_us = Some(t);
                         grid.seek_from(t);
+                        skim.seeked();
                     }
                 }
                 Command::PlayheadMoved(t) => {

@@ -27,6 +27,12 @@ use tessera_engine::skim::{SkimPlan, SkimSpec};
 const AHEAD_US: i64 = 10 * 60 * 1_000_000;
 /// And a new plan covers this much more, so a playing skim asks rarely.
 const EXTRA_US: i64 = 2 * 3600 * 1_000_000;
+/// A playhead that moved further than this between two frames was moved by a seek or a
+/// jump, not by playing (at 32× a slow frame and a long GOP make a few seconds): Skim does
+/// not send it back to an event start it passed.
+const MAX_STEP_US: i64 = 30_000_000;
+/// Speeds from settings are kept within the transport's range (a hand-edited file may say 0).
+const SPEEDS: std::ops::RangeInclusive<f64> = 0.125..=64.0;
 
 /// A plan as the timeline draws it: the segments at `speed` are the event spans; the others
 /// are quiet (hatched).
@@ -70,6 +76,11 @@ impl Skim {
             error: None,
         };
         (skim, failed)
+    }
+
+    /// The user moved the playhead (a seek): it did not play past what lies between.
+    pub fn seeked(&mut self) {
+        self.last_playhead = None;
     }
 
     /// Turn Skim on (remembering the chosen speed) or off (restoring it).
@@ -174,19 +185,24 @@ impl Skim {
         if need.0 >= need.1 {
             return None;
         }
+        let speed = |s: f64, default: f64| {
+            if s.is_finite() && s > 0.0 { s.clamp(*SPEEDS.start(), *SPEEDS.end()) } else { default }
+        };
         let spec = SkimSpec {
             cameras,
             from_us: need.0,
             to_us: need.1,
             classes,
-            speed: settings.skim_speed,
-            quiet_speed: settings.skim_quiet_speed,
+            speed: speed(settings.skim_speed, 1.0),
+            quiet_speed: speed(settings.skim_quiet_speed, 32.0),
             preroll_us,
         };
         let covers = |have: &SkimSpec| {
             have.from_us <= spec.from_us
                 && spec.to_us <= have.to_us
-                && SkimSpec { from_us: spec.from_us, to_us: spec.to_us, ..have.clone() } == spec
+                && (have.speed, have.quiet_speed, have.preroll_us) == (spec.speed, spec.quiet_speed, spec.preroll_us)
+                && have.cameras == spec.cameras
+                && have.classes == spec.classes
         };
         if self.asked.as_ref().or(self.planned.as_ref()).is_some_and(covers) {
             return None;
@@ -213,7 +229,7 @@ impl Skim {
         let (Some(t), Some(plan), Some(spec)) = (timeline.playhead_us, &self.plan, &self.planned) else { return };
         let (speed, playing_at) = (spec.speed, (active.speed, active.reverse));
         // Rushing, a keyframe may land past the start of an event span: go back to it.
-        if let Some(p) = self.last_playhead.filter(|&p| p < t)
+        if let Some(p) = self.last_playhead.filter(|&p| p < t && t - p <= MAX_STEP_US)
             && playing_at != (speed, false)
         {
             let i = plan.segments.partition_point(|s| s.from_us <= p);
