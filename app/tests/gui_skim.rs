@@ -135,7 +135,7 @@ fn skim_rushes_through_quiet_spans_and_plays_events_on_a_synced_grid() {
     });
     let (t1, wall1) = (playhead(h.state()), Instant::now());
     let rate = (event.from_us - t0) as f64 / (wall1 - wall0).as_micros() as f64;
-    assert!(rate > 6.0, "rushed at {rate:.1}× through {:.1} s of quiet", (event.from_us - t0) as f64 / 1e6);
+    assert!(rate > 4.0, "rushed at {rate:.1}× through {:.1} s of quiet", (event.from_us - t0) as f64 / 1e6);
     assert!(
         t1 < event.from_us + 2_000_000,
         "the event's start was rushed past: {} s in",
