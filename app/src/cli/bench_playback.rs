@@ -46,9 +46,13 @@ pub struct PlaybackReport {
     /// `ffmpeg -threads <decoder_threads>` on the same stream, pictures/s.
     ffmpeg_threaded_fps: Option<f64>,
     decoder_threads: usize,
-    /// Seeks to a random picture (uniform over the stream), command to picture.
+    /// Seeks to a random picture (uniform over the stream), command to the exact picture.
     seek_ms_p50: f64,
     seek_ms_p95: f64,
+    /// The same seeks, command to the first picture of the two-stage seek (the GOP's keyframe
+    /// decoded alone, or the exact picture when that is as quick).
+    first_picture_ms_p50: f64,
+    first_picture_ms_p95: f64,
     /// One frame back after each seek; two seeks in three land on a GOP's first picture, so
     /// those steps cross a GOP boundary (the previous GOP must be decoded).
     step_back_ms_p95: f64,
@@ -119,11 +123,13 @@ fn ffmpeg_cli_fps(annex_b: &Path, codec: tessera_storage::rf1::Codec, threads: u
     status.success().then(|| DECODE_PICTURES as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Wait for the player's next picture; its time.
-fn next_picture(player: &Player) -> anyhow::Result<i64> {
+/// Wait for the player's next picture (`exact`: passing over a provisional one); its time and
+/// whether it is provisional.
+fn next_picture(player: &Player, exact: bool) -> anyhow::Result<(i64, bool)> {
     loop {
         match player.wait(Duration::from_secs(30)) {
-            Some(PlayerFrame::Picture(p)) => return Ok(p.frame.time_us),
+            Some(PlayerFrame::Picture(p)) if exact && p.provisional => continue,
+            Some(PlayerFrame::Picture(p)) => return Ok((p.frame.time_us, p.provisional)),
             Some(PlayerFrame::Opened { .. }) => continue,
             Some(PlayerFrame::NoVideo { at_us }) => anyhow::bail!("no video at {}", UnixMicros(at_us)),
             Some(PlayerFrame::Error(e)) => anyhow::bail!("player: {e}"),
@@ -132,11 +138,21 @@ fn next_picture(player: &Player) -> anyhow::Result<i64> {
     }
 }
 
+/// Send `command`; milliseconds to the exact picture and its time.
 fn timed(player: &Player, command: PlayerCommand) -> anyhow::Result<(f64, i64)> {
+    timed_two_stage(player, command).map(|(_, exact, t)| (exact, t))
+}
+
+/// Send `command`; milliseconds to the first picture and to the exact one, and its time.
+fn timed_two_stage(player: &Player, command: PlayerCommand) -> anyhow::Result<(f64, f64, i64)> {
     let started = Instant::now();
     let _ = player.send(command);
-    let t = next_picture(player)?;
-    Ok((started.elapsed().as_secs_f64() * 1e3, t))
+    let (mut t, provisional) = next_picture(player, false)?;
+    let first = started.elapsed().as_secs_f64() * 1e3;
+    if provisional {
+        t = next_picture(player, true)?.0;
+    }
+    Ok((first, started.elapsed().as_secs_f64() * 1e3, t))
 }
 
 pub fn bench_playback(archive: &Path, stream: &str, seeks: usize) -> anyhow::Result<PlaybackReport> {
@@ -200,7 +216,7 @@ pub fn bench_playback(archive: &Path, stream: &str, seeks: usize) -> anyhow::Res
     anyhow::ensure!(key_times.len() >= 24, "{stream}: too short to benchmark (needs 24 GOPs)");
 
     let player = Player::start(archive.to_owned(), stream.to_owned())?;
-    let (mut seek_ms, mut back_ms, mut scrub_ms) = (vec![], vec![], vec![]);
+    let (mut seek_ms, mut back_ms, mut scrub_ms, mut first_ms) = (vec![], vec![], vec![], vec![]);
     let (mut back_across_ms, mut back_across_paused_ms) = (vec![], vec![]);
     let mut recent: Vec<usize> = Vec::new();
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
@@ -223,9 +239,10 @@ pub fn bench_playback(archive: &Path, stream: &str, seeks: usize) -> anyhow::Res
         let kind = round % 3;
         let span = key_times[gop + 1] - key_times[gop];
         let at = if kind == 0 { key_times[gop] + (random() % span.max(1) as u64) as i64 } else { key_times[gop] };
-        let (ms, shown) = timed(&player, PlayerCommand::Seek(at))?;
+        let (first, ms, shown) = timed_two_stage(&player, PlayerCommand::Seek(at))?;
         if kind == 0 {
             seek_ms.push(ms); // seeks to a GOP's first picture are cheap: not counted here
+            first_ms.push(first);
         }
         round += 1;
         if kind == 2 {
@@ -253,7 +270,8 @@ pub fn bench_playback(archive: &Path, stream: &str, seeks: usize) -> anyhow::Res
         let shown = source.frame_at(key_times[0])?.context("no picture at the first keyframe")?;
         (shown.frame.width, shown.frame.height)
     };
-    for v in [&mut seek_ms, &mut back_ms, &mut back_across_ms, &mut back_across_paused_ms, &mut scrub_ms] {
+    for v in [&mut seek_ms, &mut first_ms, &mut back_ms, &mut back_across_ms, &mut back_across_paused_ms, &mut scrub_ms]
+    {
         v.sort_by(f64::total_cmp);
     }
     Ok(PlaybackReport {
@@ -266,6 +284,8 @@ pub fn bench_playback(archive: &Path, stream: &str, seeks: usize) -> anyhow::Res
         decoder_threads: threads,
         seek_ms_p50: percentile(&seek_ms, 0.5),
         seek_ms_p95: percentile(&seek_ms, 0.95),
+        first_picture_ms_p50: percentile(&first_ms, 0.5),
+        first_picture_ms_p95: percentile(&first_ms, 0.95),
         step_back_ms_p95: percentile(&back_ms, 0.95),
         step_back_across_gop_ms_p95: percentile(&back_across_ms, 0.95),
         step_back_across_gop_after_look_ms_p95: percentile(&back_across_paused_ms, 0.95),

@@ -6,13 +6,15 @@
 //! - [`Codec::rf1_flags`]: the flags cyclops gives each stored NALU (keyframe = IDR);
 //! - [`AccessUnitSplitter`]: one access-unit splitter for both codecs;
 //! - [`strip_start_code`], [`trim_trailing_zeros`]: Annex-B framing;
-//! - [`h264`], [`h265`]: the per-codec tables and the SPS fields that size and colour a picture.
+//! - [`h264`], [`h265`]: the per-codec tables and the SPS fields that size and colour a picture;
+//! - [`order`]: a GOP's presentation order from slice headers (which pictures a seek can skip).
 //!
 //! Parsing here never panics on hostile bytes: every read is bounds-checked and returns
 //! [`SpsError`] instead.
 
 pub mod h264;
 pub mod h265;
+pub mod order;
 mod rbsp;
 
 pub use rbsp::SpsError;
