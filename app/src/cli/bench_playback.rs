@@ -4,7 +4,10 @@
 //! - `decode_fps` per backend: pictures per second through [`FrameSource::frame_at`] and
 //!   [`FrameSource::neighbour`] (what the player thread calls while playing), single-threaded,
 //!   next to `ffmpeg -threads 1` decoding the same access units (exported from the archive).
-//! - Seeks, steps back (two in three across a GOP boundary: the previous GOP must be decoded)
+//! - `ffmpeg_skip_bidir_speedup`: the CLI with `-skip_frame bidir` (no B-picture decoded)
+//!   against it in full, on the same access units — the most a seek could gain by skipping.
+//! - Seeks (`first_picture_ms_*`: to the first picture of the two-stage seek; `seek_ms_*`: to
+//!   the exact picture), steps back (two in three across a GOP boundary: the previous GOP must be decoded)
 //!   and scrubbing are timed through a real [`Player`] thread, from the command to the
 //!   picture ready for upload. Targets are chosen so each lands in a GOP the player has not
 //!   cached.
@@ -45,6 +48,9 @@ pub struct PlaybackReport {
     decode_fps_threaded: f64,
     /// `ffmpeg -threads <decoder_threads>` on the same stream, pictures/s.
     ffmpeg_threaded_fps: Option<f64>,
+    /// How much faster `ffmpeg -threads 1 -skip_frame bidir` gets through the same access units
+    /// than `ffmpeg -threads 1` (it decodes no B-picture: what a seek could skip at most).
+    ffmpeg_skip_bidir_speedup: Option<f64>,
     decoder_threads: usize,
     /// Seeks to a random picture (uniform over the stream), command to the exact picture.
     seek_ms_p50: f64,
@@ -123,6 +129,24 @@ fn ffmpeg_cli_fps(annex_b: &Path, codec: tessera_storage::rf1::Codec, threads: u
     status.success().then(|| DECODE_PICTURES as f64 / started.elapsed().as_secs_f64())
 }
 
+/// Seconds `ffmpeg -threads 1 [extra]` takes to decode every access unit of `annex_b`.
+fn ffmpeg_cli_seconds(annex_b: &Path, codec: tessera_storage::rf1::Codec, extra: &[&str]) -> Option<f64> {
+    let format = match codec {
+        tessera_storage::rf1::Codec::H264 => "h264",
+        tessera_storage::rf1::Codec::H265 => "hevc",
+    };
+    let started = Instant::now();
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-threads", "1"])
+        .args(extra)
+        .args(["-f", format, "-i"])
+        .arg(annex_b)
+        .args(["-f", "null", "-"])
+        .status()
+        .ok()?;
+    status.success().then(|| started.elapsed().as_secs_f64())
+}
+
 /// Wait for the player's next picture (`exact`: passing over a provisional one); its time and
 /// whether it is provisional.
 fn next_picture(player: &Player, exact: bool) -> anyhow::Result<(i64, bool)> {
@@ -173,6 +197,7 @@ pub fn bench_playback(archive: &Path, stream: &str, seeks: usize) -> anyhow::Res
         .filter(|&b| b != Backend::OpenH264 || source.codec == tessera_storage::rf1::Codec::H264)
         .collect();
     let mut cli = [None::<f64>; 2];
+    let (mut full_s, mut bidir_s) = (None::<f64>, None::<f64>);
     let mut ours = vec![0.0f64; backends_here.len()];
     let mut decode_fps_threaded = 0.0f64;
     let mut cache_max = 0;
@@ -182,6 +207,12 @@ pub fn bench_playback(archive: &Path, stream: &str, seeks: usize) -> anyhow::Res
                 cli[i] = Some(cli[i].map_or(fps, |c| c.max(fps)));
             }
         }
+        let best = |old: Option<f64>, new: Option<f64>| match (old, new) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        full_s = best(full_s, ffmpeg_cli_seconds(&annex_b, source.codec, &[]));
+        bidir_s = best(bidir_s, ffmpeg_cli_seconds(&annex_b, source.codec, &["-skip_frame", "bidir"]));
         for (i, &backend) in backends_here.iter().enumerate() {
             source.set_decoder(backend, 1);
             let (fps, high_water) = decode_rate(&mut source)?;
@@ -281,6 +312,7 @@ pub fn bench_playback(archive: &Path, stream: &str, seeks: usize) -> anyhow::Res
         backends,
         decode_fps_threaded,
         ffmpeg_threaded_fps,
+        ffmpeg_skip_bidir_speedup: full_s.zip(bidir_s).map(|(full, bidir)| full / bidir.max(1e-6)),
         decoder_threads: threads,
         seek_ms_p50: percentile(&seek_ms, 0.5),
         seek_ms_p95: percentile(&seek_ms, 0.95),
