@@ -18,16 +18,19 @@
 //! Seeking decodes only what the asked picture depends on: a GOP's slice headers give each
 //! picture's order count and whether later pictures may reference it ([`order`]), so the
 //! non-reference pictures before the target in both decode and presentation order are never
-//! fed to the decoder (with x264's B-frames, most of a GOP's pictures before a target). The
+//! fed to the decoder (with x264's B-frames, about half of the pictures before a target). The
 //! decoder tags each picture with its access unit ([`VideoDecoder::decode_tagged`]), and the
 //! access unit's presentation rank among all of the GOP's pictures gives its slot, so the
 //! mapping above stays exact without decoding the skipped pictures. Whenever the order is not
 //! read exactly ([`order`] refuses it, ranks tie, a GOP starts with RASL pictures, the decoder
 //! does not tag, or pictures come out in another order than the ranks say) every picture is
-//! decoded in order, as before. Decoded pictures are cached within a byte budget
-//! that includes the GOP being decoded: past the budget, other GOPs go first (least
-//! recently used), then the pictures of the current GOP farthest from the asked one; a
-//! dropped picture asked for again is decoded again from the GOP's keyframe.
+//! decoded in order. A step back (the picture after the target cached) decodes in full too, so
+//! the steps after it find their pictures cached.
+//!
+//! Decoded pictures are cached within a byte budget that includes the GOP being decoded: past
+//! the budget, other GOPs go first (least recently used), then the pictures of the current GOP
+//! farthest from the asked one; a dropped picture asked for again is decoded again from the
+//! GOP's keyframe.
 
 use crate::decoder::{Backend, VideoDecoder, YuvFrame};
 use std::collections::BTreeMap;
@@ -89,9 +92,12 @@ struct Gop {
     tagging: bool,
     /// … the units it left out, …
     left_out: Vec<bool>,
-    /// … the slots whose pictures came out of it, and the rank of the latest (order check).
+    /// … the slots whose pictures came out of it, and the rank of the latest (order check), …
     came_out: Vec<bool>,
     last_out: Option<usize>,
+    /// … and whether it went wrong (pictures against the plan): the rest of its output is
+    /// not placed.
+    run_failed: bool,
     /// Pictures out of every decoder of this GOP (the decode counter).
     pictures_out: u64,
     /// Bytes of the pictures held.
@@ -227,6 +233,7 @@ impl Gop {
             next_picture: 0,
             tagging: false,
             last_out: None,
+            run_failed: false,
             pictures_out: 0,
             bytes: 0,
             picture_bytes: 0,
@@ -359,6 +366,7 @@ impl Gop {
         self.left_out.fill(false);
         self.came_out.fill(false);
         self.last_out = None;
+        self.run_failed = false;
         Ok(())
     }
 
@@ -374,11 +382,22 @@ impl Gop {
         }
     }
 
+    /// Whether the live decoder is a few pictures short of slot `k` (then the exact picture is
+    /// about as quick as a provisional one).
+    fn almost_at(&self, k: usize) -> bool {
+        const NEAR: usize = 4;
+        let next_out = self.last_out.map_or(self.skipped_leading + self.output, |last| last + 1);
+        self.decoder.is_some() && !self.passed(k) && k < next_out + NEAR
+    }
+
     /// The slot of a picture out of the live decoder: by its tag's rank, or (no plan) next in
     /// presentation order. `None` when it contradicts the plan: the plan is dropped.
     fn slot_of(&mut self, picture: &YuvFrame) -> Option<usize> {
         let ordinal = self.skipped_leading + self.output;
         self.output += 1;
+        if self.run_failed {
+            return None;
+        }
         let Some(plan) = self.plan.as_ref().filter(|_| self.tagging) else { return Some(ordinal) };
         let slot = picture.tag.and_then(|t| usize::try_from(t).ok()).and_then(|u| plan.rank.get(u).copied());
         let skipped = self.left_out.contains(&true);
@@ -392,6 +411,7 @@ impl Gop {
         if !consistent {
             tracing::debug!("picture order read from the slice headers does not match the decoder's; decoding in full");
             self.plan = None;
+            self.run_failed = skipped;
             return (!skipped).then_some(ordinal);
         }
         self.last_out = slot;
@@ -444,9 +464,12 @@ impl Gop {
         if self.decoder.is_none() || self.passed(k) {
             self.restart(ctx)?;
         }
+        // Stepping back (the next picture is cached, as in reverse play): decode in full, so
+        // the steps after this one find their pictures cached instead of each restarting.
+        let sparse = self.frames.get(k + 1).is_none_or(Option::is_none);
         let before = self.pictures_out;
         while self.decoder.is_some() && self.frames[k].is_none() {
-            self.step(ctx, k, limit, true)?;
+            self.step(ctx, k, limit, sparse)?;
             if self.decoder.is_none() && self.frames[k].is_none() && self.complete_output.is_none() {
                 // The run ended without the picture and without a verdict (units were left
                 // out, or the plan was dropped): once more, in full.
@@ -661,8 +684,7 @@ impl FrameSource {
         let ctx = self.decode_context();
         let Some(gop) = self.cache.get_mut(&key) else { return Ok(None) };
         let Some(slot) = gop.slot_at(at_us) else { return Ok(None) };
-        let on_the_way = gop.decoder.is_some() && !gop.passed(slot);
-        if gop.frames[slot].is_some() || on_the_way {
+        if gop.frames[slot].is_some() || gop.almost_at(slot) {
             return Ok(None);
         }
         match gop.decode_key_only(&ctx) {
