@@ -119,7 +119,9 @@ fn play_before_any_seek_starts_at_the_playhead_and_gaps_say_no_video() {
     h.run_steps(1);
     transport_play(&h);
     h.run_steps(1);
-    wait_until(&mut h, "a picture", |app| active(app).is_some_and(|p| p.shown.is_some()));
+    wait_until(&mut h, "the exact picture (after the provisional keyframe)", |app| {
+        active(app).is_some_and(|p| p.shown.as_ref().is_some_and(|s| !s.provisional))
+    });
     let shown = player(&h).shown.as_ref().map(|s| s.frame.time_us).unwrap_or_default();
     assert!((t - 1_000_000..t + 10_000_000).contains(&shown), "Play started at the playhead: {shown} vs {t}");
     assert!(player(&h).playing);

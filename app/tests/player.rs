@@ -30,9 +30,11 @@ fn near(a: i64, b: i64) -> bool {
     (a - b).abs() < 1000
 }
 
+/// The next exact picture (the provisional first stage of a seek is passed over).
 fn picture(player: &Player) -> Picture {
     loop {
         match player.wait(Duration::from_secs(10)) {
+            Some(PlayerFrame::Picture(p)) if p.provisional => continue,
             Some(PlayerFrame::Picture(p)) => return p,
             Some(PlayerFrame::Opened { .. }) => continue,
             Some(PlayerFrame::Error(e)) => panic!("player error: {e}"),
@@ -323,4 +325,45 @@ fn steps_queued_behind_a_seek_all_count() {
     player.send(PlayerCommand::Step(1)).expect("queued");
     let t = last_pictures(&player);
     assert!(near(t, at + 3 * FRAME_US), "three frames after the seek: {t} vs {at}");
+}
+
+/// A seek to a picture not decoded yet answers twice: first, at once, the GOP's keyframe
+/// marked provisional, then the exact picture (with its own id). A seek to a cached picture,
+/// or to a keyframe, answers once.
+#[test]
+fn a_seek_shows_the_keyframe_before_the_exact_picture() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    demo(tmp.path(), 0.1);
+    let player = Player::start(tmp.path().to_owned(), "cam-1-HD".into()).expect("player");
+    let answers = |player: &Player| {
+        let mut pictures = Vec::new();
+        while let Some(frame) = player.wait(Duration::from_millis(1500)) {
+            match frame {
+                PlayerFrame::Picture(p) => pictures.push((p.provisional, p.frame.time_us, p.id)),
+                PlayerFrame::Opened { .. } => {}
+                other => panic!("expected pictures, got {other:?}"),
+            }
+        }
+        pictures
+    };
+    let start = Archive::open(tmp.path()).expect("open").stream("cam-1-HD").expect("stream").start_us;
+    let gop_us = i64::from(scene::GOP_FRAMES) * FRAME_US;
+    let key = start + 10 * gop_us;
+    let target = key + 12 * FRAME_US + FRAME_US / 2;
+    player.send(PlayerCommand::Seek(target)).expect("queued");
+    let got = answers(&player);
+    assert_eq!(got.len(), 2, "a provisional picture, then the exact one: {got:?}");
+    assert!(got[0].0 && near(got[0].1, key), "first the GOP's keyframe, provisional: {got:?}");
+    assert!(!got[1].0 && near(got[1].1, key + 12 * FRAME_US), "then the exact picture: {got:?}");
+    assert_ne!(got[0].2, got[1].2, "picture ids stay unique");
+    // Decoded now: one exact answer.
+    player.send(PlayerCommand::Seek(target - FRAME_US)).expect("queued");
+    let again = answers(&player);
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert!(!again[0].0 && near(again[0].1, key + 11 * FRAME_US));
+    // Another GOP's keyframe: exact at once.
+    player.send(PlayerCommand::Seek(key - 4 * gop_us)).expect("queued");
+    let keyframe = answers(&player);
+    assert_eq!(keyframe.len(), 1, "{keyframe:?}");
+    assert!(!keyframe[0].0 && near(keyframe[0].1, key - 4 * gop_us));
 }

@@ -1,12 +1,19 @@
 //! The default (FFmpeg) decoder against the FFmpeg CLI: for H.264 High with B-frames and H.265
 //! Main with B-frames, `tessera frame --at <time of access unit k>` is FFmpeg's k-th output
 //! picture of the same Annex-B stream (`-vsync passthrough`), byte for byte, for every k —
-//! presentation order, GOP edges included.
+//! presentation order, GOP edges included. Each `tessera frame` is a cold seek, so it decodes
+//! only what the picture depends on (non-reference pictures before it are left out); the
+//! seeks-in-any-order tests drive one [`FrameSource`] as the player does (a GOP's decoder
+//! running on past left-out pictures, restarting for one it left out) and check it left
+//! pictures out.
 
 #![cfg(feature = "ffmpeg")]
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
+use tessera_engine::decoder::Backend;
+use tessera_engine::playback::FrameSource;
+use tessera_storage::fsv::Archive;
 use tessera_tests::{ffmpeg, tessera};
 
 const START_US: i64 = 1_700_000_000_000_000;
@@ -93,6 +100,83 @@ fn h264_high_with_b_frames_in_presentation_order() {
         &["-c:v", "libx264", "-profile:v", "high", "-bf", "3", "-g", "25", "-x264-params", "log-level=error"],
     );
     assert_every_picture_in_presentation_order(tmp.path(), &reference, "H.264 High, B-frames");
+}
+
+/// Seeks in a scrambled order through one source, each picture asked twice, against FFmpeg's
+/// full decode; then a cold seek to `late` (a GOP's last B-picture) decodes fewer pictures
+/// than precede it, single-threaded (no frame-thread look-ahead to count).
+fn assert_seeks_in_any_order(dir: &Path, reference: &[u8], late: usize, what: &str) {
+    let archive = Archive::open(&dir.join("a")).unwrap();
+    let stream = archive.stream("s").unwrap().clone();
+    let mut source = FrameSource::new(stream.clone(), 512 << 20).unwrap();
+    let mut order: Vec<usize> = (0..FRAMES).chain(0..FRAMES).collect();
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    for i in (1..order.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        order.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+    for k in order {
+        let got = source.frame_at(au_time(k) + 1).unwrap().unwrap().frame.to_i420();
+        if got != reference[k * FRAME_BYTES..(k + 1) * FRAME_BYTES] {
+            let shown = reference.chunks_exact(FRAME_BYTES).position(|c| c == got.as_slice());
+            panic!("{what}: a seek to access unit {k} shows FFmpeg's picture {shown:?}");
+        }
+    }
+    let mut cold = FrameSource::new(stream, 512 << 20).unwrap();
+    cold.set_decoder(Backend::Ffmpeg, 1);
+    let got = cold.frame_at(au_time(late)).unwrap().unwrap().frame.to_i420();
+    assert!(got == reference[late * FRAME_BYTES..(late + 1) * FRAME_BYTES], "{what}: cold seek to {late}");
+    let gop_start = late / 25 * 25;
+    assert!(
+        (cold.decoded_frames as usize) < late - gop_start,
+        "{what}: {} pictures decoded to show picture {} of its GOP",
+        cold.decoded_frames,
+        late - gop_start
+    );
+}
+
+/// x264 High with B-pyramids (`b-pyramid=normal`: referenced B-pictures between
+/// non-referenced ones): every picture by a cold seek and by seeks in any order.
+#[test]
+fn h264_b_pyramid_seeks_decode_only_what_they_need() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = fixture(
+        tmp.path(),
+        "h264",
+        &[
+            "-c:v",
+            "libx264",
+            "-profile:v",
+            "high",
+            "-bf",
+            "3",
+            "-g",
+            "25",
+            "-x264-params",
+            "b-pyramid=normal:log-level=error",
+        ],
+    );
+    assert_every_picture_in_presentation_order(tmp.path(), &reference, "H.264 High, B-pyramid");
+    assert_seeks_in_any_order(tmp.path(), &reference, 23, "H.264 High, B-pyramid");
+}
+
+/// x265 with B-pyramids (its default) in closed GOPs: TRAIL_N pictures are left out.
+#[test]
+fn h265_b_pyramid_seeks_decode_only_what_they_need() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = fixture(
+        tmp.path(),
+        "hevc",
+        &[
+            "-c:v",
+            "libx265",
+            "-x265-params",
+            "bframes=3:b-pyramid=1:keyint=25:min-keyint=25:open-gop=0:log-level=error",
+        ],
+    );
+    assert_seeks_in_any_order(tmp.path(), &reference, 23, "H.265, B-pyramid");
 }
 
 #[test]

@@ -25,6 +25,9 @@ pub struct YuvFrame {
     /// The colour description the decoder read from the stream (FFmpeg reports the SPS VUI of
     /// H.264 and H.265); `None` when the decoder does not say (openh264).
     pub color: Option<ColorInfo>,
+    /// The tag of the access unit the picture came from ([`VideoDecoder::decode_tagged`]);
+    /// `None` from decoders that do not carry tags.
+    pub tag: Option<i64>,
 }
 
 #[derive(Clone, Debug)]
@@ -44,7 +47,7 @@ pub trait DecodedPlanes: Send + Sync + std::fmt::Debug {
 impl YuvFrame {
     /// A picture over a decoder's buffers (no copy).
     pub fn shared(width: usize, height: usize, planes: Arc<dyn DecodedPlanes>) -> Self {
-        Self { width, height, planes: Planes::Shared(planes), time_us: 0, color: None }
+        Self { width, height, planes: Planes::Shared(planes), time_us: 0, color: None, tag: None }
     }
 
     pub fn chroma_size(&self) -> (usize, usize) {
@@ -151,6 +154,16 @@ pub trait VideoDecoder: Send {
     fn decode(&mut self, access_unit: &[u8]) -> anyhow::Result<Vec<YuvFrame>>;
     /// End of stream: every picture still buffered.
     fn flush(&mut self) -> anyhow::Result<Vec<YuvFrame>>;
+    /// Decode one access unit whose pictures come out with [`YuvFrame::tag`] = `tag`, so a
+    /// caller that leaves access units out still knows which picture is which.
+    fn decode_tagged(&mut self, access_unit: &[u8], tag: i64) -> anyhow::Result<Vec<YuvFrame>> {
+        let _ = tag;
+        self.decode(access_unit)
+    }
+    /// Whether [`Self::decode_tagged`] tags the pictures (FFmpeg: the packet's pts).
+    fn tags_pictures(&self) -> bool {
+        false
+    }
 }
 
 /// Decoder backends.
@@ -248,6 +261,7 @@ impl YuvFrame {
             planes: Planes::Packed([plane(y, w, h), plane(u, cw, ch), plane(v, cw, ch)]),
             time_us: 0,
             color: None,
+            tag: None,
         }
     }
 }

@@ -57,8 +57,10 @@ impl FfmpegDecoder {
             let color = ColorInfo { matrix: matrix_code(frame.color_space()), full_range };
             // Hand the decoder's buffers over (the frame holds a reference), no pixel copy.
             let shared = SharedFrame(std::mem::replace(&mut self.frame, ff::frame::Video::empty()));
+            let tag = shared.0.pts();
             let mut picture = YuvFrame::shared(w, h, std::sync::Arc::new(shared));
             picture.color = Some(color);
+            picture.tag = tag;
             out.push(picture);
         }
         Ok(out)
@@ -119,5 +121,18 @@ impl VideoDecoder for FfmpegDecoder {
     fn flush(&mut self) -> anyhow::Result<Vec<YuvFrame>> {
         self.decoder.send_eof().context("FFmpeg flush")?;
         self.receive()
+    }
+
+    /// The tag rides as the packet's pts: libavcodec gives each frame the pts of the packet
+    /// its picture came from, through reordering and frame threads alike.
+    fn decode_tagged(&mut self, access_unit: &[u8], tag: i64) -> anyhow::Result<Vec<YuvFrame>> {
+        let mut packet = ff::Packet::copy(access_unit);
+        packet.set_pts(Some(tag));
+        self.decoder.send_packet(&packet).context("FFmpeg rejected an access unit")?;
+        self.receive()
+    }
+
+    fn tags_pictures(&self) -> bool {
+        true
     }
 }

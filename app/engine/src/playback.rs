@@ -13,15 +13,30 @@
 //! pictures normally; only a file that starts at a CRA with no keyframe before it loses them.
 //!
 //! A request decodes only as far as the asked picture; the decoder stays with its GOP, so
-//! playing on resumes where it stopped. Decoded pictures are cached within a byte budget
-//! that includes the GOP being decoded: past the budget, other GOPs go first (least
-//! recently used), then the pictures of the current GOP farthest from the asked one; a
-//! dropped picture asked for again is decoded again from the GOP's keyframe.
+//! playing on resumes where it stopped.
+//!
+//! Seeking decodes only what the asked picture depends on: a GOP's slice headers give each
+//! picture's order count and whether later pictures may reference it ([`order`]), so the
+//! non-reference pictures before the target in both decode and presentation order are never
+//! fed to the decoder (with x264's B-frames, about half of the pictures before a target). The
+//! decoder tags each picture with its access unit ([`VideoDecoder::decode_tagged`]), and the
+//! access unit's presentation rank among all of the GOP's pictures gives its slot, so the
+//! mapping above stays exact without decoding the skipped pictures. Whenever the order is not
+//! read exactly ([`order`] refuses it, ranks tie, a GOP starts with RASL pictures, the decoder
+//! does not tag, or pictures come out in another order than the ranks say) every picture is
+//! decoded in order. A step back (the picture after the target cached) decodes in full too, so
+//! the steps after it find their pictures cached.
+//!
+//! Decoded pictures are cached within a byte budget that includes the GOP being decoded: past
+//! the budget, other GOPs go first (least recently used), then the pictures of the current GOP
+//! farthest from the asked one; a dropped picture asked for again is decoded again from the
+//! GOP's keyframe.
 
 use crate::decoder::{Backend, VideoDecoder, YuvFrame};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use tessera_storage::codec::order::{self, OrderReader};
 use tessera_storage::codec::{Codec, ColorInfo, NalRole, ParameterSet, Slice, h264, strip_start_code};
 use tessera_storage::fsv::{Archive, Stream, TimedPacket};
 
@@ -66,6 +81,25 @@ struct Gop {
     /// Pictures a complete decode of the GOP returned (fewer than its slots when data is
     /// corrupt): slots past them have no picture, so asking again decodes nothing.
     complete_output: Option<usize>,
+    /// Which pictures a seek may leave undecoded, and each picture's slot (`None`: every
+    /// picture is decoded in order and the n-th out takes the n-th slot).
+    plan: Option<Plan>,
+    /// First packet of each picture-carrying access unit (picture unit), in decode order.
+    picture_starts: Vec<usize>,
+    /// The live decoder's run: picture units fed or left out so far, …
+    next_picture: usize,
+    /// … whether it tags its pictures (then units may be left out), …
+    tagging: bool,
+    /// … the units it left out, …
+    left_out: Vec<bool>,
+    /// … the slots whose pictures came out of it, and the rank of the latest (order check), …
+    came_out: Vec<bool>,
+    last_out: Option<usize>,
+    /// … and whether it went wrong (pictures against the plan): the rest of its output is
+    /// not placed.
+    run_failed: bool,
+    /// Pictures out of every decoder of this GOP (the decode counter).
+    pictures_out: u64,
     /// Bytes of the pictures held.
     bytes: usize,
     /// Bytes of one picture (0 until the first is decoded).
@@ -78,15 +112,81 @@ struct Gop {
     until_us: Option<i64>,
 }
 
+/// A GOP's presentation order, read from its slice headers ([`order`]).
+#[derive(Debug)]
+struct Plan {
+    /// The slot of each picture unit (its presentation rank).
+    rank: Vec<usize>,
+    /// The picture unit of each slot.
+    unit_of: Vec<usize>,
+    /// Picture units no other picture references (and that carry no parameter set).
+    skippable: Vec<bool>,
+}
+
+impl Plan {
+    /// The plan for a GOP whose picture units start at `starts`; `None` when the order is
+    /// not read exactly.
+    fn read(packets: &[TimedPacket], starts: &[usize], codec: Codec, key_slot: usize) -> Option<Plan> {
+        let mut reader = OrderReader::new(codec);
+        let mut infos = Vec::with_capacity(starts.len());
+        let mut has_params = vec![false; starts.len()];
+        let mut unit: Option<usize> = None;
+        for (i, p) in packets.iter().enumerate() {
+            if starts.get(unit.map_or(0, |u| u + 1)) == Some(&i) {
+                unit = Some(unit.map_or(0, |u| u + 1));
+            }
+            let nalu = strip_start_code(&p.packet.data);
+            let info = reader.nalu(nalu).ok()?;
+            // A unit's parameter sets sit at its start, before its first slice.
+            let next_start = unit.and_then(|u| starts.get(u + 1)).copied().unwrap_or(usize::MAX);
+            let in_unit = unit.is_some() && i < next_start;
+            if in_unit && let NalRole::ParameterSet(_) = codec.nal_role(nalu) {
+                has_params[unit.unwrap_or(0)] = true;
+            }
+            if let Some(info) = info {
+                // One first slice per picture unit, in its own unit.
+                if !in_unit || infos.len() != unit.unwrap_or(0) {
+                    return None;
+                }
+                infos.push(info);
+            }
+        }
+        if infos.len() != starts.len() {
+            return None;
+        }
+        let pocs: Vec<i64> = infos.iter().map(|i| i.poc).collect();
+        let rank = order::ranks(&pocs)?;
+        if rank.first() != Some(&key_slot) {
+            return None;
+        }
+        let mut unit_of = vec![0; rank.len()];
+        for (u, &r) in rank.iter().enumerate() {
+            unit_of[r] = u;
+        }
+        let top = infos.iter().map(|i| i.temporal_id).max().unwrap_or(0);
+        let skippable = infos
+            .iter()
+            .enumerate()
+            .map(|(u, i)| u > 0 && i.non_reference && i.temporal_id >= top && !has_params[u])
+            .collect();
+        Some(Plan { rank, unit_of, skippable })
+    }
+}
+
 impl Gop {
     fn new(packets: Vec<TimedPacket>, codec: Codec) -> Self {
         let mut slots: Vec<i64> = Vec::new();
+        let mut picture_starts = Vec::new();
         let mut first_picture_open = None;
         let mut skipped_leading = 0;
         let mut key_slot = 0;
         let mut trailing_seen = false;
         let mut last_au = None;
-        for p in &packets {
+        let mut unit_start = 0;
+        for (i, p) in packets.iter().enumerate() {
+            if i > 0 && packets[i - 1].time_us != p.time_us {
+                unit_start = i;
+            }
             if let NalRole::Slice(Slice { rasl, open_irap, leading, .. }) =
                 codec.nal_role(strip_start_code(&p.packet.data))
             {
@@ -108,9 +208,12 @@ impl Gop {
                     }
                 }
                 slots.push(p.time_us);
+                picture_starts.push(unit_start);
             }
         }
         let frames = vec![None; slots.len()];
+        // A GOP that starts with pictures no decoder outputs (RASL) keeps the ordinal mapping.
+        let plan = if skipped_leading == 0 { Plan::read(&packets, &picture_starts, codec, key_slot) } else { None };
         Self {
             packets,
             slots,
@@ -123,6 +226,15 @@ impl Gop {
             next_packet: 0,
             output: 0,
             complete_output: None,
+            plan,
+            left_out: vec![false; picture_starts.len()],
+            came_out: vec![false; picture_starts.len()],
+            picture_starts,
+            next_picture: 0,
+            tagging: false,
+            last_out: None,
+            run_failed: false,
+            pictures_out: 0,
             bytes: 0,
             picture_bytes: 0,
             used: 0,
@@ -150,8 +262,10 @@ impl Gop {
         n.checked_sub(1).map(|k| k.max(self.skipped_leading).min(self.slots.len().saturating_sub(1)))
     }
 
-    /// Feed one access unit (or flush at the end); store the pictures that come out.
-    fn step(&mut self, ctx: &DecodeContext, keep: usize, limit: usize) -> anyhow::Result<()> {
+    /// Feed one access unit (or flush at the end); store the pictures that come out. With
+    /// `sparse`, a unit no picture references is left out when it is before slot `keep` in
+    /// decode and in presentation order (showing `keep` and playing on never need it).
+    fn step(&mut self, ctx: &DecodeContext, keep: usize, limit: usize, sparse: bool) -> anyhow::Result<()> {
         if self.decoder.is_none() {
             return Ok(());
         }
@@ -162,15 +276,33 @@ impl Gop {
             for picture in flushed? {
                 self.store(picture, keep, limit);
             }
-            self.complete_output = Some(self.output);
+            // Left-out units have no picture now, yet they have one: only a full run says
+            // which slots never decode.
+            if !self.left_out.contains(&true) {
+                self.complete_output = Some(self.output);
+            }
             return Ok(());
+        }
+        let unit = (self.picture_starts.get(self.next_picture) == Some(&self.next_packet)).then_some(self.next_picture);
+        if let Some(u) = unit {
+            self.next_picture += 1;
+            let skip = sparse
+                && self.tagging
+                && self.plan.as_ref().is_some_and(|plan| {
+                    plan.skippable[u] && plan.rank[u] < keep && plan.unit_of.get(keep).is_some_and(|&target| u < target)
+                });
+            if skip {
+                self.left_out[u] = true;
+                self.next_packet = self.unit_end(self.next_packet);
+                return Ok(());
+            }
         }
         let time = self.packets[self.next_packet].time_us;
         let (au, _, next) = self.access_unit(self.next_packet, ctx.codec);
         self.next_packet = next;
         let Some(decoder) = self.decoder.as_mut() else { return Ok(()) };
         // A corrupt access unit costs its own picture, not the GOP.
-        match decoder.decode(&au) {
+        match decoder.decode_tagged(&au, unit.map_or(-1, |u| u as i64)) {
             Ok(pictures) => {
                 for picture in pictures {
                     self.store(picture, keep, limit);
@@ -188,6 +320,12 @@ impl Gop {
             Err(e) => tracing::debug!("{}: access unit at {time} µs does not decode: {e}", ctx.stream),
         }
         Ok(())
+    }
+
+    /// The packet after the access unit starting at packet `from`.
+    fn unit_end(&self, from: usize) -> usize {
+        let time = self.packets.get(from).map(|p| p.time_us);
+        from + self.packets[from..].iter().take_while(|p| Some(p.time_us) == time).count()
     }
 
     /// The access unit starting at packet `from` (every packet at its time) as one Annex-B
@@ -219,17 +357,81 @@ impl Gop {
     /// A fresh decoder from the keyframe (the first run, or a picture wanted again that was
     /// dropped for the budget).
     fn restart(&mut self, ctx: &DecodeContext) -> anyhow::Result<()> {
-        self.decoder = Some(ctx.backend.decoder(ctx.codec, ctx.threads)?);
+        let decoder = ctx.backend.decoder(ctx.codec, ctx.threads)?;
+        self.tagging = decoder.tags_pictures();
+        self.decoder = Some(decoder);
         self.next_packet = 0;
         self.output = 0;
+        self.next_picture = 0;
+        self.left_out.fill(false);
+        self.came_out.fill(false);
+        self.last_out = None;
+        self.run_failed = false;
         Ok(())
+    }
+
+    /// Whether the live decoder has gone past slot `k` without keeping its picture (left it
+    /// out, or it came out and was dropped for the budget): only a restart brings it back.
+    fn passed(&self, k: usize) -> bool {
+        match &self.plan {
+            Some(plan) if self.tagging => {
+                let Some(&u) = plan.unit_of.get(k) else { return true };
+                u < self.next_picture && (self.left_out[u] || self.came_out[k])
+            }
+            _ => self.skipped_leading + self.output > k,
+        }
+    }
+
+    /// Whether the live decoder is a few pictures short of slot `k` (then the exact picture is
+    /// about as quick as a provisional one).
+    fn almost_at(&self, k: usize) -> bool {
+        const NEAR: usize = 4;
+        let next_out = self.last_out.map_or(self.skipped_leading + self.output, |last| last + 1);
+        self.decoder.is_some() && !self.passed(k) && k < next_out + NEAR
+    }
+
+    /// The slot of a picture out of the live decoder: by its tag's rank, or (no plan) next in
+    /// presentation order. `None` when it contradicts the plan: the plan is dropped.
+    fn slot_of(&mut self, picture: &YuvFrame) -> Option<usize> {
+        let ordinal = self.skipped_leading + self.output;
+        self.output += 1;
+        if self.run_failed {
+            return None;
+        }
+        let Some(plan) = self.plan.as_ref().filter(|_| self.tagging) else { return Some(ordinal) };
+        let slot = picture.tag.and_then(|t| usize::try_from(t).ok()).and_then(|u| plan.rank.get(u).copied());
+        let skipped = self.left_out.contains(&true);
+        // Pictures come out in presentation order: with nothing left out, the n-th is slot n;
+        // with units left out, ranks only rise.
+        let consistent = match slot {
+            Some(slot) if skipped => self.last_out.is_none_or(|last| slot > last),
+            Some(slot) => slot == ordinal,
+            None => false,
+        };
+        if !consistent {
+            tracing::debug!("picture order read from the slice headers does not match the decoder's; decoding in full");
+            self.plan = None;
+            self.run_failed = skipped;
+            return (!skipped).then_some(ordinal);
+        }
+        self.last_out = slot;
+        slot
     }
 
     /// The next picture out of the decoder takes the next presentation slot; then the GOP
     /// keeps within `limit` bytes by dropping the pictures farthest from slot `keep`.
     fn store(&mut self, mut picture: YuvFrame, keep: usize, limit: usize) {
-        let slot = self.skipped_leading + self.output;
-        self.output += 1;
+        self.pictures_out += 1;
+        let Some(slot) = self.slot_of(&picture) else {
+            // Units were left out under a wrong plan: start over, decoding everything.
+            self.decoder = None;
+            self.frames.fill(None);
+            self.bytes = 0;
+            return;
+        };
+        if let Some(came) = self.came_out.get_mut(slot) {
+            *came = true;
+        }
         let Some(&time) = self.slots.get(slot) else { return };
         if let Some(color) = picture.color {
             self.color = color;
@@ -259,15 +461,23 @@ impl Gop {
         {
             return Ok(0);
         }
-        let passed = self.skipped_leading + self.output > k;
-        if self.decoder.is_none() || passed {
+        if self.decoder.is_none() || self.passed(k) {
             self.restart(ctx)?;
         }
-        let before = self.output;
+        // Stepping back (the next picture is cached, as in reverse play): decode in full, so
+        // the steps after this one find their pictures cached instead of each restarting.
+        let sparse = self.frames.get(k + 1).is_none_or(Option::is_none);
+        let before = self.pictures_out;
         while self.decoder.is_some() && self.frames[k].is_none() {
-            self.step(ctx, k, limit)?;
+            self.step(ctx, k, limit, sparse)?;
+            if self.decoder.is_none() && self.frames[k].is_none() && self.complete_output.is_none() {
+                // The run ended without the picture and without a verdict (units were left
+                // out, or the plan was dropped): once more, in full.
+                self.plan = None;
+                self.restart(ctx)?;
+            }
         }
-        Ok((self.output - before) as u64)
+        Ok(self.pictures_out - before)
     }
 
     /// Decode the keyframe alone (scrubbing): a fresh single-threaded decoder is fed the first
@@ -463,6 +673,30 @@ impl FrameSource {
         Ok(shown)
     }
 
+    /// The first stage of a two-stage seek: while the picture displayed at `at_us` is not
+    /// decoded and the GOP's decoder is not on its way to it, the GOP's keyframe decoded alone
+    /// (a few ms), to show until the exact picture replaces it. `None` when the exact picture
+    /// is as quick (cached, on the way, or the keyframe itself — then cached by this call), or
+    /// when there is no video or the keyframe alone does not decode.
+    pub fn provisional_at(&mut self, at_us: i64) -> anyhow::Result<Option<Shown>> {
+        let Some(key) = self.gop_for(at_us)? else { return Ok(None) };
+        self.make_room(key);
+        let ctx = self.decode_context();
+        let Some(gop) = self.cache.get_mut(&key) else { return Ok(None) };
+        let Some(slot) = gop.slot_at(at_us) else { return Ok(None) };
+        if gop.frames[slot].is_some() || gop.almost_at(slot) {
+            return Ok(None);
+        }
+        match gop.decode_key_only(&ctx) {
+            Ok(decoded) => self.decoded_frames += decoded,
+            Err(e) => tracing::debug!("{}: the keyframe alone does not decode: {e:#}", ctx.stream),
+        }
+        let key_frame = gop.frames.get(gop.key_slot).cloned().flatten().map(|frame| Shown { frame, color: gop.color });
+        let is_target = slot == gop.key_slot;
+        self.high_water_bytes = self.high_water_bytes.max(self.cache_bytes());
+        Ok(key_frame.filter(|_| !is_target))
+    }
+
     /// The first picture of the GOP holding `at_us`, decoding only up to it (scrubbing).
     pub fn key_frame_at(&mut self, at_us: i64) -> anyhow::Result<Option<Shown>> {
         let Some(key) = self.gop_for(at_us)? else { return Ok(None) };
@@ -552,9 +786,10 @@ impl FrameSource {
         if gop.decoder.is_none() {
             gop.restart(&ctx)?;
         }
-        let before = gop.output;
-        gop.step(&ctx, last, limit)?;
-        self.decoded_frames += (gop.output - before) as u64;
+        let before = gop.pictures_out;
+        // In full: every picture of it is then cached for stepping back through it.
+        gop.step(&ctx, last, limit, false)?;
+        self.decoded_frames += gop.pictures_out - before;
         let more = gop.frames[last].is_none() && gop.decoder.is_some();
         self.high_water_bytes = self.high_water_bytes.max(self.cache_bytes());
         Ok(more)

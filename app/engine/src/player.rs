@@ -18,7 +18,8 @@ pub const GAP_US: i64 = 5_000_000;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum PlayerCommand {
-    /// Show the exact frame displayed at this time.
+    /// Show the exact frame displayed at this time (first, when it is not decoded yet, a
+    /// provisional picture: see [`Picture::provisional`]).
     Seek(i64),
     /// Show the first frame at or after this time (a moment that starts something, such as an
     /// aircraft entering the frame, which the frame displayed at it may not show yet); the
@@ -63,6 +64,9 @@ pub struct Picture {
     pub playing: bool,
     /// A problem worth showing (a gap in the recording, a decode error).
     pub notice: Option<String>,
+    /// The first answer of a two-stage seek: the GOP's keyframe, shown at once while the exact
+    /// picture decodes; the next picture replaces it. The position does not move to it.
+    pub provisional: bool,
 }
 
 pub struct Player {
@@ -202,7 +206,8 @@ fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sen
             } else {
                 t
             };
-            let shown = show(&mut source, &mut st, frames, t, exact, None);
+            let stage = if exact { Stage::Seek } else { Stage::Keyframe };
+            let shown = show(&mut source, &mut st, frames, t, stage, None);
             st.anchor_now();
             match shown {
                 Ok(true) if steps != 0 => step(&mut source, &mut st, frames, steps),
@@ -218,7 +223,7 @@ fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sen
             }
             match pending.take() {
                 Some(p) if Instant::now() >= p.due => {
-                    let shown = show(&mut source, &mut st, frames, p.time_us, true, p.notice);
+                    let shown = show(&mut source, &mut st, frames, p.time_us, Stage::Exact, p.notice);
                     if p.reanchor || Instant::now() > p.due + Duration::from_millis(250) {
                         // After a gap, or when decoding fell behind: drop the debt rather than rush.
                         st.anchor_now();
@@ -237,7 +242,9 @@ fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sen
                     Ok(None) => {
                         st.playing = false; // end (or start) of the recording
                         match st.current_us {
-                            Some(now) => show(&mut source, &mut st, frames, now, true, Some("end of recording".into())),
+                            Some(now) => {
+                                show(&mut source, &mut st, frames, now, Stage::Exact, Some("end of recording".into()))
+                            }
                             None => Ok(true),
                         }
                     }
@@ -287,7 +294,7 @@ fn idle_step(source: &mut FrameSource, st: &State, pending: Option<&Pending>) ->
 fn start_at_latest(source: &mut FrameSource, st: &mut State, frames: &Sender<PlayerFrame>) -> anyhow::Result<bool> {
     let stream = &source.stream;
     let t = (stream.end_us - START_BEFORE_END_US).max(stream.start_us);
-    let shown = show(source, st, frames, t, true, None);
+    let shown = show(source, st, frames, t, Stage::Seek, None);
     st.anchor_now();
     shown
 }
@@ -320,16 +327,39 @@ fn next_picture(source: &mut FrameSource, st: &mut State) -> anyhow::Result<Opti
     Ok(Some(Pending { time_us: next, due: st.due(next), notice: None, reanchor: false }))
 }
 
-/// Decode and send the frame displayed at `t` (exact) or its GOP's first frame (scrub).
+/// What [`show`] sends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// The frame displayed at the time (playing: the next picture is decoded already or next).
+    Exact,
+    /// A seek: a provisional picture first when the exact one must be decoded, then it.
+    Seek,
+    /// Scrubbing: the GOP's first frame.
+    Keyframe,
+}
+
+/// Decode and send the frame displayed at `t` (exact, after a provisional picture for a
+/// seek) or its GOP's first frame (scrub).
 fn show(
     source: &mut FrameSource,
     st: &mut State,
     frames: &Sender<PlayerFrame>,
     t: i64,
-    exact: bool,
+    stage: Stage,
     notice: Option<String>,
 ) -> anyhow::Result<bool> {
-    let found = match if exact { source.frame_at(t) } else { source.key_frame_at(t) } {
+    if stage == Stage::Seek
+        && source.recorded_near(t, GAP_US).unwrap_or(false)
+        && let Ok(Some(Shown { frame, color })) = source.provisional_at(t)
+    {
+        // Not `deliver`: the position stays where it is until the exact picture is out.
+        let id = NEXT_PICTURE_ID.fetch_add(1, Ordering::Relaxed);
+        let first = Picture { frame, color, id, playing: st.playing, notice: None, provisional: true };
+        if frames.send(PlayerFrame::Picture(first)).is_err() {
+            return Ok(false);
+        }
+    }
+    let found = match if stage == Stage::Keyframe { source.key_frame_at(t) } else { source.frame_at(t) } {
         Ok(found) => found,
         Err(e) => {
             // Corrupt data: skip to the next keyframe that decodes and keep going.
@@ -367,7 +397,7 @@ fn deliver(
 ) -> anyhow::Result<bool> {
     st.current_us = Some(frame.time_us);
     let id = NEXT_PICTURE_ID.fetch_add(1, Ordering::Relaxed);
-    let delivered = PlayerFrame::Picture(Picture { frame, color, id, playing: st.playing, notice });
+    let delivered = PlayerFrame::Picture(Picture { frame, color, id, playing: st.playing, notice, provisional: false });
     Ok(frames.send(delivered).is_ok())
 }
 
@@ -379,5 +409,5 @@ fn step(source: &mut FrameSource, st: &mut State, frames: &Sender<PlayerFrame>, 
             None => break,
         }
     }
-    show(source, st, frames, t, true, None)
+    show(source, st, frames, t, Stage::Seek, None)
 }

@@ -4,7 +4,10 @@
 //! - `decode_fps` per backend: pictures per second through [`FrameSource::frame_at`] and
 //!   [`FrameSource::neighbour`] (what the player thread calls while playing), single-threaded,
 //!   next to `ffmpeg -threads 1` decoding the same access units (exported from the archive).
-//! - Seeks, steps back (two in three across a GOP boundary: the previous GOP must be decoded)
+//! - `ffmpeg_skip_bidir_speedup`: the CLI with `-skip_frame bidir` (no B-picture decoded)
+//!   against it in full, on the same access units — the most a seek could gain by skipping.
+//! - Seeks (`first_picture_ms_*`: to the first picture of the two-stage seek; `seek_ms_*`: to
+//!   the exact picture), steps back (two in three across a GOP boundary: the previous GOP must be decoded)
 //!   and scrubbing are timed through a real [`Player`] thread, from the command to the
 //!   picture ready for upload. Targets are chosen so each lands in a GOP the player has not
 //!   cached.
@@ -45,10 +48,17 @@ pub struct PlaybackReport {
     decode_fps_threaded: f64,
     /// `ffmpeg -threads <decoder_threads>` on the same stream, pictures/s.
     ffmpeg_threaded_fps: Option<f64>,
+    /// How much faster `ffmpeg -threads 1 -skip_frame bidir` gets through the same access units
+    /// than `ffmpeg -threads 1` (it decodes no B-picture: what a seek could skip at most).
+    ffmpeg_skip_bidir_speedup: Option<f64>,
     decoder_threads: usize,
-    /// Seeks to a random picture (uniform over the stream), command to picture.
+    /// Seeks to a random picture (uniform over the stream), command to the exact picture.
     seek_ms_p50: f64,
     seek_ms_p95: f64,
+    /// The same seeks, command to the first picture of the two-stage seek (the GOP's keyframe
+    /// decoded alone, or the exact picture when that is as quick).
+    first_picture_ms_p50: f64,
+    first_picture_ms_p95: f64,
     /// One frame back after each seek; two seeks in three land on a GOP's first picture, so
     /// those steps cross a GOP boundary (the previous GOP must be decoded).
     step_back_ms_p95: f64,
@@ -119,11 +129,31 @@ fn ffmpeg_cli_fps(annex_b: &Path, codec: tessera_storage::rf1::Codec, threads: u
     status.success().then(|| DECODE_PICTURES as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Wait for the player's next picture; its time.
-fn next_picture(player: &Player) -> anyhow::Result<i64> {
+/// Seconds `ffmpeg -threads 1 [extra]` takes to decode every access unit of `annex_b`.
+fn ffmpeg_cli_seconds(annex_b: &Path, codec: tessera_storage::rf1::Codec, extra: &[&str]) -> Option<f64> {
+    let format = match codec {
+        tessera_storage::rf1::Codec::H264 => "h264",
+        tessera_storage::rf1::Codec::H265 => "hevc",
+    };
+    let started = Instant::now();
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-threads", "1"])
+        .args(extra)
+        .args(["-f", format, "-i"])
+        .arg(annex_b)
+        .args(["-f", "null", "-"])
+        .status()
+        .ok()?;
+    status.success().then(|| started.elapsed().as_secs_f64())
+}
+
+/// Wait for the player's next picture (`exact`: passing over a provisional one); its time and
+/// whether it is provisional.
+fn next_picture(player: &Player, exact: bool) -> anyhow::Result<(i64, bool)> {
     loop {
         match player.wait(Duration::from_secs(30)) {
-            Some(PlayerFrame::Picture(p)) => return Ok(p.frame.time_us),
+            Some(PlayerFrame::Picture(p)) if exact && p.provisional => continue,
+            Some(PlayerFrame::Picture(p)) => return Ok((p.frame.time_us, p.provisional)),
             Some(PlayerFrame::Opened { .. }) => continue,
             Some(PlayerFrame::NoVideo { at_us }) => anyhow::bail!("no video at {}", UnixMicros(at_us)),
             Some(PlayerFrame::Error(e)) => anyhow::bail!("player: {e}"),
@@ -132,11 +162,21 @@ fn next_picture(player: &Player) -> anyhow::Result<i64> {
     }
 }
 
+/// Send `command`; milliseconds to the exact picture and its time.
 fn timed(player: &Player, command: PlayerCommand) -> anyhow::Result<(f64, i64)> {
+    timed_two_stage(player, command).map(|(_, exact, t)| (exact, t))
+}
+
+/// Send `command`; milliseconds to the first picture and to the exact one, and its time.
+fn timed_two_stage(player: &Player, command: PlayerCommand) -> anyhow::Result<(f64, f64, i64)> {
     let started = Instant::now();
     let _ = player.send(command);
-    let t = next_picture(player)?;
-    Ok((started.elapsed().as_secs_f64() * 1e3, t))
+    let (mut t, provisional) = next_picture(player, false)?;
+    let first = started.elapsed().as_secs_f64() * 1e3;
+    if provisional {
+        t = next_picture(player, true)?.0;
+    }
+    Ok((first, started.elapsed().as_secs_f64() * 1e3, t))
 }
 
 pub fn bench_playback(archive: &Path, stream: &str, seeks: usize) -> anyhow::Result<PlaybackReport> {
@@ -157,6 +197,7 @@ pub fn bench_playback(archive: &Path, stream: &str, seeks: usize) -> anyhow::Res
         .filter(|&b| b != Backend::OpenH264 || source.codec == tessera_storage::rf1::Codec::H264)
         .collect();
     let mut cli = [None::<f64>; 2];
+    let (mut full_s, mut bidir_s) = (None::<f64>, None::<f64>);
     let mut ours = vec![0.0f64; backends_here.len()];
     let mut decode_fps_threaded = 0.0f64;
     let mut cache_max = 0;
@@ -166,6 +207,12 @@ pub fn bench_playback(archive: &Path, stream: &str, seeks: usize) -> anyhow::Res
                 cli[i] = Some(cli[i].map_or(fps, |c| c.max(fps)));
             }
         }
+        let best = |old: Option<f64>, new: Option<f64>| match (old, new) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        full_s = best(full_s, ffmpeg_cli_seconds(&annex_b, source.codec, &[]));
+        bidir_s = best(bidir_s, ffmpeg_cli_seconds(&annex_b, source.codec, &["-skip_frame", "bidir"]));
         for (i, &backend) in backends_here.iter().enumerate() {
             source.set_decoder(backend, 1);
             let (fps, high_water) = decode_rate(&mut source)?;
@@ -200,7 +247,7 @@ pub fn bench_playback(archive: &Path, stream: &str, seeks: usize) -> anyhow::Res
     anyhow::ensure!(key_times.len() >= 24, "{stream}: too short to benchmark (needs 24 GOPs)");
 
     let player = Player::start(archive.to_owned(), stream.to_owned())?;
-    let (mut seek_ms, mut back_ms, mut scrub_ms) = (vec![], vec![], vec![]);
+    let (mut seek_ms, mut back_ms, mut scrub_ms, mut first_ms) = (vec![], vec![], vec![], vec![]);
     let (mut back_across_ms, mut back_across_paused_ms) = (vec![], vec![]);
     let mut recent: Vec<usize> = Vec::new();
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
@@ -223,9 +270,10 @@ pub fn bench_playback(archive: &Path, stream: &str, seeks: usize) -> anyhow::Res
         let kind = round % 3;
         let span = key_times[gop + 1] - key_times[gop];
         let at = if kind == 0 { key_times[gop] + (random() % span.max(1) as u64) as i64 } else { key_times[gop] };
-        let (ms, shown) = timed(&player, PlayerCommand::Seek(at))?;
+        let (first, ms, shown) = timed_two_stage(&player, PlayerCommand::Seek(at))?;
         if kind == 0 {
             seek_ms.push(ms); // seeks to a GOP's first picture are cheap: not counted here
+            first_ms.push(first);
         }
         round += 1;
         if kind == 2 {
@@ -253,7 +301,8 @@ pub fn bench_playback(archive: &Path, stream: &str, seeks: usize) -> anyhow::Res
         let shown = source.frame_at(key_times[0])?.context("no picture at the first keyframe")?;
         (shown.frame.width, shown.frame.height)
     };
-    for v in [&mut seek_ms, &mut back_ms, &mut back_across_ms, &mut back_across_paused_ms, &mut scrub_ms] {
+    for v in [&mut seek_ms, &mut first_ms, &mut back_ms, &mut back_across_ms, &mut back_across_paused_ms, &mut scrub_ms]
+    {
         v.sort_by(f64::total_cmp);
     }
     Ok(PlaybackReport {
@@ -263,9 +312,12 @@ pub fn bench_playback(archive: &Path, stream: &str, seeks: usize) -> anyhow::Res
         backends,
         decode_fps_threaded,
         ffmpeg_threaded_fps,
+        ffmpeg_skip_bidir_speedup: full_s.zip(bidir_s).map(|(full, bidir)| full / bidir.max(1e-6)),
         decoder_threads: threads,
         seek_ms_p50: percentile(&seek_ms, 0.5),
         seek_ms_p95: percentile(&seek_ms, 0.95),
+        first_picture_ms_p50: percentile(&first_ms, 0.5),
+        first_picture_ms_p95: percentile(&first_ms, 0.95),
         step_back_ms_p95: percentile(&back_ms, 0.95),
         step_back_across_gop_ms_p95: percentile(&back_across_ms, 0.95),
         step_back_across_gop_after_look_ms_p95: percentile(&back_across_paused_ms, 0.95),

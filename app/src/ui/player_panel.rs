@@ -250,6 +250,14 @@ impl PlayerPanel {
         let mut moved = None;
         match event {
             PlayerFrame::Opened { .. } => self.opened = true,
+            PlayerFrame::Picture(picture) if picture.provisional => {
+                // The first stage of a seek (the GOP's keyframe): on screen at once, but the
+                // seek goes on — the playhead stays, the spinner may show, and an offscreen
+                // screenshot (`offscreen::settled`) waits for the exact picture that follows.
+                self.opened = true;
+                self.no_video_at = None;
+                self.shown = Some(picture);
+            }
             PlayerFrame::Picture(picture) => {
                 self.opened = true;
                 self.waiting_since = None;

@@ -43,6 +43,21 @@ pub struct Sps {
     /// (the cyclops/mediacommon formula; exact for 4:2:0 progressive streams).
     pub height: u32,
     pub color: ColorInfo,
+    /// What reading a slice header's picture order count needs.
+    pub order: OrderParams,
+}
+
+/// The SPS fields that locate and interpret `pic_order_cnt_lsb` in a slice header (§7.3.3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OrderParams {
+    pub separate_colour_plane: bool,
+    pub log2_max_frame_num: u32,
+    pub pic_order_cnt_type: u32,
+    /// `log2_max_pic_order_cnt_lsb` (type 0 only).
+    pub log2_max_poc_lsb: u32,
+    pub frame_mbs_only: bool,
+    /// `seq_parameter_set_id`.
+    pub id: u32,
 }
 
 /// Parse an H.264 SPS NALU (no start code, emulation-prevention bytes still in place).
@@ -55,7 +70,7 @@ pub fn parse_sps(nalu: &[u8]) -> Result<Sps, SpsError> {
     let profile_idc = r.bits(8)? as u8;
     r.bits(8)?; // constraint flags
     r.bits(8)?; // level_idc
-    r.ue()?; // seq_parameter_set_id
+    let mut order = OrderParams { id: r.ue()?, ..OrderParams::default() };
     let mut chroma_format_idc = 1;
     if matches!(profile_idc, 100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135) {
         chroma_format_idc = r.ue()?;
@@ -63,7 +78,7 @@ pub fn parse_sps(nalu: &[u8]) -> Result<Sps, SpsError> {
             return Err(SpsError::OutOfRange("chroma_format_idc"));
         }
         if chroma_format_idc == 3 {
-            r.bits(1)?; // separate_colour_plane_flag
+            order.separate_colour_plane = r.bits(1)? == 1;
         }
         r.ue()?; // bit_depth_luma_minus8
         r.ue()?; // bit_depth_chroma_minus8
@@ -77,10 +92,16 @@ pub fn parse_sps(nalu: &[u8]) -> Result<Sps, SpsError> {
             }
         }
     }
-    r.ue()?; // log2_max_frame_num_minus4
-    match r.ue()? {
+    order.log2_max_frame_num =
+        r.ue()?.checked_add(4).filter(|&n| n <= 16).ok_or(SpsError::OutOfRange("log2_max_frame_num_minus4"))?;
+    order.pic_order_cnt_type = r.ue()?;
+    match order.pic_order_cnt_type {
         0 => {
-            r.ue()?; // log2_max_pic_order_cnt_lsb_minus4
+            order.log2_max_poc_lsb = r
+                .ue()?
+                .checked_add(4)
+                .filter(|&n| n <= 16)
+                .ok_or(SpsError::OutOfRange("log2_max_pic_order_cnt_lsb_minus4"))?;
         }
         1 => {
             r.bits(1)?;
@@ -102,6 +123,7 @@ pub fn parse_sps(nalu: &[u8]) -> Result<Sps, SpsError> {
     let width_mbs = u64::from(r.ue()?) + 1;
     let height_map_units = u64::from(r.ue()?) + 1;
     let frame_mbs_only = u64::from(r.bits(1)?);
+    order.frame_mbs_only = frame_mbs_only == 1;
     if frame_mbs_only == 0 {
         r.bits(1)?; // mb_adaptive_frame_field_flag
     }
@@ -127,7 +149,68 @@ pub fn parse_sps(nalu: &[u8]) -> Result<Sps, SpsError> {
         width: to_u32(width, "pic_width_in_mbs_minus1")?,
         height: to_u32(height, "pic_height_in_map_units_minus1")?,
         color,
+        order,
     })
+}
+
+/// Whether an H.264 NALU may be used as a reference by later pictures (`nal_ref_idc` ≠ 0;
+/// B-pictures of a pyramid that others reference have it too). A picture with 0 can be left
+/// undecoded when only the pictures after it matter.
+pub fn is_reference(nalu: &[u8]) -> bool {
+    nalu.first().is_some_and(|b| b & 0x60 != 0)
+}
+
+/// What a PPS says that reading a slice's order count needs: its SPS, and whether frame
+/// pictures carry a bottom-field order delta (then a frame's count is not the top field's alone).
+pub(super) struct PpsOrder {
+    pub id: u32,
+    pub sps_id: u32,
+    pub bottom_field_delta: bool,
+}
+
+/// Parse the start of a PPS NALU (no start code).
+pub(super) fn parse_pps_order(nalu: &[u8]) -> Result<PpsOrder, SpsError> {
+    if nal_type(nalu) != NAL_PPS {
+        return Err(SpsError::NotSps(nal_type(nalu)));
+    }
+    let rbsp = unescape_rbsp(nalu.get(1..nalu.len().min(32)).ok_or(SpsError::Truncated)?);
+    let mut r = BitReader::new(&rbsp);
+    let id = r.ue()?;
+    let sps_id = r.ue()?;
+    r.bits(1)?; // entropy_coding_mode_flag
+    let bottom_field_delta = r.bits(1)? == 1;
+    Ok(PpsOrder { id, sps_id, bottom_field_delta })
+}
+
+/// A slice header's start: its PPS and `pic_order_cnt_lsb` (POC type 0; 0 otherwise). Reads the
+/// PPS id first, then the fields `sps_of` says the SPS behind that PPS has.
+pub(super) fn slice_order(
+    nalu: &[u8],
+    sps_of: impl FnOnce(u32) -> Option<OrderParams>,
+) -> Result<(OrderParams, u32), SpsError> {
+    // The header's first fields are enough: 64 bytes hold them with room to spare.
+    let rbsp = unescape_rbsp(nalu.get(1..nalu.len().min(64)).ok_or(SpsError::Truncated)?);
+    let mut r = BitReader::new(&rbsp);
+    r.ue()?; // first_mb_in_slice
+    r.ue()?; // slice_type
+    let sps = sps_of(r.ue()?).ok_or(SpsError::OutOfRange("pic_parameter_set_id"))?;
+    if sps.separate_colour_plane {
+        r.bits(2)?; // colour_plane_id
+    }
+    r.bits(sps.log2_max_frame_num)?; // frame_num
+    if !sps.frame_mbs_only && r.bits(1)? == 1 {
+        return Err(SpsError::OutOfRange("field_pic_flag")); // a field: not read here
+    }
+    if nal_type(nalu) == NAL_IDR {
+        r.ue()?; // idr_pic_id
+    }
+    let lsb = if sps.pic_order_cnt_type == 0 { r.bits(sps.log2_max_poc_lsb)? } else { 0 };
+    Ok((sps, lsb))
+}
+
+/// Whether `nalu` is an IDR slice.
+pub(super) fn is_idr(nalu: &[u8]) -> bool {
+    nal_type(nalu) == NAL_IDR
 }
 
 fn parse_vui_color(r: &mut BitReader<'_>) -> Result<ColorInfo, SpsError> {

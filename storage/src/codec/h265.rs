@@ -45,6 +45,87 @@ pub(super) fn nal_role(nalu: &[u8]) -> NalRole {
 /// Display size from an H.265 SPS NALU: `pic_width/height_in_luma_samples` minus the
 /// conformance window (scaled by the chroma subsampling).
 pub fn sps_size(nalu: &[u8]) -> Result<(u32, u32), SpsError> {
+    parse_sps(nalu).map(|(size, _)| size)
+}
+
+/// The SPS fields that locate `slice_pic_order_cnt_lsb` in a slice header (§7.3.6.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct SpsOrder {
+    pub id: u32,
+    pub separate_colour_plane: bool,
+    pub log2_max_poc_lsb: u32,
+}
+
+/// What a PPS says that reading a slice header's start needs (§7.3.2.3.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct PpsOrder {
+    pub id: u32,
+    pub sps_id: u32,
+    /// `output_flag_present_flag`: pictures may say they are not output.
+    pub output_flag_present: bool,
+    pub num_extra_slice_header_bits: u32,
+}
+
+pub(super) fn parse_pps_order(nalu: &[u8]) -> Result<PpsOrder, SpsError> {
+    if nal_type(nalu) != NAL_PPS {
+        return Err(SpsError::NotSps(nal_type(nalu)));
+    }
+    let rbsp = unescape_rbsp(nalu.get(2..nalu.len().min(32)).ok_or(SpsError::Truncated)?);
+    let mut r = BitReader::new(&rbsp);
+    let id = r.ue()?;
+    let sps_id = r.ue()?;
+    r.bits(1)?; // dependent_slice_segments_enabled_flag
+    let output_flag_present = r.bits(1)? == 1;
+    let num_extra_slice_header_bits = r.bits(3)?;
+    Ok(PpsOrder { id, sps_id, output_flag_present, num_extra_slice_header_bits })
+}
+
+/// `nal_unit_type` and `TemporalId` of a NALU.
+pub(super) fn nal_type_and_temporal_id(nalu: &[u8]) -> (u8, u8) {
+    (nal_type(nalu), nalu.get(1).map_or(0, |b| (b & 7).saturating_sub(1)))
+}
+
+/// A sub-layer non-reference picture (TRAIL_N, TSA_N, STSA_N, RADL_N, RASL_N, RSV_VCL_N10/12/14):
+/// no picture of its own temporal sub-layer references it (a higher sub-layer still may).
+pub(super) fn sub_layer_non_reference(nal_type: u8) -> bool {
+    nal_type <= 14 && nal_type.is_multiple_of(2)
+}
+
+/// The first slice segment of a picture: its SPS and `slice_pic_order_cnt_lsb` (0 for an
+/// IDR, which has none). `pps_of` gives the PPS and its SPS by id.
+pub(super) fn slice_order(
+    nalu: &[u8],
+    pps_of: impl FnOnce(u32) -> Option<(PpsOrder, SpsOrder)>,
+) -> Result<(SpsOrder, u32), SpsError> {
+    let t = nal_type(nalu);
+    let rbsp = unescape_rbsp(nalu.get(2..nalu.len().min(64)).ok_or(SpsError::Truncated)?);
+    let mut r = BitReader::new(&rbsp);
+    if r.bits(1)? != 1 {
+        return Err(SpsError::OutOfRange("first_slice_segment_in_pic_flag"));
+    }
+    if (16..=23).contains(&t) {
+        r.bits(1)?; // no_output_of_prior_pics_flag
+    }
+    let (pps, sps) = pps_of(r.ue()?).ok_or(SpsError::OutOfRange("slice_pic_parameter_set_id"))?;
+    r.skip(pps.num_extra_slice_header_bits as usize)?; // slice_reserved_flag
+    r.ue()?; // slice_type
+    if pps.output_flag_present && r.bits(1)? == 0 {
+        return Err(SpsError::OutOfRange("pic_output_flag")); // a picture not output: not mapped here
+    }
+    if sps.separate_colour_plane {
+        r.bits(2)?; // colour_plane_id
+    }
+    if matches!(t, NAL_IDR_W_RADL | NAL_IDR_N_LP) {
+        return Ok((sps, 0));
+    }
+    Ok((sps, r.bits(sps.log2_max_poc_lsb)?))
+}
+
+/// An SPS's display size and (when they read) its order fields.
+type SizeAndOrder = ((u32, u32), Result<SpsOrder, SpsError>);
+
+/// The size and (when they read) the order fields of an SPS.
+pub(super) fn parse_sps(nalu: &[u8]) -> Result<SizeAndOrder, SpsError> {
     if nal_type(nalu) != NAL_SPS {
         return Err(SpsError::NotSps(nal_type(nalu)));
     }
@@ -72,7 +153,7 @@ pub fn sps_size(nalu: &[u8]) -> Result<(u32, u32), SpsError> {
             r.skip(8)?;
         }
     }
-    r.ue()?; // sps_seq_parameter_set_id
+    let id = r.ue()?; // sps_seq_parameter_set_id
     let chroma_format_idc = r.ue()?;
     if chroma_format_idc > 3 {
         return Err(SpsError::OutOfRange("chroma_format_idc"));
@@ -91,10 +172,21 @@ pub fn sps_size(nalu: &[u8]) -> Result<(u32, u32), SpsError> {
     };
     let w = width.checked_sub(sub_w * (left + right)).ok_or(SpsError::OutOfRange("conf_win_left/right_offset"))?;
     let h = height.checked_sub(sub_h * (top + bottom)).ok_or(SpsError::OutOfRange("conf_win_top/bottom_offset"))?;
-    Ok((
+    let size = (
         u32::try_from(w).map_err(|_| SpsError::OutOfRange("pic_width_in_luma_samples"))?,
         u32::try_from(h).map_err(|_| SpsError::OutOfRange("pic_height_in_luma_samples"))?,
-    ))
+    );
+    let mut order = || {
+        r.ue()?; // bit_depth_luma_minus8
+        r.ue()?; // bit_depth_chroma_minus8
+        let log2_max_poc_lsb = r
+            .ue()?
+            .checked_add(4)
+            .filter(|&n| n <= 16)
+            .ok_or(SpsError::OutOfRange("log2_max_pic_order_cnt_lsb_minus4"))?;
+        Ok(SpsOrder { id, separate_colour_plane: separate_planes, log2_max_poc_lsb })
+    };
+    Ok((size, order()))
 }
 
 #[cfg(test)]

@@ -6,13 +6,15 @@
 //! - [`Codec::rf1_flags`]: the flags cyclops gives each stored NALU (keyframe = IDR);
 //! - [`AccessUnitSplitter`]: one access-unit splitter for both codecs;
 //! - [`strip_start_code`], [`trim_trailing_zeros`]: Annex-B framing;
-//! - [`h264`], [`h265`]: the per-codec tables and the SPS fields that size and colour a picture.
+//! - [`h264`], [`h265`]: the per-codec tables and the SPS fields that size and colour a picture;
+//! - [`order`]: a GOP's presentation order from slice headers (which pictures a seek can skip).
 //!
 //! Parsing here never panics on hostile bytes: every read is bounds-checked and returns
 //! [`SpsError`] instead.
 
 pub mod h264;
 pub mod h265;
+pub mod order;
 mod rbsp;
 
 pub use rbsp::SpsError;
@@ -265,6 +267,21 @@ mod fuzz {
             if let Some(b) = h264_sps.first_mut() { *b = 0x67; }
             let _ = super::h264::parse_sps(&h264_sps);
             let _ = AccessUnitSplitter::new(Codec::H264).begins_new_unit(&bytes);
+            // The order reader, on a parameter set then a slice made of the same bytes.
+            for (codec, heads) in [(Codec::H264, [0x67u8, 0x68, 0x65, 0x01]), (Codec::H265, [33 << 1, 34 << 1, 19 << 1, 1 << 1])] {
+                let mut reader = super::order::OrderReader::new(codec);
+                for head in heads {
+                    let mut nalu = bytes.clone();
+                    match nalu.first_mut() {
+                        Some(b) => *b = head,
+                        None => nalu.push(head),
+                    }
+                    if codec == Codec::H265 && nalu.len() > 1 {
+                        nalu[1] = (nalu[1] & 0xf8) | 1;
+                    }
+                    let _ = reader.nalu(&nalu);
+                }
+            }
             // The import's own Annex-B scanner, on bytes that usually start like a stream.
             let mut stream = vec![0, 0, 0, 1];
             stream.extend_from_slice(&bytes);
