@@ -119,15 +119,23 @@ impl PreviewStore {
     /// when neither exists or holds a store yet. Writes nothing.
     pub fn open_read(archive: &Path) -> Result<Option<Self>, DbError> {
         for path in locations(archive) {
-            if path.is_file() {
-                let file = SqliteFile::open_read(&path)?;
-                if file.user_version()? == 0 {
-                    continue; // created, not set up yet: no previews
-                }
-                return Ok(Some(Self { file }));
+            if let Some(store) = Self::open_read_at(&path)? {
+                return Ok(Some(store));
             }
         }
         Ok(None)
+    }
+
+    /// Open the store at `path` for reading; `None` when there is none (or it is not set up).
+    pub fn open_read_at(path: &Path) -> Result<Option<Self>, DbError> {
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let file = SqliteFile::open_read(path)?;
+        if file.user_version()? == 0 {
+            return Ok(None); // created, not set up yet: no previews
+        }
+        Ok(Some(Self { file }))
     }
 
     pub fn path(&self) -> &Path {
