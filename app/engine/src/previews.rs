@@ -623,7 +623,8 @@ mod tests {
         assert_eq!(preview_size(1920, 1080), (320, 180));
         assert_eq!(preview_size(640, 480), (320, 240));
         assert_eq!(preview_size(1280, 721), (320, 180));
-        assert_eq!(preview_size(100, 1), (320, 2));
+        assert_eq!(preview_size(100, 1), (320, 4));
+        assert_eq!(preview_size(1000, 1), (320, 2));
     }
 
     #[test]
