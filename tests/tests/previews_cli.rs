@@ -312,3 +312,35 @@ fn a_read_only_archive_of_another_user_gets_previews_from_the_cache_and_stays_un
     assert!(snapshot(&archive) == before, "the archive's files changed");
     chmod(&archive, "u+w"); // let the temporary directory go
 }
+
+/// The GUI's `previews` thread: the nearest keyframe's picture as RGBA, from the store within
+/// the tolerance, else decoded (and stored) on demand; no video is `None`, an unknown stream
+/// an error value.
+#[test]
+fn the_previews_thread_answers_the_nearest_keyframe() {
+    use std::time::Duration;
+    use tessera_engine::previews::{PreviewRequest, start_feed};
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("arc");
+    import(&archive, "cam", T0, &h264(dir.path(), "a.h264", 6, 40)); // keyframes 0, 2, 4 s; stored: 0 s
+    let feed = start_feed(archive.clone()).unwrap();
+    let ask = |stream: &str, t_us: i64, tolerance_us: i64| {
+        feed.send(PreviewRequest { stream: stream.into(), t_us, tolerance_us }).unwrap();
+        let answer = feed.wait(Duration::from_secs(60)).expect("an answer");
+        assert_eq!((answer.request.stream.as_str(), answer.request.t_us), (stream, t_us));
+        answer.result
+    };
+    // Within the tolerance of the stored 0 s preview: that one.
+    let image = ask("cam", T0 + 900_000, 1_000_000).unwrap().unwrap();
+    assert_eq!((image.t_us, image.width, image.height), (T0, 320, 180));
+    assert_eq!(image.rgba.len(), 320 * 180 * 4);
+    // Nearest keyframe (2 s) has none: made now, and stored.
+    assert_eq!(ask("cam", T0 + 2_600_000, 0).unwrap().unwrap().t_us, T0 + 2_000_000);
+    let db = rusqlite::Connection::open(archive.join("previews.sqlite")).unwrap();
+    let n: i64 = db.query_row("SELECT count(*) FROM preview", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(ask("cam", T0 + 3_100_000, 0).unwrap().unwrap().t_us, T0 + 4_000_000);
+    // Before the video, the first keyframe is the nearest; an unknown stream is an error value.
+    assert_eq!(ask("cam", T0 - 60_000_000, 0).unwrap().unwrap().t_us, T0);
+    assert!(ask("nope", T0, 0).is_err());
+}

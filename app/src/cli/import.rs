@@ -64,6 +64,7 @@ pub fn run(command: ImportCommand) -> anyhow::Result<()> {
         stream: Some(stream.clone()),
         every_us: tessera_storage::previews::DEFAULT_EVERY_US,
         workers: 0,
+        store: None,
     };
     let previews = match super::previews::build(spec) {
         Ok(report) => Some(report.previews),

@@ -19,6 +19,7 @@ pub(crate) use out;
 mod archive;
 mod bench;
 mod bench_playback;
+mod bench_previews;
 mod bench_scale;
 mod bench_ui;
 mod bookmarks;

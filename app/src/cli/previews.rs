@@ -72,7 +72,7 @@ pub fn parse_duration_us(text: &str) -> Result<i64, String> {
 pub fn run(command: PreviewsCommand) -> anyhow::Result<()> {
     match command {
         PreviewsCommand::Build { archive, stream, every, threads, json } => {
-            let report = build(BuildSpec { archive, stream, every_us: every, workers: threads })?;
+            let report = build(BuildSpec { archive, stream, every_us: every, workers: threads, store: None })?;
             if json {
                 return crate::cli::print_json(&report);
             }
