@@ -587,7 +587,8 @@ impl Feed {
         if self.archive.is_none() {
             self.archive = Some(Archive::open(&self.root)?);
         }
-        if self.stores.is_none() {
+        // Until a store exists, look again each time (a build may make one meanwhile).
+        if self.stores.as_ref().is_none_or(Vec::is_empty) {
             self.stores = Some(stores_to_read(&self.root)?);
         }
         let (Some(archive), Some(stores)) = (&self.archive, &self.stores) else { return Ok(None) };
