@@ -57,8 +57,9 @@ pub fn run(command: ImportCommand) -> anyhow::Result<()> {
             return Err(e.into());
         }
     };
-    // Previews of what was imported, now that the video is durable: a failure here costs the
-    // previews (a later `previews build` makes them), never the import.
+    // Previews of what was imported, now that the video is durable (quietly: the import's own
+    // output is the contract): a failure here costs the previews (a later `previews build`
+    // makes them), never the import.
     let spec = tessera_engine::previews::BuildSpec {
         archive: archive.clone(),
         stream: Some(stream.clone()),
@@ -66,7 +67,7 @@ pub fn run(command: ImportCommand) -> anyhow::Result<()> {
         workers: 0,
         store: None,
     };
-    let previews = match super::previews::build(spec) {
+    let previews = match tessera_engine::previews::build(&spec, |_| {}) {
         Ok(report) => Some(report.previews),
         Err(e) => {
             eprintln!("warning: stream {stream}: previews not built: {}", crate::cli::error_line(&e));
