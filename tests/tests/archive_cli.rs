@@ -102,7 +102,11 @@ fn import_matches_cyclops_bytes_and_dump_and_ls_report_it() {
     let (index, packets) = cyclops_layout(&units, 1_700_000_000_123_456, 30000, 1001, 640, 360);
     assert_eq!(std::fs::read(dir.join("1700000000123_video.rf1i")).unwrap(), index, "index bytes");
     assert_eq!(std::fs::read(dir.join("1700000000123_video.rf1p")).unwrap(), packets, "packet bytes");
-    assert_eq!(files_under(&archive).len(), 2);
+    // The two track files, and the previews import builds of what it imported.
+    let files = files_under(&archive);
+    let tracks = files.iter().filter(|p| p.starts_with(&dir)).count();
+    assert_eq!((tracks, files.len()), (2, 3), "{files:?}");
+    assert!(archive.join("previews.sqlite").is_file());
 
     let idx = dir.join("1700000000123_video.rf1i");
     let dump = tessera(&["rf1", "dump", idx.to_str().unwrap(), "--json"]).json();

@@ -404,3 +404,23 @@ fn an_archive_with_events_and_no_video_yet_has_no_streams() {
     let a = Archive::open(dir.path()).expect("events only");
     assert!(a.streams.is_empty() && a.problems.is_empty(), "{a:?}");
 }
+
+/// Keyframe access units from the index alone: each keyframe's time and its entries, the
+/// parameter sets sharing its time included, matching what `gop_at` reads from there.
+#[test]
+fn key_units_are_the_keyframe_access_units() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_stream(dir.path(), "s", T0_US, 10, 2, 4); // a keyframe every 2 s
+    let a = Archive::open(dir.path()).expect("open");
+    let s = a.stream("s").expect("stream");
+    let (track, units) = s.key_units(0).expect("reads");
+    let times: Vec<i64> = units.iter().map(|u| u.time_us).collect();
+    assert_eq!(times, (0..5).map(|k| T0_US + k * 2_000_000).collect::<Vec<_>>());
+    for unit in &units {
+        let packets = track.read_packets(unit.entries.clone()).expect("payloads");
+        let types: Vec<u8> = packets.iter().map(|p| crate::codec::strip_start_code(&p.data)[0] & 0x1f).collect();
+        assert_eq!(types, [7, 8, 5], "SPS, PPS and the IDR slice of the keyframe at {}", unit.time_us);
+        let (gop, _) = s.gop_at(unit.time_us).expect("read").expect("gop");
+        assert_eq!(gop[0].packet.data, packets[0].data, "the GOP starts where the unit does");
+    }
+}
