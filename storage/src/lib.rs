@@ -12,6 +12,8 @@
 //! - [`observations`]: labelling projects' frames files, catalog and observation table.
 //! - [`names`]: the one rule for stored names and notes (length, printable characters).
 //! - [`feder`]: flight trajectories in a feder store (read-only), queries and the sidecar index.
+//! - [`previews`]: small pictures of keyframes for skimming, in their own SQLite file.
+//! - [`user_cache`]: where derived files of sources we may not write go.
 //!
 //! This crate has no GUI dependencies (see docs/ARCHITECTURE.md).
 
@@ -22,10 +24,12 @@ pub mod feder;
 pub mod fsv;
 pub mod names;
 pub mod observations;
+pub mod previews;
 pub mod rf1;
 pub mod sqlite;
 pub mod tiles;
 pub mod time;
+pub mod user_cache;
 
 pub use db::EventDb;
 pub use sqlite::DbError;

@@ -8,8 +8,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// Path of the built `tessera` binary (beside this test executable's `deps/` directory).
+/// Path of the built `tessera` binary (beside this test executable's `deps/` directory), or
+/// `$TESSERA_BIN` when set (worktrees sharing one target directory test their own build).
 pub fn tessera_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("TESSERA_BIN") {
+        return PathBuf::from(bin);
+    }
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(Path::parent).unwrap();
     let bin = profile_dir.join("tessera");

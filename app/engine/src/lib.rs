@@ -13,6 +13,8 @@
 //! - [`decoder`]: the video decoder trait and its backends (FFmpeg by default, openh264).
 //! - [`playback`]: frames by time, GOP decoding and the decoded-GOP cache.
 //! - [`player`]: the per-stream player thread (seek, scrub, step, play at a speed).
+//! - [`previews`]: keyframe previews — building them (`previews build`, import), one at a time
+//!   (`previews get`), and the `previews` thread for the GUI's hover and filmstrip.
 //! - [`observations`]: labelling projects' observations — population status, starting
 //!   populations, and the boxes of the labelled frame at the playhead.
 //! - [`trajectories`]: flight trajectories over sky-facing cameras — the camera file and the
@@ -44,6 +46,7 @@ pub mod observations;
 pub mod output;
 pub mod playback;
 pub mod player;
+pub mod previews;
 pub mod render_timeline;
 pub mod skim;
 pub mod tile_feed;

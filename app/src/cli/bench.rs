@@ -38,6 +38,9 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Previews: `previews build` beside `ffmpeg -threads 1 -skip_frame nokey … -vf
+    /// scale=320:-2` on the same stream, and the store's size against the video's.
+    Previews(super::bench_previews::PreviewsBenchArgs),
     /// Write an archive with one 1080p stream (`hd`): x264 High, 25 fps, 2 s GOP, B-frames,
     /// 4 Mbit/s, detailed moving content from the FFmpeg CLI (or `--from FILE.h264`).
     MakeHd {
@@ -156,6 +159,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Playback { archive, stream, seeks, json } => {
             report(&super::bench_playback::bench_playback(&archive, &stream, seeks.max(20))?, json)
         }
+        BenchCommand::Previews(args) => super::bench_previews::run(args),
         BenchCommand::MakeHd { dir, seconds, from } => super::bench_playback::make_hd(&dir, seconds.max(20), from),
         BenchCommand::Timeline { archive, frames, strips, style, json } => {
             report(&bench_timeline(&archive, frames.max(2), strips.max(1), style.into())?, json)

@@ -57,8 +57,28 @@ pub fn run(command: ImportCommand) -> anyhow::Result<()> {
             return Err(e.into());
         }
     };
+    // Previews of what was imported, now that the video is durable: a failure here costs the
+    // previews (a later `previews build` makes them), never the import.
+    let spec = tessera_engine::previews::BuildSpec {
+        archive: archive.clone(),
+        stream: Some(stream.clone()),
+        every_us: tessera_storage::previews::DEFAULT_EVERY_US,
+        workers: 0,
+        store: None,
+    };
+    let previews = match super::previews::build(spec) {
+        Ok(report) => Some(report.previews),
+        Err(e) => {
+            eprintln!("warning: stream {stream}: previews not built: {}", crate::cli::error_line(&e));
+            None
+        }
+    };
     if json {
-        return crate::cli::print_json(&summary);
+        let mut value = serde_json::to_value(&summary)?;
+        if let Some(map) = value.as_object_mut() {
+            map.insert("previews".into(), serde_json::json!(previews));
+        }
+        return crate::cli::print_json(&value);
     }
     crate::cli::out!(
         "imported {} access units ({} NALUs, {}x{}) into {} file(s) of stream {stream}",

@@ -19,6 +19,7 @@ pub(crate) use out;
 mod archive;
 mod bench;
 mod bench_playback;
+mod bench_previews;
 mod bench_scale;
 mod bench_ui;
 mod bookmarks;
@@ -28,6 +29,7 @@ mod export;
 mod frame;
 mod import;
 mod observations;
+mod previews;
 mod render_timeline;
 mod rf1;
 mod screenshot;
@@ -70,6 +72,9 @@ pub enum Command {
     /// Read and rebuild event tiles.
     #[command(subcommand)]
     Tiles(tiles::TilesCommand),
+    /// Keyframe previews for skimming: build them, or get one as PNG.
+    #[command(subcommand)]
+    Previews(previews::PreviewsCommand),
     /// Write the frame displayed at a time (raw I420 for .yuv, else PNG).
     Frame(frame::FrameArgs),
     /// Export a range of a stream as MP4 (remuxed, no re-encoding) or raw Annex-B.
@@ -126,6 +131,7 @@ pub fn main() -> ExitCode {
         Some(Command::Catalog(c)) => catalog::run(c),
         Some(Command::Bookmarks(c)) => bookmarks::run(c),
         Some(Command::Observations(c)) => observations::run(c),
+        Some(Command::Previews(c)) => previews::run(c),
         Some(Command::Frame(args)) => frame::run(args),
         Some(Command::Export(args)) => export::run(args),
         Some(Command::Screenshot(args)) => screenshot::run(args),

@@ -89,15 +89,7 @@ pub struct Sidecar {
 /// in the user's cache directory (named by a hash of the store's canonical path).
 pub fn locations(store: &FederStore) -> [PathBuf; 2] {
     let root = store.root();
-    let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    let hash = fnv1a(canonical.as_os_str().as_encoded_bytes());
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("tessera")
-        .join(format!("traj-index-{hash:016x}.sqlite"));
-    [root.join(FILE_NAME), cache]
+    [root.join(FILE_NAME), crate::user_cache::file_for(root, "traj-index", "sqlite")]
 }
 
 /// A day file's fingerprint: size and modification time of it and of its `-wal`, and a hash
@@ -135,11 +127,7 @@ fn pages_hash(path: &Path) -> std::io::Result<u64> {
         file.seek(SeekFrom::Start(len - page))?;
         file.take(page).read_to_end(&mut last)?;
     }
-    Ok(fnv1a(first.iter().chain(&last)))
-}
-
-fn fnv1a<'a>(bytes: impl IntoIterator<Item = &'a u8>) -> u64 {
-    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+    Ok(crate::user_cache::fnv1a(first.iter().chain(&last)))
 }
 
 impl Sidecar {

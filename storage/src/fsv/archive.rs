@@ -69,6 +69,14 @@ pub struct TimedPacket {
     pub packet: Packet,
 }
 
+/// A keyframe access unit of a file: its time and its index entries (see
+/// [`Stream::key_units`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyUnit {
+    pub time_us: i64,
+    pub entries: std::ops::Range<usize>,
+}
+
 /// What `archive ls` reports and the UI lists about a stream.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct StreamSummary {
@@ -186,6 +194,28 @@ impl Stream {
             _ => 0,
         };
         Some((track, from))
+    }
+
+    /// The keyframe access units file `i` shows, from its index alone (no payload is read):
+    /// each with its time and its entries (SPS/PPS and every NALU sharing the keyframe's
+    /// time), for reading with [`Track::read_packets`]. Units an overlapping earlier file
+    /// hides are left out, as reads leave them out. `None` when the file does not read.
+    pub fn key_units(&self, i: usize) -> Option<(Arc<Track>, Vec<KeyUnit>)> {
+        let (track, from) = self.shown(i)?;
+        let tb = track.header.time_base_us;
+        let entries = &track.entries;
+        let mut units = Vec::new();
+        let mut k = from;
+        while let Some(key) = entries.get(k..).and_then(|rest| rest.iter().position(rf1::Entry::is_key_frame)) {
+            let key = k + key;
+            let pts = entries[key].pts_ticks;
+            let start = entries[from..key].iter().rposition(|e| e.pts_ticks != pts).map_or(from, |j| from + j + 1);
+            let end = key + entries[key..].iter().take_while(|e| e.pts_ticks == pts).count();
+            let time_us = tb.saturating_add(rf1::us_from_ticks_floor(i64::from(pts)));
+            units.push(KeyUnit { time_us, entries: start..end });
+            k = end;
+        }
+        Some((track, units))
     }
 
     /// Files that may hold packets in `[start_us, end_us]` (format doc §2.4, with Tessera's

@@ -10,7 +10,7 @@ mod stream_writer;
 mod sweeper;
 mod track_cache;
 
-pub use archive::{Archive, FileInfo, Stream, StreamSummary, TimedPacket, parse_file_name};
+pub use archive::{Archive, FileInfo, KeyUnit, Stream, StreamSummary, TimedPacket, parse_file_name};
 pub use import::{FrameRate, ImportSummary, import_annex_b, import_h264};
 pub use stream_writer::{AccessUnit, ROLL_OVER_US, StreamWriter};
 pub use sweeper::{SweepReport, sweep};
