@@ -87,7 +87,7 @@ fn box_plane((data, stride): (&[u8], usize), w: usize, h: usize, ow: usize, oh: 
         sums.fill(0);
         for row in ya..yb {
             let Some(line) = data.get(row * stride..row * stride + w) else { continue };
-            if w % ow == 0 {
+            if w.is_multiple_of(ow) {
                 // A whole factor (1920 → 320): fixed-size chunks the compiler unrolls.
                 for (sum, chunk) in sums.iter_mut().zip(line.chunks_exact(w / ow)) {
                     *sum += chunk.iter().map(|&v| u32::from(v)).sum::<u32>();
