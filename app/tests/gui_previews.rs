@@ -1,7 +1,8 @@
 //! Previews on the real window code (kittest, wgpu on the software renderer): the filmstrip
 //! under the axis shows, per cell, the keyframe nearest the cell's middle (checked against the
 //! archive's keyframe index), and hovering a camera's strip shows the preview of the keyframe
-//! nearest the pointer's time in the tooltip once the `previews` thread has answered.
+//! nearest the pointer's time in the tooltip once the `previews` thread has answered; dragging
+//! the playhead shows the preview at the pointer and seeks where the drag ends.
 
 mod common;
 
@@ -81,4 +82,30 @@ fn the_filmstrip_and_the_hover_tooltip_show_the_nearest_keyframes() {
     settle(&mut h);
     h.run_steps(2);
     h.snapshot_options("previews_filmstrip_hover", &snapshot_options());
+
+    // Dragging the playhead: the active stream's preview follows the pointer at once, the
+    // view does not pan, and the playhead lands where the drag ends.
+    let t0 = view.time_at(0.3);
+    h.state_mut().push(Command::SeekTo(t0));
+    h.run_steps(1);
+    settle(&mut h);
+    let (rect, view) = (timeline(h.state()).rect, timeline(h.state()).view);
+    let x_of = |t: i64| rect.left() + view.x_of(t) as f32 * rect.width();
+    let y = strip.center().y;
+    h.drag_at(Pos2::new(x_of(t0), y));
+    h.run_steps(1);
+    let to = Pos2::new(rect.left() + rect.width() * 0.6, y);
+    h.hover_at(to);
+    h.run_steps(1);
+    let t1 = view.time_at(f64::from((to.x - rect.left()) / rect.width()));
+    wait_until(&mut h, "the playhead drag's preview", |app| timeline(app).hover_preview().is_some());
+    let key = timeline(h.state()).hover_preview().expect("a preview");
+    let nearest = nearest_keyframe(&archive, &stream, t1);
+    assert!(key == nearest || key.abs_diff(t1) <= 4 * px_us as u64, "dragged to {t1}: the keyframe at {key}");
+    h.drop_at(to);
+    h.run_steps(2);
+    let t = timeline(h.state());
+    assert_eq!(t.view, view, "a playhead drag does not pan");
+    let landed = t.playhead_us.expect("a playhead");
+    assert!(landed.abs_diff(t1) <= px_us as u64, "the playhead lands at the drop: {landed} vs {t1}");
 }

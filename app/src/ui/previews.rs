@@ -107,6 +107,8 @@ pub struct Previews {
     arrived: VecDeque<(PreviewRequest, PreviewImage)>,
     frame: u64,
     fading: bool,
+    /// Previews uploaded so far (`bench ui`).
+    pub uploaded: u64,
 }
 
 impl Previews {
@@ -127,6 +129,7 @@ impl Previews {
             arrived: VecDeque::new(),
             frame: 0,
             fading: false,
+            uploaded: 0,
         }
     }
 
@@ -210,14 +213,16 @@ impl Previews {
             )
         });
         texture.set_partial(cell_origin(i), ColorImage::new([cw, ch], pixels), TextureOptions::LINEAR);
+        // Counted as used this frame: the next upload of this frame does not take its cell.
         self.cells[i] = Some(Cell {
             stream: stream.to_owned(),
             t_us: image.t_us,
             size: [cw, ch],
             arrived: Instant::now(),
-            used: 0,
+            used: self.frame,
         });
         self.by_frame.insert((stream.to_owned(), image.t_us), i);
+        self.uploaded += 1;
         true
     }
 

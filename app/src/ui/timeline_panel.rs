@@ -941,7 +941,7 @@ impl TimelinePanel {
         // A drag that starts on the playhead moves it (a preview follows the pointer; the
         // exact frame on release); any other drag pans the view.
         if response.drag_started()
-            && let (Some(p), Some(t)) = (response.interact_pointer_pos(), self.playhead_us)
+            && let (Some(p), Some(t)) = (ui.input(|i| i.pointer.press_origin()), self.playhead_us)
         {
             let x = rect.left() + self.view.x_of(t) as f32 * rect.width();
             self.dragging_playhead = (p.x - x).abs() <= PLAYHEAD_GRAB;
