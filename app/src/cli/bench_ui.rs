@@ -37,6 +37,8 @@ pub struct UiReport {
     pub width: u32,
     pub height: u32,
     pub adapter: String,
+    /// Previews on (`--no-previews`: off, the filmstrip lane empty).
+    pub previews: bool,
     /// Previews uploaded to the atlas during the timed frames (the filmstrip fills in as the
     /// sweep goes: the frame times above include them).
     pub previews_uploaded: u64,
@@ -44,13 +46,21 @@ pub struct UiReport {
     /// until the frame that draws its preview has finished, ms. `first`: times not asked
     /// before (decoded unless the archive's store has them); `stored`: a pixel beside each,
     /// answered from the store the first pass filled.
-    pub hover_preview_ms_first_p50: f64,
-    pub hover_preview_ms_first_max: f64,
-    pub hover_preview_ms_stored_p50: f64,
-    pub hover_preview_ms_stored_max: f64,
+    /// (`null` with `--no-previews`.)
+    pub hover_preview_ms_first_p50: Option<f64>,
+    pub hover_preview_ms_first_max: Option<f64>,
+    pub hover_preview_ms_stored_p50: Option<f64>,
+    pub hover_preview_ms_stored_max: Option<f64>,
+    /// The `previews` thread alone (a feed of its own, no window): request → answer ready
+    /// for upload, ms, for eight keyframes with no preview yet (decoded) and a pixel beside
+    /// each (from the store).
+    pub preview_answer_ms_decoded_p50: Option<f64>,
+    pub preview_answer_ms_decoded_max: Option<f64>,
+    pub preview_answer_ms_stored_p50: Option<f64>,
+    pub preview_answer_ms_stored_max: Option<f64>,
 }
 
-pub fn run(archive: &Path, frames: usize, size: (u32, u32)) -> anyhow::Result<UiReport> {
+pub fn run(archive: &Path, frames: usize, size: (u32, u32), previews: bool) -> anyhow::Result<UiReport> {
     if !archive.is_dir() {
         bail!("{}: no such archive folder", archive.display());
     }
@@ -110,6 +120,9 @@ pub fn run(archive: &Path, frames: usize, size: (u32, u32)) -> anyhow::Result<Ui
     wait(&mut app, "the archive to open", &|a| {
         !matches!(a.archive, ArchiveState::Loading { .. } | ArchiveState::None)
     })?;
+    if !previews && let ArchiveState::Open { timeline, .. } = &mut app.archive {
+        timeline.previews = crate::ui::previews::Previews::disabled();
+    }
     let ArchiveState::Open { grid, timeline, streams, .. } = &app.archive else {
         bail!("{}: cannot open: {:?}", archive.display(), app.archive);
     };
@@ -191,16 +204,50 @@ pub fn run(archive: &Path, frames: usize, size: (u32, u32)) -> anyhow::Result<Ui
         }
     };
     let xs: Vec<f32> = (0..8).map(|i| rect.left() + rect.width() * (0.1 + 0.1 * i as f32)).collect();
-    let mut first = Vec::new();
-    for &x in &xs {
-        first.push(hover(&mut app, x)?);
-    }
-    let mut stored = Vec::new();
-    for &x in &xs {
-        stored.push(hover(&mut app, x + 1.0)?);
+    let (mut first, mut stored) = (Vec::new(), Vec::new());
+    if previews {
+        for &x in &xs {
+            first.push(hover(&mut app, x)?);
+        }
+        for &x in &xs {
+            stored.push(hover(&mut app, x + 1.0)?);
+        }
     }
     first.sort_by(f64::total_cmp);
     stored.sort_by(f64::total_cmp);
+    // The thread alone, at times the hover did not ask for (37 s on from each).
+    let (mut decoded, mut from_store) = (Vec::new(), Vec::new());
+    let stream = match &app.archive {
+        ArchiveState::Open { timeline, .. } => timeline.film_stream.clone(),
+        _ => None,
+    };
+    if previews && let Some(stream) = stream {
+        let feed = tessera_engine::previews::start_feed(archive.to_owned())?;
+        let px_us = 600_000_000 / i64::from(rect.width().max(1.0) as i32);
+        let ask = |t_us: i64| -> anyhow::Result<f64> {
+            let t = Instant::now();
+            let request =
+                tessera_engine::previews::PreviewRequest { stream: stream.clone(), t_us, tolerance_us: 4 * px_us };
+            if feed.send(request).is_err() {
+                bail!("the previews thread refused a request");
+            }
+            match feed.wait(Duration::from_secs(10)) {
+                Some(answer) if answer.result.is_ok() => Ok(t.elapsed().as_secs_f64() * 1e3),
+                other => bail!("no preview answer: {other:?}"),
+            }
+        };
+        let times: Vec<i64> = (0..8).map(|i| playhead - 250_000_000 + i * 60_000_000 + 37_000_000).collect();
+        for &t in &times {
+            decoded.push(ask(t)?);
+        }
+        for &t in &times {
+            from_store.push(ask(t + px_us)?);
+        }
+    }
+    decoded.sort_by(f64::total_cmp);
+    from_store.sort_by(f64::total_cmp);
+    let p50 = |v: &[f64]| (!v.is_empty()).then(|| percentile(v, 0.5));
+    let max = |v: &[f64]| v.last().copied();
     let (videos, timelines) = match &app.archive {
         ArchiveState::Open { grid, timeline, .. } => (grid.tiles.len(), timeline.tracks.len()),
         _ => (0, 0),
@@ -220,11 +267,16 @@ pub fn run(archive: &Path, frames: usize, size: (u32, u32)) -> anyhow::Result<Ui
         width: size.0,
         height: size.1,
         adapter,
+        previews,
         previews_uploaded,
-        hover_preview_ms_first_p50: percentile(&first, 0.5),
-        hover_preview_ms_first_max: first.last().copied().unwrap_or(0.0),
-        hover_preview_ms_stored_p50: percentile(&stored, 0.5),
-        hover_preview_ms_stored_max: stored.last().copied().unwrap_or(0.0),
+        hover_preview_ms_first_p50: p50(&first),
+        hover_preview_ms_first_max: max(&first),
+        hover_preview_ms_stored_p50: p50(&stored),
+        hover_preview_ms_stored_max: max(&stored),
+        preview_answer_ms_decoded_p50: p50(&decoded),
+        preview_answer_ms_decoded_max: max(&decoded),
+        preview_answer_ms_stored_p50: p50(&from_store),
+        preview_answer_ms_stored_max: max(&from_store),
     })
 }
 

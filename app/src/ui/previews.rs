@@ -11,7 +11,8 @@
 //!   `TextureHandle::set_partial` and drawn as egui image meshes: one texture for the whole
 //!   strip. GPU budget: 2048 × 2048 × 4 B = 16 MiB, no mipmaps. Cells are reused least recently
 //!   used first (never one drawn this frame).
-//! - At most [`UPLOADS_PER_FRAME`] previews are uploaded per frame (320×240×4 = 300 KiB each):
+//! - At most [`UPLOADS_PER_FRAME`] previews are uploaded per frame (320×180×4 = 225 KiB each,
+//!   120 a second at 60 Hz):
 //!   the UI thread's frame stays short while a view's previews stream in. A new preview fades
 //!   in over [`FADE_S`].
 
@@ -30,7 +31,7 @@ const COLS: usize = ATLAS / CELL_W;
 /// Cells in the atlas: 6 × 8 = 48 (a 1920-px filmstrip holds 16, plus the tooltips').
 pub const CELLS: usize = COLS * (ATLAS / CELL_H);
 /// Previews uploaded per frame at most (the rest wait a frame).
-pub const UPLOADS_PER_FRAME: usize = 4;
+pub const UPLOADS_PER_FRAME: usize = 2;
 /// Answers taken off the thread's channel and held for upload at most (the thread waits
 /// beyond it: memory stays bounded).
 const HELD: usize = 16;
@@ -114,13 +115,20 @@ pub struct Previews {
 impl Previews {
     /// Start the `previews` thread on `archive` (it opens the archive and stores itself).
     pub fn start(archive: PathBuf) -> Self {
-        let (feed, error) = match start_feed(archive) {
-            Ok(feed) => (Some(feed), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
+        match start_feed(archive) {
+            Ok(feed) => Self::start_with(Some(feed)),
+            Err(e) => {
+                let mut previews = Self::start_with(None);
+                previews.error = Some(e.to_string());
+                previews
+            }
+        }
+    }
+
+    fn start_with(feed: Option<PreviewFeed>) -> Self {
         Self {
             feed,
-            error,
+            error: None,
             texture: None,
             cells: (0..CELLS).map(|_| None).collect(),
             by_frame: HashMap::new(),
@@ -133,9 +141,22 @@ impl Previews {
         }
     }
 
+    /// No thread: every lookup finds nothing (`bench ui --no-previews`, the peer run).
+    pub fn disabled() -> Self {
+        let mut previews = Self::start_with(None);
+        previews.error = Some("previews are off".into());
+        previews
+    }
+
     /// Once a frame, before any lookup: take the thread's answers and upload a few.
     pub fn begin_frame(&mut self, ctx: &egui::Context) {
         self.frame += 1;
+        // The atlas is made on the first frame (16 MiB filled once), not on the frame the
+        // first preview arrives.
+        if self.texture.is_none() && self.feed.is_some() {
+            let blank = ColorImage::filled([ATLAS, ATLAS], Color32::TRANSPARENT);
+            self.texture = Some(ctx.load_texture("previews", blank, TextureOptions::LINEAR));
+        }
         self.fading = false;
         // A request the thread dropped (a long queue) is forgotten; `get` asks again while it
         // is still wanted.
@@ -166,7 +187,7 @@ impl Previews {
         for _ in 0..UPLOADS_PER_FRAME {
             let Some((request, image)) = self.arrived.pop_front() else { break };
             let t = image.t_us;
-            if self.upload(ctx, &request.stream, &image) {
+            if self.upload(&request.stream, &image) {
                 self.resolve(request, Some(t));
             } else {
                 // Every cell is on screen: the request is asked again when still wanted.
@@ -187,7 +208,7 @@ impl Previews {
     }
 
     /// Put `image` in a free cell, else the least recently used one not drawn this frame.
-    fn upload(&mut self, ctx: &egui::Context, stream: &str, image: &PreviewImage) -> bool {
+    fn upload(&mut self, stream: &str, image: &PreviewImage) -> bool {
         let Some(i) = (self.cells.iter().position(Option::is_none)).or_else(|| {
             (self.cells.iter().enumerate())
                 .filter_map(|(i, c)| c.as_ref().filter(|c| c.used < self.frame).map(|c| (i, c.used)))
@@ -203,15 +224,10 @@ impl Previews {
         let (cw, ch) = (w.min(CELL_W), h.min(CELL_H));
         let pixels: Vec<Color32> = (0..ch)
             .flat_map(|y| image.rgba[y * w * 4..(y * w + cw) * 4].chunks_exact(4))
-            .map(|p| Color32::from_rgba_unmultiplied(p[0], p[1], p[2], p[3]))
+            // JPEG previews are opaque: premultiplied is the same (and a plain copy).
+            .map(|p| Color32::from_rgba_premultiplied(p[0], p[1], p[2], p[3]))
             .collect();
-        let texture = self.texture.get_or_insert_with(|| {
-            ctx.load_texture(
-                "previews",
-                ColorImage::filled([ATLAS, ATLAS], Color32::TRANSPARENT),
-                TextureOptions::LINEAR,
-            )
-        });
+        let Some(texture) = self.texture.as_mut() else { return false };
         texture.set_partial(cell_origin(i), ColorImage::new([cw, ch], pixels), TextureOptions::LINEAR);
         // Counted as used this frame: the next upload of this frame does not take its cell.
         self.cells[i] = Some(Cell {

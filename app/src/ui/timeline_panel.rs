@@ -576,8 +576,9 @@ impl TimelinePanel {
             let cell = Rect::from_x_y_ranges(x_of(from_us)..=x_of(to_us), rect.y_range()).shrink2(Vec2::new(1.0, 2.0));
             let request = PreviewRequest { stream: stream.clone(), t_us, tolerance_us: step / 2 };
             let shown = match self.previews.get(ui.ctx(), request) {
-                // A keyframe a cell or more away is its neighbour's picture, not this one's.
-                super::previews::Lookup::Shown(p) if p.t_us.abs_diff(t_us) <= step as u64 => {
+                // Zoomed in past the keyframe spacing, neighbouring cells show the same
+                // keyframe: the picture nearest each place.
+                super::previews::Lookup::Shown(p) => {
                     p.paint(&painter, p.fit(cell));
                     Some(p.t_us)
                 }
