@@ -217,6 +217,8 @@ fn timeline_interactions() {
     let v = view(&h);
     let expected = v.time_at(frac(click.x));
     assert!(playhead.is_some_and(|p| (p - expected).abs() < v.span_us / 100), "{playhead:?} vs {expected}");
+    // The tooltip's preview (and the picture) arrive from worker threads: wait for them.
+    settle(&mut h);
     h.snapshot_options("timeline_playhead", &snapshot_options());
 
     // Legend toggle hides a class row.
