@@ -154,13 +154,13 @@ fn hovering_an_event_names_it_and_a_click_goes_to_its_start() {
     h.state_mut().push(Command::SetTimeView(tessera_engine::timeline::TimeView::new(mid - 60_000_000, 120_000_000)));
     h.run_steps(1);
     settle(&mut h);
-    let (rect, view) = match &h.state().archive {
-        ArchiveState::Open { timeline, .. } => (timeline.rect, timeline.view),
+    let (rect, view, strip) = match &h.state().archive {
+        ArchiveState::Open { timeline, .. } => (timeline.rect, timeline.view, timeline.layout.strips[0].1),
         other => panic!("{other:?}"),
     };
-    // cam-1's strip is the first: its rows start under the axis and the camera's name.
+    // cam-1's strip is the first: its rows start under the camera's name.
     let x = rect.left() + view.x_of(mid) as f32 * rect.width();
-    let pointer = Pos2::new(x, rect.top() + 18.0 + 16.0 + 4.0);
+    let pointer = Pos2::new(x, strip.top() + 16.0 + 4.0);
     h.event(egui::Event::PointerMoved(pointer));
     h.run_steps(1);
     wait_until(&mut h, "the events under the pointer", |app| match &app.archive {

@@ -108,12 +108,13 @@ fn timeline_interactions() {
     let mut h = harness(demo_app(&demo_dir("interactions")), Vec2::new(1000.0, 760.0));
     settle(&mut h);
     set_view(&mut h, TimeView::new(END_US - 3_600_000_000, 3_600_000_000));
-    let rect = match &h.state().archive {
-        ArchiveState::Open { timeline, .. } => timeline.rect,
+    let (rect, strip) = match &h.state().archive {
+        ArchiveState::Open { timeline, .. } => (timeline.rect, timeline.layout.strips[0].1),
         _ => panic!("not open"),
     };
     let frac = |x: f32| f64::from((x - rect.left()) / rect.width());
-    let y = rect.top() + 40.0;
+    // On the first camera's strip (under the axis and the filmstrip).
+    let y = strip.top() + 20.0;
     let x_left = rect.left() + 100.0;
 
     // Wheel zoom keeps the time under the pointer in place.
@@ -216,6 +217,8 @@ fn timeline_interactions() {
     let v = view(&h);
     let expected = v.time_at(frac(click.x));
     assert!(playhead.is_some_and(|p| (p - expected).abs() < v.span_us / 100), "{playhead:?} vs {expected}");
+    // The tooltip's preview (and the picture) arrive from worker threads: wait for them.
+    settle(&mut h);
     h.snapshot_options("timeline_playhead", &snapshot_options());
 
     // Legend toggle hides a class row.

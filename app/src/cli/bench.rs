@@ -79,6 +79,9 @@ pub enum BenchCommand {
         /// Window size in pixels.
         #[arg(long, default_value = "1920x1080", value_parser = crate::ui::offscreen::parse_size)]
         size: (u32, u32),
+        /// Without previews (the filmstrip lane stays, empty): the peer run for their cost.
+        #[arg(long)]
+        no_previews: bool,
         #[arg(long)]
         json: bool,
     },
@@ -164,8 +167,8 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Timeline { archive, frames, strips, style, json } => {
             report(&bench_timeline(&archive, frames.max(2), strips.max(1), style.into())?, json)
         }
-        BenchCommand::Ui { archive, frames, size, json } => {
-            report(&super::bench_ui::run(&archive, frames.max(2), size)?, json)
+        BenchCommand::Ui { archive, frames, size, no_previews, json } => {
+            report(&super::bench_ui::run(&archive, frames.max(2), size, !no_previews)?, json)
         }
         BenchCommand::Scale(args) => super::bench_scale::run(&args),
         BenchCommand::Project { aircraft, camera, json } => super::traj::bench_project(aircraft, camera, json),

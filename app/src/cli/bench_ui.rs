@@ -37,9 +37,30 @@ pub struct UiReport {
     pub width: u32,
     pub height: u32,
     pub adapter: String,
+    /// Previews on (`--no-previews`: off, the filmstrip lane empty).
+    pub previews: bool,
+    /// Previews uploaded to the atlas during the timed frames (the filmstrip fills in as the
+    /// sweep goes: the frame times above include them).
+    pub previews_uploaded: u64,
+    /// Hover preview latency: the pointer stops over the first camera's strip at a new time
+    /// until the frame that draws its preview has finished, ms. `first`: times not asked
+    /// before (decoded unless the archive's store has them); `stored`: a pixel beside each,
+    /// answered from the store the first pass filled.
+    /// (`null` with `--no-previews`.)
+    pub hover_preview_ms_first_p50: Option<f64>,
+    pub hover_preview_ms_first_max: Option<f64>,
+    pub hover_preview_ms_stored_p50: Option<f64>,
+    pub hover_preview_ms_stored_max: Option<f64>,
+    /// The `previews` thread alone (a feed of its own, no window): request → answer ready
+    /// for upload, ms, for eight keyframes with no preview yet (decoded) and a pixel beside
+    /// each (from the store).
+    pub preview_answer_ms_decoded_p50: Option<f64>,
+    pub preview_answer_ms_decoded_max: Option<f64>,
+    pub preview_answer_ms_stored_p50: Option<f64>,
+    pub preview_answer_ms_stored_max: Option<f64>,
 }
 
-pub fn run(archive: &Path, frames: usize, size: (u32, u32)) -> anyhow::Result<UiReport> {
+pub fn run(archive: &Path, frames: usize, size: (u32, u32), previews: bool) -> anyhow::Result<UiReport> {
     if !archive.is_dir() {
         bail!("{}: no such archive folder", archive.display());
     }
@@ -70,10 +91,11 @@ pub fn run(archive: &Path, frames: usize, size: (u32, u32)) -> anyhow::Result<Ui
     }
     bare.sort_by(f64::total_cmp);
     // One frame; returns the time spent in the app's `ui` (the rest is egui_wgpu and the GPU).
-    let mut frame = |app: &mut TesseraApp| -> anyhow::Result<f64> {
+    let mut frame_with = |app: &mut TesseraApp, events: Vec<egui::Event>| -> anyhow::Result<f64> {
         let input = egui::RawInput {
             screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(size.0 as f32, size.1 as f32))),
             time: Some(started.elapsed().as_secs_f64()),
+            events,
             ..Default::default()
         };
         let t = Instant::now();
@@ -82,6 +104,7 @@ pub fn run(archive: &Path, frames: usize, size: (u32, u32)) -> anyhow::Result<Ui
         window.paint(&ctx, output)?;
         Ok(ui_ms)
     };
+    let mut frame = |app: &mut TesseraApp| frame_with(app, Vec::new());
     // Untimed: open the archive, show four videos, start them playing together.
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut wait = |app: &mut TesseraApp, what: &str, done: &dyn Fn(&TesseraApp) -> bool| -> anyhow::Result<()> {
@@ -97,6 +120,9 @@ pub fn run(archive: &Path, frames: usize, size: (u32, u32)) -> anyhow::Result<Ui
     wait(&mut app, "the archive to open", &|a| {
         !matches!(a.archive, ArchiveState::Loading { .. } | ArchiveState::None)
     })?;
+    if !previews && let ArchiveState::Open { timeline, .. } = &mut app.archive {
+        timeline.previews = crate::ui::previews::Previews::disabled();
+    }
     let ArchiveState::Open { grid, timeline, streams, .. } = &app.archive else {
         bail!("{}: cannot open: {:?}", archive.display(), app.archive);
     };
@@ -120,6 +146,7 @@ pub fn run(archive: &Path, frames: usize, size: (u32, u32)) -> anyhow::Result<Ui
     }
     // Timed: the zoom sweep, whole archive → one minute → whole archive, around the playhead.
     let ids_before = picture_ids(&app);
+    let uploaded_before = uploaded(&app);
     let (max_span, min_span) = (((last - first) as f64).max(120e6), 60e6);
     let half = frames / 2;
     let mut times = Vec::with_capacity(frames);
@@ -143,6 +170,84 @@ pub fn run(archive: &Path, frames: usize, size: (u32, u32)) -> anyhow::Result<Ui
     }
     times.sort_by(f64::total_cmp);
     ui_times.sort_by(f64::total_cmp);
+    let previews_uploaded = uploaded(&app) - uploaded_before;
+    // Hover previews: paused, ten minutes in view, the pointer stops at eight places over the
+    // first camera's strip, then a pixel beside each.
+    if let ArchiveState::Open { grid, .. } = &mut app.archive {
+        grid.apply(Transport::Pause);
+    }
+    let playhead = match &app.archive {
+        ArchiveState::Open { timeline, .. } => timeline.playhead_us.unwrap_or(last),
+        _ => last,
+    };
+    app.push(Command::SetTimeView(TimeView::new(playhead - 300_000_000, 600_000_000)));
+    for _ in 0..3 {
+        frame_with(&mut app, Vec::new())?;
+    }
+    let (rect, strip) = match &app.archive {
+        ArchiveState::Open { timeline, .. } => {
+            (timeline.rect, timeline.layout.strips.first().map_or(timeline.rect, |s| s.1))
+        }
+        _ => bail!("{}: the archive closed", archive.display()),
+    };
+    let mut hover = |app: &mut TesseraApp, x: f32| -> anyhow::Result<f64> {
+        let t = Instant::now();
+        let mut events = vec![egui::Event::PointerMoved(egui::pos2(x, strip.center().y))];
+        loop {
+            frame_with(app, std::mem::take(&mut events))?;
+            let shown =
+                matches!(&app.archive, ArchiveState::Open { timeline, .. } if timeline.hover_preview().is_some());
+            if shown || t.elapsed() > Duration::from_secs(5) {
+                return Ok(t.elapsed().as_secs_f64() * 1e3);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    let xs: Vec<f32> = (0..8).map(|i| rect.left() + rect.width() * (0.1 + 0.1 * i as f32)).collect();
+    let (mut first, mut stored) = (Vec::new(), Vec::new());
+    if previews {
+        for &x in &xs {
+            first.push(hover(&mut app, x)?);
+        }
+        for &x in &xs {
+            stored.push(hover(&mut app, x + 1.0)?);
+        }
+    }
+    first.sort_by(f64::total_cmp);
+    stored.sort_by(f64::total_cmp);
+    // The thread alone, at times the hover did not ask for (37 s on from each).
+    let (mut decoded, mut from_store) = (Vec::new(), Vec::new());
+    let stream = match &app.archive {
+        ArchiveState::Open { timeline, .. } => timeline.film_stream.clone(),
+        _ => None,
+    };
+    if previews && let Some(stream) = stream {
+        let feed = tessera_engine::previews::start_feed(archive.to_owned())?;
+        let px_us = 600_000_000 / i64::from(rect.width().max(1.0) as i32);
+        let ask = |t_us: i64| -> anyhow::Result<f64> {
+            let t = Instant::now();
+            let request =
+                tessera_engine::previews::PreviewRequest { stream: stream.clone(), t_us, tolerance_us: 4 * px_us };
+            if feed.send(request).is_err() {
+                bail!("the previews thread refused a request");
+            }
+            match feed.wait(Duration::from_secs(10)) {
+                Some(answer) if answer.result.is_ok() => Ok(t.elapsed().as_secs_f64() * 1e3),
+                other => bail!("no preview answer: {other:?}"),
+            }
+        };
+        let times: Vec<i64> = (0..8).map(|i| playhead - 250_000_000 + i * 60_000_000 + 37_000_000).collect();
+        for &t in &times {
+            decoded.push(ask(t)?);
+        }
+        for &t in &times {
+            from_store.push(ask(t + px_us)?);
+        }
+    }
+    decoded.sort_by(f64::total_cmp);
+    from_store.sort_by(f64::total_cmp);
+    let p50 = |v: &[f64]| (!v.is_empty()).then(|| percentile(v, 0.5));
+    let max = |v: &[f64]| v.last().copied();
     let (videos, timelines) = match &app.archive {
         ArchiveState::Open { grid, timeline, .. } => (grid.tiles.len(), timeline.tracks.len()),
         _ => (0, 0),
@@ -162,7 +267,25 @@ pub fn run(archive: &Path, frames: usize, size: (u32, u32)) -> anyhow::Result<Ui
         width: size.0,
         height: size.1,
         adapter,
+        previews,
+        previews_uploaded,
+        hover_preview_ms_first_p50: p50(&first),
+        hover_preview_ms_first_max: max(&first),
+        hover_preview_ms_stored_p50: p50(&stored),
+        hover_preview_ms_stored_max: max(&stored),
+        preview_answer_ms_decoded_p50: p50(&decoded),
+        preview_answer_ms_decoded_max: max(&decoded),
+        preview_answer_ms_stored_p50: p50(&from_store),
+        preview_answer_ms_stored_max: max(&from_store),
     })
+}
+
+/// Previews uploaded to the atlas so far.
+fn uploaded(app: &TesseraApp) -> u64 {
+    match &app.archive {
+        ArchiveState::Open { timeline, .. } => timeline.previews.uploaded,
+        _ => 0,
+    }
 }
 
 /// The id of each tile's picture on screen (0 for none).

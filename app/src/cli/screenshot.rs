@@ -166,6 +166,7 @@ fn layout_json(app: &TesseraApp, size: (u32, u32), ppp: f32) -> serde_json::Valu
         "strips": strips,
         "cameras": timeline.tracks.len(),
         "timeline_scrolls": layout.scrolls,
+        "filmstrip": px(layout.filmstrip),
         "selection": timeline.selection,
     })
 }

@@ -248,6 +248,11 @@ impl TesseraApp {
                 let mut timeline = Box::new(TimelinePanel::new(path.clone(), tracks, snapshot.bounds));
                 timeline.clock = self.clock;
                 timeline.now_override_us = self.pinned_now_us;
+                // Each camera's first stream: its hover previews.
+                for s in &snapshot.streams {
+                    let camera = tessera_storage::events::camera_of_stream(&s.name).to_string();
+                    timeline.camera_streams.entry(camera).or_insert_with(|| s.name.clone());
+                }
                 // Play the first HD stream (else the first stream) until the user picks one.
                 for warning in &snapshot.warnings {
                     self.toasts.error(format!("{}", path.display()), warning.clone());
@@ -910,6 +915,7 @@ impl TesseraApp {
             }
             timeline.active_camera =
                 grid.active().map(|p| tessera_storage::events::camera_of_stream(&p.player.stream).to_string());
+            timeline.film_stream = grid.active().map(|p| p.player.stream.clone());
             // The timeline opens at the height its strips want (at most 45 % of the window's
             // height; the video keeps the rest) once the feed has described the cameras' rows,
             // and keeps what the user drags it to; the strips scroll inside it when they
@@ -949,7 +955,8 @@ impl TesseraApp {
                 ui.colored_label(egui::Color32::LIGHT_RED, format!("Cannot open {}: {error}", path.display()));
             }
             ArchiveState::Open { streams, timeline, grid, .. } => {
-                new_commands.extend(grid.ui(ui, &timeline.view, timeline.playhead_us, clock, streams));
+                let view = timeline.view;
+                new_commands.extend(grid.ui(ui, &view, timeline.playhead_us, clock, streams, &mut timeline.previews));
             }
         });
         let opaque = match &self.archive {

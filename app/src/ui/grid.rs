@@ -135,6 +135,7 @@ impl VideoGrid {
         playhead: Option<i64>,
         clock: Clock,
         streams: &[StreamSummary],
+        previews: &mut super::previews::Previews,
     ) -> Vec<Command> {
         let mut commands = Vec::new();
         self.opaque.clear();
@@ -176,7 +177,7 @@ impl VideoGrid {
         }
         let Some(active) = self.tiles.get(self.active) else { return commands };
         let mut actions = active.transport_ui(ui, playhead, &mut self.goto, clock, self.skim, &mut commands);
-        actions.extend(active.scrub_ui(ui, view, &mut commands));
+        actions.extend(active.scrub_ui(ui, view, previews, clock, &mut commands));
         // From the grid's bottom to where the next widget would go: the transport's rows, the
         // scrub bar and their spacing.
         let transport_h = ui.cursor().top() - grid_rect.bottom();

@@ -11,6 +11,7 @@ pub mod observations;
 pub mod offscreen;
 mod paint;
 pub mod player_panel;
+pub mod previews;
 pub mod review;
 pub mod settings;
 pub mod skim;

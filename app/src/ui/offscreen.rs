@@ -53,6 +53,7 @@ pub fn settled(app: &TesseraApp) -> bool {
                 && !timeline.model.cameras.is_empty()
                 && timeline.model.pending() == 0
                 && timeline.model.missing_last_frame == 0
+                && timeline.previews.settled()
                 && grid.tiles.iter().all(|p| p.waiting_since.is_none() && (p.opened || p.failed.is_some()))
         }
         ArchiveState::Failed { .. } => true,

@@ -479,7 +479,21 @@ impl PlayerPanel {
 
     /// A scrub bar over the timeline's visible range: dragging shows keyframes at once,
     /// releasing settles on the exact frame (a [`Command::SeekTo`] pushed to `commands`).
-    pub fn scrub_ui(&self, ui: &mut egui::Ui, view: &TimeView, commands: &mut Vec<Command>) -> Vec<Transport> {
+    ///
+    /// While dragging, the tile keeps scrubbing (the player decodes keyframes only, so the
+    /// big picture follows as fast as the decoder can) and a tooltip at the pointer shows the
+    /// stream's preview there from the atlas at once: the preview answers within a frame or
+    /// two wherever the decoder lags (long GOPs, 1080p), and the tile shows full resolution
+    /// wherever it keeps up. Seeking only on release would leave the big picture still for
+    /// the whole drag, which is slower for users who scrub to find a moment by eye.
+    pub fn scrub_ui(
+        &self,
+        ui: &mut egui::Ui,
+        view: &TimeView,
+        previews: &mut super::previews::Previews,
+        clock: Clock,
+        commands: &mut Vec<Command>,
+    ) -> Vec<Transport> {
         let mut out = Vec::new();
         let (rect, response) = ui.allocate_exact_size(Vec2::new(ui.available_width(), 14.0), Sense::click_and_drag());
         // The theme's track and marker colours (a light theme's bar is not solid black).
@@ -500,6 +514,27 @@ impl PlayerPanel {
             && let Some(p) = response.interact_pointer_pos()
         {
             out.push(Transport::Scrub(t_at(p.x)));
+            let t = t_at(p.x);
+            let px_us = view.span_us as f64 / f64::from(rect.width().max(1.0));
+            let request = tessera_engine::previews::PreviewRequest {
+                stream: self.player.stream.clone(),
+                t_us: t,
+                tolerance_us: (4.0 * px_us) as i64,
+            };
+            let lookup = previews.get(ui.ctx(), request);
+            egui::Tooltip::for_widget(&response).at_pointer().show(|ui| {
+                ui.label(format_instant(t, clock));
+                match lookup {
+                    super::previews::Lookup::Shown(p) => {
+                        let (r, _) = ui.allocate_exact_size(p.size * (240.0 / p.size.x), Sense::hover());
+                        p.paint(ui.painter(), r);
+                    }
+                    super::previews::Lookup::Loading => {
+                        ui.label(egui::RichText::new("loading preview…").weak());
+                    }
+                    super::previews::Lookup::None => {}
+                }
+            });
         }
         if (response.drag_stopped() || response.clicked())
             && let Some(p) = response.interact_pointer_pos()

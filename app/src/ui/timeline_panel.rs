@@ -1,12 +1,15 @@
 //! The timeline panel: one strip per camera (class rows drawn on the GPU from tile textures,
 //! recorded video beneath), shared time view, ticks, the "now" edge, the playhead, a class
-//! legend with toggles, and Skim's plan (quiet spans hatched over the strips). Input becomes [`Command`]s the app applies after the frame.
+//! legend with toggles, Skim's plan (quiet spans hatched over the strips), and the active
+//! stream's filmstrip under the axis (previews from [`super::previews`]), with a preview in the
+//! hover tooltip. Input becomes [`Command`]s the app applies after the frame.
 
 use super::clip;
 use super::command::Command;
 use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2};
 use std::collections::{BTreeMap, BTreeSet};
 use tessera_engine::events_feed::{EventAnswer, EventQuestion, EventsFeed, ListQuery};
+use tessera_engine::previews::PreviewRequest;
 use tessera_engine::timeline::ticks::{Clock, format_instant, ticks};
 use tessera_engine::timeline::{StripArea, TimeView, TimelineModel};
 use tessera_render::timeline::{TileStyle, TimelineCallback};
@@ -16,6 +19,14 @@ use tessera_storage::events::{BoxAt, EventRow};
 const AXIS_H: f32 = 18.0;
 /// The date strip above the axis (days, with nights shaded).
 const DATE_H: f32 = 14.0;
+/// The filmstrip lane under the axis (the active stream's previews), when a stream is active.
+const FILM_H: f32 = 46.0;
+/// About one filmstrip preview per this many points.
+const FILM_CELL_W: f32 = 120.0;
+/// The hover tooltip's preview, points wide.
+const TOOLTIP_PREVIEW_W: f32 = 240.0;
+/// A drag that starts this close to the playhead (points) moves the playhead, not the view.
+const PLAYHEAD_GRAB: f32 = 5.0;
 /// Days the date strip draws at most (wider views have dates as ticks).
 const DATE_STRIP_DAYS: i64 = 62;
 /// The toolbar and legend rows when neither wraps, with the panel's margins (for the height
@@ -114,11 +125,19 @@ pub struct TimelineLayout {
     pub strips: Vec<(String, Rect)>,
     /// The strips do not all fit: they scroll.
     pub scrolls: bool,
+    /// The filmstrip lane (`Rect::NOTHING` without an active stream).
+    pub filmstrip: Rect,
 }
 
 impl Default for TimelineLayout {
     fn default() -> Self {
-        Self { timeline: Rect::NOTHING, ticks: Rect::NOTHING, strips: Vec::new(), scrolls: false }
+        Self {
+            timeline: Rect::NOTHING,
+            ticks: Rect::NOTHING,
+            strips: Vec::new(),
+            scrolls: false,
+            filmstrip: Rect::NOTHING,
+        }
     }
 }
 
@@ -161,6 +180,31 @@ pub struct TimelinePanel {
     /// The strips' scroll offset and whether the pointer was over them (Alt+wheel scrolls).
     strips_offset: f32,
     strips_hovered: bool,
+    /// Previews on screen (filmstrip, tooltips, the scrub bar's drag): the `previews` thread
+    /// and the atlas.
+    pub previews: super::previews::Previews,
+    /// The active tile's stream: the filmstrip's (set by the app each frame).
+    pub film_stream: Option<String>,
+    /// Each camera's stream for its hover previews (the first of the camera's; the active
+    /// camera uses the stream on screen).
+    pub camera_streams: BTreeMap<String, String>,
+    /// The filmstrip's cells as drawn last frame.
+    filmstrip: Vec<FilmCell>,
+    /// The keyframe time of the preview in the hover tooltip last frame.
+    hover_preview: Option<i64>,
+    /// The playhead is being dragged (a drag that started on it).
+    dragging_playhead: bool,
+}
+
+/// One filmstrip cell as drawn: its time range, the time it asks for (its middle) and the
+/// keyframe whose preview it shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FilmCell {
+    pub from_us: i64,
+    pub to_us: i64,
+    pub t_us: i64,
+    pub shown_us: Option<i64>,
+    pub rect: Rect,
 }
 
 /// Detection boxes at a picture's moment: camera, time (µs), each event with its box.
@@ -189,6 +233,7 @@ impl TimelinePanel {
     ) -> Self {
         let cameras = tracks.iter().map(|t| t.camera.clone()).collect();
         let root_for_events = root.clone();
+        let root_for_previews = root.clone();
         Self {
             model: TimelineModel::start(root.clone(), cameras, style),
             root,
@@ -211,6 +256,12 @@ impl TimelinePanel {
             skim: None,
             strips_offset: 0.0,
             strips_hovered: false,
+            previews: super::previews::Previews::start(root_for_previews),
+            film_stream: None,
+            camera_streams: BTreeMap::new(),
+            filmstrip: Vec::new(),
+            hover_preview: None,
+            dragging_playhead: false,
         }
     }
 
@@ -228,7 +279,30 @@ impl TimelinePanel {
     /// height when the window has room.
     pub fn wanted_height(&self) -> f32 {
         let rows = self.rows_per_camera();
-        TOOLBAR_H + DATE_H + AXIS_H + ROOMY.total(&rows)
+        TOOLBAR_H + DATE_H + AXIS_H + self.film_h() + ROOMY.total(&rows)
+    }
+
+    /// The filmstrip lane's height: none without an active stream.
+    fn film_h(&self) -> f32 {
+        if self.film_stream.is_some() { FILM_H } else { 0.0 }
+    }
+
+    /// The keyframe time (µs) of the preview the hover tooltip showed last frame.
+    pub fn hover_preview(&self) -> Option<i64> {
+        self.hover_preview
+    }
+
+    /// The filmstrip's cells as drawn last frame.
+    pub fn filmstrip(&self) -> &[FilmCell] {
+        &self.filmstrip
+    }
+
+    /// The stream whose previews `camera`'s strip shows on hover.
+    fn preview_stream(&self, camera: &str) -> Option<String> {
+        self.film_stream
+            .clone()
+            .filter(|s| tessera_storage::events::camera_of_stream(s) == camera)
+            .or_else(|| self.camera_streams.get(camera).cloned())
     }
 
     /// Rows each camera's strip draws (the legend's toggles applied, as the plan draws them).
@@ -253,6 +327,7 @@ impl TimelinePanel {
     /// wheel with Alt) when even compact strips do not fit; the wheel itself zooms.
     pub fn ui(&mut self, ui: &mut egui::Ui, bookmarks: &[tessera_storage::db::bookmarks::Bookmark]) -> Vec<Command> {
         self.model.poll();
+        self.previews.begin_frame(ui.ctx());
         let mut commands: Vec<Command> = (self.model.take_errors().into_iter())
             .map(|detail| Command::Error { title: "Timeline tiles cannot be read".into(), detail })
             .collect();
@@ -261,7 +336,8 @@ impl TimelinePanel {
         self.legend_ui(ui, &mut commands);
         let colors = Colors::of(ui.visuals());
         let rows = self.rows_per_camera();
-        let strips_room = (ui.available_height() - DATE_H - AXIS_H).max(ROOMY.strip_height(1));
+        let film_h = self.film_h();
+        let strips_room = (ui.available_height() - DATE_H - AXIS_H - film_h).max(ROOMY.strip_height(1));
         let metrics = if ROOMY.total(&rows) <= strips_room { ROOMY } else { COMPACT };
         let scrolls = metrics.total(&rows) > strips_room + 0.5;
         // A solid scroll bar beside the strips (not over the newest data); the axis keeps the
@@ -292,6 +368,13 @@ impl TimelinePanel {
                     painter.galley(Pos2::new(x + 3.0, axis_rect.top() + 2.0), galley, colors.tick_text);
                 }
             }
+        }
+        // The filmstrip takes input as the axis does (click to seek, drag to pan, wheel zoom).
+        let film = (film_h > 0.0).then(|| ui.allocate_exact_size(Vec2::new(width, film_h), Sense::click_and_drag()));
+        let film_rect = film.as_ref().map(|(r, _)| *r);
+        match film_rect {
+            Some(film) => self.filmstrip_ui(ui, film, &colors),
+            None => self.filmstrip.clear(),
         }
         // The strips, in their own scroll area (scrolled by its bar or Alt+wheel).
         let alt_wheel = ui.input(|i| if i.modifiers.alt { i.smooth_scroll_delta.y } else { 0.0 });
@@ -399,7 +482,10 @@ impl TimelinePanel {
         // The whole timeline under the axis and the strips in view: input, overlays, layout.
         let rect = Rect::from_min_max(axis_rect.min, Pos2::new(axis_rect.right(), output.inner_rect.bottom()));
         self.rect = rect;
-        let response = axis_response.union(strips_response);
+        let mut response = axis_response.union(strips_response);
+        if let Some((_, film_response)) = film {
+            response = response.union(film_response);
+        }
         self.layout = TimelineLayout {
             timeline: Rect::from_min_max(date_rect.min, rect.max),
             ticks: axis_rect,
@@ -409,6 +495,7 @@ impl TimelinePanel {
                 .map(|(camera, r)| (camera.clone(), r.intersect(visible)))
                 .collect(),
             scrolls: output.content_size.y > output.inner_rect.height() + 0.5,
+            filmstrip: film_rect.unwrap_or(Rect::NOTHING),
         };
         self.input(ui, rect, &response, &mut commands);
         // The camera strip under the pointer.
@@ -430,18 +517,119 @@ impl TimelinePanel {
         }
         self.ask_about_pointer(rect, pointer_camera.as_ref());
         self.overlays(ui, rect, bookmarks, now_us, &colors);
-        if let Some(pos) = response.hover_pos() {
+        self.hover_preview = None;
+        if self.dragging_playhead
+            && let Some(pos) = response.interact_pointer_pos()
+        {
+            // Dragging the playhead: the active stream's preview at the pointer at once; the
+            // exact frame on release (see `input`).
+            let t = self.view.time_at(f64::from((pos.x - rect.left()) / rect.width()).clamp(0.0, 1.0));
+            let stream = self.film_stream.clone();
+            let text = format_instant(t, self.clock);
+            let px_us = self.view.span_us as f64 / f64::from(rect.width().max(1.0));
+            self.preview_tooltip(ui, &response, stream, t, px_us, text);
+        } else if let Some(pos) = response.hover_pos() {
             let t = self.view.time_at(f64::from((pos.x - rect.left()) / rect.width()));
             let mut text = format_instant(t, self.clock);
             if let Some(hover) = self.hover_at(pointer_camera.as_ref()) {
                 text.push_str(&hover_text(hover, self.clock));
             }
-            response.clone().on_hover_text_at_pointer(text);
+            // Over the filmstrip: the active stream; over a strip: that camera's.
+            let stream = if film_rect.is_some_and(|r| r.contains(pos)) {
+                self.film_stream.clone()
+            } else {
+                pointer_camera.as_ref().and_then(|(camera, _)| self.preview_stream(camera))
+            };
+            let px_us = self.view.span_us as f64 / f64::from(rect.width().max(1.0));
+            self.preview_tooltip(ui, &response, stream, t, px_us, text);
         }
         if self.model.pending() > 0 {
             ui.ctx().request_repaint_after(std::time::Duration::from_millis(16));
         }
         commands
+    }
+
+    /// The active stream's filmstrip in `rect`: one cell per [`film_step`] of time (about
+    /// [`FILM_CELL_W`] points), each showing the preview nearest its middle. Cells are fixed
+    /// to multiples of the step, so panning keeps their requests (and the atlas's previews);
+    /// cells without recorded video ask for nothing and stay empty.
+    fn filmstrip_ui(&mut self, ui: &egui::Ui, rect: Rect, colors: &Colors) {
+        self.filmstrip.clear();
+        let Some(stream) = self.film_stream.clone() else { return };
+        let camera = tessera_storage::events::camera_of_stream(&stream);
+        let video: &[(i64, i64)] = self.tracks.iter().find(|t| t.camera == camera).map_or(&[], |t| &t.video);
+        let view = self.view;
+        let step = film_step(view.span_us, rect.width());
+        let x_of = |t: i64| rect.left() + (view.x_of(t) as f32) * rect.width();
+        let mut cells: Vec<(i64, i64)> = (view.start_us.div_euclid(step)..=view.end_us().div_euclid(step))
+            .map(|k| (k * step, k * step + step))
+            .filter(|&(a, b)| video.iter().any(|&(va, vb)| va < b && vb > a))
+            .collect();
+        // Most wanted last (the thread serves the newest request first): the cells farthest
+        // from the playhead (else the view's middle) are asked first.
+        let focus = self.playhead_us.filter(|&t| (view.start_us..=view.end_us()).contains(&t));
+        let focus = focus.unwrap_or(view.start_us + view.span_us / 2);
+        cells.sort_by_key(|&(a, b)| std::cmp::Reverse((a + (b - a) / 2).abs_diff(focus)));
+        let painter = ui.painter_at(rect);
+        for (from_us, to_us) in cells {
+            let t_us = from_us + step / 2;
+            let cell = Rect::from_x_y_ranges(x_of(from_us)..=x_of(to_us), rect.y_range()).shrink2(Vec2::new(1.0, 2.0));
+            let request = PreviewRequest { stream: stream.clone(), t_us, tolerance_us: step / 2 };
+            let shown = match self.previews.get(ui.ctx(), request) {
+                // Zoomed in past the keyframe spacing, neighbouring cells show the same
+                // keyframe: the picture nearest each place.
+                super::previews::Lookup::Shown(p) => {
+                    p.paint(&painter, p.fit(cell));
+                    Some(p.t_us)
+                }
+                super::previews::Lookup::Loading => {
+                    painter.rect_stroke(cell, 2.0, Stroke::new(1.0, colors.grid), egui::StrokeKind::Inside);
+                    None
+                }
+                _ => None,
+            };
+            self.filmstrip.push(FilmCell { from_us, to_us, t_us, shown_us: shown, rect: cell });
+        }
+        self.filmstrip.sort_by_key(|c| c.from_us);
+    }
+
+    /// The tooltip at the pointer: `text`, and the preview of `stream` at `t_us` (its keyframe's
+    /// time under it; "loading…" until it arrives). Shown at once, without egui's tooltip
+    /// delay: the preview is what the pointer is there for.
+    fn preview_tooltip(
+        &mut self,
+        ui: &egui::Ui,
+        response: &egui::Response,
+        stream: Option<String>,
+        t_us: i64,
+        px_us: f64,
+        text: String,
+    ) {
+        // A stored preview within a few pixels' time answers at once; otherwise the
+        // nearest keyframe is decoded.
+        let lookup = stream.map(|stream| {
+            let request = PreviewRequest { stream, t_us, tolerance_us: (4.0 * px_us) as i64 };
+            self.previews.get(ui.ctx(), request)
+        });
+        if let Some(super::previews::Lookup::Shown(p)) = lookup {
+            self.hover_preview = Some(p.t_us);
+        }
+        let clock = self.clock;
+        egui::Tooltip::for_widget(response).at_pointer().show(|ui| {
+            ui.label(text);
+            match lookup {
+                Some(super::previews::Lookup::Shown(p)) => {
+                    let size = p.size * (TOOLTIP_PREVIEW_W / p.size.x);
+                    let (rect, _) = ui.allocate_exact_size(size, Sense::hover());
+                    p.paint(ui.painter(), rect);
+                    ui.label(egui::RichText::new(format!("keyframe {}", format_instant(p.t_us, clock))).weak());
+                }
+                Some(super::previews::Lookup::Loading) => {
+                    ui.label(egui::RichText::new("loading preview…").weak());
+                }
+                _ => {}
+            }
+        });
     }
 
     /// The selection, the bookmarks (flags on the axis), the now edge and the playhead, over
@@ -706,7 +894,7 @@ impl TimelinePanel {
         });
     }
 
-    fn input(&self, ui: &egui::Ui, rect: Rect, response: &egui::Response, commands: &mut Vec<Command>) {
+    fn input(&mut self, ui: &egui::Ui, rect: Rect, response: &egui::Response, commands: &mut Vec<Command>) {
         let fraction = |x: f32| f64::from((x - rect.left()) / rect.width()).clamp(0.0, 1.0);
         let mut view = self.view;
         if response.hovered() {
@@ -751,7 +939,22 @@ impl TimelinePanel {
                 }
             });
         }
-        if response.dragged() {
+        // A drag that starts on the playhead moves it (a preview follows the pointer; the
+        // exact frame on release); any other drag pans the view.
+        if response.drag_started()
+            && let (Some(p), Some(t)) = (ui.input(|i| i.pointer.press_origin()), self.playhead_us)
+        {
+            let x = rect.left() + self.view.x_of(t) as f32 * rect.width();
+            self.dragging_playhead = (p.x - x).abs() <= PLAYHEAD_GRAB;
+        }
+        if self.dragging_playhead {
+            if response.drag_stopped() || !response.dragged() {
+                self.dragging_playhead = false;
+                if let Some(p) = response.interact_pointer_pos().or(ui.input(|i| i.pointer.latest_pos())) {
+                    commands.push(Command::SeekTo(self.view.time_at(fraction(p.x))));
+                }
+            }
+        } else if response.dragged() {
             view = view.pan(-f64::from(response.drag_delta().x) / f64::from(rect.width()));
         }
         if response.double_clicked() {
@@ -827,6 +1030,15 @@ fn span_text(span_us: i64) -> String {
         s if s < 60.0 * 86_400.0 => format!("{:.1} days", s / 86_400.0),
         s => format!("{:.1} years", s / (365.25 * 86_400.0)),
     }
+}
+
+/// The filmstrip's time per cell for a view of `span_us` over `width` points: the time of
+/// [`FILM_CELL_W`] points rounded up to a power of √2 µs (cells 120–170 points wide), so a
+/// zoom band has one step and cell times repeat while panning.
+fn film_step(span_us: i64, width: f32) -> i64 {
+    let raw = (span_us as f64 * f64::from(FILM_CELL_W) / f64::from(width.max(1.0))).max(1.0);
+    let half_powers = (2.0 * raw.log2()).ceil();
+    (2f64.powf(half_powers / 2.0).round() as i64).max(1)
 }
 
 /// Hatching between hatch lines, points.

@@ -1,7 +1,8 @@
 //! `tessera screenshot --json` for 1, 4 and 9 cameras at 1280×800 and 800×600, with and
 //! without a selection: strips never overlap each other or the axis, lie inside the
 //! timeline, the timeline stays clear of the side panel, and each strip is at least 18 px
-//! tall or the strips scroll.
+//! tall or the strips scroll; the filmstrip lies inside the timeline, under the axis, clear of
+//! the strips.
 
 use serde_json::Value;
 use tessera_tests::tessera;
@@ -76,9 +77,14 @@ fn many_cameras_fit_or_scroll_at_every_size() {
                 if !scrolls {
                     assert_eq!(strips.len(), cameras.parse::<usize>().unwrap(), "every strip in view: {case}");
                 }
+                // The active stream's filmstrip: inside the timeline, under the axis, over no strip.
+                let film = rect(&v["filmstrip"]);
+                assert!(inside(film, timeline) && !overlaps(film, ticks), "filmstrip: {case}");
+                assert!(film[3] - film[1] >= 40.0, "filmstrip under 40 px: {case}");
                 for (i, s) in strips.iter().enumerate() {
                     assert!(inside(*s, timeline), "strip {i} outside the timeline: {case}");
                     assert!(!overlaps(*s, ticks), "strip {i} over the ticks: {case}");
+                    assert!(!overlaps(*s, film), "strip {i} over the filmstrip: {case}");
                     assert!(scrolls || s[3] - s[1] >= 18.0, "strip {i} under 18 px: {case}");
                     for (j, t) in strips.iter().enumerate().skip(i + 1) {
                         assert!(!overlaps(*s, *t), "strips {i} and {j} overlap: {case}");
