@@ -144,11 +144,19 @@ impl SkyOverlay {
         let frozen_id = egui::Id::unique("aircraft list order");
         let frozen: Option<Vec<String>> = ui.data(|d| d.get_temp(frozen_id));
         let list_rect = ui.available_rect_before_wrap();
+        let mut ids: Vec<String> = Vec::new();
         if let Some(frozen) = frozen.filter(|_| ui.rect_contains_pointer(list_rect)) {
             let place = |a: &Aircraft| frozen.iter().position(|id| *id == a.source_id).unwrap_or(usize::MAX);
             order.sort_by_key(|a| place(a)); // stable: newcomers keep their order, last
+            // Rows that leave for a moment keep their places (a seek shows its keyframe's
+            // moment first, where an aircraft may be out of range, then the exact picture's).
+            ids = frozen;
         }
-        let ids: Vec<String> = order.iter().map(|a| a.source_id.clone()).collect();
+        for a in &order {
+            if !ids.contains(&a.source_id) {
+                ids.push(a.source_id.clone());
+            }
+        }
         ui.data_mut(|d| d.insert_temp(frozen_id, ids));
         egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
             for a in order {
