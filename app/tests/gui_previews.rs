@@ -8,6 +8,7 @@ mod common;
 
 use common::{DEMO_END_US, demo_dir, harness, settle, snapshot_options, wait_until};
 use egui::{Pos2, Vec2};
+use egui_kittest::kittest::Queryable;
 use tessera::ui::{ArchiveState, Command, TesseraApp};
 use tessera_engine::previews::nearest_key_unit;
 use tessera_engine::timeline::TimeView;
@@ -108,4 +109,17 @@ fn the_filmstrip_and_the_hover_tooltip_show_the_nearest_keyframes() {
     assert_eq!(t.view, view, "a playhead drag does not pan");
     let landed = t.playhead_us.expect("a playhead");
     assert!(landed.abs_diff(t1) <= px_us as u64, "the playhead lands at the drop: {landed} vs {t1}");
+
+    // Hours before the video (events only): the hover shows no picture from another time.
+    h.state_mut().push(Command::SetTimeView(TimeView::new(DEMO_END_US - 300 * MINUTE, 10 * MINUTE)));
+    h.run_steps(1);
+    settle(&mut h);
+    let (rect, strip) = (timeline(h.state()).rect, timeline(h.state()).layout.strips[0].1);
+    h.hover_at(Pos2::new(rect.left() + rect.width() * 0.5, strip.center().y));
+    for _ in 0..10 {
+        h.run_steps(1);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(timeline(h.state()).hover_preview(), None, "no preview where nothing was recorded");
+    }
+    assert!(h.query_by_label("no video recorded here").is_some(), "the tooltip says so");
 }

@@ -605,6 +605,17 @@ impl TimelinePanel {
         px_us: f64,
         text: String,
     ) {
+        // Only where the camera recorded (within a few pixels): elsewhere the nearest keyframe
+        // may be hours away, and its picture would pass for this moment's.
+        let slack = (4.0 * px_us) as i64;
+        let recorded = |stream: &String| {
+            let camera = tessera_storage::events::camera_of_stream(stream);
+            self.tracks.iter().filter(|track| track.camera == camera).any(|track| {
+                track.video.iter().any(|&(a, b)| a.saturating_sub(slack) <= t_us && t_us < b.saturating_add(slack))
+            })
+        };
+        let no_video = stream.as_ref().is_some_and(|s| !recorded(s));
+        let stream = stream.filter(|_| !no_video);
         // A stored preview within a few pixels' time answers at once; otherwise the
         // nearest keyframe is decoded.
         let lookup = stream.map(|stream| {
@@ -626,6 +637,9 @@ impl TimelinePanel {
                 }
                 Some(super::previews::Lookup::Loading) => {
                     ui.label(egui::RichText::new("loading preview…").weak());
+                }
+                _ if no_video => {
+                    ui.label(egui::RichText::new("no video recorded here").weak());
                 }
                 _ => {}
             }

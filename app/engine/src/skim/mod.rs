@@ -133,9 +133,13 @@ fn busy_spans(db: &EventDb, spec: &SkimSpec, chunk_us: i64) -> Result<Vec<(i64, 
         // first_us − pre-roll < chunk_to.
         let from_ms = chunk_from.div_euclid(1000) + i64::from(chunk_from.rem_euclid(1000) != 0);
         let to_ms = chunk_to.saturating_add(spec.preroll_us - 1).div_euclid(1000);
+        // Within one millisecond the two bounds can cross (from_ms = to_ms + 1) while a span
+        // still meets the chunk; `spans` answers nothing for a reversed range, so ask for the
+        // (superset) ordered one: the clipping below keeps exactly the spans that meet it.
+        let (query_from, query_to) = (from_ms.min(to_ms), from_ms.max(to_ms));
         let mut spans = Vec::new();
         for &camera in &cameras {
-            for s in events.spans(camera, from_ms, to_ms)? {
+            for s in events.spans(camera, query_from, query_to)? {
                 if classes.as_ref().is_some_and(|c| !c.contains(&s.class)) {
                     continue;
                 }

@@ -201,6 +201,17 @@ fn arb_event() -> impl Strategy<Value = NewEvent> {
     })
 }
 
+/// Found by the property test in CI: a chunk inside one millisecond, after the event's first
+/// millisecond, asked `spans` for a reversed range (from 13 ms to 12 ms) and lost the event.
+#[test]
+fn a_chunk_inside_one_millisecond_keeps_the_event_it_meets() {
+    let events = [event("a", "car", 12, 16)];
+    let db = db_with(&events);
+    let s = SkimSpec { quiet_speed: 4.0, ..spec(&["a"], 4_076, 12_090, None, 213) };
+    let busy = busy_spans(&db, &s, 1).unwrap();
+    check_against_model(&events, &s, &tile(s.from_us, s.to_us, &busy, s.speed, s.quiet_speed));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
