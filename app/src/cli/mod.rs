@@ -24,6 +24,7 @@ mod bench_scale;
 mod bench_ui;
 mod bookmarks;
 mod catalog;
+mod duration;
 mod events;
 mod export;
 mod frame;

@@ -50,23 +50,7 @@ pub enum PreviewsCommand {
 
 /// `10s`, `500ms`, `2m`, `1h`, `250us`, or a bare number of seconds, as µs (not negative).
 pub fn parse_duration_us(text: &str) -> Result<i64, String> {
-    let text = text.trim();
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let scale = match unit {
-        "" | "s" => 1e6,
-        "ms" => 1e3,
-        "us" | "µs" => 1.0,
-        "m" | "min" => 60e6,
-        "h" => 3600e6,
-        _ => return Err(format!("{text:?}: unknown unit (use us, ms, s, m or h)")),
-    };
-    let value: f64 = number.parse().map_err(|_| format!("{text:?} is not a duration such as 10s"))?;
-    let us = value * scale;
-    if !us.is_finite() || us > 1e15 {
-        return Err(format!("{text:?} is too long"));
-    }
-    Ok(us.round() as i64)
+    super::duration::parse_us(text, true)
 }
 
 pub fn run(command: PreviewsCommand) -> anyhow::Result<()> {

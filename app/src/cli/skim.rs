@@ -68,30 +68,9 @@ pub fn run(args: SkimArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A duration in microseconds: a non-negative decimal number with a unit `us`, `ms`, `s`,
-/// `m` or `h` (`0` alone needs none).
+/// A duration in microseconds with its unit (`2s`, `500ms`; `0` alone needs none).
 pub fn parse_duration_us(text: &str) -> Result<i64, String> {
-    let text = text.trim();
-    if text == "0" {
-        return Ok(0);
-    }
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let scale = match unit {
-        "us" | "µs" => 1.0,
-        "ms" => 1e3,
-        "s" => 1e6,
-        "m" => 60e6,
-        "h" => 3600e6,
-        _ => return Err(format!("{text:?} is not a duration (like 2s, 500ms, 1.5s, 1m)")),
-    };
-    let value: f64 = number.parse().map_err(|_| format!("{text:?} is not a duration (like 2s, 500ms, 1.5s, 1m)"))?;
-    let us = (value * scale).round();
-    // 2^53 µs is 285 years: beyond it f64 is no longer exact, and no duration here needs it.
-    if !(us.is_finite() && us <= 9_007_199_254_740_992.0) {
-        return Err(format!("{text:?} is too long a duration"));
-    }
-    Ok(us as i64)
+    super::duration::parse_us(text, false)
 }
 
 #[cfg(test)]
