@@ -1,4 +1,8 @@
-//! `tessera import h264|h265 --archive DIR --stream NAME --start T --fps F FILE`.
+//! `tessera import h264|h265 --archive DIR --stream NAME --start T --fps F [--realtime] FILE`.
+//!
+//! `--realtime` records instead of importing: each access unit is written when its time comes
+//! (the import starts at `--start`, `now` for the current time), into files readers follow as
+//! they grow ([`fsv::Pace::Realtime`]); previews are built at the end as for any import.
 
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -20,16 +24,28 @@ pub struct ImportArgs {
     archive: PathBuf,
     #[arg(long)]
     stream: String,
-    /// Time of the first frame: RFC 3339 or unix µs.
+    /// Time of the first frame: RFC 3339, unix µs, or `now`.
     #[arg(long)]
-    start: UnixMicros,
+    start: String,
     /// Frames per second: F (e.g. 25, 29.97) or N/D (e.g. 30000/1001), 1/3600 … 1000.
     #[arg(long)]
     fps: String,
     /// The elementary stream file (`-` = stdin).
     file: PathBuf,
+    /// Write at the stream's own pace, as a recorder does: the access unit at time t is
+    /// written at wall-clock (import start + t − start), readable as soon as it is written.
+    #[arg(long)]
+    realtime: bool,
     #[arg(long)]
     json: bool,
+}
+
+/// `--start`: `now`, or a time as every other `--start` takes it.
+fn parse_start(text: &str) -> anyhow::Result<i64> {
+    if text.trim().eq_ignore_ascii_case("now") {
+        return Ok(UnixMicros::now().0);
+    }
+    text.parse::<UnixMicros>().map(|t| t.0).map_err(|e| anyhow::anyhow!("--start: {e}"))
 }
 
 pub fn run(command: ImportCommand) -> anyhow::Result<()> {
@@ -37,7 +53,11 @@ pub fn run(command: ImportCommand) -> anyhow::Result<()> {
         ImportCommand::H264(args) => (Codec::H264, args),
         ImportCommand::H265(args) => (Codec::H265, args),
     };
-    let ImportArgs { archive, stream, start, fps, file, json } = args;
+    let ImportArgs { archive, stream, start, fps, file, realtime, json } = args;
+    // The recorder's clock starts before anything is read: a unit is due at this instant plus
+    // its offset from the start.
+    let started = std::time::Instant::now();
+    let start = parse_start(&start)?;
     fsv::validate_stream_name(&stream).map_err(|p| anyhow::anyhow!("--stream: {p}"))?;
     // Checked here rather than by clap: a bad value is an error (exit 1), like any bad input.
     let fps = FrameRate::parse(&fps).map_err(|e| anyhow::anyhow!("--fps: {e}"))?;
@@ -48,7 +68,8 @@ pub fn run(command: ImportCommand) -> anyhow::Result<()> {
     };
     let new_archive = !archive.exists();
     std::fs::create_dir_all(&archive).map_err(|e| anyhow::anyhow!("{}: {e}", archive.display()))?;
-    let summary = match fsv::import_annex_b(&archive, &stream, codec, start.0, fps, &mut input, &file) {
+    let pace = if realtime { fsv::Pace::Realtime { started } } else { fsv::Pace::AtOnce };
+    let summary = match fsv::import_paced(&archive, &stream, codec, start, fps, &mut input, &file, pace) {
         Ok(summary) => summary,
         Err(e) => {
             if new_archive {

@@ -372,6 +372,19 @@ pub(super) fn overlapping_file(dir: &Path, from_us: i64, to_us: i64) -> Result<O
     Ok(None)
 }
 
+/// The first file of the stream in `dir` that starts after `after_us`: its start (µs, from its
+/// name) and its index's path. A recorder starting at `after_us` stops before it.
+pub(super) fn next_file_start(dir: &Path, after_us: i64) -> Result<Option<(i64, PathBuf)>, FsvError> {
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    let files = list_files(dir, &mut Vec::new())?;
+    Ok(files
+        .iter()
+        .find(|f| f.start_ms * 1000 > after_us)
+        .map(|f| (f.start_ms * 1000, rf1::track_path(dir, &f.base, VIDEO_TRACK, FileKind::Index))))
+}
+
 /// Time of the track's first entry after `t_us`, from entry `from` on (tick times floor to µs,
 /// so compare in µs).
 fn first_entry_after(track: &Track, t_us: i64, from: usize) -> Option<i64> {

@@ -7,11 +7,28 @@
 //!
 //! The rate is 1/3600 … 1000 fps, and an import never shares time with a file already in its
 //! stream (refused, naming that file): reads would have to pick one picture per time.
+//!
+//! [`Pace::Realtime`] (`import --realtime`) is a recorder instead: each access unit is written
+//! when its time comes on the wall clock (the import's start is the stream's `--start`), into
+//! files under their final names as cyclops writes them ([`StreamWriter::recording`]), so
+//! readers follow the stream as it grows. It stops, keeping what it wrote, before it would
+//! reach a file already in the stream.
 
 use super::{AccessUnit, FsvError, StreamWriter};
 use crate::codec::{self, AccessUnitSplitter, Codec, NalRole, ParameterSet};
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How an import writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pace {
+    /// As fast as it reads, published when complete (nothing left behind by a failure).
+    #[default]
+    AtOnce,
+    /// Each access unit at `started + (its time − start)`, readable once written.
+    Realtime { started: Instant },
+}
 
 /// A frame rate as an exact ratio (`25`, `29.97` → 2997/100, `30000/1001`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +115,21 @@ pub fn import_annex_b(
     input: &mut dyn Read,
     input_name: &Path,
 ) -> Result<ImportSummary, FsvError> {
+    import_paced(root, stream, codec, start_us, fps, input, input_name, Pace::AtOnce)
+}
+
+/// [`import_annex_b`] at `pace`.
+#[allow(clippy::too_many_arguments)]
+pub fn import_paced(
+    root: &Path,
+    stream: &str,
+    codec: Codec,
+    start_us: i64,
+    fps: FrameRate,
+    input: &mut dyn Read,
+    input_name: &Path,
+    pace: Pace,
+) -> Result<ImportSummary, FsvError> {
     if start_us < 1000 {
         // File names carry the start in ms, and a prefix of 0 (or less) is ignored by readers.
         return Err(FsvError::invalid(input_name, format!("start {start_us} µs is before 1970-01-01T00:00:00.001Z")));
@@ -106,8 +138,15 @@ pub fn import_annex_b(
     // Refuse early when the start is inside a file already there (the end is known last).
     let dir = root.join("fsv").join(stream);
     refuse_overlap(&dir, stream, start_us, start_us, input_name)?;
-    let mut writer = StreamWriter::new(root, stream, codec)?;
     let mut state = ImportState::new(codec, fps, i128::from(start_us) * 1000);
+    let mut writer = match pace {
+        Pace::AtOnce => StreamWriter::new(root, stream, codec)?,
+        Pace::Realtime { started } => {
+            let before = super::archive::next_file_start(&dir, start_us)?;
+            state.clock = Some(Clock { started, start_us, before });
+            StreamWriter::recording(root, stream, codec)?
+        }
+    };
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + (1 << 20));
     let mut seen_start = false;
     let mut eof = false;
@@ -159,7 +198,10 @@ pub fn import_annex_b(
     }
     let last_ns = state.start_ns + i128::from(fps.offset_ns(state.summary.access_units.saturating_sub(1)));
     let last_us = i64::try_from(last_ns.div_euclid(1000)).unwrap_or(i64::MAX);
-    refuse_overlap(&dir, stream, start_us, last_us, input_name)?;
+    if pace == Pace::AtOnce {
+        // (A recorder checked each unit against the next file as it wrote.)
+        refuse_overlap(&dir, stream, start_us, last_us, input_name)?;
+    }
     let files = writer.finish()?;
     state.summary.files = files.len() / 2;
     Ok(state.summary)
@@ -186,7 +228,43 @@ fn refuse_overlap(dir: &Path, stream: &str, from_us: i64, to_us: i64, input: &Pa
     ))
 }
 
+/// A recorder's clock: when the import started, the stream time that is, and the next file
+/// already in the stream (its start and index), which no unit may reach.
+struct Clock {
+    started: Instant,
+    start_us: i64,
+    before: Option<(i64, PathBuf)>,
+}
+
+impl Clock {
+    /// Wait for the unit at `time_ns`'s moment; refuse it when it would reach the next file.
+    fn wait_for(&self, time_ns: i64, input: &Path) -> Result<(), FsvError> {
+        let time_us = time_ns.div_euclid(1000);
+        if let Some((next_us, file)) = self.before.as_ref().filter(|(next_us, _)| time_us >= *next_us) {
+            return Err(FsvError::invalid(
+                input,
+                format!(
+                    "the frame at {} would reach {} (from {}) already in the stream: stopped there, the video \
+                     before it is kept",
+                    crate::UnixMicros(time_us),
+                    file.display(),
+                    crate::UnixMicros(*next_us)
+                ),
+            ));
+        }
+        let after = Duration::from_micros(u64::try_from(time_us - self.start_us).unwrap_or(0));
+        let due = self.started + after;
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        }
+        Ok(())
+    }
+}
+
 struct ImportState {
+    /// A recorder's pace (`None`: as fast as it reads).
+    clock: Option<Clock>,
     fps: FrameRate,
     codec: Codec,
     start_ns: i128,
@@ -207,6 +285,7 @@ impl Default for FrameRate {
 impl ImportState {
     fn new(codec: Codec, fps: FrameRate, start_ns: i128) -> Self {
         Self {
+            clock: None,
             fps,
             codec,
             start_ns,
@@ -270,7 +349,13 @@ impl ImportState {
         };
         writer.set_size(w, h)?;
         for p in self.pending.drain(..) {
+            if let Some(clock) = &self.clock {
+                clock.wait_for(p.time_ns, input)?;
+            }
             writer.write(p)?;
+        }
+        if let Some(clock) = &self.clock {
+            clock.wait_for(unit.time_ns, input)?;
         }
         writer.write(unit)
     }

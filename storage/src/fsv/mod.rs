@@ -11,7 +11,7 @@ mod sweeper;
 mod track_cache;
 
 pub use archive::{Archive, FileInfo, KeyUnit, Stream, StreamSummary, TimedPacket, parse_file_name};
-pub use import::{FrameRate, ImportSummary, import_annex_b, import_h264};
+pub use import::{FrameRate, ImportSummary, Pace, import_annex_b, import_h264, import_paced};
 pub use stream_writer::{AccessUnit, ROLL_OVER_US, StreamWriter};
 pub use sweeper::{SweepReport, sweep};
 pub use track_cache::{TRACKS_PER_STREAM, TrackCache};

@@ -2,6 +2,11 @@
 //! `.partial` name and renamed only by [`StreamWriter::finish`], so a failed or interrupted
 //! write never leaves a half-written archive file (the archive ignores other extensions).
 //!
+//! A *recording* writer ([`StreamWriter::recording`], `import --realtime`) writes as cyclops
+//! does instead: under the final names from the first access unit, each unit readable as soon
+//! as it is written, a killed writer's file left as a crash leaves it (rf1 is crash-tolerant:
+//! readers take the entries up to the sentinel). A recorder's video is never removed.
+//!
 //! A killed writer still leaves its `.partial` files (pre-allocated: up to 1 GiB each). To
 //! tell them from a running writer's, a writer holds an exclusive advisory lock
 //! ([`File::try_lock`], `flock`) on each of its `.rf1i.partial` files until it publishes or
@@ -48,8 +53,9 @@ struct OpenFile {
     start_us: i64,
     final_index: PathBuf,
     final_packets: PathBuf,
-    /// The lock on the `.rf1i.partial` file: this writer is alive.
-    lock: File,
+    /// The lock on the `.rf1i.partial` file: this writer is alive (`None` for a recorder's
+    /// file, under its final name from the start).
+    lock: Option<File>,
 }
 
 /// A closed file still under its `.partial` names, locked until published or removed.
@@ -58,7 +64,7 @@ struct ClosedFile {
     partial_packets: PathBuf,
     final_index: PathBuf,
     final_packets: PathBuf,
-    _lock: File,
+    _lock: Option<File>,
 }
 
 /// Writes access units into `<root>/fsv/<stream>/`, batching like cyclops' 1 MiB buffer.
@@ -74,6 +80,10 @@ pub struct StreamWriter {
     /// Directories this writer created (the stream's, and `fsv/` for a new archive), deepest
     /// first: a writer that publishes nothing removes them again when they are empty.
     created_dirs: Vec<PathBuf>,
+    /// A recorder: final names at once, every unit written when it comes, nothing removed …
+    recording: bool,
+    /// … and the files it has written.
+    recorded: Vec<PathBuf>,
 }
 
 const BATCH_BYTES: u64 = 1 << 20;
@@ -93,9 +103,21 @@ impl StreamWriter {
             closed: Vec::new(),
             size: (0, 0),
             created_dirs,
+            recording: false,
+            recorded: Vec::new(),
         };
         std::fs::create_dir_all(&writer.dir).map_err(|e| FsvError::io(&writer.dir, e))?;
         remove_stale_partials(&writer.dir)?;
+        Ok(writer)
+    }
+
+    /// A writer that records: each access unit is in its file (final name, index entry and
+    /// sentinel) when [`write`](Self::write) returns, as cyclops writes a live camera, so
+    /// readers follow it; files roll over by the same rule. Dropped without
+    /// [`finish`](Self::finish), it closes its file cleanly and keeps everything written.
+    pub fn recording(root: &Path, stream: &str, codec: Codec) -> Result<Self, FsvError> {
+        let mut writer = Self::new(root, stream, codec)?;
+        writer.recording = true;
         Ok(writer)
     }
 
@@ -122,7 +144,7 @@ impl StreamWriter {
     pub fn write(&mut self, unit: AccessUnit) -> Result<(), FsvError> {
         self.batch_bytes += unit.bytes();
         self.batch.push(unit);
-        if self.batch_bytes > BATCH_BYTES {
+        if self.recording || self.batch_bytes > BATCH_BYTES {
             self.flush()?;
         }
         Ok(())
@@ -171,6 +193,12 @@ impl StreamWriter {
                 return Err(FsvError::invalid(p, "already exists; refusing to overwrite an archive file"));
             }
         }
+        if self.recording {
+            let writer = Writer::create(&final_index, &final_packets, self.codec, start_us, self.size.0, self.size.1)?;
+            self.recorded.extend([final_packets.clone(), final_index.clone()]);
+            self.current = Some(OpenFile { writer, start_us, final_index, final_packets, lock: None });
+            return Ok(());
+        }
         let (partial_index, partial_packets) = (partial(&final_index), partial(&final_packets));
         // Left by a writer that died after this writer started (or since the sweep in `new`)?
         if partial_index.exists() && !remove_if_stale(&partial_index)? {
@@ -183,12 +211,20 @@ impl StreamWriter {
             }
             e => e.into(),
         })?;
-        let lock = lock_partial(&partial_index)?;
+        let lock = Some(lock_partial(&partial_index)?);
         self.current = Some(OpenFile { writer, start_us, final_index, final_packets, lock });
         Ok(())
     }
 
     fn close_current(&mut self) -> Result<(), FsvError> {
+        if self.recording {
+            // Its names are final already: a clean close writes the count and trims the
+            // pre-allocation, as cyclops closes a file when it rolls over.
+            if let Some(f) = self.current.take() {
+                f.writer.close()?;
+            }
+            return Ok(());
+        }
         if let Some(f) = self.current.take() {
             let partial_index = f.writer.index_path().to_owned();
             let partial_packets = f.writer.packets_path().to_owned();
@@ -208,7 +244,7 @@ impl StreamWriter {
     pub fn finish(mut self) -> Result<Vec<PathBuf>, FsvError> {
         self.flush()?;
         self.close_current()?;
-        let mut published = Vec::new();
+        let mut published = std::mem::take(&mut self.recorded);
         while let Some(file) = self.closed.first() {
             // Packets first: a reader never sees an index without its packets, and the
             // index partial keeps this writer's lock until the file is complete.
@@ -225,6 +261,13 @@ impl StreamWriter {
     /// then the directories this writer created, if nothing is in them (a failed import of a
     /// new stream leaves no empty stream directory).
     fn remove_partials(&mut self) {
+        if self.recording {
+            // A recorder keeps what it wrote: close the file cleanly (a failure leaves it as a
+            // crash would, which readers take too).
+            let _ = self.flush();
+            let _ = self.close_current();
+            return;
+        }
         if let Some(f) = self.current.take() {
             let _ = std::fs::remove_file(f.writer.packets_path());
             let _ = std::fs::remove_file(f.writer.index_path());
