@@ -81,7 +81,7 @@ fn seek_step_and_play() {
     loop {
         match player.wait(Duration::from_secs(10)) {
             Some(PlayerFrame::NoVideo { .. }) => break,
-            Some(PlayerFrame::Picture(_) | PlayerFrame::Opened { .. }) => continue, // frames queued before the seek
+            Some(PlayerFrame::Picture(_) | PlayerFrame::Opened { .. } | PlayerFrame::Grew { .. }) => continue, // frames queued before the seek
             Some(PlayerFrame::Error(e)) => panic!("{e}"),
             None => panic!("no answer"),
         }

@@ -12,7 +12,10 @@
 //! - [`events_feed`]: next/previous event and the events under the pointer.
 //! - [`decoder`]: the video decoder trait and its backends (FFmpeg by default, openh264).
 //! - [`playback`]: frames by time, GOP decoding and the decoded-GOP cache.
-//! - [`player`]: the per-stream player thread (seek, scrub, step, play at a speed).
+//! - [`player`]: the per-stream player thread (seek, scrub, step, play at a speed, follow the
+//!   live edge of a stream a recorder writes).
+//! - [`live`]: the live edge's decoder, fed each access unit once as it is written.
+//! - [`archive_loader`]'s follower: the streams and their spans as recorders add to them.
 //! - [`previews`]: keyframe previews — building them (`previews build`, import), one at a time
 //!   (`previews get`), and the `previews` thread for the GUI's hover and filmstrip.
 //! - [`observations`]: labelling projects' observations — population status, starting
@@ -42,6 +45,7 @@ pub mod export;
 pub mod ffmpeg_decoder;
 pub mod frame;
 pub mod jobs;
+pub mod live;
 pub mod observations;
 pub mod output;
 pub mod playback;

@@ -33,12 +33,13 @@
 //! GOP's keyframe.
 
 use crate::decoder::{Backend, VideoDecoder, YuvFrame};
+use crate::live::LiveEdge;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use tessera_storage::codec::order::{self, OrderReader};
 use tessera_storage::codec::{Codec, ColorInfo, NalRole, ParameterSet, Slice, h264, strip_start_code};
-use tessera_storage::fsv::{Archive, Stream, TimedPacket};
+use tessera_storage::fsv::{Archive, Stream, StreamStamp, TimedPacket};
 
 /// Decoded-frame cache budget (a 2 s GOP of 1080p at 25 fps is ~150 MB; of 4K, ~620 MB).
 pub const GOP_CACHE_BYTES: usize = 512 << 20;
@@ -551,6 +552,10 @@ pub struct FrameSource {
     pub decoded_frames: u64,
     /// Most bytes held at once (the cache bound's witness).
     pub high_water_bytes: usize,
+    /// The stream's directory and latest index when last looked at ([`Self::follow`]).
+    stamp: StreamStamp,
+    /// The live edge's decoder ([`Self::live_picture`]).
+    live: LiveEdge,
 }
 
 impl FrameSource {
@@ -568,6 +573,8 @@ impl FrameSource {
         let codec = stream.codec().unwrap_or(Codec::H264);
         let backend = Backend::for_codec(codec);
         Ok(Self {
+            stamp: stream.stamp(),
+            live: LiveEdge::new(backend, codec),
             stream,
             codec,
             backend,
@@ -603,6 +610,34 @@ impl FrameSource {
 
     pub fn clear_cache(&mut self) {
         self.cache.clear();
+    }
+
+    /// Follow the stream as a recorder writes it: when its directory or latest index changed
+    /// since the last look (two `stat`s), take the stream as it is on disk now and forget the
+    /// cached GOPs that ran to the old end (they may have grown). Returns the stream's end
+    /// when it moved.
+    pub fn follow(&mut self) -> anyhow::Result<Option<i64>> {
+        let stamp = self.stream.stamp();
+        if stamp == self.stamp {
+            return Ok(None);
+        }
+        self.stamp = stamp;
+        let Some((stream, _)) = self.stream.reloaded()? else { return Ok(None) };
+        let moved = (stream.end_us != self.stream.end_us).then_some(stream.end_us);
+        self.stream = stream;
+        self.cache.retain(|_, gop| gop.next_us.is_some());
+        Ok(moved)
+    }
+
+    /// The newest picture of the stream since the last call (see [`LiveEdge`]); `None` when
+    /// nothing new came out.
+    pub fn live_picture(&mut self) -> anyhow::Result<Option<Shown>> {
+        self.live.newest(&self.stream)
+    }
+
+    /// The player left the live edge: its decoder goes.
+    pub fn leave_live(&mut self) {
+        self.live.reset();
     }
 
     /// Bytes held: decoded pictures, plus an estimate for live decoders' reference pictures.

@@ -15,6 +15,10 @@ use tessera_storage::codec::ColorInfo;
 pub const KEYFRAME_ONLY_SPEED: f64 = 8.0;
 /// A jump longer than this while playing is reported as a gap in the recording.
 pub const GAP_US: i64 = 5_000_000;
+/// How often a player looks whether its stream grew (two `stat`s) …
+const FOLLOW_EVERY: Duration = Duration::from_millis(500);
+/// … and at the live edge, where a new picture is due every frame interval.
+const LIVE_FOLLOW_EVERY: Duration = Duration::from_millis(20);
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum PlayerCommand {
@@ -32,6 +36,9 @@ pub enum PlayerCommand {
     /// Play at `speed` (negative = reverse).
     Play(f64),
     Pause,
+    /// Go to the newest picture and stay there, showing each picture as the recorder writes
+    /// it (see [`crate::live`]); any other command leaves the live edge.
+    Live,
 }
 
 /// What the player sends to the UI.
@@ -51,6 +58,10 @@ pub enum PlayerFrame {
     },
     /// The request failed (unreadable file, undecodable data): shown, and the player waits.
     Error(String),
+    /// The stream grew (a recorder wrote to it): its newest picture's time now.
+    Grew {
+        end_us: i64,
+    },
 }
 
 /// A picture to show.
@@ -67,6 +78,9 @@ pub struct Picture {
     /// The first answer of a two-stage seek: the GOP's keyframe, shown at once while the exact
     /// picture decodes; the next picture replaces it. The position does not move to it.
     pub provisional: bool,
+    /// Shown at the live edge (the newest picture when it was decoded; more follow as the
+    /// recorder writes them).
+    pub live: bool,
 }
 
 pub struct Player {
@@ -117,6 +131,8 @@ impl Player {
 }
 
 struct State {
+    /// At the live edge ([`PlayerCommand::Live`]).
+    live: bool,
     current_us: Option<i64>,
     speed: f64,
     playing: bool,
@@ -146,7 +162,8 @@ impl State {
 pub const START_BEFORE_END_US: i64 = 60_000_000;
 
 fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sender<PlayerFrame>) {
-    let mut st = State { current_us: None, speed: 1.0, playing: false, anchor: None };
+    let mut st = State { current_us: None, speed: 1.0, playing: false, anchor: None, live: false };
+    let mut next_follow = Instant::now() + FOLLOW_EVERY;
     // The next picture while playing, looked up ahead of its due time.
     let mut pending: Option<Pending> = None;
     // Idle work left: decoding the previous GOP (see `idle_step`).
@@ -159,26 +176,40 @@ fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sen
             prefetch = more;
             continue;
         }
-        let first = if st.playing {
-            let wait = pending.as_ref().map_or(Duration::ZERO, |p| p.due.saturating_duration_since(Instant::now()));
-            match commands.recv_timeout(wait) {
-                Ok(c) => Some(c),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => return,
-            }
+        // Wake for the next picture while playing, and to look whether the stream grew.
+        let to_follow = next_follow.saturating_duration_since(Instant::now());
+        let wait = if st.playing {
+            let due = pending.as_ref().map_or(Duration::ZERO, |p| p.due.saturating_duration_since(Instant::now()));
+            due.min(to_follow)
         } else {
-            match commands.recv() {
-                Ok(c) => Some(c),
-                Err(_) => return,
-            }
+            to_follow
         };
+        let first = match commands.recv_timeout(wait) {
+            Ok(c) => Some(c),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        if first.is_none() && Instant::now() >= next_follow {
+            next_follow = Instant::now() + if st.live { LIVE_FOLLOW_EVERY } else { FOLLOW_EVERY };
+            match follow(&mut source, &mut st, frames) {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => tracing::debug!("player: following the stream: {e:#}"),
+            }
+            if !st.playing {
+                continue;
+            }
+        }
         // Coalesce: everything queued now, newest seek wins; steps are never dropped, and
         // count from the newest seek (a step asked before it is overtaken by it).
         let mut seek = None;
         let mut from_first = false;
         let mut steps: i32 = 0;
         let mut started = false;
+        let mut go_live = false;
         for command in first.into_iter().chain(commands.try_iter()) {
+            // Any command but `Live` leaves the live edge.
+            go_live = command == PlayerCommand::Live;
             match command {
                 PlayerCommand::Seek(t) => (seek, from_first, steps) = (Some((t, true)), false, 0),
                 PlayerCommand::SeekFrom(t) => (seek, from_first, steps) = (Some((t, true)), true, 0),
@@ -193,7 +224,32 @@ fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sen
                     started = true;
                 }
                 PlayerCommand::Pause => st.playing = false,
+                PlayerCommand::Live => {
+                    st.playing = false;
+                    (seek, steps) = (None, 0);
+                }
             }
+        }
+        if st.live != go_live {
+            st.live = go_live;
+            source.leave_live();
+        }
+        if go_live {
+            pending = None;
+            next_follow = Instant::now() + LIVE_FOLLOW_EVERY;
+            let _ = source.follow();
+            let shown = match source.live_picture() {
+                Ok(Some(shown)) => deliver(&mut st, frames, shown, None),
+                // Nothing decodes at the edge now: the newest picture as a seek finds it.
+                _ => {
+                    let end = source.stream.end_us;
+                    show(&mut source, &mut st, frames, end, Stage::Exact, None)
+                }
+            };
+            if matches!(shown, Ok(false)) {
+                return;
+            }
+            continue;
         }
         if seek.is_some() || steps != 0 || started || !st.playing {
             pending = None;
@@ -266,6 +322,30 @@ fn run(mut source: FrameSource, commands: &Receiver<PlayerCommand>, frames: &Sen
                     return;
                 }
             }
+        }
+    }
+}
+
+/// Look whether the stream grew; say so, and at the live edge show its newest picture.
+/// `Ok(false)` when the UI is gone.
+fn follow(source: &mut FrameSource, st: &mut State, frames: &Sender<PlayerFrame>) -> anyhow::Result<bool> {
+    let Some(end_us) = source.follow()? else { return Ok(true) };
+    if frames.send(PlayerFrame::Grew { end_us }).is_err() {
+        return Ok(false);
+    }
+    if !st.live {
+        return Ok(true);
+    }
+    match source.live_picture() {
+        // (Pictures still held back by the decoder's reorder delay when the edge was first
+        // shown by a seek come out later: never go back to them.)
+        Ok(Some(shown)) if st.current_us.is_none_or(|now| shown.frame.time_us > now) => {
+            deliver(st, frames, shown, None)
+        }
+        Ok(_) => Ok(true),
+        Err(e) => {
+            tracing::debug!("player: the live edge does not decode now: {e:#}");
+            Ok(true)
         }
     }
 }
@@ -354,7 +434,7 @@ fn show(
     {
         // Not `deliver`: the position stays where it is until the exact picture is out.
         let id = NEXT_PICTURE_ID.fetch_add(1, Ordering::Relaxed);
-        let first = Picture { frame, color, id, playing: st.playing, notice: None, provisional: true };
+        let first = Picture { frame, color, id, playing: st.playing, notice: None, provisional: true, live: false };
         if frames.send(PlayerFrame::Picture(first)).is_err() {
             return Ok(false);
         }
@@ -397,7 +477,15 @@ fn deliver(
 ) -> anyhow::Result<bool> {
     st.current_us = Some(frame.time_us);
     let id = NEXT_PICTURE_ID.fetch_add(1, Ordering::Relaxed);
-    let delivered = PlayerFrame::Picture(Picture { frame, color, id, playing: st.playing, notice, provisional: false });
+    let delivered = PlayerFrame::Picture(Picture {
+        frame,
+        color,
+        id,
+        playing: st.playing,
+        notice,
+        provisional: false,
+        live: st.live,
+    });
     Ok(frames.send(delivered).is_ok())
 }
 

@@ -154,7 +154,7 @@ fn next_picture(player: &Player, exact: bool) -> anyhow::Result<(i64, bool)> {
         match player.wait(Duration::from_secs(30)) {
             Some(PlayerFrame::Picture(p)) if exact && p.provisional => continue,
             Some(PlayerFrame::Picture(p)) => return Ok((p.frame.time_us, p.provisional)),
-            Some(PlayerFrame::Opened { .. }) => continue,
+            Some(PlayerFrame::Opened { .. } | PlayerFrame::Grew { .. }) => continue,
             Some(PlayerFrame::NoVideo { at_us }) => anyhow::bail!("no video at {}", UnixMicros(at_us)),
             Some(PlayerFrame::Error(e)) => anyhow::bail!("player: {e}"),
             None => anyhow::bail!("the player did not answer in 30 s"),

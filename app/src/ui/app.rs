@@ -354,8 +354,12 @@ impl TesseraApp {
                     }
                 }
                 Command::PlayheadMoved(t) => {
-                    if let ArchiveState::Open { timeline, .. } = &mut self.archive {
+                    if let ArchiveState::Open { timeline, grid, .. } = &mut self.archive {
                         timeline.playhead_us = Some(t);
+                        // At the live edge the view scrolls with the newest picture.
+                        if grid.active().is_some_and(PlayerPanel::live) {
+                            timeline.follow_live(t);
+                        }
                     }
                 }
                 Command::SelectStream(name) => {

@@ -50,3 +50,31 @@ mod tests {
         assert_eq!(count(1_usize, "class", "classes"), "1 class");
     }
 }
+
+/// A span of seconds as people say it: `0.4 s`, `12 s`, `3 min 05 s`, `2 h 14 min`, `3 d 2 h`.
+pub fn duration_text(seconds: f64) -> String {
+    let s = seconds.max(0.0);
+    if s < 10.0 {
+        return format!("{s:.1} s");
+    }
+    let whole = s as u64;
+    match whole {
+        0..60 => format!("{whole} s"),
+        60..3600 => format!("{} min {:02} s", whole / 60, whole % 60),
+        3600..86_400 => format!("{} h {:02} min", whole / 3600, whole / 60 % 60),
+        _ => format!("{} d {} h", whole / 86_400, whole / 3600 % 24),
+    }
+}
+
+#[cfg(test)]
+mod duration_tests {
+    #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(super::duration_text(0.42), "0.4 s");
+        assert_eq!(super::duration_text(12.9), "12 s");
+        assert_eq!(super::duration_text(185.0), "3 min 05 s");
+        assert_eq!(super::duration_text(2.0 * 3600.0 + 14.0 * 60.0), "2 h 14 min");
+        assert_eq!(super::duration_text(3.0 * 86_400.0 + 7300.0), "3 d 2 h");
+        assert_eq!(super::duration_text(-1.0), "0.0 s");
+    }
+}

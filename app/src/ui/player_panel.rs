@@ -57,7 +57,13 @@ pub struct PlayerPanel {
     pub event_boxes: Vec<EventBox>,
     pub event_boxes_for: Option<(String, i64)>,
     pub event_boxes_asked: Option<(String, i64)>,
+    /// The stream's newest picture as the player last saw it grow, and when it grew: a
+    /// stream a recorder writes (`None` until it grows while open).
+    pub newest: Option<(i64, Instant)>,
 }
+
+/// At the live edge, a recorder that has written nothing for this long is said to stall.
+pub const STALLED_AFTER: Duration = Duration::from_secs(5);
 
 /// A detection box to draw over the picture, in the picture's pixels.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +94,8 @@ pub enum Transport {
     Scrub(i64),
     /// Seek this far from the picture on screen.
     Jump(i64),
+    /// To the newest picture, and stay there as the recorder writes (`End`, "Live").
+    Live,
 }
 
 impl PlayerPanel {
@@ -111,7 +119,30 @@ impl PlayerPanel {
             event_boxes: Vec::new(),
             event_boxes_for: None,
             event_boxes_asked: None,
+            newest: None,
         }
+    }
+
+    /// The picture on screen is at the live edge.
+    pub fn live(&self) -> bool {
+        self.shown.as_ref().is_some_and(|s| s.live)
+    }
+
+    /// What the badge over a followed stream's picture says: "LIVE", how far behind the
+    /// newest picture it is, or that the recorder stalled. `None` for a stream that has not
+    /// grown since it opened (an archive's old recording is not "behind live").
+    pub fn live_badge(&self, now: Instant) -> Option<String> {
+        let (newest_us, grew_at) = self.newest?;
+        let shown = self.shown.as_ref()?;
+        let quiet = now.saturating_duration_since(grew_at);
+        if shown.live && quiet >= STALLED_AFTER {
+            return Some(format!("LIVE · recorder stalled: nothing new for {} s", quiet.as_secs()));
+        }
+        let behind = (newest_us - shown.frame.time_us).max(0) as f64 / 1e6;
+        if shown.live && behind < 1.0 {
+            return Some("LIVE".into());
+        }
+        Some(format!("{} behind live", super::format::duration_text(behind)))
     }
 
     /// Do what the transport asked. `playing` is the active tile's state, so synced tiles
@@ -141,6 +172,10 @@ impl PlayerPanel {
                 self.set_playing(false);
             }
             Transport::Scrub(t) => self.send(PlayerCommand::Scrub(t)),
+            Transport::Live => {
+                self.set_playing(false);
+                self.send(PlayerCommand::Live);
+            }
             Transport::Jump(d) => {
                 // From where the playhead is: a gap's time when there is no video (the dimmed
                 // picture kept on screen is from before it).
@@ -161,7 +196,11 @@ impl PlayerPanel {
     pub fn send(&mut self, command: PlayerCommand) {
         if matches!(
             command,
-            PlayerCommand::Seek(_) | PlayerCommand::SeekFrom(_) | PlayerCommand::Scrub(_) | PlayerCommand::Step(_)
+            PlayerCommand::Seek(_)
+                | PlayerCommand::SeekFrom(_)
+                | PlayerCommand::Scrub(_)
+                | PlayerCommand::Step(_)
+                | PlayerCommand::Live
         ) {
             self.waiting_since.get_or_insert_with(Instant::now);
         }
@@ -188,6 +227,9 @@ impl PlayerPanel {
         let none = egui::Modifiers::NONE;
         if take(none, egui::Key::Space) {
             out.push(Transport::TogglePlay { at: playhead });
+        }
+        if take(none, egui::Key::End) {
+            out.push(Transport::Live);
         }
         if take(none, egui::Key::K) && self.playing {
             out.push(Transport::Pause);
@@ -275,6 +317,7 @@ impl PlayerPanel {
                 }
                 commands.push(Command::Error { title: format!("{}: cannot play", self.player.stream), detail: e });
             }
+            PlayerFrame::Grew { end_us } => self.newest = Some((end_us, Instant::now())),
             PlayerFrame::NoVideo { at_us } => {
                 self.opened = true;
                 self.waiting_since = None;
@@ -381,6 +424,15 @@ impl PlayerPanel {
             let text = RichText::new(notice).size(12.0).color(Color32::from_rgb(240, 200, 60));
             ui.new_child(UiBuilder::new().max_rect(inner).layout(Layout::top_down(Align::Max))).label(text);
         }
+        if let Some(badge) = self.live_badge(Instant::now()) {
+            let color = if badge == "LIVE" { Color32::from_rgb(230, 60, 60) } else { Color32::from_rgb(240, 200, 60) };
+            let text = RichText::new(badge).size(12.0).strong().color(color);
+            ui.new_child(UiBuilder::new().max_rect(inner).layout(Layout::top_down(Align::Min))).label(text);
+        }
+        if self.newest.is_some() {
+            // A followed stream: the badge's age and the stall message count in seconds.
+            ui.ctx().request_repaint_after(Duration::from_millis(500));
+        }
         if self.playing || self.waiting_since.is_some() || !self.opened {
             ui.ctx().request_repaint_after(Duration::from_millis(10));
         }
@@ -428,6 +480,13 @@ impl PlayerPanel {
                 if ui.small_button(label).on_hover_text(hint).clicked() {
                     out.push(Transport::Jump(d * 1_000_000));
                 }
+            }
+            if ui
+                .selectable_label(self.live(), "Live")
+                .on_hover_text("The newest picture, following the recorder as it writes (End)")
+                .clicked()
+            {
+                out.push(Transport::Live);
             }
             let (mut speed, mut reverse) = (self.speed, self.reverse);
             // Every speed in the list at once (64× without scrolling); no label beside it, so

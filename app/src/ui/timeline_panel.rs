@@ -221,6 +221,17 @@ pub struct Hover {
 
 impl TimelinePanel {
     /// The panel of an archive, drawing coverage (the GUI's default).
+    /// The live edge moved to `t`: the data now reaches it, and the view scrolls so that it
+    /// stays in the view's last twentieth (a view that does not show it is left alone: the
+    /// user looks elsewhere).
+    pub fn follow_live(&mut self, t: i64) {
+        self.bounds.1 = self.bounds.1.max(t);
+        let view = self.view;
+        if (view.start_us..=view.end_us() + view.span_us / 10).contains(&t) && t > view.end_us() - view.span_us / 20 {
+            self.view = TimeView::new(t - view.span_us * 19 / 20, view.span_us);
+        }
+    }
+
     pub fn new(root: std::path::PathBuf, tracks: Vec<CameraTrack>, bounds: (i64, i64)) -> Self {
         Self::with_style(root, tracks, bounds, TileStyle::Coverage)
     }

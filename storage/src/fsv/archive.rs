@@ -62,6 +62,14 @@ pub struct Stream {
     pub tracks: Arc<TrackCache>,
 }
 
+/// A stream's directory and latest index as `stat` gives them (see [`Stream::stamp`]): equal
+/// stamps, nothing written.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StreamStamp {
+    dir: Option<(u64, Option<std::time::SystemTime>)>,
+    latest: Option<(u64, Option<std::time::SystemTime>)>,
+}
+
 /// A packet with its absolute time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TimedPacket {
@@ -102,6 +110,30 @@ impl Stream {
             files: self.files.len(),
             bytes: self.bytes(),
         }
+    }
+
+    /// What `stat` says of the stream now: its directory (files added or removed) and its
+    /// latest file's index (written to). Two `stat`s: a followed stream that did not change
+    /// costs no more.
+    pub fn stamp(&self) -> StreamStamp {
+        let stat = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.len(), m.modified().ok()));
+        let latest = self.files.last().map(|f| rf1::track_path(&self.dir, &f.base, VIDEO_TRACK, FileKind::Index));
+        StreamStamp { dir: stat(&self.dir), latest: latest.as_deref().and_then(stat) }
+    }
+
+    /// The stream as it is on disk now: re-listed (new files of a recorder, or none left), its
+    /// span read again; parsed indexes of unchanged files are shared with this one (the
+    /// [`TrackCache`] revalidates each by size and mtime). `None` when it has no files now.
+    pub fn reloaded(&self) -> Result<Option<(Stream, Vec<Problem>)>, FsvError> {
+        let mut problems = Vec::new();
+        let files = list_files(&self.dir, &mut problems)?;
+        if files.is_empty() {
+            return Ok(None);
+        }
+        let mut stream = Stream { files, start_us: 0, end_us: 0, ..self.clone() };
+        let mut scratch = Archive { root: self.dir.clone(), streams: BTreeMap::new(), problems };
+        scratch.fill_span(&mut stream);
+        Ok(Some((stream, scratch.problems)))
     }
 
     /// Track `video` of file `i` (its parsed index comes from the stream's [`TrackCache`]
@@ -475,6 +507,47 @@ impl Archive {
                 format!("no such stream (streams: {})", known.join(", ")),
             )
         })
+    }
+
+    /// The stream directories under `fsv/` now, by name (a follower adds the new ones with
+    /// [`Archive::add_stream`]).
+    pub fn stream_names(&self) -> Result<Vec<String>, FsvError> {
+        let fsv = self.root.join("fsv");
+        let dirs = match std::fs::read_dir(&fsv) {
+            Ok(dirs) => dirs,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(FsvError::io(&fsv, e)),
+        };
+        let mut names = Vec::new();
+        for dir in dirs {
+            let dir = dir.map_err(|e| FsvError::io(&fsv, e))?;
+            if dir.file_type().is_ok_and(|t| t.is_dir())
+                && let Ok(name) = dir.file_name().into_string()
+            {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Add (or re-read) stream `name` from disk; `false` when it has no files yet.
+    pub fn add_stream(&mut self, name: &str) -> Result<bool, FsvError> {
+        let dir = self.root.join("fsv").join(name);
+        let probe = Stream {
+            name: name.to_owned(),
+            dir,
+            files: Vec::new(),
+            start_us: 0,
+            end_us: 0,
+            tracks: Default::default(),
+        };
+        let Some((stream, problems)) = probe.reloaded()? else { return Ok(false) };
+        for p in problems {
+            self.problem(p);
+        }
+        self.streams.insert(name.to_owned(), stream);
+        Ok(true)
     }
 
     /// Record a problem, once per path.

@@ -10,7 +10,7 @@ mod stream_writer;
 mod sweeper;
 mod track_cache;
 
-pub use archive::{Archive, FileInfo, KeyUnit, Stream, StreamSummary, TimedPacket, parse_file_name};
+pub use archive::{Archive, FileInfo, KeyUnit, Stream, StreamStamp, StreamSummary, TimedPacket, parse_file_name};
 pub use import::{FrameRate, ImportSummary, Pace, import_annex_b, import_h264, import_paced};
 pub use stream_writer::{AccessUnit, ROLL_OVER_US, StreamWriter};
 pub use sweeper::{SweepReport, sweep};
