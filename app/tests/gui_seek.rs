@@ -3,6 +3,10 @@
 //! once, marked provisional, with the playhead already at the asked time; the exact picture
 //! replaces it when its decode ends. The GOP is 20 s (500 pictures) so the exact decode takes
 //! hundreds of milliseconds on any machine and the frames in between are drawn for certain.
+//!
+//! x264 with B-frames: FFmpeg builds only (openh264 has no B-frames).
+
+#![cfg(feature = "ffmpeg")]
 
 mod common;
 

@@ -2,6 +2,10 @@
 //! x264 into a fresh archive, on its own thread): `Live` shows the newest picture and then each
 //! new one as it is written, in order and within a few frames of the wall clock; the player
 //! reports the stream's growth; a seek leaves the edge.
+//!
+//! x264 with B-frames: FFmpeg builds only (openh264 has no B-frames).
+
+#![cfg(feature = "ffmpeg")]
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -25,8 +25,8 @@ pub struct ImportArgs {
     #[arg(long)]
     stream: String,
     /// Time of the first frame: RFC 3339, unix µs, or `now`.
-    #[arg(long)]
-    start: String,
+    #[arg(long, value_parser = parse_start)]
+    start: i64,
     /// Frames per second: F (e.g. 25, 29.97) or N/D (e.g. 30000/1001), 1/3600 … 1000.
     #[arg(long)]
     fps: String,
@@ -40,12 +40,13 @@ pub struct ImportArgs {
     json: bool,
 }
 
-/// `--start`: `now`, or a time as every other `--start` takes it.
-fn parse_start(text: &str) -> anyhow::Result<i64> {
+/// `--start`: `now`, or a time as every other `--start` takes it (a bad one is a usage
+/// error naming the value, as for every time argument).
+fn parse_start(text: &str) -> Result<i64, String> {
     if text.trim().eq_ignore_ascii_case("now") {
         return Ok(UnixMicros::now().0);
     }
-    text.parse::<UnixMicros>().map(|t| t.0).map_err(|e| anyhow::anyhow!("--start: {e}"))
+    text.parse::<UnixMicros>().map(|t| t.0).map_err(|e| e.to_string())
 }
 
 pub fn run(command: ImportCommand) -> anyhow::Result<()> {
@@ -57,7 +58,6 @@ pub fn run(command: ImportCommand) -> anyhow::Result<()> {
     // The recorder's clock starts before anything is read: a unit is due at this instant plus
     // its offset from the start.
     let started = std::time::Instant::now();
-    let start = parse_start(&start)?;
     fsv::validate_stream_name(&stream).map_err(|p| anyhow::anyhow!("--stream: {p}"))?;
     // Checked here rather than by clap: a bad value is an error (exit 1), like any bad input.
     let fps = FrameRate::parse(&fps).map_err(|e| anyhow::anyhow!("--fps: {e}"))?;

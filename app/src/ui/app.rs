@@ -16,7 +16,7 @@ use crossbeam_channel::{Receiver, bounded};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use tessera_engine::archive_loader::{ArchiveLoader, ArchiveSnapshot};
+use tessera_engine::archive_loader::{ArchiveFollower, ArchiveLoader, ArchiveSnapshot};
 use tessera_engine::player::{Player, PlayerCommand};
 use tessera_engine::timeline::ticks::Clock;
 use tessera_engine::trajectories::feed::SkyLink;
@@ -44,6 +44,8 @@ pub enum ArchiveState {
         bookmarks: Box<BookmarksPanel>,
         events: Box<EventsPanel>,
         skim: Box<Skim>,
+        /// Watches the archive as recorders write to it (`None` until the first frame).
+        follower: Option<ArchiveFollower>,
     },
     Failed {
         path: PathBuf,
@@ -238,6 +240,7 @@ impl TesseraApp {
                 None => {}
             }
         }
+        self.follow();
         let Some((path, result)) = self.loaded() else { return };
         self.archive = match result {
             Ok(snapshot) => {
@@ -300,10 +303,28 @@ impl TesseraApp {
                     bookmarks,
                     events: Box::default(),
                     skim: Box::new(skim),
+                    follower: None, // started by the first frame that draws it (it wakes the window)
                 }
             }
             Err(error) => return self.open_failed(path, error),
         };
+    }
+
+    /// Take in what the archive's follower saw: the streams tree and the timeline's video
+    /// spans and extent as recorders wrote. (Cameras that appear while open get their strips
+    /// when the archive is opened again: the tile feed's camera list is fixed per open.)
+    fn follow(&mut self) {
+        let ArchiveState::Open { streams, timeline, follower: Some(follower), .. } = &mut self.archive else { return };
+        let Some(growth) = follower.answers().last() else { return };
+        *streams = growth.streams;
+        for track in &mut timeline.tracks {
+            if let Some(spans) = growth.video.get(&track.camera) {
+                track.video.clone_from(spans);
+            }
+        }
+        if growth.bounds.0 <= growth.bounds.1 {
+            timeline.bounds = (timeline.bounds.0.min(growth.bounds.0), timeline.bounds.1.max(growth.bounds.1));
+        }
     }
 
     /// A player panel for `stream` (its thread opens the stream; failures become toasts).
@@ -753,6 +774,11 @@ impl TesseraApp {
     /// whatever the window has left.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.poll();
+        if let ArchiveState::Open { path, follower: follower @ None, .. } = &mut self.archive {
+            // The follower wakes the window when it has news, so an idle archive costs no frames.
+            let ctx = ui.ctx().clone();
+            *follower = ArchiveFollower::start(path.clone(), move || ctx.request_repaint()).ok();
+        }
         let ctx = ui.ctx().clone();
         if self.dialog.is_some() {
             ctx.request_repaint_after(Duration::from_millis(100));

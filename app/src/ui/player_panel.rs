@@ -429,8 +429,12 @@ impl PlayerPanel {
             let text = RichText::new(badge).size(12.0).strong().color(color);
             ui.new_child(UiBuilder::new().max_rect(inner).layout(Layout::top_down(Align::Min))).label(text);
         }
-        if self.newest.is_some() {
-            // A followed stream: the badge's age and the stall message count in seconds.
+        if self.live() {
+            // New pictures come as the recorder writes them (the player does not wake the
+            // window): look as often as the player does.
+            ui.ctx().request_repaint_after(Duration::from_millis(20));
+        } else if self.newest.is_some() {
+            // A followed stream: the badge's age counts in seconds.
             ui.ctx().request_repaint_after(Duration::from_millis(500));
         }
         if self.playing || self.waiting_since.is_some() || !self.opened {
