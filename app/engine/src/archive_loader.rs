@@ -106,9 +106,12 @@ pub fn load_snapshot(path: &Path) -> Result<ArchiveSnapshot, String> {
     Ok(ArchiveSnapshot { streams, tracks, bounds, sky, catalog, warnings })
 }
 
+/// Recorded video `[start, end)` µs by camera.
+pub type VideoByCamera = BTreeMap<String, Vec<(i64, i64)>>;
+
 /// Each camera's recorded video (`[start, end)` µs per file, from the listing) and the span of
 /// all of it (`(i64::MAX, i64::MIN)` when there is none).
-fn video_spans(archive: &Archive) -> (BTreeMap<String, Vec<(i64, i64)>>, (i64, i64)) {
+fn video_spans(archive: &Archive) -> (VideoByCamera, (i64, i64)) {
     let mut video: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
     let mut bounds = (i64::MAX, i64::MIN);
     for s in archive.streams.values() {
@@ -132,7 +135,7 @@ fn video_spans(archive: &Archive) -> (BTreeMap<String, Vec<(i64, i64)>>, (i64, i
 pub struct ArchiveGrowth {
     pub streams: Vec<StreamSummary>,
     /// Each camera's recorded video, sorted (cameras with video only).
-    pub video: BTreeMap<String, Vec<(i64, i64)>>,
+    pub video: VideoByCamera,
     /// Earliest and latest video, µs.
     pub bounds: (i64, i64),
 }
