@@ -45,7 +45,7 @@ pub enum ArchiveState {
         events: Box<EventsPanel>,
         skim: Box<Skim>,
         /// Watches the archive as recorders write to it (`None` until the first frame).
-        follower: Option<ArchiveFollower>,
+        follower: Option<Box<ArchiveFollower>>,
     },
     Failed {
         path: PathBuf,
@@ -777,7 +777,7 @@ impl TesseraApp {
         if let ArchiveState::Open { path, follower: follower @ None, .. } = &mut self.archive {
             // The follower wakes the window when it has news, so an idle archive costs no frames.
             let ctx = ui.ctx().clone();
-            *follower = ArchiveFollower::start(path.clone(), move || ctx.request_repaint()).ok();
+            *follower = ArchiveFollower::start(path.clone(), move || ctx.request_repaint()).ok().map(Box::new);
         }
         let ctx = ui.ctx().clone();
         if self.dialog.is_some() {
