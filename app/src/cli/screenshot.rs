@@ -4,6 +4,7 @@
 //! pictures come from it.
 
 use crate::ui::offscreen::{self, parse_size};
+use crate::ui::player_panel::Transport;
 use crate::ui::{ArchiveState, Command, TesseraApp};
 use anyhow::bail;
 use clap::Args;
@@ -18,9 +19,13 @@ pub struct ScreenshotArgs {
     /// The archive to open.
     #[arg(long)]
     pub archive: PathBuf,
-    /// The playhead: RFC 3339 or integer microseconds since 1970.
-    #[arg(long, allow_hyphen_values = true)]
-    pub at: UnixMicros,
+    /// The playhead: RFC 3339 or integer microseconds since 1970 (or `--live`).
+    #[arg(long, allow_hyphen_values = true, required_unless_present = "live", conflicts_with = "live")]
+    pub at: Option<UnixMicros>,
+    /// At the live edge: the active tile's newest picture, through the window's own follow path
+    /// (the Live button), while a recorder writes. `--json` adds `picture_us` and `newest_us`.
+    #[arg(long)]
+    pub live: bool,
     /// The PNG to write (optional with --json).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -84,8 +89,13 @@ pub fn run(args: ScreenshotArgs) -> anyhow::Result<()> {
     if args.grid > 1 {
         h.state_mut().push(Command::SetGrid(usize::from(args.grid)));
     }
-    let at = args.at.0;
-    h.state_mut().push(Command::SeekTo(at));
+    let at = match args.at {
+        Some(at) => {
+            h.state_mut().push(Command::SeekTo(at.0));
+            at.0
+        }
+        None => go_live(&mut h, patience)?,
+    };
     if let Some(span) = args.span.filter(|s| s.is_finite() && *s > 0.0) {
         let span_us = (span * 1e6) as i64;
         h.state_mut().push(Command::SetTimeView(TimeView::new(at - span_us / 2, span_us)));
@@ -95,15 +105,57 @@ pub fn run(args: ScreenshotArgs) -> anyhow::Result<()> {
     }
     h.run_steps(1);
     offscreen::settle(&mut h, patience)?;
+    // Read when the picture is taken: the newest access unit on disk at that moment.
+    let live = args.live.then(|| live_times(h.state(), &args.archive));
     if let Some(out) = &args.out {
         let (w, hgt) = offscreen::write_png(&mut h, out)?;
         eprintln!("wrote {} ({w}×{hgt})", out.display());
     }
     if args.json {
-        let layout = layout_json(h.state(), args.size, h.ctx.pixels_per_point());
+        let mut layout = layout_json(h.state(), args.size, h.ctx.pixels_per_point());
+        if let Some((picture, newest)) = live
+            && let Some(map) = layout.as_object_mut()
+        {
+            map.insert("picture_us".into(), serde_json::json!(picture));
+            map.insert("newest_us".into(), serde_json::json!(newest));
+        }
         super::print_json(&layout)?;
     }
     Ok(())
+}
+
+/// Press Live (every tile when synced) and wait for the active tile's first picture from the
+/// edge; returns its time (the playhead).
+fn go_live(h: &mut egui_kittest::Harness<'static, TesseraApp>, patience: Duration) -> anyhow::Result<i64> {
+    if let ArchiveState::Open { grid, .. } = &mut h.state_mut().archive {
+        grid.apply(Transport::Live);
+    }
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        h.run_steps(1);
+        let live = match &h.state().archive {
+            ArchiveState::Open { grid, .. } => grid.active().and_then(|p| p.shown.as_ref().filter(|s| s.live)),
+            _ => None,
+        };
+        if let Some(shown) = live {
+            return Ok(shown.frame.time_us);
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("no picture at the live edge within {patience:?} (does the archive have video?)");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The active tile's picture time and the newest access unit of its stream on disk now.
+fn live_times(app: &TesseraApp, archive: &std::path::Path) -> (Option<i64>, Option<i64>) {
+    let ArchiveState::Open { grid, .. } = &app.archive else { return (None, None) };
+    let Some(tile) = grid.active() else { return (None, None) };
+    let picture = tile.shown.as_ref().map(|s| s.frame.time_us);
+    let newest = tessera_storage::fsv::Archive::open(archive)
+        .ok()
+        .and_then(|a| a.stream(&tile.player.stream).ok().map(|s| s.end_us));
+    (picture, newest)
 }
 
 /// The window's layout as drawn last frame, in window pixels: `[x0, y0, x1, y1]` rectangles.
