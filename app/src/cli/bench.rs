@@ -41,6 +41,10 @@ pub enum BenchCommand {
     /// Previews: `previews build` beside `ffmpeg -threads 1 -skip_frame nokey … -vf
     /// scale=320:-2` on the same stream, and the store's size against the video's.
     Previews(super::bench_previews::PreviewsBenchArgs),
+    /// The live edge: a recorder (1080p25 in real time) and a detector (10 events/s) write a
+    /// fresh archive while the window's follow path runs; latency from each write to the
+    /// picture ready for upload and to the timeline tile that shows the event.
+    Live(super::bench_live::LiveBenchArgs),
     /// Write an archive with one 1080p stream (`hd`): x264 High, 25 fps, 2 s GOP, B-frames,
     /// 4 Mbit/s, detailed moving content from the FFmpeg CLI (or `--from FILE.h264`).
     MakeHd {
@@ -163,6 +167,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
             report(&super::bench_playback::bench_playback(&archive, &stream, seeks.max(20))?, json)
         }
         BenchCommand::Previews(args) => super::bench_previews::run(args),
+        BenchCommand::Live(args) => super::bench_live::run(&args),
         BenchCommand::MakeHd { dir, seconds, from } => super::bench_playback::make_hd(&dir, seconds.max(20), from),
         BenchCommand::Timeline { archive, frames, strips, style, json } => {
             report(&bench_timeline(&archive, frames.max(2), strips.max(1), style.into())?, json)

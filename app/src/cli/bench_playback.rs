@@ -338,20 +338,7 @@ pub fn make_hd(dir: &Path, seconds: u32, from: Option<PathBuf>) -> anyhow::Resul
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     let source = match from {
         Some(path) => path,
-        None => {
-            let path = dir.join("source.h264");
-            let input = format!("testsrc2=size=1920x1080:rate=25:duration={seconds},noise=alls=24:allf=t+u,hue=H=t/4");
-            let status = Command::new("ffmpeg")
-                .args(["-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", &input])
-                .args(["-c:v", "libx264", "-preset", "fast", "-profile:v", "high", "-pix_fmt", "yuv420p"])
-                .args(["-b:v", "4M", "-maxrate", "4M", "-bufsize", "8M", "-g", "50", "-keyint_min", "50"])
-                .args(["-sc_threshold", "0", "-bf", "3", "-f", "h264"])
-                .arg(&path)
-                .status()
-                .context("cannot run the ffmpeg CLI (scripts/setup.sh installs it)")?;
-            anyhow::ensure!(status.success(), "ffmpeg could not encode the benchmark stream");
-            path
-        }
+        None => encode_hd(dir, seconds)?,
     };
     let fps = tessera_storage::fsv::FrameRate::parse("25").map_err(|e| anyhow::anyhow!(e))?;
     let start_us = UnixMicros::now().0 - i64::from(seconds) * 1_000_000;
@@ -369,4 +356,21 @@ pub fn make_hd(dir: &Path, seconds: u32, from: Option<PathBuf>) -> anyhow::Resul
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Encode `<dir>/source.h264`: the `make-hd` content (x264 High, 1080p25, 4 Mbit/s, 2 s GOP,
+/// B-frames, a moving test pattern under film-grain-like noise) by the FFmpeg CLI.
+pub fn encode_hd(dir: &Path, seconds: u32) -> anyhow::Result<PathBuf> {
+    let path = dir.join("source.h264");
+    let input = format!("testsrc2=size=1920x1080:rate=25:duration={seconds},noise=alls=24:allf=t+u,hue=H=t/4");
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", &input])
+        .args(["-c:v", "libx264", "-preset", "fast", "-profile:v", "high", "-pix_fmt", "yuv420p"])
+        .args(["-b:v", "4M", "-maxrate", "4M", "-bufsize", "8M", "-g", "50", "-keyint_min", "50"])
+        .args(["-sc_threshold", "0", "-bf", "3", "-f", "h264"])
+        .arg(&path)
+        .status()
+        .context("cannot run the ffmpeg CLI (scripts/setup.sh installs it)")?;
+    anyhow::ensure!(status.success(), "ffmpeg could not encode the benchmark stream");
+    Ok(path)
 }

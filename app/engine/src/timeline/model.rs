@@ -15,8 +15,9 @@ use tessera_render::timeline::{StripPlan, TileData, TileStyle};
 
 /// CPU-side tile budget: 8,192 tiles with detections (64 MiB of masks).
 pub const CACHE_TILES: usize = 8192;
-/// Tiles still in progress are refetched this often (the live edge stays current).
-pub const LIVE_REFRESH: Duration = Duration::from_secs(2);
+/// Tiles still in progress are refetched this often (the live edge stays current: an event
+/// committed now is on the timeline within this plus a fetch; `bench live` measures it).
+pub const LIVE_REFRESH: Duration = Duration::from_millis(250);
 
 struct Entry {
     data: TileData,
@@ -151,6 +152,11 @@ impl TimelineModel {
             }
             FeedReply::Error(e) => self.errors.push(e),
         }
+    }
+
+    /// What is held of a tile (`None`: not fetched), without asking for it.
+    pub fn held(&self, source: u32, level: i8, index: i64) -> Option<&TileData> {
+        self.cache.get(&(source, level, index)).map(|e| &e.data)
     }
 
     /// Tiles with detections held for atlas source `source` (tests check what was drawn).
