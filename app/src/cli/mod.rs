@@ -103,7 +103,7 @@ pub enum Command {
     #[command(subcommand)]
     Bench(bench::BenchCommand),
     /// Write a synthetic demo archive (real H.264), then open the GUI on it.
-    Demo(crate::demo::DemoArgs),
+    Demo(crate::demo::DemoCommand),
 }
 
 pub fn main() -> ExitCode {

@@ -7,6 +7,7 @@
 //! schedule says which objects are on screen when, so later issues derive matching events.
 
 pub mod encode;
+pub mod live;
 pub mod scene;
 pub mod schedule;
 
@@ -52,7 +53,17 @@ pub struct DemoArgs {
 /// Marker file that makes a directory safe to replace.
 const MARKER: &str = "tessera-demo.json";
 
-pub fn run(args: DemoArgs) -> anyhow::Result<()> {
+/// `tessera demo`: the demo's arguments and `--live`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DemoCommand {
+    #[command(flatten)]
+    pub args: DemoArgs,
+    /// Keep camera 1 recording (and detecting) in real time while the window is open.
+    #[arg(long, conflicts_with = "no_gui")]
+    pub live: bool,
+}
+
+pub fn run(DemoCommand { args, live }: DemoCommand) -> anyhow::Result<()> {
     let dir = args.dir.clone().unwrap_or_else(|| std::env::temp_dir().join("tessera-demo"));
     let started = Instant::now();
     let summary = write_demo(&dir, &args)?;
@@ -68,7 +79,18 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     if args.no_gui {
         return Ok(());
     }
-    crate::ui::run(Some(dir))
+    if !live {
+        return crate::ui::run(Some(dir));
+    }
+    let (stop, recorder) = live::start(&dir, summary.end_us)?;
+    let shown = crate::ui::run(Some(dir));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    match recorder.join() {
+        Ok(Err(e)) => eprintln!("warning: the live camera stopped: {}", crate::cli::error_line(&e)),
+        Err(_) => eprintln!("warning: the live camera's thread panicked"),
+        Ok(Ok(())) => {}
+    }
+    shown
 }
 
 #[derive(Debug, Default)]
