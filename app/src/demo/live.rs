@@ -35,10 +35,12 @@ pub fn record(dir: &Path, from_us: i64, stop: &AtomicBool) -> anyhow::Result<()>
             writer.roll_over()?; // files start on 1000 s boundaries, as the demo's do
         }
         let plan = schedule::slot(CAMERA, slot_us);
-        if !clips.contains_key(&(plan.kind, plan.night)) {
-            clips.insert((plan.kind, plan.night), encode::encode_clip(plan.kind, CAMERA, plan.night)?);
-        }
-        let frames = &clips[&(plan.kind, plan.night)];
+        let frames = match clips.entry((plan.kind, plan.night)) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(encode::encode_clip(plan.kind, CAMERA, plan.night)?)
+            }
+        };
         for (i, frame) in frames.iter().enumerate() {
             let time_ns = slot_us * 1000 + i as i64 * frame_ns;
             while Instant::now() < due(time_ns / 1000) {
