@@ -51,7 +51,14 @@ pub enum FeedReply {
     Failed { source: u32, level: i8, index: i64, error: String },
     /// The feed could not start, or could not re-read the camera list.
     Error(String),
+    /// Events were added to atlas source `source` over `[from_s, to_s]` (an ingest, a live
+    /// detector): tiles over that span are out of date and are asked again.
+    Changed { source: u32, from_s: i64, to_s: i64 },
 }
+
+/// How often the feed looks whether the event database changed while no request comes (one
+/// `PRAGMA data_version`; a query of the new events only when it moved).
+pub const CHANGE_LOOK: std::time::Duration = std::time::Duration::from_millis(250);
 
 pub struct TileFeed {
     worker: Worker<TileRequest, FeedReply>,
@@ -197,7 +204,30 @@ fn serve(
     let service = db.tile_service();
     let mut known = camera_classes(&db, cameras)?;
     replies.send(FeedReply::Cameras(known.clone()))?;
-    while let Ok(request) = requests.recv() {
+    // What the feed has seen of the database: changes after these are news.
+    let mut version = db.data_version()?;
+    let mut newest_event = db.newest_event_id()?;
+    let mut last_look = std::time::Instant::now();
+    loop {
+        let request = match requests.recv_timeout(CHANGE_LOOK) {
+            Ok(request) => Some(request),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        };
+        if last_look.elapsed() >= CHANGE_LOOK {
+            last_look = std::time::Instant::now();
+            match changes(&db, cameras, &mut version, &mut newest_event) {
+                Ok(changed) => {
+                    for reply in changed {
+                        if replies.send(reply).is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+                Err(e) => tracing::debug!("tile feed: looking for new events: {e:#}"),
+            }
+        }
+        let Some(request) = request else { continue };
         let Some(camera) = cameras.get(request.source as usize) else { continue };
         let reply = match answer(&db, &service, &request, style, &mut known, cameras, replies) {
             Ok(reply) => reply,
@@ -213,6 +243,32 @@ fn serve(
         }
     }
     Ok(())
+}
+
+/// When the database changed since `version`: the spans the events added after
+/// `newest_event` cover, per atlas source (the tiles over them are out of date).
+fn changes(
+    db: &EventDb,
+    cameras: &[String],
+    version: &mut i64,
+    newest_event: &mut i64,
+) -> anyhow::Result<Vec<FeedReply>> {
+    let now = db.data_version()?;
+    if now == *version {
+        return Ok(Vec::new());
+    }
+    *version = now;
+    let (spans, newest) = db.events_after(*newest_event)?;
+    *newest_event = newest;
+    let mut out = Vec::new();
+    for (camera_id, first_ms, last_ms) in spans {
+        let name = db.string(camera_id)?;
+        if let Some(source) = cameras.iter().position(|c| *c == name) {
+            let (from_s, to_s) = (first_ms.div_euclid(1000), last_ms.div_euclid(1000));
+            out.push(FeedReply::Changed { source: source as u32, from_s, to_s });
+        }
+    }
+    Ok(out)
 }
 
 /// One request (for `cameras[request.source]`): the tile as masks of `style`; refreshes the

@@ -31,6 +31,9 @@ pub const DB_FILE: &str = "tessera.sqlite";
 /// CRC-checked tile blobs.
 pub const SCHEMA_VERSION: i64 = 2;
 
+/// A camera id and a span of its events, `[first_ms, last_ms]`.
+pub type CameraSpan = (u32, i64, i64);
+
 const KV_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT);";
 
 /// A stream's sky camera as stored (`kv` key `sky/<stream>`): the camera file's TOML text
@@ -332,6 +335,62 @@ impl EventDb {
     pub fn set_sky_link(&self, stream: &str, link: &SkyLinkText) -> Result<(), DbError> {
         let json = serde_json::to_string(link).map_err(|e| self.file.invalid(e.to_string()))?;
         self.set_kv(&sky_key(stream), &json)
+    }
+
+    /// `PRAGMA data_version`: changes when another connection commits to the file (a
+    /// follower's cheap "anything new?").
+    pub fn data_version(&self) -> Result<i64, DbError> {
+        self.file.conn.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(|e| self.file.sql_error(e))
+    }
+
+    /// The newest event's id (0 without events).
+    pub fn newest_event_id(&self) -> Result<i64, DbError> {
+        let has_events: bool = self
+            .file
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'event'", [], |r| r.get(0))
+            .map_err(|e| self.file.sql_error(e))?;
+        if !has_events {
+            return Ok(0);
+        }
+        self.file
+            .conn
+            .query_row("SELECT coalesce(max(id), 0) FROM event", [], |r| r.get(0))
+            .map_err(|e| self.file.sql_error(e))
+    }
+
+    /// The events added after event id `after` (events are only appended, so ids only grow):
+    /// per camera id, the span `[first_ms, last_ms]` they cover, and the newest id (`after`
+    /// when there is none; 0 for a file without events yet).
+    pub fn events_after(&self, after: i64) -> Result<(Vec<CameraSpan>, i64), DbError> {
+        let has_events: bool = self
+            .file
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'event'", [], |r| r.get(0))
+            .map_err(|e| self.file.sql_error(e))?;
+        if !has_events {
+            return Ok((Vec::new(), after));
+        }
+        let mut stmt = self
+            .file
+            .conn
+            .prepare_cached(
+                "SELECT camera, min(first_ms), max(last_ms), max(id) FROM event WHERE id > ?1 GROUP BY camera",
+            )
+            .map_err(|e| self.file.sql_error(e))?;
+        let rows = stmt
+            .query_map([after], |r| {
+                Ok((r.get::<_, u32>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+            })
+            .map_err(|e| self.file.sql_error(e))?;
+        let mut spans = Vec::new();
+        let mut newest = after;
+        for row in rows {
+            let (camera, first, last, id) = row.map_err(|e| self.file.sql_error(e))?;
+            spans.push((camera, first, last));
+            newest = newest.max(id);
+        }
+        Ok((spans, newest))
     }
 
     /// A key's value; `None` also when the file has no `kv` table (an archive a reader opened

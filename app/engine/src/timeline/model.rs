@@ -11,13 +11,13 @@ use crate::tile_feed::{FeedReply, QUEUE, TileFeed, TileRequest};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use tessera_render::timeline::{StripPlan, TileData, TileStyle};
+use tessera_render::timeline::{StripPlan, TILE_COLUMNS, TileData, TileStyle};
 
 /// CPU-side tile budget: 8,192 tiles with detections (64 MiB of masks).
 pub const CACHE_TILES: usize = 8192;
-/// Tiles still in progress are refetched this often (the live edge stays current: an event
-/// committed now is on the timeline within this plus a fetch; `bench live` measures it).
-pub const LIVE_REFRESH: Duration = Duration::from_millis(250);
+/// Tiles still in progress are refetched this often (the live edge stays current; events
+/// an ingest adds are signalled sooner by the feed: [`FeedReply::Changed`]).
+pub const LIVE_REFRESH: Duration = Duration::from_secs(2);
 
 struct Entry {
     data: TileData,
@@ -58,6 +58,8 @@ pub struct TimelineModel {
     pub errors: Vec<String>,
     /// Tile requests that failed (ever); those tiles are drawn empty and not asked again.
     pub tiles_failed: u64,
+    /// Changes the feed reported (events added to drawn time), ever.
+    pub outdated: u64,
     palette: Palette,
     plans: Vec<StripPlan>,
 }
@@ -89,6 +91,7 @@ impl TimelineModel {
             missing_last_frame: 0,
             errors,
             tiles_failed: 0,
+            outdated: 0,
             palette: Palette::builtin(),
             plans: Vec::new(),
         }
@@ -151,7 +154,25 @@ impl TimelineModel {
                 self.errors.push(error);
             }
             FeedReply::Error(e) => self.errors.push(e),
+            FeedReply::Changed { source, from_s, to_s } => self.outdate(source, from_s, to_s),
         }
+    }
+
+    /// Events were added over `[from_s, to_s]` of `source`: every held tile over that span is
+    /// asked again when next drawn (its old data drawn until the new arrives), at every level;
+    /// the others stay.
+    fn outdate(&mut self, source: u32, from_s: i64, to_s: i64) {
+        let long_ago = Instant::now().checked_sub(LIVE_REFRESH).unwrap_or_else(Instant::now);
+        for (&(s, level, index), entry) in &mut self.cache {
+            // A tile covers TILE_COLUMNS columns of 2^level seconds from index · its span.
+            let span = TILE_COLUMNS as f64 * 2f64.powi(i32::from(level));
+            let (start, end) = (index as f64 * span, (index + 1) as f64 * span);
+            if s == source && start <= to_s as f64 + 1.0 && end > from_s as f64 {
+                entry.complete = false;
+                entry.fetched = long_ago;
+            }
+        }
+        self.outdated += 1;
     }
 
     /// What is held of a tile (`None`: not fetched), without asking for it.
