@@ -209,7 +209,8 @@ fn serve(
     let mut newest_event = db.newest_event_id()?;
     let mut last_look = std::time::Instant::now();
     loop {
-        let request = match requests.recv_timeout(CHANGE_LOOK) {
+        // Wake for the next look on time, however many requests come meanwhile.
+        let request = match requests.recv_timeout(CHANGE_LOOK.saturating_sub(last_look.elapsed())) {
             Ok(request) => Some(request),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,

@@ -230,7 +230,10 @@ impl TimelineModel {
         now_us: i64,
         shown: &dyn Fn(&Row) -> bool,
     ) -> Option<StripPlan> {
-        let now_s = now_us.div_euclid(1_000_000);
+        // Tiles are known up to `now_s` (later columns are blank): the second under way counts,
+        // so a detection shows in its column while that second is still running (the live
+        // edge; its tile is refetched as events come: `FeedReply::Changed`).
+        let now_s = (now_us + 999_999).div_euclid(1_000_000);
         // Move the rows out while `tile` borrows the cache (no per-frame clone).
         let cameras = std::mem::take(&mut self.cameras);
         let style = self.style;
