@@ -562,6 +562,7 @@ fn index_day(store: &FederStore, day: i64, day_path: &Path) -> Result<DayIndex, 
     let mut rows = stmt.query([]).map_err(sqlite(day_path))?;
     let mut index = DayIndex::default();
     let mut scratch = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     while let Some(row) = rows.next().map_err(sqlite(day_path))? {
         index.n_traj += 1;
         let header = match read_header(row, day) {
@@ -572,6 +573,12 @@ fn index_day(store: &FederStore, day: i64, day_path: &Path) -> Result<DayIndex, 
                 continue;
             }
         };
+        if !seen.insert(header.id) {
+            // A damaged file (a duplicated R-tree entry joins a trajectory twice): its index
+            // is not to be trusted, and the sidecar's keys could not hold it anyway.
+            index.unindexable = Some(format!("trajectory {} is listed twice (a damaged index?)", header.id));
+            continue;
+        }
         let decoded = points_blob(row, 6)
             .map_err(sqlite(day_path))?
             .and_then(|blob| points::payload(blob, &mut scratch).map_err(|e| e.to_string()))

@@ -511,6 +511,34 @@ fn an_index_run_that_fails_writing_keeps_the_days_before_and_leaves_no_wal() {
     assert_eq!(out.trajectories, oracle(&store, &q));
 }
 
+/// A damaged R-tree that lists a trajectory twice (found by the property test below with a
+/// random seed): `traj index` still succeeds, the day is read directly, the others answer.
+#[test]
+fn a_trajectory_listed_twice_leaves_its_day_to_the_direct_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FederStore::open(dir.path()).unwrap();
+    three_days(&store);
+    let q = wide_query();
+    let bad_day = T0 / 86_400;
+    let all = answer(&store, &q, None);
+    let path = store.day_path(bad_day);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE copy AS SELECT * FROM trajectory_index;
+         DROP TABLE trajectory_index;
+         ALTER TABLE copy RENAME TO trajectory_index;
+         INSERT INTO trajectory_index SELECT * FROM trajectory_index WHERE id = (SELECT min(id) FROM trajectory_index);",
+    )
+    .unwrap();
+    drop(conn);
+    let report = sidecar::build(&store, |_| {}).unwrap();
+    assert_eq!(report.indexed, 3, "every day is recorded: {report:?}");
+    let fresh = Sidecar::open(&store).unwrap().unwrap();
+    let out = run(&store, &Connections::default(), Some(&fresh), &q, RunOptions::default()).unwrap();
+    let others = |ts: &[Trajectory]| ts.iter().filter(|t| t.day != bad_day).cloned().collect::<Vec<_>>();
+    assert_eq!(others(&out.trajectories), others(&all), "the other days answer in full");
+}
+
 proptest! {
     // Each case writes three day files and builds the sidecar twice (fsyncs): ~15 s a case.
     #![proptest_config(ProptestConfig::with_cases(4))]
