@@ -45,6 +45,9 @@ pub enum BenchCommand {
     /// fresh archive while the window's follow path runs; latency from each write to the
     /// picture ready for upload and to the timeline tile that shows the event.
     Live(super::bench_live::LiveBenchArgs),
+    /// What following an idle archive costs: the follower and a player per stream, CPU time
+    /// over wall time.
+    Follow(super::bench_follow::FollowBenchArgs),
     /// Write an archive with one 1080p stream (`hd`): x264 High, 25 fps, 2 s GOP, B-frames,
     /// 4 Mbit/s, detailed moving content from the FFmpeg CLI (or `--from FILE.h264`).
     MakeHd {
@@ -168,6 +171,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Previews(args) => super::bench_previews::run(args),
         BenchCommand::Live(args) => super::bench_live::run(&args),
+        BenchCommand::Follow(args) => super::bench_follow::run(&args),
         BenchCommand::MakeHd { dir, seconds, from } => super::bench_playback::make_hd(&dir, seconds.max(20), from),
         BenchCommand::Timeline { archive, frames, strips, style, json } => {
             report(&bench_timeline(&archive, frames.max(2), strips.max(1), style.into())?, json)

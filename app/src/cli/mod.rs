@@ -18,6 +18,7 @@ pub(crate) use out;
 
 mod archive;
 mod bench;
+mod bench_follow;
 mod bench_live;
 mod bench_playback;
 mod bench_previews;
