@@ -13,7 +13,6 @@ mod common;
 use common::{harness, settle};
 use egui::Vec2;
 use std::path::{Path, PathBuf};
-use std::process::Command as Process;
 use tessera::ui::{ArchiveState, Command, TesseraApp};
 use tessera_storage::fsv::{FrameRate, import_h264};
 
@@ -22,16 +21,8 @@ const START_US: i64 = 1_790_000_000_000_000;
 /// 20 s of 960×540 x264 at 25 fps (B-frames, one GOP), detailed and moving: `testsrc2`
 /// changes every picture, so the keyframe and a picture 19 s later differ.
 fn one_long_gop(dir: &Path) -> PathBuf {
-    let path = dir.join("long-gop.h264");
-    let status = Process::new("ffmpeg")
-        .args(["-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", "testsrc2=size=960x540:rate=25:duration=20"])
-        .args(["-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "500", "-keyint_min", "500"])
-        .args(["-sc_threshold", "0", "-pix_fmt", "yuv420p", "-f", "h264"])
-        .arg(&path)
-        .status()
-        .expect("ffmpeg runs (scripts/setup.sh installs it)");
-    assert!(status.success(), "ffmpeg made the fixture");
-    path
+    let x264 = ["-preset", "veryfast", "-bf", "2", "-g", "500", "-keyint_min", "500", "-sc_threshold", "0"];
+    common::x264(&dir.join("long-gop.h264"), "testsrc2=size=960x540:rate=25:duration=20", &x264)
 }
 
 fn playhead(app: &TesseraApp) -> Option<i64> {

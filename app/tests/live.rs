@@ -7,6 +7,8 @@
 
 #![cfg(feature = "ffmpeg")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tessera_engine::player::{Player, PlayerCommand, PlayerFrame};
@@ -17,16 +19,8 @@ use tessera_storage::rf1::Codec;
 /// `seconds` of 320×180 x264 at 25 fps with B-frames (the pyramid's reorder delay is part of
 /// what is measured) and 1 s GOPs.
 fn encode(dir: &Path, seconds: u32) -> PathBuf {
-    let path = dir.join("live.h264");
     let input = format!("testsrc2=size=320x180:rate=25:duration={seconds}");
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", &input])
-        .args(["-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "25", "-pix_fmt", "yuv420p", "-f", "h264"])
-        .arg(&path)
-        .status()
-        .expect("ffmpeg runs (scripts/setup.sh installs it)");
-    assert!(status.success());
-    path
+    common::x264(&dir.join("live.h264"), &input, &["-preset", "veryfast", "-bf", "2", "-g", "25"])
 }
 
 #[test]

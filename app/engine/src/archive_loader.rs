@@ -94,13 +94,7 @@ pub fn load_snapshot(path: &Path) -> Result<ArchiveSnapshot, String> {
             Err(e) => warnings.push(e.to_string()),
         }
     }
-    let tracks = video
-        .into_iter()
-        .map(|(camera, mut spans)| {
-            spans.sort_unstable();
-            CameraTrack { camera, video: spans }
-        })
-        .collect();
+    let tracks = video.into_iter().map(|(camera, video)| CameraTrack { camera, video }).collect();
     // Labelling projects: the catalog in the archive's `labels` folder (the demo's), if any.
     let catalog = Some(path.join(LABELS_DIR)).filter(|d| d.join("catalog.sqlite").is_file());
     Ok(ArchiveSnapshot { streams, tracks, bounds, sky, catalog, warnings })
@@ -109,8 +103,8 @@ pub fn load_snapshot(path: &Path) -> Result<ArchiveSnapshot, String> {
 /// Recorded video `[start, end)` µs by camera.
 pub type VideoByCamera = BTreeMap<String, Vec<(i64, i64)>>;
 
-/// Each camera's recorded video (`[start, end)` µs per file, from the listing) and the span of
-/// all of it (`(i64::MAX, i64::MIN)` when there is none).
+/// Each camera's recorded video (`[start, end)` µs per file, from the listing, sorted) and the
+/// span of all of it (`(i64::MAX, i64::MIN)` when there is none).
 fn video_spans(archive: &Archive) -> (VideoByCamera, (i64, i64)) {
     let mut video: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
     let mut bounds = (i64::MAX, i64::MIN);
@@ -126,6 +120,9 @@ fn video_spans(archive: &Archive) -> (VideoByCamera, (i64, i64)) {
             spans.push((start, end.max(start)));
         }
         bounds = (bounds.0.min(s.start_us), bounds.1.max(s.end_us));
+    }
+    for spans in video.values_mut() {
+        spans.sort_unstable();
     }
     (video, bounds)
 }
@@ -175,13 +172,6 @@ impl ArchiveFollower {
                 }
                 let (video, bounds) = video_spans(&archive);
                 let streams = archive.streams.values().map(Stream::summary).collect();
-                let video = video
-                    .into_iter()
-                    .map(|(c, mut spans)| {
-                        spans.sort_unstable();
-                        (c, spans)
-                    })
-                    .collect();
                 // While the UI has not taken the last ones, the next look sends the newer state.
                 match answers.try_send(ArchiveGrowth { streams, video, bounds }) {
                     Ok(()) => {

@@ -13,6 +13,20 @@ use tessera_engine::timeline::ticks::Clock;
 /// 2026-11-01T12:00:00Z: the demo's pinned end, and (plus 10 min) the pinned "now".
 pub const DEMO_END_US: i64 = 1_793_534_400_000_000;
 
+/// Encode `lavfi` (an FFmpeg test source) with libx264 and `x264` (preset, GOP, B-frames…)
+/// into the Annex-B file `path`: real H.264 from a real encoder, as users record it.
+pub fn x264(path: &std::path::Path, lavfi: &str, x264: &[&str]) -> std::path::PathBuf {
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", lavfi, "-c:v", "libx264"])
+        .args(x264)
+        .args(["-pix_fmt", "yuv420p", "-f", "h264"])
+        .arg(path)
+        .status()
+        .expect("ffmpeg runs (scripts/setup.sh installs it)");
+    assert!(status.success(), "ffmpeg made {}", path.display());
+    path.to_owned()
+}
+
 /// A demo archive of two cameras (`hours` of video, two days of events) in a fixed directory
 /// per test: its path is on screen, so it must not vary between runs.
 pub fn demo_dir(name: &str, hours: f64) -> std::path::PathBuf {

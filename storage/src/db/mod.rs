@@ -345,12 +345,7 @@ impl EventDb {
 
     /// The newest event's id (0 without events).
     pub fn newest_event_id(&self) -> Result<i64, DbError> {
-        let has_events: bool = self
-            .file
-            .conn
-            .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'event'", [], |r| r.get(0))
-            .map_err(|e| self.file.sql_error(e))?;
-        if !has_events {
+        if !self.has_table("event")? {
             return Ok(0);
         }
         self.file
@@ -363,12 +358,7 @@ impl EventDb {
     /// per camera id, the span `[first_ms, last_ms]` they cover, and the newest id (`after`
     /// when there is none; 0 for a file without events yet).
     pub fn events_after(&self, after: i64) -> Result<(Vec<CameraSpan>, i64), DbError> {
-        let has_events: bool = self
-            .file
-            .conn
-            .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'event'", [], |r| r.get(0))
-            .map_err(|e| self.file.sql_error(e))?;
-        if !has_events {
+        if !self.has_table("event")? {
             return Ok((Vec::new(), after));
         }
         let mut stmt = self
@@ -393,15 +383,18 @@ impl EventDb {
         Ok((spans, newest))
     }
 
+    /// Whether the file has table `name` (a reader may open it before any writer set it up).
+    fn has_table(&self, name: &str) -> Result<bool, DbError> {
+        self.file
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1", [name], |r| r.get(0))
+            .map_err(|e| self.file.sql_error(e))
+    }
+
     /// A key's value; `None` also when the file has no `kv` table (an archive a reader opened
     /// before any writer set it up).
     fn kv_if_present(&self, key: &str) -> Result<Option<String>, DbError> {
-        let has_kv: bool = self
-            .file
-            .conn
-            .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'kv'", [], |r| r.get(0))
-            .map_err(|e| self.file.sql_error(e))?;
-        if has_kv { self.kv(key) } else { Ok(None) }
+        if self.has_table("kv")? { self.kv(key) } else { Ok(None) }
     }
 
     pub(crate) fn kv(&self, key: &str) -> Result<Option<String>, DbError> {
